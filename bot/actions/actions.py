@@ -1,0 +1,434 @@
+"""Custom actions: order form, submit, status, rating, cancel.
+
+Every message to the resident is a domain response (bot/domain/*.yml); the actions only
+choose which one and fill its variables. The backend is reached through backend_client.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from . import backend_client as backend
+from .parsing import (
+    entities_of,
+    find_order_number,
+    find_phone,
+    find_url,
+    guess_kind,
+    is_substantive,
+    location_parts,
+    means_skip,
+    merge_location,
+    parse_score,
+)
+
+logger = logging.getLogger(__name__)
+
+CHINA_TZ = timezone(timedelta(hours=8))
+SKIPPED = "-"  # slot value for an optional detail the resident chose not to give
+STOP_INTENTS = {"stop", "cancel_order"}
+ORDER_SLOTS = (
+    "order_kind", "description", "location", "photo_url", "contact",
+    "correction", "order_confirmed", "pending_text",
+)
+CANCELLABLE_STATES = {"submitted", "claimed"}
+RATABLE_STATES = {"resolved"}
+
+
+def format_time(value: Optional[str]) -> str:
+    """ISO 8601 from the backend → 2026-11-25 18:00 in China time."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(CHINA_TZ)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def summarize(text: Optional[str], limit: int = 20) -> str:
+    text = re.sub(r"\s+", " ", text or "").strip()
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("text") or "").strip()
+
+
+def given(value: Any) -> bool:
+    return value not in (None, "", SKIPPED)
+
+
+def reset_order_events() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in ORDER_SLOTS]
+
+
+# --------------------------------------------------------------------------- order form
+class ActionStartOrder(Action):
+    """Prefill the order form from the message that triggered it."""
+
+    def name(self) -> Text:
+        return "action_start_order"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent = latest_intent(tracker)
+        text = latest_text(tracker)
+        entities = entities_of(tracker.latest_message)
+        pending = tracker.get_slot("pending_text")
+        if intent == "affirm" and pending:
+            # the resident agreed to record a message the bot did not understand
+            text, entities, intent, description = pending, [], None, pending
+        elif intent == "request_human":
+            description = None
+        else:
+            description = text if is_substantive(text) else None
+        location = merge_location(None, location_parts(text, entities))
+        return reset_order_events() + [
+            SlotSet("order_kind", guess_kind(intent, text)),
+            SlotSet("description", description),
+            SlotSet("location", location),
+        ]
+
+
+class ActionRememberText(Action):
+    def name(self) -> Text:
+        return "action_remember_text"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        return [SlotSet("pending_text", latest_text(tracker) or None)]
+
+
+class ActionResetOrder(Action):
+    def name(self) -> Text:
+        return "action_reset_order"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        return reset_order_events()
+
+
+DENY_PREFIX_RE = re.compile(r"^(不对|不是|错了|说错了|搞错了|更正一下|改一下|应该是|是)[，,。\s]*")
+DESCRIPTION_PREFIX_RE = re.compile(r"^(问题是|事项是|内容是|要反映的是|应该是|是)[：:，,\s]*")
+
+
+class ValidateOrderForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
+        slots = [s for s in domain_slots if s != "order_confirmed"]
+        if tracker.get_slot("order_confirmed") is False:
+            slots.append("correction")  # the resident said the summary is wrong: ask what
+        return slots + ["order_confirmed"]
+
+    # helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _stopping(tracker: Tracker) -> bool:
+        return latest_intent(tracker) in STOP_INTENTS
+
+    @staticmethod
+    def _parts(tracker: Tracker) -> Dict[str, str]:
+        return location_parts(latest_text(tracker), entities_of(tracker.latest_message))
+
+    def _apply_correction(self, tracker: Tracker) -> Dict[Text, Any]:
+        text = latest_text(tracker)
+        result: Dict[Text, Any] = {"order_confirmed": None}
+        if self._parts(tracker):
+            return result  # extract_location already merged 是5号楼 / 3单元
+        rest = DENY_PREFIX_RE.sub("", text)
+        if any(w in rest for w in ("地点", "位置", "地址", "楼号", "单元号")):
+            result["location"] = None
+        elif any(w in rest for w in ("电话", "手机", "联系方式")):
+            result["contact"] = find_phone(rest) or None
+        elif any(w in rest for w in ("照片", "图片")):
+            result["photo_url"] = find_url(rest) or None
+        else:
+            new_description = DESCRIPTION_PREFIX_RE.sub("", rest).strip()
+            result["description"] = new_description if len(new_description) >= 3 else None
+        return result
+
+    # extractors (run on every turn of the form) ----------------------------------------
+    async def extract_description(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "description" or self._stopping(tracker):
+            return {}
+        text = latest_text(tracker)
+        return {"description": text} if text else {}
+
+    async def extract_location(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if self._stopping(tracker):
+            return {}
+        current = tracker.get_slot("location")
+        if tracker.get_slot("requested_slot") == "location":
+            text = latest_text(tracker)
+            return {"location": text} if text else {}
+        merged = merge_location(current, self._parts(tracker))
+        return {"location": merged} if merged and merged != current else {}
+
+    async def extract_photo_url(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "photo_url" or self._stopping(tracker):
+            return {}
+        text = latest_text(tracker)
+        url = find_url(text)
+        if url:
+            return {"photo_url": url}
+        if self._parts(tracker):
+            return {}  # it was a location correction; ask for the photo again
+        return {"photo_url": SKIPPED}
+
+    async def extract_contact(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "contact" or self._stopping(tracker):
+            return {}
+        text = latest_text(tracker)
+        phone = find_phone(text)
+        if phone:
+            return {"contact": phone}
+        if self._parts(tracker) and not means_skip(text):
+            return {}
+        if len(re.findall(r"\d", text)) >= 7:
+            return {"contact": text}
+        return {"contact": SKIPPED}
+
+    async def extract_correction(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "correction" or self._stopping(tracker):
+            return {}
+        return self._apply_correction(tracker)
+
+    async def extract_order_confirmed(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "order_confirmed" or self._stopping(tracker):
+            return {}
+        intent = latest_intent(tracker)
+        text = latest_text(tracker)
+        if self._parts(tracker):
+            return {"order_confirmed": None}  # 不对，是5号楼: already merged, read back again
+        if intent == "affirm":
+            return {"order_confirmed": True}
+        if intent == "deny" and len(DENY_PREFIX_RE.sub("", text)) < 3:
+            return {"order_confirmed": False}  # ask what is wrong
+        if intent in ("deny", "inform"):
+            return self._apply_correction(tracker)
+        return {}
+
+
+class ActionAskOrderConfirmed(Action):
+    """Read the order back; the response variant depends on the optional details."""
+
+    def name(self) -> Text:
+        return "action_ask_order_confirmed"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        has_photo = given(tracker.get_slot("photo_url"))
+        has_contact = given(tracker.get_slot("contact"))
+        response = "utter_order_summary"
+        if has_photo and has_contact:
+            response = "utter_order_summary_with_photo_contact"
+        elif has_photo:
+            response = "utter_order_summary_with_photo"
+        elif has_contact:
+            response = "utter_order_summary_with_contact"
+        dispatcher.utter_message(
+            response=response,
+            description=tracker.get_slot("description"),
+            location=tracker.get_slot("location"),
+            contact=tracker.get_slot("contact"),
+        )
+        return []
+
+
+class ActionSubmitOrder(Action):
+    def name(self) -> Text:
+        return "action_submit_order"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        photo = tracker.get_slot("photo_url")
+        contact = tracker.get_slot("contact")
+        try:
+            reply = backend.create_order(
+                sender_id=tracker.sender_id,
+                text=tracker.get_slot("description") or tracker.get_slot("pending_text") or "",
+                location_text=tracker.get_slot("location") or "",
+                kind=tracker.get_slot("order_kind") or "complaint",
+                contact=contact if given(contact) else None,
+                photo_url=photo if given(photo) else None,
+            )
+        except backend.BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return reset_order_events()
+        if not reply.ok or not reply.data.get("number"):
+            logger.error("backend refused the order: %s %s", reply.status, reply.data)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return reset_order_events()
+        data = reply.data
+        grid = data.get("grid")
+        dispatcher.utter_message(
+            response="utter_order_created" if grid else "utter_order_created_pool",
+            order_number=data["number"],
+            grid=grid,
+            claim_deadline_text=format_time(data.get("claim_by")),
+            deadline_text=format_time(data.get("resolve_by")),
+        )
+        return reset_order_events() + [SlotSet("last_order_number", data["number"])]
+
+
+# ------------------------------------------------------------------------ follow-ups
+def _pick(orders: List[Dict[str, Any]], preferred_states: set) -> Optional[Dict[str, Any]]:
+    """The newest order in one of the preferred states, else the newest one ("最近那个")."""
+    for order in orders:
+        if order.get("state") in preferred_states:
+            return order
+    return orders[0] if orders else None
+
+
+class ActionCheckStatus(Action):
+    def name(self) -> Text:
+        return "action_check_status"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        number = find_order_number(latest_text(tracker), entities_of(tracker.latest_message))
+        try:
+            orders = backend.list_orders(tracker.sender_id, number)
+        except backend.BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not orders:
+            if number:
+                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+            else:
+                dispatcher.utter_message(response="utter_no_orders")
+            return []
+        order = orders[0]
+        variables = dict(
+            order_number=order.get("number"),
+            summary=summarize(order.get("text")),
+            state_label=order.get("state_label") or order.get("state"),
+            deadline_text=format_time(order.get("resolve_by")),
+            assignee=order.get("assignee_name_masked"),
+            result=order.get("result"),
+        )
+        if order.get("result"):
+            response = "utter_order_status_resolved"
+        elif order.get("assignee_name_masked"):
+            response = "utter_order_status_assigned"
+        else:
+            response = "utter_order_status"
+        dispatcher.utter_message(response=response, **variables)
+        if not number and len(orders) > 1:
+            dispatcher.utter_message(response="utter_more_orders", count=len(orders))
+        return [SlotSet("last_order_number", order.get("number"))]
+
+
+class ActionStartRating(Action):
+    def name(self) -> Text:
+        return "action_start_rating"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = latest_text(tracker)
+        score = parse_score(text)
+        number = find_order_number(text, entities_of(tracker.latest_message))
+        return [
+            SlotSet("rating_score", str(score) if score else None),
+            SlotSet("rating_order_number", number),
+        ]
+
+
+class ValidateRatingForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_rating_form"
+
+    async def extract_rating_score(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "rating_score":
+            return {}
+        if latest_intent(tracker) in STOP_INTENTS | {"deny"}:
+            return {}
+        score = parse_score(latest_text(tracker))
+        # None keeps the form asking (and avoids rejecting the form on a typo)
+        return {"rating_score": str(score) if score else None}
+
+
+class ActionRateOrder(Action):
+    def name(self) -> Text:
+        return "action_rate_order"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        done = [SlotSet("rating_score", None), SlotSet("rating_order_number", None)]
+        try:
+            score = int(tracker.get_slot("rating_score") or 0)
+        except ValueError:
+            score = 0
+        if not 1 <= score <= 5:
+            dispatcher.utter_message(response="utter_ask_rating_score")
+            return done
+        number = tracker.get_slot("rating_order_number")
+        try:
+            orders = backend.list_orders(tracker.sender_id, number)
+            order = _pick(orders, RATABLE_STATES)
+            if order is None:
+                if number:
+                    dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+                else:
+                    dispatcher.utter_message(response="utter_no_orders")
+                return done
+            number = order.get("number")
+            reply = backend.rate_order(tracker.sender_id, number, score, None)
+        except backend.BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return done
+        if reply.ok:
+            dispatcher.utter_message(
+                response="utter_rating_thanks" if score >= 3 else "utter_rating_thanks_low",
+                order_number=number,
+                score=score,
+            )
+        elif reply.status == 404:
+            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        else:
+            dispatcher.utter_message(
+                response="utter_order_not_ratable",
+                order_number=number,
+                state_label=order.get("state_label") or order.get("state"),
+            )
+        return done + [SlotSet("last_order_number", number)]
+
+
+class ActionCancelOrder(Action):
+    def name(self) -> Text:
+        return "action_cancel_order"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        number = find_order_number(latest_text(tracker), entities_of(tracker.latest_message))
+        try:
+            orders = backend.list_orders(tracker.sender_id, number)
+            order = _pick(orders, CANCELLABLE_STATES)
+            if order is None:
+                if number:
+                    dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+                else:
+                    dispatcher.utter_message(response="utter_no_orders")
+                return []
+            number = order.get("number")
+            reply = backend.cancel_order(tracker.sender_id, number)
+        except backend.BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if reply.ok:
+            dispatcher.utter_message(response="utter_order_cancelled", order_number=number)
+        elif reply.status == 404:
+            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
+        else:
+            dispatcher.utter_message(
+                response="utter_order_not_cancellable",
+                order_number=number,
+                state_label=order.get("state_label") or order.get("state"),
+            )
+        return [SlotSet("last_order_number", number)]

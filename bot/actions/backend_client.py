@@ -1,0 +1,118 @@
+"""The one place the bot talks to the backend (see ARCHITECTURE.md, bot endpoints).
+
+Base URL from BACKEND_URL (default http://127.0.0.1:5000), service token from
+BOT_SERVICE_TOKEN. Connection problems, timeouts and 5xx answers raise
+BackendUnavailable; 4xx answers are returned to the caller, who decides what to say.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BACKEND_URL = "http://127.0.0.1:5000"
+TIMEOUT_SECONDS = float(os.environ.get("BACKEND_TIMEOUT", "5"))
+
+
+class BackendUnavailable(Exception):
+    """The backend could not be reached or answered with a server error."""
+
+
+@dataclass
+class Reply:
+    status: int
+    data: Dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def error_code(self) -> Optional[str]:
+        error = self.data.get("error") if isinstance(self.data, dict) else None
+        return error.get("code") if isinstance(error, dict) else None
+
+
+def base_url() -> str:
+    return os.environ.get("BACKEND_URL", DEFAULT_BACKEND_URL).rstrip("/")
+
+
+def _headers() -> Dict[str, str]:
+    headers = {"Accept": "application/json"}
+    token = os.environ.get("BOT_SERVICE_TOKEN", "")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Reply:
+    url = base_url() + path
+    try:
+        response = requests.request(
+            method, url, headers=_headers(), timeout=TIMEOUT_SECONDS, **kwargs
+        )
+    except requests.RequestException as exc:
+        logger.warning("backend %s %s failed: %s", method, path, exc)
+        raise BackendUnavailable(str(exc)) from exc
+    if response.status_code >= 500:
+        logger.warning("backend %s %s answered %s", method, path, response.status_code)
+        raise BackendUnavailable(f"HTTP {response.status_code}")
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    if response.status_code in (401, 403):
+        # A wrong service token is an operator problem, not the resident's.
+        logger.error("backend rejected the bot service token (%s)", response.status_code)
+        raise BackendUnavailable(f"HTTP {response.status_code}")
+    return Reply(response.status_code, data if isinstance(data, dict) else {})
+
+
+def create_order(
+    sender_id: str,
+    text: str,
+    location_text: str,
+    kind: str,
+    contact: Optional[str] = None,
+    photo_url: Optional[str] = None,
+) -> Reply:
+    return _call(
+        "POST",
+        "/api/v1/bot/orders",
+        json={
+            "sender_id": sender_id,
+            "text": text,
+            "location_text": location_text,
+            "kind": kind,
+            "contact": contact,
+            "photo_url": photo_url,
+        },
+    )
+
+
+def list_orders(sender_id: str, number: Optional[str] = None) -> List[Dict[str, Any]]:
+    params = {"sender_id": sender_id}
+    if number:
+        params["number"] = number
+    reply = _call("GET", "/api/v1/bot/orders", params=params)
+    if not reply.ok:
+        return []
+    orders = reply.data.get("orders") or []
+    return [o for o in orders if isinstance(o, dict)]
+
+
+def rate_order(sender_id: str, number: str, score: int, comment: Optional[str] = None) -> Reply:
+    return _call(
+        "POST",
+        f"/api/v1/bot/orders/{number}/rating",
+        json={"sender_id": sender_id, "score": score, "comment": comment},
+    )
+
+
+def cancel_order(sender_id: str, number: str) -> Reply:
+    return _call("POST", f"/api/v1/bot/orders/{number}/cancel", json={"sender_id": sender_id})

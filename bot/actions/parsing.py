@@ -1,0 +1,151 @@
+"""Pure helpers that read residents' messages. No user-facing text here: the
+keyword lists below are matched against what residents write, never shown."""
+from __future__ import annotations
+
+import re
+from typing import Dict, Iterable, List, Optional
+
+ORDER_NUMBER_RE = re.compile(r"[Hh][Xx]\d{8}-\d{4}")
+BUILDING_RE = re.compile(r"[0-9零一二三四五六七八九十百]{1,4}\s*(?:号楼|号院|栋|幢|座)")
+UNIT_RE = re.compile(r"[0-9一二三四五六七八九十]{1,3}\s*单元")
+PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+URL_RE = re.compile(r"https?://\S+")
+
+CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+SCORE_RE = re.compile(r"([1-5一二两三四五])\s*(?:分|星|颗星|个星)")
+# Checked in order: the more specific phrase first.
+SCORE_WORDS = [
+    ("非常不满意", 1), ("很不满意", 1), ("差评", 1), ("太差", 1), ("很差", 1),
+    ("不太满意", 2), ("不满意", 2), ("不怎么样", 2),
+    ("一般", 3), ("还行", 3), ("凑合", 3),
+    ("非常满意", 5), ("很满意", 5), ("满分", 5), ("好评", 5), ("非常好", 5), ("点赞", 5),
+    ("比较满意", 4), ("满意", 4), ("挺好", 4), ("不错", 4),
+]
+
+# kind guessing for report_issue / fallback texts (the backend classifies categories)
+DISPUTE_WORDS = ("邻居", "楼上", "楼下", "吵架", "纠纷", "矛盾", "打架", "占了", "占用", "狗")
+REPAIR_WORDS = (
+    "坏", "修", "漏", "堵", "不亮", "不热", "停水", "停电", "松了", "破", "塌", "掉",
+    "失灵", "跳闸", "刷不", "不通", "爆",
+)
+QUESTION_WORDS = ("怎么", "如何", "哪里", "在哪", "吗", "么", "？", "?", "能不能", "可以")
+GENERIC_PHRASES = (
+    "我要", "我想", "想要", "我有", "有个", "有一个", "一个", "提个", "提点", "提交",
+    "报修", "报个事", "反映", "投诉", "问题", "建议", "意见", "微心愿", "心愿", "许个",
+    "许", "登记", "一下", "个", "下", "给社区", "社区", "帮我", "请", "您好", "你好",
+    "转人工", "人工", "网格员", "找", "联系", "吧", "呀", "啊", "哈",
+)
+SKIP_WORDS = ("没有", "没", "不用", "不需要", "不要", "无", "不方便", "算了", "不留")
+
+
+def find_order_number(text: str, entities: Iterable[Dict] = ()) -> Optional[str]:
+    for entity in entities:
+        if entity.get("entity") == "order_number" and entity.get("value"):
+            return str(entity["value"]).upper()
+    match = ORDER_NUMBER_RE.search(text or "")
+    return match.group(0).upper() if match else None
+
+
+def location_parts(text: str, entities: Iterable[Dict] = ()) -> Dict[str, str]:
+    """compound / building / unit found in a message (entities first, then regexes)."""
+    parts: Dict[str, str] = {}
+    for entity in entities:
+        name, value = entity.get("entity"), entity.get("value")
+        if name in ("compound", "building", "unit") and value:
+            value = re.sub(r"\s+", "", str(value))
+            if len(value) > len(parts.get(name, "")):
+                parts[name] = value
+    text = text or ""
+    if "building" not in parts:
+        match = BUILDING_RE.search(text)
+        if match:
+            parts["building"] = re.sub(r"\s+", "", match.group(0))
+    if "unit" not in parts:
+        match = UNIT_RE.search(text)
+        if match:
+            parts["unit"] = re.sub(r"\s+", "", match.group(0))
+    return parts
+
+
+def merge_location(current: Optional[str], parts: Dict[str, str]) -> Optional[str]:
+    """Apply a correction like 是5号楼 to a location text, keeping what is not corrected."""
+    if not parts:
+        return current
+    if not current:
+        return "".join(parts[k] for k in ("compound", "building", "unit") if k in parts)
+    location = current
+    if "unit" in parts:
+        if UNIT_RE.search(location):
+            location = UNIT_RE.sub(parts["unit"], location, count=1)
+        else:
+            location = location + parts["unit"]
+    if "building" in parts:
+        if BUILDING_RE.search(location):
+            location = BUILDING_RE.sub(parts["building"], location, count=1)
+        else:
+            match = UNIT_RE.search(location)
+            if match:
+                location = location[: match.start()] + parts["building"] + location[match.start():]
+            else:
+                location = location + parts["building"]
+    if "compound" in parts and parts["compound"] not in location:
+        location = parts["compound"] + location
+    return location
+
+
+def parse_score(text: str) -> Optional[int]:
+    text = text or ""
+    match = SCORE_RE.search(text)
+    if match:
+        digit = match.group(1)
+        return int(digit) if digit.isdigit() else CN_DIGITS[digit]
+    stripped = text.strip()
+    if stripped in {"1", "2", "3", "4", "5"}:
+        return int(stripped)
+    for word, score in SCORE_WORDS:
+        if word in text:
+            return score
+    return None
+
+
+def guess_kind(intent: Optional[str], text: str) -> str:
+    if intent == "make_wish":
+        return "wish"
+    if intent == "make_suggestion":
+        return "suggestion"
+    if intent == "request_human":
+        return "consultation"
+    text = text or ""
+    if any(word in text for word in DISPUTE_WORDS):
+        return "dispute"
+    if any(word in text for word in REPAIR_WORDS):
+        return "repair"
+    if intent != "report_issue" and any(word in text for word in QUESTION_WORDS):
+        return "consultation"
+    return "complaint"
+
+
+def is_substantive(text: str) -> bool:
+    """Does the message say what happened, or only that the resident wants to say something?"""
+    rest = re.sub(r"[\s，。！？,.!?~、：:]", "", text or "")
+    for phrase in sorted(GENERIC_PHRASES, key=len, reverse=True):
+        rest = rest.replace(phrase, "")
+    return len(rest) >= 4
+
+
+def find_url(text: str) -> Optional[str]:
+    match = URL_RE.search(text or "")
+    return match.group(0) if match else None
+
+
+def find_phone(text: str) -> Optional[str]:
+    match = PHONE_RE.search(text or "")
+    return match.group(0) if match else None
+
+
+def means_skip(text: str) -> bool:
+    return any(word in (text or "") for word in SKIP_WORDS)
+
+
+def entities_of(message: Dict) -> List[Dict]:
+    return list((message or {}).get("entities") or [])

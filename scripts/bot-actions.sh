@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Run the Rasa action server on ${ACTIONS_PORT:-5055}. It calls the backend at
+# ${BACKEND_URL:-http://127.0.0.1:5000} with "Authorization: Bearer $BOT_SERVICE_TOKEN".
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/bot-env.sh"
+"$root/scripts/venv.sh" "$root/bot/.venv" "$root/bot/requirements.txt" >&2
+cd "$root/bot"
+exec .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" "$@"

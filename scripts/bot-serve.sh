@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run the Rasa server (REST API + REST channel) on ${RASA_PORT:-5005} with the trained model.
+# Tracker and lock store in Redis: REDIS_URL, or REDIS_HOST/REDIS_PORT/REDIS_DB (REDIS_BOT_DB wins).
+# Actions at ${ACTIONS_URL:-http://127.0.0.1:$ACTIONS_PORT}/webhook. Extra arguments go to `rasa run`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/bot-env.sh"
+if [ ! -f "$root/bot/models/current.tar.gz" ]; then
+  "$root/scripts/bot-train.sh" >/dev/null
+fi
+cd "$root/bot"
+exec .venv/bin/rasa run --enable-api --port "$RASA_PORT" \
+  --model models/current.tar.gz --endpoints endpoints.yml "$@"
