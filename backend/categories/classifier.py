@@ -1,8 +1,8 @@
 """Category classifier: resident text → taxonomy path with a confidence.
 
-TF-IDF over character 1–3-grams plus jieba words, a multinomial LogisticRegression over the second
-level (path); the top-level probability is the sum of its children's probabilities, the top level is
-chosen first and the second level is the best child of it. Trained from ``intents/categories`` at first
+TF-IDF over character 1–3-grams plus jieba words and word bigrams; two linear SVMs with Platt-calibrated
+probabilities, one over the top level and one over the full path. The top level is chosen first and the
+second level is the best child of it. The taxonomy's keyword lists are added to the training text. Trained from ``intents/categories`` at first
 use and cached per process, keyed by a hash of the data files (read-only data, so an in-memory cache
 is safe with several processes: each one fits the same model).
 
@@ -29,6 +29,8 @@ from .taxonomy import (
     Example,
     Taxonomy,
     data_fingerprint,
+    keyword_examples,
+    load_chatter,
     load_examples,
     load_taxonomy,
 )
@@ -37,8 +39,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.35
 RANDOM_STATE = 0
-# LogisticRegression inverse regularisation; chosen by cross-validation on the training split.
-DEFAULT_C = 20.0
+DEFAULT_C = 0.5            # LinearSVC regularisation
+WORD_WEIGHT = 0.5          # weight of the jieba word features relative to the character n-grams
+CALIBRATION_FOLDS = 3      # CalibratedClassifierCV folds (sigmoid / Platt scaling)
+NO_WORD_FACTOR = 0.5       # confidence factor when none of the text's words was seen in training
+NONE = "_none"             # top-level label of the reject class (intents/categories/_chatter.yml)
 
 
 @dataclass(frozen=True)
@@ -107,63 +112,96 @@ def _is_punct(w: str) -> bool:
 
 # --- the model ----------------------------------------------------------------------------------
 class CategoryClassifier:
-    def __init__(self, taxonomy: Taxonomy, data_dir: Path | str = DATA_DIR, C: float = DEFAULT_C):
+    """Two calibrated linear SVMs on shared features: one over top levels, one over full paths.
+
+    The top level comes from the first; the second level is the best child of that top level
+    according to the second. Keyword lists of the taxonomy are added to the training text.
+    """
+
+    def __init__(self, taxonomy: Taxonomy, data_dir: Path | str = DATA_DIR, C: float = DEFAULT_C,
+                 use_keywords: bool = True, word_weight: float = WORD_WEIGHT,
+                 chatter: Optional[Sequence[str]] = None):
         self.taxonomy = taxonomy
         self.data_dir = Path(data_dir)
         self.C = C
+        self.use_keywords = use_keywords
+        self.word_weight = word_weight
+        self.chatter = list(load_chatter(self.data_dir) if chatter is None else chatter)
         self.fit_seconds: Optional[float] = None
         self.n_examples = 0
-        self._pipe = None
-        self._paths: List[str] = []
-        self._level1: List[str] = []
-        self._l1_matrix: Optional[np.ndarray] = None   # (n_paths, n_level1) 0/1
+        self._features = None
+        self._m1 = None
+        self._m2 = None
+        self._children: Dict[str, np.ndarray] = {}   # level1 → column indices in _m2.classes_
 
     # training ---------------------------------------------------------------------------------
     def fit(self, examples: Sequence[Example]) -> "CategoryClassifier":
+        from sklearn.calibration import CalibratedClassifierCV
         from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, Pipeline
+        from sklearn.pipeline import FeatureUnion
+        from sklearn.svm import LinearSVC
 
         t0 = time.perf_counter()
+        examples = list(examples)
+        if self.use_keywords:
+            examples += keyword_examples(self.taxonomy)
         texts = [normalize_text(e.text) for e in examples]
-        y = [e.path for e in examples]
-        features = FeatureUnion([
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True,
-                                      min_df=1)),
-            ("words", TfidfVectorizer(analyzer=_WordAnalyzer(self.data_dir), sublinear_tf=True,
-                                      min_df=1)),
-        ])
-        clf = LogisticRegression(C=self.C, max_iter=2000, random_state=RANDOM_STATE)
-        self._pipe = Pipeline([("features", features), ("clf", clf)]).fit(texts, y)
-        self._paths = list(self._pipe.classes_)
-        self._level1 = [c.path for c in self.taxonomy.top_levels()]
-        m = np.zeros((len(self._paths), len(self._level1)))
-        for i, p in enumerate(self._paths):
-            m[i, self._level1.index(p.split(SEP, 1)[0])] = 1.0
-        self._l1_matrix = m
+        n = len(texts)
+        texts += [normalize_text(t) for t in self.chatter]
+        self._features = FeatureUnion([
+            ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
+            ("words", TfidfVectorizer(analyzer=_WordAnalyzer(self.data_dir), sublinear_tf=True)),
+        ], transformer_weights={"chars": 1.0, "words": self.word_weight})
+        X = self._features.fit_transform(texts)
+
+        def model(X, y):
+            svc = LinearSVC(C=self.C, class_weight="balanced", random_state=RANDOM_STATE)
+            return CalibratedClassifierCV(svc, method="sigmoid", cv=CALIBRATION_FOLDS).fit(X, y)
+
+        # top level: the categories plus the reject class; full path: categories only
+        self._m1 = model(X, [e.level1 for e in examples] + [NONE] * len(self.chatter))
+        self._m2 = model(X[:n], [e.path for e in examples])
+        paths = list(self._m2.classes_)
+        self._children = {}
+        for l1 in self._m1.classes_:
+            if l1 == NONE:
+                continue
+            self._children[l1] = np.array([i for i, p in enumerate(paths)
+                                           if p.split(SEP, 1)[0] == l1], dtype=int)
         self.n_examples = len(examples)
         self.fit_seconds = time.perf_counter() - t0
         return self
 
     # prediction -------------------------------------------------------------------------------
-    def _proba(self, texts: Sequence[str]) -> np.ndarray:
-        if self._pipe is None:
+    def _proba(self, texts: Sequence[str]):
+        if self._m1 is None:
             raise RuntimeError("classifier is not fitted")
-        return self._pipe.predict_proba([normalize_text(t) for t in texts])
+        X = self._features.transform([normalize_text(t) for t in texts])
+        p1 = self._m1.predict_proba(X)
+        # No known word at all (only stray characters matched), or a single character: not enough
+        # evidence to be sure.
+        norm = [normalize_text(t) for t in texts]
+        words = self._features.transformer_list[1][1].transform(norm)
+        weak = (words.getnnz(axis=1) == 0) | np.array([sum(ch.isalnum() for ch in t) < 2 for t in norm])
+        p1 = p1 * np.where(weak, NO_WORD_FACTOR, 1.0)[:, None]
+        return p1, self._m2.predict_proba(X)
 
-    def _rank(self, p2: np.ndarray) -> List[Prediction]:
+    def _rank(self, p1: np.ndarray, p2: np.ndarray) -> List[Prediction]:
         """All top levels ranked by probability, each with its best second level."""
-        p1 = p2 @ self._l1_matrix
         out = []
+        paths = self._m2.classes_
         for j in np.argsort(-p1, kind="stable"):
-            level1 = self._level1[j]
-            rows = np.flatnonzero(self._l1_matrix[:, j])
-            if rows.size == 0:  # a top level without training data
-                child = self.taxonomy.children(level1)[0]
-                out.append(self._make(child.path, float(p1[j]), 0.0))
+            level1 = self._m1.classes_[j]
+            if level1 == NONE:  # its probability mass just lowers everyone else's confidence
                 continue
-            i = rows[np.argmax(p2[rows])]
-            out.append(self._make(self._paths[i], float(p1[j]), float(p2[i])))
+            kids = self._children[level1]
+            if kids.size == 0:  # cannot happen with keywords on; be safe anyway
+                out.append(self._make(self.taxonomy.children(level1)[0].path, float(p1[j]), 0.0))
+                continue
+            within = p2[kids]
+            i = int(np.argmax(within))
+            share = float(within[i] / within.sum()) if within.sum() > 0 else 1.0 / kids.size
+            out.append(self._make(paths[kids[i]], float(p1[j]), float(p1[j]) * share))
         return out
 
     def _make(self, path: str, conf1: float, conf2: float) -> Prediction:
@@ -171,24 +209,18 @@ class CategoryClassifier:
         return Prediction(cat.level1, cat.level2, cat.path, cat.code, round(conf1, 4), round(conf2, 4))
 
     def classify(self, text: str) -> Prediction:
-        return self._rank(self._proba([text])[0])[0]
+        return self.predict_top(text, 1)[0]
 
     def classify_many(self, texts: Sequence[str]) -> List[Prediction]:
         if not texts:
             return []
-        return [self._rank(row)[0] for row in self._proba(texts)]
+        p1, p2 = self._proba(texts)
+        return [self._rank(a, b)[0] for a, b in zip(p1, p2)]
 
     def predict_top(self, text: str, k: int = 3) -> List[Prediction]:
         """The k most likely top levels (each with its best second level), best first."""
-        return self._rank(self._proba([text])[0])[:max(1, k)]
-
-    def predict_top_paths(self, text: str, k: int = 3) -> List[Prediction]:
-        """The k most likely full paths, best first; confidence is still the top level's."""
-        p2 = self._proba([text])[0]
-        p1 = p2 @ self._l1_matrix
-        order = np.argsort(-p2, kind="stable")[:max(1, k)]
-        return [self._make(self._paths[i], float(p1[self._level1.index(self._paths[i].split(SEP)[0])]),
-                           float(p2[i])) for i in order]
+        p1, p2 = self._proba([text])
+        return self._rank(p1[0], p2[0])[:max(1, k)]
 
 
 # --- process-wide default model -----------------------------------------------------------------
@@ -197,7 +229,8 @@ _models: Dict[str, CategoryClassifier] = {}
 
 
 def get_classifier(data_dir: Path | str = DATA_DIR) -> CategoryClassifier:
-    """The production model: trained on all examples (train + held-out), cached per data hash."""
+    """The production model: trained on all examples (train + held-out) plus the taxonomy keywords,
+    cached per process keyed by the hash of the data files."""
     data_dir = Path(data_dir)
     key = f"{data_dir.resolve()}:{data_fingerprint(data_dir)}"
     model = _models.get(key)

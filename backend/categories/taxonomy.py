@@ -41,6 +41,7 @@ class Category:
     level2: Optional[str]          # "物业管理", None for a top level
     description: str = ""
     children: Tuple["Category", ...] = field(default=(), compare=False, repr=False)
+    keywords: Tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def level(self) -> int:
@@ -69,7 +70,7 @@ class Example:
 
     @property
     def held_out(self) -> bool:
-        return (self.index + 1) % HOLDOUT_EVERY == 0
+        return self.index >= 0 and (self.index + 1) % HOLDOUT_EVERY == 0
 
 
 class Taxonomy:
@@ -151,15 +152,30 @@ def load_taxonomy(data_dir: Path | str = DATA_DIR) -> Taxonomy:
             if not ccode.startswith(code + "."):
                 raise TaxonomyError(f"code {ccode!r} must start with {code + '.'!r}")
             kids.append(Category(cname, ccode, name + SEP + cname, name, cname,
-                                 str(ch.get("description", ""))))
+                                 str(ch.get("description", "")),
+                                 keywords=tuple(str(k) for k in ch.get("keywords") or ())))
         if not kids:
             raise TaxonomyError(f"{name} has no second level")
         top.append(Category(name, code, name, name, None, str(c.get("description", "")), tuple(kids)))
     return Taxonomy(top, int(raw.get("version", 1)))
 
 
+CHATTER_FILE = "_chatter.yml"
+
+
 def _example_files(data_dir: Path) -> List[Path]:
-    return sorted(p for p in Path(data_dir).glob("*.yml") if p.name != TAXONOMY_FILE)
+    """Category files: every *.yml but taxonomy.yml and files starting with "_"."""
+    return sorted(p for p in Path(data_dir).glob("*.yml")
+                  if p.name != TAXONOMY_FILE and not p.name.startswith("_"))
+
+
+def load_chatter(data_dir: Path | str = DATA_DIR) -> List[str]:
+    """Text that is not a request (greetings, thanks, test input): the classifier's reject class."""
+    f = Path(data_dir) / CHATTER_FILE
+    if not f.exists():
+        return []
+    raw = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    return [str(t).strip() for t in raw.get("examples") or [] if str(t).strip()]
 
 
 def load_examples(data_dir: Path | str = DATA_DIR, taxonomy: Optional[Taxonomy] = None) -> List[Example]:
@@ -192,6 +208,16 @@ def load_examples(data_dir: Path | str = DATA_DIR, taxonomy: Optional[Taxonomy] 
     return out
 
 
+def keyword_examples(taxonomy: Taxonomy) -> List[Example]:
+    """Extra training text from the taxonomy: each second level's keywords and description."""
+    out = []
+    for leaf in taxonomy.leaves():
+        texts = [*leaf.keywords, leaf.name] + ([leaf.description] if leaf.description else [])
+        out.extend(Example(t, leaf.level1, leaf.level2, TAXONOMY_FILE, -1 - i)
+                   for i, t in enumerate(texts))
+    return out
+
+
 def split_examples(examples: Iterable[Example]) -> Tuple[List[Example], List[Example]]:
     """Deterministic split: (train, held_out). Every 5th example of each file is held out."""
     train, held = [], []
@@ -205,8 +231,7 @@ def data_fingerprint(data_dir: Path | str = DATA_DIR) -> str:
     data_dir = Path(data_dir)
     h = hashlib.sha256()
     files = [data_dir / TAXONOMY_FILE, *_example_files(data_dir)]
-    if (data_dir / DICTIONARY_FILE).exists():
-        files.append(data_dir / DICTIONARY_FILE)
+    files += [data_dir / n for n in (CHATTER_FILE, DICTIONARY_FILE) if (data_dir / n).exists()]
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
