@@ -1,0 +1,76 @@
+"""红色信箱 backend: create_app() wires extensions, blueprints, error handlers and CLI."""
+import logging
+import os
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+from . import errors
+from .config import ROOT, config_for
+from .extensions import db, migrate, redis
+
+
+class JsonErrorApi(Api):
+    """flask-smorest, but errors follow our contract {"error": {...}}."""
+
+    def handle_http_exception(self, error):
+        return errors.handle_http_exception(error)
+
+
+api = JsonErrorApi()
+
+
+def create_app(config: str | type | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=None)
+    cfg = config if isinstance(config, type) else config_for(config or os.environ.get("RED_MAILBOX_ENV"))
+    app.config.from_object(cfg)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    redis.init_app(app)
+    _sqlite_tuning(app)
+    api.init_app(app)
+    errors.register(app)
+
+    from . import models  # noqa: F401  (every model registered before migrations/queries)
+    from .accounts.api import blp as auth_blp
+    from .orders.api import blp as orders_blp
+    from .health import bp as health_bp
+    api.register_blueprint(auth_blp)
+    api.register_blueprint(orders_blp)
+    app.register_blueprint(health_bp)
+
+    vendor = ROOT / "node_modules"
+
+    @app.get("/vendor/swagger-ui/<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(vendor / "swagger-ui-dist", filename)
+
+    from . import cli
+    cli.register(app)
+    return app
+
+
+def _sqlite_tuning(app: Flask) -> None:
+    """SQLite: wait for locks, and take the write lock at BEGIN so concurrent writers queue
+    instead of failing with 'database is locked' on upgrade (SQLAlchemy's documented recipe)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

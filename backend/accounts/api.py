@@ -1,0 +1,14 @@
+from flask_smorest import Blueprint
+
+from . import services
+from .schemas import LoginSchema, TokenSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login")
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenSchema)
+def login(data):
+    """Staff login → bearer token with role and expiry."""
+    return services.login(data["username"], data["password"])

@@ -1,0 +1,72 @@
+"""People: residents (WeChat users) and staff (grid workers up to sub-district admins)."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..types import UTCDateTime
+from .. import clock
+
+ROLES = ("grid_worker", "grid_leader", "community_admin", "street_admin", "department_liaison", "sysadmin")
+# Which scope column each role is bound to.
+ROLE_SCOPE = {
+    "grid_worker": "grid", "grid_leader": "grid", "community_admin": "community",
+    "street_admin": "street", "department_liaison": "department", "sysadmin": None,
+}
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
+
+
+def mask_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+class Resident(db.Model):
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    @property
+    def phone_masked(self):
+        return mask_phone(self.phone)
+
+    @property
+    def name_masked(self):
+        return mask_name(self.name)
+
+
+class Staff(db.Model):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(30))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def name_masked(self):
+        return mask_name(self.name)

@@ -1,0 +1,15 @@
+"""Staff login and resident accounts."""
+from sqlalchemy import select
+
+from ..errors import Unauthorized
+from ..extensions import db
+from . import tokens
+from .models import Staff
+
+
+def login(username: str, password: str) -> dict:
+    staff = db.session.scalar(select(Staff).where(Staff.username == username))
+    # Same answer for unknown user and wrong password: do not reveal which usernames exist.
+    if staff is None or not staff.active or not staff.check_password(password):
+        raise Unauthorized("wrong username or password", code="bad_credentials")
+    return {**tokens.issue("staff", staff.id, staff.role), "name": staff.name}

@@ -1,0 +1,71 @@
+"""Signed bearer tokens (itsdangerous) carrying subject, role and expiry."""
+from flask import current_app, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from ..errors import Unauthorized
+from ..extensions import db
+from .actors import Actor
+from .models import Resident, Staff
+
+_SALT = "red-mailbox-token"
+
+
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def issue(kind: str, subject_id: int, role: str | None = None) -> dict:
+    token = _serializer().dumps({"k": kind, "id": subject_id, "r": role})
+    return {"token": token, "token_type": "Bearer", "role": role or kind,
+            "expires_in": current_app.config["TOKEN_MAX_AGE_SECONDS"]}
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def current_actor(required: bool = True) -> Actor | None:
+    token = _bearer()
+    if token is None:
+        if required:
+            raise Unauthorized("missing bearer token")
+        return None
+    if token == current_app.config["BOT_SERVICE_TOKEN"]:
+        return Actor("bot")
+    try:
+        claims = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE_SECONDS"])
+    except SignatureExpired:
+        raise Unauthorized("token expired", code="token_expired") from None
+    except BadSignature:
+        raise Unauthorized("invalid token", code="invalid_token") from None
+    try:
+        return _actor_for(claims)
+    finally:
+        # The Actor is a plain value: end this read so the request's write transaction starts
+        # fresh (on SQLite a transaction holds the database lock until it ends).
+        db.session.rollback()
+
+
+def _actor_for(claims: dict) -> Actor:
+    if claims.get("k") == "staff":
+        staff = db.session.get(Staff, claims["id"])
+        if staff is None or not staff.active:
+            raise Unauthorized("account disabled")
+        return Actor.for_staff(staff)
+    if claims.get("k") == "resident":
+        resident = db.session.get(Resident, claims["id"])
+        if resident is None:
+            raise Unauthorized("unknown resident")
+        return Actor.for_resident(resident)
+    raise Unauthorized("invalid token")
+
+
+def require(*kinds: str) -> Actor:
+    actor = current_actor()
+    if actor.kind not in kinds:
+        from ..errors import Forbidden
+        raise Forbidden(f"this endpoint is for {', '.join(kinds)}")
+    return actor

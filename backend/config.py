@@ -1,0 +1,63 @@
+"""Configuration from the environment. Defaults are for `make run` on a developer machine."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+class Config:
+    ENV_NAME = "development"
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{VAR / 'red-mailbox.sqlite3'}")
+    REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
+    BOT_TIMEOUT_SECONDS = float(_env("BOT_TIMEOUT_SECONDS", "8"))
+    BOT_SERVICE_TOKEN = _env("BOT_SERVICE_TOKEN", "dev-bot-service-token")
+    CATEGORY_CONFIDENCE_THRESHOLD = float(_env("CATEGORY_CONFIDENCE_THRESHOLD", "0.35"))
+    TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+    ORDER_NUMBER_PREFIX = _env("ORDER_NUMBER_PREFIX", "HX")
+    TOKEN_MAX_AGE_SECONDS = int(_env("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
+    MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
+    DEMO_PASSWORD = _env("DEMO_PASSWORD", "demo-pass-2026")
+    WECHAT_APPID = _env("WECHAT_APPID", "wxdev0000000000000")
+    WECHAT_SECRET = _env("WECHAT_SECRET", "dev-wechat-secret")
+    WECHAT_TOKEN = _env("WECHAT_TOKEN", "devtoken")
+    WECHAT_AES_KEY = _env("WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    WECHAT_API_BASE = _env("WECHAT_API_BASE", "http://127.0.0.1:5100/")
+    UPLOAD_DIR = _env("UPLOAD_DIR", str(VAR / "uploads"))
+
+    # flask-smorest / OpenAPI
+    API_TITLE = "红色信箱 Red Mailbox API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui/"
+    JSON_AS_ASCII = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite:///" + str(VAR / "test.sqlite3"))
+    REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    RASA_URL = _env("TEST_RASA_URL", "http://127.0.0.1:1")  # nothing listens: bot down unless a test starts it
+    BOT_TIMEOUT_SECONDS = 3.0
+    SECRET_KEY = "test-secret"
+    BOT_SERVICE_TOKEN = "test-bot-token"
+
+
+def config_for(name: str | None):
+    return {"production": ProductionConfig, "test": TestConfig}.get(name or "", Config)

@@ -1,0 +1,113 @@
+"""Domain errors and the one JSON error contract: {"error": {"code", "message", "fields"?}}.
+
+Services raise DomainError subclasses; the handlers below turn them (and every HTTP error) into
+JSON with the right status, or an HTML page on console and public paths. Never a stack trace."""
+import logging
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+        if code:
+            self.code = code
+
+
+class InvalidTransition(DomainError):
+    status = 409
+    code = "invalid_transition"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "validation_failed"
+
+
+_HTML_PREFIXES = ("/console", "/public")
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests",
+    500: "internal_error", 503: "unavailable",
+}
+
+
+def _wants_html() -> bool:
+    return request.path.startswith(_HTML_PREFIXES)
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    if _wants_html():
+        return render_template("errors/error.html", status=status, code=code, message=message,
+                               fields=fields), status
+    body = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return jsonify({"error": body}), status
+
+
+def _fields_of(error: HTTPException) -> dict | None:
+    # webargs/flask-smorest put marshmallow messages under data["messages"][location].
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages")
+    if not messages:
+        return None
+    if isinstance(messages, dict) and len(messages) == 1 and next(iter(messages)) in (
+            "json", "query", "form", "files", "headers", "view_args"):
+        return next(iter(messages.values()))
+    return messages
+
+
+def handle_http_exception(error: HTTPException):
+    status = error.code or 500
+    code = _HTTP_CODES.get(status, "error")
+    fields = _fields_of(error)
+    message = error.description if isinstance(error.description, str) else error.name
+    if status == 422:
+        message = "validation failed"
+    return error_response(status, code, message, fields)
+
+
+def handle_domain_error(error: DomainError):
+    return error_response(error.status, error.code, error.message, error.fields)
+
+
+def handle_unexpected(error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "internal error")
+
+
+def register(app):
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

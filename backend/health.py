@@ -1,0 +1,33 @@
+"""GET /healthz — the state of each part, separately."""
+import requests
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from .extensions import db, redis
+
+bp = Blueprint("health", __name__)
+
+
+def _check(probe) -> str:
+    try:
+        probe()
+        return "ok"
+    except Exception as exc:  # report, never raise: health must answer when parts are down
+        return f"down: {type(exc).__name__}"
+
+
+def _bot():
+    response = requests.get(current_app.config["RASA_URL"].rstrip("/") + "/", timeout=1.5)
+    response.raise_for_status()
+
+
+@bp.get("/healthz")
+def healthz():
+    parts = {
+        "db": _check(lambda: db.session.execute(text("select 1"))),
+        "redis": _check(redis.ping),
+        "bot": _check(_bot),
+    }
+    # The service is usable as long as the database answers: orders are stored and routed.
+    status = "ok" if all(v == "ok" for v in parts.values()) else ("degraded" if parts["db"] == "ok" else "down")
+    return jsonify({"status": status, **parts}), 200 if parts["db"] == "ok" else 503

@@ -1,0 +1,4 @@
+"""Import every model so metadata is complete (Alembic autogenerate, create_all in tests)."""
+from .accounts.models import Resident, Staff  # noqa: F401
+from .grids.models import Building, Community, Department, Grid, Street  # noqa: F401
+from .orders.models import Attachment, Order, OrderEvent, OrderSequence  # noqa: F401

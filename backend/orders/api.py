@@ -1,0 +1,52 @@
+"""Resident order endpoints. Thin: schema.load → one service call → schema.dump."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..accounts.tokens import require
+from . import services
+from .schemas import NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders (诉求/工单)")
+
+
+@blp.route("")
+class Orders(MethodView):
+    @blp.arguments(OrderListArgs, location="query")
+    @blp.response(200, OrderListSchema)
+    def get(self, args):
+        """List my orders (resident) — newest first."""
+        actor = require("resident", "staff")
+        return {"orders": services.list_orders(actor, **args)}
+
+    @blp.arguments(OrderCreateSchema)
+    @blp.response(201, OrderSchema)
+    def post(self, data):
+        """Send a new order."""
+        actor = require("resident")
+        return services.create_order(actor, **data)
+
+
+@blp.route("/<string:number>")
+@blp.response(200, OrderSchema)
+def get_order(number):
+    """One order with its history."""
+    actor = require("resident", "staff")
+    return services.get_order(actor, number)
+
+
+@blp.route("/<string:number>/cancel", methods=["POST"])
+@blp.arguments(NoteSchema)
+@blp.response(200, OrderSchema)
+def cancel(data, number):
+    """Withdraw an order that nobody has started on (撤回)."""
+    actor = require("resident")
+    return services.change(actor, services.get_order(actor, number), "cancel", note=data["note"])
+
+
+@blp.route("/<string:number>/rating", methods=["POST"])
+@blp.arguments(RatingSchema)
+@blp.response(200, OrderSchema)
+def rate(data, number):
+    """Rate a resolved order (回访评价); a score of 1–3 reopens it."""
+    actor = require("resident")
+    return services.rate(actor, services.get_order(actor, number), data["score"], data["comment"])

@@ -1,0 +1,178 @@
+"""Every write to an order happens here: one transaction per change, with its audit event."""
+import logging
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import clock
+from ..accounts.actors import Actor, check_action, in_scope
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..extensions import db
+from ..grids.routing import place
+from ..dispatch import deadlines
+from . import states
+from .models import Attachment, Order, OrderEvent
+from .numbers import next_number
+from .signals import order_changed, order_changing
+
+log = logging.getLogger(__name__)
+
+
+def _event(order: Order, actor: Actor, action: str, from_state, to_state, note=None, **data) -> OrderEvent:
+    event = OrderEvent(order=order, actor_type=actor.kind, actor_id=actor.id, action=action,
+                       from_state=from_state, to_state=to_state, note=note, data=data,
+                       created_at=clock.now())
+    db.session.add(event)
+    return event
+
+
+def _attach(order: Order, event: OrderEvent, photos: list[str] | None, now) -> None:
+    for url in photos or []:
+        order.attachments.append(Attachment(url=url, kind="photo", event=event, created_at=now))
+
+
+def _commit(order: Order, action: str, event: OrderEvent) -> None:
+    try:
+        order_changing.send(order, action=action, event=event)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict("the order was changed by someone else; reload and try again",
+                       code="concurrent_change") from None
+    except Exception:
+        db.session.rollback()
+        raise
+    try:
+        order_changed.send(order, action=action)
+    except Exception:  # side effects must never undo or hide a committed change
+        log.exception("order_changed receiver failed for %s", order.number)
+
+
+def _classify(text: str):
+    """The category prediction when it is confident enough, else None (a worker sets it)."""
+    from ..categories import classifier  # trained lazily on first use
+    prediction = classifier.classify(text)
+    return prediction if classifier.is_confident(
+        prediction, current_app.config["CATEGORY_CONFIDENCE_THRESHOLD"]) else None
+
+
+def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: str = "h5",
+                 location_text: str | None = None, building_id: int | None = None,
+                 grade: str = "normal", category: str | None = None, contact: str | None = None,
+                 photos: list[str] | None = None, resident_id: int | None = None,
+                 flags: list[str] | None = None) -> Order:
+    """Store, classify, route and time-limit a new order in one transaction."""
+    if actor.is_resident:
+        resident_id = actor.id
+    # Classify before touching the database: CPU work must not hold a write transaction open.
+    confident = None if category else _classify(" ".join(filter(None, [text, location_text])))
+    now = clock.now()
+    order = Order(number=next_number(), channel=channel, kind=kind, grade=grade, text=text,
+                  location_text=location_text, contact=contact, resident_id=resident_id,
+                  state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
+                  created_at=now, updated_at=now)
+    if category:
+        order.category, order.category_confidence = category, 1.0
+    elif confident:
+        order.category, order.category_confidence = confident.path, round(confident.confidence, 3)
+    else:
+        order.add_flag("unclassified")
+    placement = place(location_text, building_id)
+    order.building = placement.building
+    order.grid = placement.grid
+    order.community = placement.community
+    if order.grid is None:
+        order.add_flag("unplaced")
+    deadlines.set_initial(order, now)
+    db.session.add(order)
+    event = _event(order, actor, "submit", None, states.SUBMITTED, flags=list(order.flags),
+                   grid=order.grid.code if order.grid else None)
+    _attach(order, event, photos, now)
+    _commit(order, "submit", event)
+    return order
+
+
+def get_order(actor: Actor, number: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    # Out of scope looks the same as missing: do not confirm that a number exists.
+    if order is None or not in_scope(actor, order):
+        raise NotFound(f"no order {number}")
+    return order
+
+
+def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0):
+    query = select(Order).order_by(Order.id.desc())
+    if actor.is_resident:
+        query = query.where(Order.resident_id == actor.id)
+    elif not actor.is_staff or actor.role != "sysadmin":
+        raise Forbidden("use the queue endpoint")
+    if state:
+        query = query.where(Order.state == state)
+    return db.session.scalars(query.limit(limit).offset(offset)).all()
+
+
+def change(actor: Actor, order: Order, action: str, *, note: str | None = None,
+           photos: list[str] | None = None, **data) -> Order:
+    """Apply one state-machine action: permission, transition table, fields, event, commit."""
+    check_action(actor, action, order)
+    from_state = order.state
+    to_state = states.transition(from_state, action)
+    now = clock.now()
+    order.state = to_state
+    order.updated_at = now
+    _APPLY.get(action, _no_fields)(order, actor, now, note, data)
+    event = _event(order, actor, action, from_state, to_state, note, **data)
+    _attach(order, event, photos, now)
+    _commit(order, action, event)
+    return order
+
+
+def _no_fields(order, actor, now, note, data):
+    pass
+
+
+def _claim(order, actor, now, note, data):
+    order.assignee_id = actor.id
+
+
+def _release(order, actor, now, note, data):
+    order.assignee_id = None
+
+
+def _resolve(order, actor, now, note, data):
+    if not note:
+        raise ValidationFailed("a result is required to resolve an order", fields={"result": ["required"]})
+    order.result = note
+    order.resolved_at = now
+
+
+def _rate(order, actor, now, note, data):
+    order.rating_score = data.get("score")
+    order.rating_comment = note
+
+
+def _reopen(order, actor, now, note, data):
+    _rate(order, actor, now, note, data)
+    order.reopen_count += 1
+    order.assignee_id = None
+    order.resolved_at = None
+
+
+def _transfer(order, actor, now, note, data):
+    order.assignee_id = None
+    order.rung = "grid_worker"
+
+
+def _escalate(order, actor, now, note, data):
+    order.assignee_id = None
+
+
+_APPLY = {"claim": _claim, "release": _release, "resolve": _resolve, "rate": _rate,
+          "reopen": _reopen, "transfer": _transfer, "escalate": _escalate}
+
+
+def rate(actor: Actor, order: Order, score: int, comment: str | None = None) -> Order:
+    """回访评价: 4–5 closes the loop as rated; 1–3 means unsatisfied and reopens the order."""
+    action = "rate" if score >= 4 else "reopen"
+    return change(actor, order, action, note=comment, score=score, satisfied=score >= 4)

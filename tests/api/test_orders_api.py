@@ -1,0 +1,78 @@
+import pytest
+from sqlalchemy import func, select
+
+from backend.orders.models import Order, OrderEvent
+
+
+def test_resident_creates_lists_and_reads_own_order(client, make, auth):
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    created = client.post("/api/v1/orders", json={
+        "text": "3号楼2单元楼道灯坏了好几天了", "kind": "repair", "location_text": "水晶城小区3号楼2单元"},
+        headers=headers)
+    assert created.status_code == 201, created.json
+    body = created.json
+    assert body["number"].startswith("HX") and body["state"] == "submitted"
+    assert body["grid"] == world["grids"][0].name
+    assert body["events"][0]["action"] == "submit"
+    listed = client.get("/api/v1/orders", headers=headers).json["orders"]
+    assert [o["number"] for o in listed] == [body["number"]]
+    assert client.get(f"/api/v1/orders/{body['number']}", headers=headers).json["text"] == "3号楼2单元楼道灯坏了好几天了"
+
+
+def test_resident_cannot_see_anothers_order(client, make, auth):
+    order = make.order(make.resident())
+    stranger = auth.headers_for(make.resident(openid="someone-else"))
+    assert client.get(f"/api/v1/orders/{order.number}", headers=stranger).status_code == 404
+    assert client.get("/api/v1/orders", headers=stranger).json["orders"] == []
+    response = client.post(f"/api/v1/orders/{order.number}/cancel", json={}, headers=stranger)
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+
+
+def test_cancel_then_cancel_again_is_409_and_changes_nothing(client, make, auth, db):
+    resident = make.resident()
+    order = make.order(resident)
+    headers = auth.headers_for(resident)
+    assert client.post(f"/api/v1/orders/{order.number}/cancel", json={"note": "已自行解决"}, headers=headers).json["state"] == "cancelled"
+    events = db.session.scalar(select(func.count()).select_from(OrderEvent))
+    again = client.post(f"/api/v1/orders/{order.number}/cancel", json={}, headers=headers)
+    assert again.status_code == 409
+    assert again.json["error"]["code"] == "invalid_transition"
+    assert "cancelled" in again.json["error"]["message"]
+    assert db.session.scalar(select(func.count()).select_from(OrderEvent)) == events
+
+
+def test_rating_an_unresolved_order_is_409(client, make, auth):
+    resident = make.resident()
+    order = make.order(resident)
+    response = client.post(f"/api/v1/orders/{order.number}/rating", json={"score": 5}, headers=auth.headers_for(resident))
+    assert response.status_code == 409
+
+
+def test_staff_token_cannot_create_resident_orders(client, make, auth):
+    world = make.world()
+    response = client.post("/api/v1/orders", json={"text": "x"}, headers=auth.headers_for(world["workers"][0]))
+    assert response.status_code == 403
+
+
+def test_no_token_is_401_json(client):
+    response = client.get("/api/v1/orders")
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_forged_token_is_401(client):
+    response = client.get("/api/v1/orders", headers={"Authorization": "Bearer not-a-real-token"})
+    assert response.status_code == 401 and response.json["error"]["code"] == "invalid_token"
+
+
+def test_phone_of_assignee_never_leaks_and_name_is_masked(client, make, auth):
+    from backend.accounts.actors import Actor
+    from backend.orders import services
+    world = make.world()
+    order = make.order(world["resident"])
+    services.change(Actor.for_staff(world["workers"][0]), order, "claim")
+    body = client.get(f"/api/v1/orders/{order.number}", headers=auth.headers_for(world["resident"])).json
+    assert body["assignee"] == "陈**"
+    assert "phone" not in str(body)

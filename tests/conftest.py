@@ -1,0 +1,144 @@
+"""Fixtures: a real Redis (private redis-server unless TEST_REDIS_URL is set), the database
+(TEST_DATABASE_URL → PostgreSQL in CI, else a SQLite file), the app built by the factory with the
+schema created by the Alembic migrations, a client, and auth helpers."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+from backend import clock
+from tests.factories import Factory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("redis-server is not installed (scripts/setup.sh installs it)", returncode=3)
+    port = _free_port()
+    workdir = tempfile.mkdtemp(prefix="rm-test-redis-")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", workdir],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis_lib.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis_lib.ConnectionError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(5)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def app(redis_url, tmp_path_factory):
+    os.environ["TEST_REDIS_URL"] = redis_url
+    if not os.environ.get("TEST_DATABASE_URL"):
+        db_file = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        os.environ["TEST_DATABASE_URL"] = f"sqlite:///{db_file}"
+    from backend import create_app
+    from backend.config import TestConfig
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"]
+        REDIS_URL = redis_url
+
+    app = create_app(Config)
+    with app.app_context():
+        _fresh_schema(app)
+    yield app
+
+
+def _fresh_schema(app):
+    """Drop everything, then build the schema with the real Alembic migrations."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+    from backend.extensions import db
+
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    if db.engine.dialect.name == "sqlite":
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(directory=str(ROOT / "migrations"))
+
+
+@pytest.fixture
+def db(app):
+    from backend.extensions import db as _db
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+        # Children before parents; faster than recreating the schema per test.
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def redis(app, db):
+    from backend.extensions import redis as _redis
+    _redis.flushdb()
+    yield _redis
+    _redis.flushdb()
+
+
+@pytest.fixture
+def client(app, db, redis):
+    return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def make(db):
+    """Factories for models (tests/factories.py)."""
+    return Factory(db)
+
+
+class Auth:
+    def __init__(self, app):
+        self.app = app
+
+    def headers_for(self, who) -> dict:
+        from backend.accounts import tokens
+        from backend.accounts.models import Staff
+        with self.app.test_request_context():
+            kind = "staff" if isinstance(who, Staff) else "resident"
+            token = tokens.issue(kind, who.id, getattr(who, "role", None))["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    def bot(self) -> dict:
+        return {"Authorization": f"Bearer {self.app.config['BOT_SERVICE_TOKEN']}"}
+
+
+@pytest.fixture
+def auth(app):
+    return Auth(app)
