@@ -37,6 +37,9 @@ def create_app(config: str | type | None = None) -> Flask:
     from .accounts.api import blp as auth_blp
     from .orders.api import blp as orders_blp
     from .health import bp as health_bp
+    from .chat.api import blp as chat_blp, bot_blp
+    api.register_blueprint(chat_blp)
+    api.register_blueprint(bot_blp)
     api.register_blueprint(auth_blp)
     api.register_blueprint(orders_blp)
     app.register_blueprint(health_bp)

@@ -1,6 +1,7 @@
 """marshmallow schemas for the order API. Validation only: no queries, no permission checks."""
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
 
+from ..labels import label
 from .models import CHANNELS, GRADES, KINDS
 from . import states
 
@@ -68,6 +69,7 @@ class OrderSchema(Schema):
     """What the resident who sent the order sees: their own data, staff names masked."""
     number = fields.String()
     state = fields.String()
+    state_label = fields.Function(lambda o: label("states", o.state))
     kind = fields.String()
     channel = fields.String()
     grade = fields.String()

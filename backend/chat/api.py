@@ -1,0 +1,77 @@
+"""Chat (residents), NLU parse (staff) and the bot's service API (the Rasa action server)."""
+from flask_smorest import Blueprint
+
+from ..accounts.actors import Actor
+from ..accounts.tokens import require
+from ..orders import services as orders
+from ..orders.schemas import OrderSchema
+from . import services
+from .schemas import (BotCancelSchema, BotOrderListSchema, BotOrderCreateSchema, BotRatingSchema,
+                      BotSenderSchema, ChatReplySchema, ChatSchema, ParseResultSchema, ParseSchema)
+
+blp = Blueprint("chat", __name__, url_prefix="/api/v1", description="Chat with the bot, NLU")
+bot_blp = Blueprint("bot", __name__, url_prefix="/api/v1/bot",
+                    description="Service API for the Rasa action server (bot service token)")
+
+
+@blp.route("/chat", methods=["POST"])
+@blp.arguments(ChatSchema)
+@blp.response(200, ChatReplySchema)
+def chat(data):
+    """Send a message to the bot; the reply carries an order number when one was created."""
+    actor = require("resident")
+    return services.handle_message(actor.id, data["text"], channel="h5")
+
+
+@blp.route("/nlu/parse", methods=["POST"])
+@blp.arguments(ParseSchema)
+@blp.response(200, ParseResultSchema)
+def parse(data):
+    """Intent, category (level1/level2/confidence) and entities of a text (staff)."""
+    require("staff")
+    return services.parse(data["text"])
+
+
+def _resident(sender: str) -> Actor:
+    require("bot")
+    return services.resident_for_sender(sender)
+
+
+@bot_blp.route("/orders", methods=["POST"])
+@bot_blp.arguments(BotOrderCreateSchema)
+@bot_blp.response(201, OrderSchema)
+def bot_create(data):
+    """Create an order on behalf of the resident in this conversation."""
+    resident = _resident(data["sender_id"])
+    order = orders.create_order(
+        Actor("bot"), resident_id=resident.id, text=data["text"], kind=data["kind"],
+        location_text=data["location_text"], contact=data["contact"],
+        photos=[data["photo_url"]] if data["photo_url"] else [], channel=services.channel_of(resident.id))
+    return order
+
+
+@bot_blp.route("/orders", methods=["GET"])
+@bot_blp.arguments(BotSenderSchema, location="query")
+@bot_blp.response(200, BotOrderListSchema)
+def bot_list(args):
+    """The resident's orders, newest first (or just the one numbered)."""
+    resident = _resident(args["sender_id"])
+    if args["number"]:
+        return {"orders": [orders.get_order(resident, args["number"])]}
+    return {"orders": orders.list_orders(resident, limit=10)}
+
+
+@bot_blp.route("/orders/<string:number>/rating", methods=["POST"])
+@bot_blp.arguments(BotRatingSchema)
+@bot_blp.response(200, OrderSchema)
+def bot_rate(data, number):
+    resident = _resident(data["sender_id"])
+    return orders.rate(resident, orders.get_order(resident, number), data["score"], data["comment"])
+
+
+@bot_blp.route("/orders/<string:number>/cancel", methods=["POST"])
+@bot_blp.arguments(BotCancelSchema)
+@bot_blp.response(200, OrderSchema)
+def bot_cancel(data, number):
+    resident = _resident(data["sender_id"])
+    return orders.change(resident, orders.get_order(resident, number), "cancel")

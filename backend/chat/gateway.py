@@ -1,0 +1,42 @@
+"""The one way the backend talks to the Rasa server: REST channel turns and /model/parse."""
+import requests
+from flask import current_app
+
+
+class BotUnavailable(Exception):
+    """Rasa is down, slow or answered with an error; the caller falls back."""
+
+
+def _url(path: str) -> str:
+    return current_app.config["RASA_URL"].rstrip("/") + path
+
+
+def _post(path: str, payload: dict):
+    try:
+        response = requests.post(_url(path), json=payload, timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
+        response.raise_for_status()
+        return response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise BotUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def sender_id(resident_id: int) -> str:
+    return f"resident-{resident_id}"
+
+
+def resident_id_of(sender: str) -> int | None:
+    prefix, _, number = sender.partition("-")
+    return int(number) if prefix == "resident" and number.isdigit() else None
+
+
+def turn(resident_id: int, text: str) -> list[str]:
+    """One conversation turn through the REST channel; the bot's text replies in order."""
+    messages = _post("/webhooks/rest/webhook", {"sender": sender_id(resident_id), "message": text})
+    if not isinstance(messages, list):
+        raise BotUnavailable("unexpected reply from the bot")
+    return [m["text"] for m in messages if isinstance(m, dict) and m.get("text")]
+
+
+def parse(text: str) -> dict:
+    """Intent and entities from Rasa's NLU, without touching any conversation."""
+    return _post("/model/parse", {"text": text})

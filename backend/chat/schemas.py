@@ -1,0 +1,61 @@
+from marshmallow import Schema, fields, validate, RAISE
+
+from ..orders.models import KINDS
+from ..orders.schemas import OrderSummarySchema, StrictSchema, _not_blank
+
+_message = [validate.Length(min=1, max=2000), _not_blank]
+
+
+class ChatSchema(StrictSchema):
+    text = fields.String(required=True, validate=_message)
+
+
+class ChatReplySchema(Schema):
+    replies = fields.List(fields.String())
+    order_number = fields.String(allow_none=True)
+    bot = fields.String()
+
+
+class ParseSchema(StrictSchema):
+    text = fields.String(required=True, validate=_message)
+
+
+class ParseResultSchema(Schema):
+    intent = fields.Dict(allow_none=True)
+    category = fields.Dict()
+    entities = fields.List(fields.Dict())
+    bot = fields.String()
+
+
+class BotOrderCreateSchema(StrictSchema):
+    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    text = fields.String(required=True, validate=_message)
+    location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
+    contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    photo_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
+
+
+class BotSenderSchema(StrictSchema):
+    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    number = fields.String(load_default=None)
+
+
+class BotRatingSchema(StrictSchema):
+    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class BotCancelSchema(StrictSchema):
+    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+
+
+class BotOrderSchema(OrderSummarySchema):
+    assignee_name_masked = fields.Function(lambda o: o.assignee.name_masked if o.assignee else None)
+    category_info = fields.Function(lambda o: {"path": o.category, "confidence": o.category_confidence}
+                                    if o.category else None, data_key="category_detail")
+
+
+class BotOrderListSchema(Schema):
+    orders = fields.List(fields.Nested(BotOrderSchema))

@@ -1,0 +1,91 @@
+"""Chat turns: the bot answers what it can; if it is down, slow or silent, the message becomes an
+order anyway and the resident gets the 'received' reply with its number. Nothing is dropped."""
+import logging
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from .. import clock
+from ..accounts.actors import Actor
+from ..accounts.models import Resident
+from ..errors import NotFound
+from ..extensions import db, redis
+from ..orders import services as orders
+from ..orders.models import Order, OrderEvent
+from . import gateway
+
+log = logging.getLogger(__name__)
+CHANNEL_KEY = "chat:channel:{}"
+
+
+def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
+    """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable"}."""
+    started = clock.now()
+    _remember_channel(resident_id, channel)
+    try:
+        replies = gateway.turn(resident_id, text)
+    except gateway.BotUnavailable as exc:
+        log.warning("bot unavailable for resident %s: %s", resident_id, exc)
+        return _store_as_order(resident_id, text, channel, "bot_unavailable")
+    if not replies:
+        return _store_as_order(resident_id, text, channel, "unclassified")
+    return {"replies": replies, "order_number": _order_created_since(resident_id, started), "bot": "ok"}
+
+
+def _remember_channel(resident_id: int, channel: str) -> None:
+    # The bot creates orders through the bot API, which does not know where the chat came from.
+    try:
+        redis.set(CHANNEL_KEY.format(resident_id), channel, ex=600)
+    except Exception:
+        log.warning("redis unavailable: order channel will default")
+
+
+def resident_for_sender(sender: str) -> Actor:
+    """The resident a bot conversation belongs to (conversation ids are "resident-<id>")."""
+    resident_id = gateway.resident_id_of(sender)
+    if resident_id is None or db.session.get(Resident, resident_id) is None:
+        raise NotFound("no resident for this conversation", code="unknown_sender")
+    return Actor.for_resident(db.session.get(Resident, resident_id))
+
+
+def channel_of(resident_id: int) -> str:
+    try:
+        return redis.get(CHANNEL_KEY.format(resident_id)) or "h5"
+    except Exception:
+        return "h5"
+
+
+def _store_as_order(resident_id: int, text: str, channel: str, flag: str) -> dict:
+    order = orders.create_order(Actor("resident", resident_id), text=text, channel=channel,
+                                location_text=text[:200], kind="complaint", flags=[flag])
+    reply = render_template("chat/received.txt", order=order, flag=flag,
+                            claim_by=clock.local(order.claim_by, current_app.config["TIMEZONE"]))
+    return {"replies": [reply.strip()], "order_number": order.number, "bot": "unavailable" if flag == "bot_unavailable" else "ok"}
+
+
+def _order_created_since(resident_id: int, since) -> str | None:
+    number = db.session.scalar(
+        select(Order.number).join(OrderEvent, OrderEvent.order_id == Order.id)
+        .where(Order.resident_id == resident_id, Order.created_at >= since,
+               OrderEvent.action == "submit", OrderEvent.actor_type == "bot")
+        .order_by(Order.id.desc()).limit(1))
+    return number
+
+
+def parse(text: str) -> dict:
+    """Intent/entities from the bot (when it is up) and the category from our classifier."""
+    from ..categories import classifier
+    prediction = classifier.classify(text)
+    threshold = current_app.config["CATEGORY_CONFIDENCE_THRESHOLD"]
+    result = {"intent": None, "entities": [], "bot": "ok",
+              "category": {"level1": prediction.level1, "level2": prediction.level2, "path": prediction.path,
+                           "confidence": prediction.confidence,
+                           "confident": classifier.is_confident(prediction, threshold)}}
+    try:
+        nlu = gateway.parse(text)
+        intent = nlu.get("intent") or {}
+        result["intent"] = {"name": intent.get("name"), "confidence": intent.get("confidence")}
+        result["entities"] = [{"entity": e.get("entity"), "value": e.get("value")} for e in nlu.get("entities", [])]
+    except gateway.BotUnavailable:
+        result["bot"] = "unavailable"
+    return result

@@ -1,0 +1,47 @@
+"""With the bot unreachable (the test RASA_URL has nothing listening) every message still becomes a
+stored, routed order and the resident gets the 'received' reply with its number."""
+from sqlalchemy import select
+
+from backend.orders.models import Order
+
+
+def test_chat_with_bot_down_stores_and_routes_the_order(client, make, auth, db):
+    world = make.world()
+    response = client.post("/api/v1/chat", json={"text": "水晶城小区3号楼2单元楼道灯坏了好几天了"},
+                           headers=auth.headers_for(world["resident"]))
+    assert response.status_code == 200, response.json
+    body = response.json
+    assert body["bot"] == "unavailable"
+    number = body["order_number"]
+    assert number and number in body["replies"][0]
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    assert order.resident_id == world["resident"].id
+    assert "bot_unavailable" in order.flags
+    assert order.grid_id == world["grids"][0].id
+    assert order.category.startswith("城乡建设")
+    assert world["grids"][0].name in body["replies"][0]
+
+
+def test_chat_rejects_empty_text_and_stores_nothing(client, make, auth, db):
+    resident = make.resident()
+    response = client.post("/api/v1/chat", json={"text": "  "}, headers=auth.headers_for(resident))
+    assert response.status_code == 422 and "text" in response.json["error"]["fields"]
+    assert db.session.scalar(select(Order)) is None
+
+
+def test_chat_is_for_residents_only(client, make, auth):
+    worker = make.world()["workers"][0]
+    assert client.post("/api/v1/chat", json={"text": "你好"}, headers=auth.headers_for(worker)).status_code == 403
+
+
+def test_nlu_parse_gives_category_even_when_bot_is_down(client, make, auth):
+    worker = make.world()["workers"][0]
+    body = client.post("/api/v1/nlu/parse", json={"text": "医保卡刷不了怎么办"}, headers=auth.headers_for(worker)).json
+    assert body["category"]["level1"] == "劳动和社会保障"
+    assert 0 < body["category"]["confidence"] <= 1
+    assert body["bot"] == "unavailable" and body["intent"] is None
+
+
+def test_nlu_parse_is_staff_only(client, make, auth):
+    resident = make.resident()
+    assert client.post("/api/v1/nlu/parse", json={"text": "x"}, headers=auth.headers_for(resident)).status_code == 403
