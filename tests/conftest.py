@@ -142,3 +142,32 @@ class Auth:
 @pytest.fixture
 def auth(app):
     return Auth(app)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The test app served over real HTTP (for the Rasa action server and the browser)."""
+    import threading
+    from werkzeug.serving import make_server
+
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+def wait_for_http(url: str, timeout: float, proc=None) -> None:
+    import requests
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up in {timeout:.0f}s")

@@ -1,0 +1,14 @@
+# 红色信箱 — the two commands. Everything they need is installed by scripts/setup.sh.
+.PHONY: run test setup bench
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+bench:
+	.venv/bin/python -m bench

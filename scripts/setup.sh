@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Everything `make run` and `make test` need, installed idempotently (a second run takes seconds):
+# system packages (redis-server, chromium), the two Python 3.10 venvs, npm assets, the bot model.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+need_apt=()
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+if [ "${SETUP_BROWSER:-1}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then need_apt+=(chromium); fi
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  step "installing system packages: ${need_apt[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+step "backend venv (.venv)"
+scripts/venv.sh .venv requirements.txt
+
+step "bot venv (bot/.venv, Rasa 3.6)"
+scripts/venv.sh bot/.venv bot/requirements.txt
+
+step "front-end assets (npm)"
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+if [ "$(cat node_modules/.lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  npm ci --no-audit --no-fund --ignore-scripts
+  echo "$lock_hash" > node_modules/.lock-hash
+fi
+
+step "bot model (trained only when its data or config changed)"
+scripts/bot-train.sh
