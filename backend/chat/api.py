@@ -46,7 +46,8 @@ def bot_create(data):
     order = orders.create_order(
         Actor("bot"), resident_id=resident.id, text=data["text"], kind=data["kind"],
         location_text=data["location_text"], contact=data["contact"],
-        photos=[data["photo_url"]] if data["photo_url"] else [], channel=services.channel_of(resident.id))
+        photos=[data["photo_url"]] if data["photo_url"] else [], channel=services.channel_of(resident.id),
+        flags=data["flags"])
     return order
 
 

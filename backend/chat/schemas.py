@@ -34,6 +34,8 @@ class BotOrderCreateSchema(StrictSchema):
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     photo_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
+    # The bot marks what it took down without understanding it, so a person looks at it.
+    flags = fields.List(fields.String(validate=validate.OneOf(["unclassified"])), load_default=list)
 
 
 class BotSenderSchema(StrictSchema):

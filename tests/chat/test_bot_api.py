@@ -52,3 +52,13 @@ def test_bot_sender_must_be_a_resident_conversation(client, auth):
 def test_unknown_resident_conversation_is_404_not_500(client, auth):
     response = client.post("/api/v1/bot/orders", headers=auth.bot(), json={"sender_id": "resident-999999", "text": "灯坏了"})
     assert response.status_code == 404 and response.json["error"]["code"] == "unknown_sender"
+
+
+def test_bot_can_flag_what_it_did_not_understand(client, make, auth):
+    resident = make.resident()
+    created = client.post("/api/v1/bot/orders", headers=auth.bot(), json={
+        "sender_id": _sender(resident), "text": "那个东西又那样了", "flags": ["unclassified"]})
+    assert created.status_code == 201 and "unclassified" in created.json["flags"]
+    bad = client.post("/api/v1/bot/orders", headers=auth.bot(), json={
+        "sender_id": _sender(resident), "text": "x", "flags": ["vip"]})
+    assert bad.status_code == 422
