@@ -4,6 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/bot-env.sh"
-"$root/scripts/venv.sh" "$root/bot/.venv" "$root/bot/requirements.txt" >&2
-cd "$root/bot"
+cd "$root"
+scripts/venv.sh bot/.venv bot/requirements.txt >&2
+cd bot
 exec .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" "$@"

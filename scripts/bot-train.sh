@@ -39,7 +39,7 @@ else
     echo "- model hash: \`$hash\`"
     echo "- wall-clock training time: **${seconds} s** (limit: 300 s)"
     echo "- machine: $(nproc) cores, $(uname -m); rasa $(.venv/bin/python -c 'import rasa; print(rasa.__version__)')"
-    echo "- training examples: $(grep -c '^    - ' build/data/nlu_train.yml) (held out: $(grep -c '^    - ' build/data/nlu_test.yml))"
+    echo "- NLU split: $(cat build/data/split.txt)"
     echo "- measured on: $(date -u +%Y-%m-%dT%H:%MZ)"
   } > reports/training.md
   echo "==> trained in ${seconds}s" >&2

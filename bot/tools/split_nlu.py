@@ -40,7 +40,8 @@ def main(src: str, out: str) -> None:
                 held = [e for i, e in enumerate(examples) if i % EVERY == EVERY - 1]
                 train.append((name, kept))
                 test.append((name, held))
-                counts[name] = (len(kept), len(held))
+                a, b = counts.get(name, (0, 0))
+                counts[name] = (a + len(kept), b + len(held))
             else:
                 kind = next(k for k in ("regex", "lookup", "synonym") if k in item)
                 extra.append((kind, item[kind], examples))
@@ -58,7 +59,9 @@ def main(src: str, out: str) -> None:
                 fh.write(f"- intent: {name}\n  examples: |\n{block(examples)}")
     n_train = sum(a for a, _ in counts.values())
     n_test = sum(b for _, b in counts.values())
-    print(f"split: {n_train} train / {n_test} held-out examples, {len(counts)} intents")
+    summary = f"{n_train} train / {n_test} held-out examples, {len(counts)} intents (ask_faq keys counted separately)"
+    (out_dir / "split.txt").write_text(summary + "\n", encoding="utf-8")
+    print("split: " + summary)
 
 
 if __name__ == "__main__":
