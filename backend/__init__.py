@@ -6,7 +6,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 
 from . import errors
-from .config import ROOT, config_for
+from .config import ROOT, check_production, config_for
 from .extensions import db, migrate, redis
 
 
@@ -24,6 +24,8 @@ def create_app(config: str | type | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=None)
     cfg = config if isinstance(config, type) else config_for(config or os.environ.get("RED_MAILBOX_ENV"))
     app.config.from_object(cfg)
+    if app.config.get("ENV_NAME") == "production":
+        check_production(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
@@ -43,6 +45,8 @@ def create_app(config: str | type | None = None) -> Flask:
     api.register_blueprint(auth_blp)
     api.register_blueprint(orders_blp)
     app.register_blueprint(health_bp)
+    from . import wechat
+    wechat.init_app(app, api)
 
     vendor = ROOT / "node_modules"
 

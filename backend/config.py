@@ -31,6 +31,27 @@ class Config:
     WECHAT_AES_KEY = _env("WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
     WECHAT_API_BASE = _env("WECHAT_API_BASE", "http://127.0.0.1:5100/")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(VAR / "uploads"))
+    WECHAT_QUEUE = _env("WECHAT_QUEUE", "wechat")
+    WECHAT_HTTP_TIMEOUT = float(_env("WECHAT_HTTP_TIMEOUT", "4"))
+    # WeChat retries an unanswered push 3 times within ~15 s; a day covers every retry with margin.
+    WECHAT_DEDUPE_TTL = int(_env("WECHAT_DEDUPE_TTL", str(24 * 3600)))
+    WECHAT_SEND_MAX_ATTEMPTS = int(_env("WECHAT_SEND_MAX_ATTEMPTS", "5"))
+    WECHAT_SEND_BACKOFF_SECONDS = int(_env("WECHAT_SEND_BACKOFF_SECONDS", "30"))
+    # Subscribe-message templates (from the mini-program's console) per notification kind; empty = not sent.
+    WECHAT_TEMPLATES = {
+        "claimed": _env("WECHAT_TEMPLATE_CLAIMED", "tmpl-claimed"),
+        "escalated": _env("WECHAT_TEMPLATE_ESCALATED", "tmpl-escalated"),
+        "resolved": _env("WECHAT_TEMPLATE_RESOLVED", "tmpl-resolved"),
+        "reopened": _env("WECHAT_TEMPLATE_REOPENED", "tmpl-reopened"),
+        # A reply that missed the 48-hour customer-service window goes out on this template.
+        "reply": _env("WECHAT_TEMPLATE_REPLY", "tmpl-reply"),
+    }
+    # Template field → value source (number, text, status, note, time); the keys must match the
+    # template's keywords, which differ per template, so they are configuration too.
+    WECHAT_TEMPLATE_FIELDS = _env(
+        "WECHAT_TEMPLATE_FIELDS",
+        "character_string1=number;thing2=text;phrase3=status;thing4=note;time5=time")
+    WECHAT_TEMPLATE_PAGE = _env("WECHAT_TEMPLATE_PAGE", "pages/orders/detail?number={number}")
 
     # flask-smorest / OpenAPI
     API_TITLE = "红色信箱 Red Mailbox API"
@@ -46,6 +67,35 @@ class Config:
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+_WECHAT_DEV_DEFAULTS = {
+    "WECHAT_APPID": Config.WECHAT_APPID, "WECHAT_SECRET": Config.WECHAT_SECRET,
+    "WECHAT_TOKEN": Config.WECHAT_TOKEN, "WECHAT_AES_KEY": Config.WECHAT_AES_KEY,
+    "SECRET_KEY": Config.SECRET_KEY,
+}
+
+
+def check_production(config) -> None:
+    """Production must talk to the real WeChat with real secrets: a stub URL or a development
+    default there would silently drop every message or accept forged pushes."""
+    problems = []
+    for name, dev_value in _WECHAT_DEV_DEFAULTS.items():
+        value = config.get(name)
+        if not value or value == dev_value:
+            problems.append(f"{name} is missing")
+    base = (config.get("WECHAT_API_BASE") or "").lower()
+    if not base.startswith("https://") or any(h in base for h in ("127.0.0.1", "localhost", "[::1]")):
+        problems.append("WECHAT_API_BASE must be WeChat's https API, not a local stub")
+    key = config.get("WECHAT_AES_KEY") or ""
+    if len(key) != 43:
+        problems.append("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
+    if problems:
+        raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
 
 
 class TestConfig(Config):

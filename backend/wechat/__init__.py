@@ -1,0 +1,13 @@
+"""WeChat mini-program integration: login (code2session), the message-push callback (signature,
+safe-mode AES, MsgId dedupe), bot turns on the worker, the outbound client and its channels."""
+
+
+def init_app(app, api) -> None:
+    from . import models  # noqa: F401  (tables known to metadata before migrations/queries)
+    from . import channels, cli, hooks
+    from .api import auth_blp, bp
+    api.register_blueprint(auth_blp)
+    app.register_blueprint(bp)
+    cli.register(app)
+    hooks.connect()
+    channels.register()

@@ -1,0 +1,223 @@
+"""Outbound WeChat channels for the outbox: "wechat_cs" (customer-service message) and
+"wechat_subscribe" (subscribe message), registered with backend.notifications.services.
+
+Send functions follow its contract: return None when WeChat accepted the message, "skipped" when
+retrying cannot help (the resident refused; the 48-hour window passed and there is no fallback) —
+the reason is kept in the row's payload["undelivered"] — and raise for a failure worth retrying
+(the outbox backs off, then marks the row failed with last_error)."""
+import logging
+from datetime import timedelta
+from functools import lru_cache
+
+import yaml
+from flask import current_app
+from wechatpy.exceptions import WeChatClientException
+
+from .. import clock
+from ..accounts.models import Resident
+from ..config import ROOT
+from ..extensions import db
+from ..notifications.models import Notification
+from ..orders.models import Order, OrderEvent
+from . import client as wx
+from . import services
+
+log = logging.getLogger(__name__)
+CHANNELS = ("wechat_cs", "wechat_subscribe")
+OUTBOX_KEY = "wechat_outbox"
+
+
+def _skip(notification: Notification, reason: str) -> str:
+    notification.payload = {**(notification.payload or {}), "undelivered": reason}
+    log.info("notification %s not delivered: %s", notification.id, reason)
+    return "skipped"
+
+
+def new_notification(*, recipient_id: int, channel: str, kind: str, payload: dict,
+                     order: Order | None = None, order_id: int | None = None) -> Notification:
+    """An outbox row in the current session, enqueued after commit (by the notifications
+    service when it is there, else by our hooks)."""
+    try:
+        from ..notifications import services as notifications
+    except ImportError:
+        notifications = None
+    if notifications is not None and hasattr(notifications, "notify"):
+        if order is None and order_id is not None:
+            order = db.session.get(Order, order_id)
+        return notifications.notify("resident", recipient_id, kind, order=order, channel=channel,
+                                    payload=payload)
+    note = Notification(order_id=order.id if order is not None else order_id, recipient_type="resident",
+                        recipient_id=recipient_id, channel=channel, kind=kind, payload=payload,
+                        status="pending", attempts=0, created_at=clock.now())
+    db.session.add(note)
+    db.session.info.setdefault(OUTBOX_KEY, []).append(note)
+    return note
+
+
+@lru_cache(maxsize=1)
+def _texts() -> dict:
+    with open(ROOT / "templates" / "notifications" / "wechat" / "subscribe.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def _openid(notification: Notification) -> str | None:
+    resident = db.session.get(Resident, notification.recipient_id)
+    if resident is None or not resident.openid or notification.recipient_type != "resident":
+        return None
+    return resident.openid
+
+
+def send_cs(notification: Notification):
+    openid = _openid(notification)
+    if openid is None:
+        return _skip(notification, "recipient has no WeChat openid")
+    try:
+        wx.get_client().message.send_text(openid, notification.payload["text"])
+    except WeChatClientException as exc:
+        if exc.errcode != wx.REPLY_WINDOW_PASSED:
+            raise
+        return _after_window_passed(notification)
+    return None
+
+
+def _after_window_passed(notification: Notification) -> str:
+    """45015: customer-service messages are only allowed 48 h after the resident last wrote.
+    A subscribe message may still reach them if they granted one; otherwise the text stays in
+    the order's history, where the mini-program shows it."""
+    template = current_app.config["WECHAT_TEMPLATES"].get("reply")
+    sub = services.subscription_for(notification.recipient_id, template) if template else None
+    if sub is not None and sub.usable:
+        order = db.session.get(Order, notification.order_id) if notification.order_id else None
+        fallback = new_notification(
+            recipient_id=notification.recipient_id, channel="wechat_subscribe", kind="reply", order=order,
+            order_id=notification.order_id,
+            payload={**subscribe_payload("reply", order, template), "text": notification.payload.get("text")})
+        db.session.flush()
+        notification.payload = {**notification.payload, "fallback_notification_id": fallback.id}
+        return _skip(notification, f"45015 reply window passed; sent as subscribe message {fallback.id}")
+    _keep_in_history(notification)
+    return _skip(notification, "45015 reply window passed, no subscription granted; kept in order history")
+
+
+def _keep_in_history(notification: Notification) -> None:
+    if not notification.order_id:
+        return
+    order = db.session.get(Order, notification.order_id)
+    text = notification.payload.get("text")
+    if order is None or not text:
+        return
+    db.session.add(OrderEvent(order_id=order.id, actor_type="system", action="note",
+                              from_state=order.state, to_state=order.state, note=text,
+                              data={"undelivered_notification": notification.id}, created_at=clock.now()))
+
+
+def send_subscribe(notification: Notification):
+    openid = _openid(notification)
+    if openid is None:
+        return _skip(notification, "recipient has no WeChat openid")
+    template = notification.payload.get("template_id")
+    sub = services.subscription_for(notification.recipient_id, template) if template else None
+    if sub is None or not sub.usable:
+        if notification.kind == "reply":
+            _keep_in_history(notification)
+        return _skip(notification, f"resident has not granted template {template}")
+    try:
+        wx.get_client().wxa.send_subscribe_message(
+            openid, template, notification.payload.get("data") or {}, page=notification.payload.get("page"))
+    except WeChatClientException as exc:
+        if exc.errcode != wx.SUBSCRIPTION_REFUSED:
+            raise
+        # 43101: refused or the one-time grant is used up. Not retried until they accept again.
+        sub.status, sub.grants, sub.updated_at = "refused", 0, clock.now()
+        if notification.kind == "reply":
+            _keep_in_history(notification)
+        return _skip(notification, "43101 user refused subscription messages")
+    sub.grants = max(0, sub.grants - 1)
+    sub.updated_at = clock.now()
+    return None
+
+
+def subscribe_payload(kind: str, order: Order | None, template_id: str, note: str | None = None) -> dict:
+    """Template data from WECHAT_TEMPLATE_FIELDS ("field=source;…"), values cut to WeChat's limits."""
+    texts = _texts()
+    tz = current_app.config["TIMEZONE"]
+    sources = {
+        "number": order.number if order else "-",
+        "text": (order.text if order else None) or "-",
+        "status": texts["status"].get(kind, kind),
+        "note": note or texts["note"].get(kind, ""),
+        "time": clock.local(clock.now(), tz).strftime("%Y-%m-%d %H:%M"),
+    }
+    data = {}
+    for pair in current_app.config["WECHAT_TEMPLATE_FIELDS"].split(";"):
+        field, _, source = pair.partition("=")
+        field, source = field.strip(), source.strip()
+        if field and source in sources:
+            data[field] = {"value": _fit(field, str(sources[source]))}
+    page = current_app.config["WECHAT_TEMPLATE_PAGE"].format(number=order.number) if order else None
+    return {"template_id": template_id, "data": data, "page": page}
+
+
+def _fit(field: str, value: str) -> str:
+    # WeChat rejects (47003) values longer than the keyword type allows.
+    limits = {"thing": 20, "phrase": 5, "character_string": 32, "name": 10}
+    for prefix, limit in limits.items():
+        if field.startswith(prefix) and len(value) > limit:
+            return value[: limit - 1] + "…" if prefix == "thing" else value[:limit]
+    return value
+
+
+SENDERS = {"wechat_cs": send_cs, "wechat_subscribe": send_subscribe}
+
+
+def deliver(notification_id: int) -> str:
+    """Send one outbox row: our own loop, used only while backend.notifications.services offers
+    no deliver(). Same fields and meaning as the outbox's."""
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.status != "pending" or note.channel not in SENDERS:
+        return "skipped"
+    note.attempts += 1
+    try:
+        outcome = SENDERS[note.channel](note)
+    except Exception as exc:
+        error = _describe(exc)
+        db.session.rollback()
+        note = db.session.get(Notification, notification_id)
+        note.attempts += 1
+        note.last_error = error
+        if note.attempts >= current_app.config["WECHAT_SEND_MAX_ATTEMPTS"]:
+            note.status, note.next_attempt_at = "failed", None
+            log.error("notification %s failed after %s attempts: %s", note.id, note.attempts, error)
+        else:
+            backoff = current_app.config["WECHAT_SEND_BACKOFF_SECONDS"] * 2 ** (note.attempts - 1)
+            note.next_attempt_at = clock.now() + timedelta(seconds=backoff)
+            log.warning("notification %s attempt %s failed (%s); retry in %ss", note.id, note.attempts,
+                        error, backoff)
+        db.session.commit()
+        return "retry" if note.status == "pending" else "failed"
+    if outcome == "skipped":
+        note.status, note.last_error = "skipped", (note.payload or {}).get("undelivered")
+    else:
+        note.status, note.sent_at, note.last_error = "sent", clock.now(), None
+    note.next_attempt_at = None
+    db.session.commit()
+    return note.status
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, WeChatClientException):
+        return f"WeChat errcode {exc.errcode}: {exc.errmsg}"[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def register() -> bool:
+    """Hand our channels to the notifications service once it offers register_channel()."""
+    try:
+        from ..notifications import services as notifications
+    except ImportError:
+        return False
+    if not hasattr(notifications, "register_channel"):
+        return False
+    for name, fn in SENDERS.items():
+        notifications.register_channel(name, fn)
+    return True

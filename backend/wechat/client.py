@@ -1,0 +1,64 @@
+"""wechatpy, pointed at WECHAT_API_BASE, with its access token in Redis for every process.
+
+wechatpy hard-codes api.weixin.qq.com for the token fetch and for WeChatWxa, and retries a
+40001/42001 forever; this subclass fixes the base URL and retries exactly once."""
+import logging
+
+import redis as redis_lib
+from flask import current_app
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session.redisstorage import RedisStorage
+
+log = logging.getLogger(__name__)
+
+# 40001 invalid credential, 40014 invalid access_token, 42001 access_token expired.
+TOKEN_ERRORS = {40001, 40014, 42001}
+INVALID_CODE = 40029
+CODE_USED = 40163
+REPLY_WINDOW_PASSED = 45015
+SUBSCRIPTION_REFUSED = 43101
+RISKY_CONTENT = 87014
+
+_pools: dict[str, redis_lib.ConnectionPool] = {}
+
+
+def raw_pool() -> redis_lib.ConnectionPool:
+    """Bytes-mode connections (RQ pickles payloads), one pool per process and URL."""
+    url = current_app.config["REDIS_URL"]
+    if url not in _pools:
+        _pools[url] = redis_lib.ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return _pools[url]
+
+
+class RedMailboxWeChatClient(WeChatClient):
+    def __init__(self, appid, secret, base, **kwargs):
+        super().__init__(appid, secret, auto_retry=False, **kwargs)
+        self.base = base if base.endswith("/") else base + "/"
+        self.API_BASE_URL = self.base + "cgi-bin/"
+        self.wxa.API_BASE_URL = self.base
+
+    def fetch_access_token(self):
+        return self._fetch_access_token(
+            url=self.base + "cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        params = dict(kwargs.pop("params", None) or {})
+        try:
+            return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
+        except WeChatClientException as exc:
+            if exc.errcode not in TOKEN_ERRORS or "access_token" in params:
+                raise
+        log.info("WeChat access token rejected; fetching a new one and retrying once")
+        self.session.delete(self.access_token_key)
+        self.fetch_access_token()
+        params["access_token"] = self.session.get(self.access_token_key)
+        return super()._request(method, url_or_endpoint, params=params, **kwargs)
+
+
+def get_client() -> RedMailboxWeChatClient:
+    cfg = current_app.config
+    return RedMailboxWeChatClient(
+        cfg["WECHAT_APPID"], cfg["WECHAT_SECRET"], cfg["WECHAT_API_BASE"],
+        session=RedisStorage(redis_lib.Redis(connection_pool=raw_pool()), prefix="wechatpy"), timeout=cfg["WECHAT_HTTP_TIMEOUT"])

@@ -1,0 +1,324 @@
+"""WeChat writes: login, storing pushes, bot turns for them, subscriptions, media, content checks.
+
+Durability rule: a push is a database row before it is acknowledged. Redis (dedupe fast path,
+job queue) only makes things faster; when it is down the row waits and `sweep()` picks it up."""
+import logging
+import mimetypes
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+from flask import current_app, render_template
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from wechatpy.exceptions import WeChatClientException
+
+from .. import clock
+from ..accounts import tokens
+from ..accounts.models import Resident
+from ..errors import DomainError, Unauthorized
+from ..extensions import db, redis
+from ..notifications.models import Notification
+from ..orders import states
+from ..orders.models import Attachment, Order, OrderEvent
+from . import client as wx
+from .inbound import msg_key, subscription_answers
+from .models import WechatInbound, WechatSubscription
+
+log = logging.getLogger(__name__)
+
+DEDUPE_KEY = "wechat:push:{}"
+# A row claimed longer ago than this belongs to a worker that died; the sweep retries it.
+STALE_CLAIM = timedelta(minutes=10)
+# A pending row younger than this probably still has its job in the queue.
+SWEEP_GRACE = timedelta(seconds=30)
+# A push that keeps failing stops being retried and stays visible as failed.
+MAX_INBOUND_ATTEMPTS = 5
+IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+
+
+class WechatUnavailable(DomainError):
+    status = 503
+    code = "wechat_unavailable"
+
+
+# --- login -----------------------------------------------------------------------------------
+
+def login(code: str) -> dict:
+    """code2session → resident (created on first sight) → resident token. The session_key is
+    dropped here: nothing in this backend needs it, and a key we never keep cannot leak."""
+    try:
+        session = wx.get_client().wxa.code_to_session(code)
+    except WeChatClientException as exc:
+        if exc.errcode in (wx.INVALID_CODE, wx.CODE_USED):
+            raise Unauthorized("the WeChat login code is invalid or was already used",
+                               code="invalid_wechat_code") from None
+        log.warning("code2session failed with errcode %s", exc.errcode)
+        raise WechatUnavailable("WeChat login is unavailable, try again") from None
+    except requests.RequestException as exc:
+        log.warning("code2session unreachable: %s", type(exc).__name__)
+        raise WechatUnavailable("WeChat login is unavailable, try again") from None
+    openid = session.get("openid")
+    if not openid:
+        raise WechatUnavailable("WeChat returned no openid")
+    resident = resident_for_openid(openid, session.get("unionid"))
+    return tokens.issue("resident", resident.id)
+
+
+def resident_for_openid(openid: str, unionid: str | None = None) -> Resident:
+    resident = db.session.scalar(select(Resident).where(Resident.openid == openid))
+    if resident is None:
+        resident = Resident(openid=openid, unionid=unionid, created_at=clock.now())
+        db.session.add(resident)
+        try:
+            db.session.commit()
+            return resident
+        except IntegrityError:  # the same user logging in twice at once
+            db.session.rollback()
+            resident = db.session.scalar(select(Resident).where(Resident.openid == openid))
+    if unionid and resident.unionid != unionid:
+        resident.unionid = unionid
+        db.session.commit()
+    return resident
+
+
+# --- the callback ----------------------------------------------------------------------------
+
+def accept_push(message: dict) -> WechatInbound | None:
+    """Store a push once. Returns the new row, or None for a duplicate.
+
+    Redis SET NX answers WeChat's retries without touching the database; the unique msg_key
+    decides when Redis is down or lost the key."""
+    key = msg_key(message)
+    redis_key = DEDUPE_KEY.format(key)
+    try:
+        if not redis.set(redis_key, "1", nx=True, ex=current_app.config["WECHAT_DEDUPE_TTL"]):
+            return None
+    except Exception as exc:
+        log.warning("redis unavailable for push dedupe (%s); the database decides", type(exc).__name__)
+        redis_key = None
+    row = WechatInbound(
+        msg_key=key, openid=str(message["FromUserName"]), msg_type=str(message["MsgType"]).lower(),
+        event=(str(message["Event"]).lower() if message.get("Event") else None),
+        content=message.get("Content"), media_id=message.get("MediaId"),
+        payload=message, status="pending", created_at=clock.now())
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    except Exception:
+        db.session.rollback()
+        # Not stored: let WeChat's retry through instead of deduping it into oblivion.
+        _forget(redis_key)
+        raise
+    return row
+
+
+def _forget(redis_key):
+    if redis_key:
+        try:
+            redis.delete(redis_key)
+        except Exception:
+            pass
+
+
+# --- the worker side ---------------------------------------------------------------------------
+
+def claim_inbound(inbound_id: int) -> WechatInbound | None:
+    """Atomically take a row for processing; a second job (or the sweep) for it gets None."""
+    now = clock.now()
+    result = db.session.execute(
+        update(WechatInbound)
+        .where(WechatInbound.id == inbound_id,
+               (WechatInbound.status == "pending")
+               | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - STALE_CLAIM)))
+        .values(status="processing", claimed_at=now, attempts=WechatInbound.attempts + 1))
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.get(WechatInbound, inbound_id)
+
+
+def process_inbound(inbound_id: int) -> list[int]:
+    """Run one push: the bot turn for text, the photo for images, subscriptions for events.
+    Returns the ids of the Notification rows (replies) to deliver."""
+    row = claim_inbound(inbound_id)
+    if row is None:
+        return []
+    try:
+        resident = resident_for_openid(row.openid)
+        row.resident_id = resident.id
+        handler = _HANDLERS.get(row.event if row.msg_type == "event" else row.msg_type, _ignore)
+        replies = handler(row, resident) or []
+        notes = [_reply_row(resident.id, text, row) for text in replies]
+        row.status = "done"
+        row.processed_at = clock.now()
+        db.session.commit()
+        return [n.id for n in notes]
+    except Exception as exc:
+        db.session.rollback()
+        attempts = db.session.scalar(select(WechatInbound.attempts).where(WechatInbound.id == inbound_id))
+        db.session.execute(update(WechatInbound).where(WechatInbound.id == inbound_id).values(
+            status="failed" if attempts >= MAX_INBOUND_ATTEMPTS else "pending",
+            last_error=f"{type(exc).__name__}: {exc}"[:500]))
+        db.session.commit()
+        raise
+
+
+def _reply_row(resident_id: int, text: str, row: WechatInbound) -> Notification:
+    from .channels import new_notification
+    order = None
+    if row.order_number:
+        order = db.session.scalar(select(Order).where(Order.number == row.order_number))
+    note = new_notification(recipient_id=resident_id, channel="wechat_cs", kind="reply", order=order,
+                            payload={"text": text, "inbound_id": row.id})
+    db.session.flush()
+    return note
+
+
+def _text(row: WechatInbound, resident: Resident) -> list[str]:
+    from ..chat import services as chat
+    result = chat.handle_message(resident.id, row.content or "", channel="wechat")
+    row.order_number = result.get("order_number")
+    return list(result.get("replies") or [])
+
+
+def _image(row: WechatInbound, resident: Resident) -> list[str]:
+    path, url, content_type, size = save_media(row.media_id)
+    row.attachment_path = str(path)
+    order = _recent_open_order(resident.id)
+    if order is None:
+        return [render_template("notifications/wechat/photo_no_order.txt").strip()]
+    db.session.add(Attachment(order_id=order.id, kind="photo", url=url, content_type=content_type,
+                              size=size, created_at=clock.now()))
+    row.order_number = order.number
+    return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
+
+
+def _recent_open_order(resident_id: int) -> Order | None:
+    # A photo sent right after describing a problem belongs to that problem.
+    since = clock.now() - timedelta(hours=24)
+    return db.session.scalar(
+        select(Order).where(Order.resident_id == resident_id, Order.state.in_(states.OPEN_STATES),
+                            Order.created_at >= since).order_by(Order.id.desc()).limit(1))
+
+
+def save_media(media_id: str) -> tuple[Path, str, str, int]:
+    """Fetch a temporary media file from WeChat (it expires after 3 days) into UPLOAD_DIR."""
+    response = wx.get_client().media.download(media_id)
+    if isinstance(response, dict):  # wechatpy returns JSON bodies as dicts: an error answer
+        raise RuntimeError(f"media/get answered {response.get('errcode')}")
+    content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    suffix = IMAGE_TYPES.get(content_type) or mimetypes.guess_extension(content_type) or ".bin"
+    body = response.content
+    if len(body) > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise RuntimeError("media file too large")
+    day = clock.now().strftime("%Y%m%d")
+    relative = Path("wechat") / day / f"{uuid.uuid4().hex}{suffix}"
+    target = Path(current_app.config["UPLOAD_DIR"]) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
+    return target, "/uploads/" + relative.as_posix(), content_type or "application/octet-stream", len(body)
+
+
+def _subscription_event(row: WechatInbound, resident: Resident) -> list[str]:
+    for template_id, answer in subscription_answers(row.payload):
+        record_subscription(resident.id, template_id, answer)
+    return []
+
+
+def _ignore(row: WechatInbound, resident: Resident) -> list[str]:
+    log.info("wechat push %s of type %s/%s needs no answer", row.id, row.msg_type, row.event)
+    return []
+
+
+_HANDLERS = {
+    "text": _text,
+    "image": _image,
+    "subscribe_msg_popup_event": _subscription_event,
+    "subscribe_msg_change_event": _subscription_event,
+    "user_enter_tempsession": _ignore,
+    "subscribe": _ignore,
+    "unsubscribe": _ignore,
+}
+KNOWN_TYPES = {"text", "image", "event"}
+
+
+def record_subscription(resident_id: int, template_id: str, answer: str) -> WechatSubscription:
+    sub = db.session.scalar(select(WechatSubscription).where(
+        WechatSubscription.resident_id == resident_id, WechatSubscription.template_id == template_id))
+    if sub is None:
+        sub = WechatSubscription(resident_id=resident_id, template_id=template_id, status=answer, grants=0)
+        db.session.add(sub)
+    sub.status = answer if answer in ("accept", "reject", "ban") else "reject"
+    # One-time subscriptions: each accept allows one more message; a reject withdraws them all.
+    sub.grants = (sub.grants or 0) + 1 if sub.status == "accept" else 0
+    sub.updated_at = clock.now()
+    db.session.flush()
+    return sub
+
+
+def subscription_for(resident_id: int, template_id: str) -> WechatSubscription | None:
+    return db.session.scalar(select(WechatSubscription).where(
+        WechatSubscription.resident_id == resident_id, WechatSubscription.template_id == template_id))
+
+
+# --- content security --------------------------------------------------------------------------
+
+def check_order_content(order_id: int) -> str:
+    """msg_sec_check on what the resident wrote; a flagged order is kept for staff only."""
+    order = db.session.get(Order, order_id)
+    if order is None or _content_checked(order):
+        return "skipped"
+    text = " ".join(filter(None, [order.text, order.location_text]))
+    try:
+        wx.get_client().wxa.check_text_security(text)
+        verdict = "pass"
+    except WeChatClientException as exc:
+        if exc.errcode != wx.RISKY_CONTENT:
+            raise  # WeChat could not judge: the job retries; until then the order stays unpublished
+        verdict = "risky"
+    if verdict == "risky":
+        order.add_flag("content_flagged")
+    db.session.add(OrderEvent(order_id=order.id, actor_type="system", actor_id=None,
+                              action="content_flag" if verdict == "risky" else "content_check",
+                              from_state=order.state, to_state=order.state,
+                              data={"check": "msg_sec_check", "result": verdict}, created_at=clock.now()))
+    order.updated_at = clock.now()
+    db.session.commit()
+    return verdict
+
+
+def _content_checked(order: Order) -> bool:
+    return any(e.action in ("content_check", "content_flag") for e in order.events)
+
+
+def is_publishable(order: Order) -> bool:
+    """Public pages show an order's text only after WeChat's check passed and nobody flagged it."""
+    if "content_flagged" in (order.flags or []):
+        return False
+    return any(e.action == "content_check" and (e.data or {}).get("result") == "pass" for e in order.events)
+
+
+# --- recovery --------------------------------------------------------------------------------
+
+def sweep_candidates(now=None) -> dict:
+    """What a lost enqueue (Redis down, worker died) left behind, for the sweep job to re-enqueue."""
+    now = now or clock.now()
+    inbound = db.session.scalars(select(WechatInbound.id).where(
+        ((WechatInbound.status == "pending") & (WechatInbound.created_at <= now - SWEEP_GRACE))
+        | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - STALE_CLAIM))
+    ).order_by(WechatInbound.id).limit(500)).all()
+    notes = db.session.scalars(select(Notification.id).where(
+        Notification.channel.in_(("wechat_cs", "wechat_subscribe")), Notification.status == "pending",
+        ((Notification.next_attempt_at.is_(None)) & (Notification.created_at <= now - SWEEP_GRACE))
+        | (Notification.next_attempt_at <= now)
+    ).order_by(Notification.id).limit(500)).all()
+    checked = select(OrderEvent.order_id).where(OrderEvent.action.in_(("content_check", "content_flag")))
+    orders = db.session.scalars(select(Order.id).where(
+        Order.created_at <= now - SWEEP_GRACE, Order.created_at >= now - timedelta(days=7),
+        Order.id.not_in(checked)).order_by(Order.id).limit(500)).all()
+    return {"inbound": list(inbound), "notifications": list(notes), "orders": list(orders)}

@@ -1,0 +1,1 @@
+"""Local stand-ins for services these machines cannot reach (WeChat's API)."""

@@ -1,0 +1,220 @@
+"""A stand-in for WeChat's server API (api.weixin.qq.com), for `make run` and tests.
+
+    python -m stubs.wechat_api --port ${WECHAT_STUB_PORT:-5100}
+
+Answers like WeChat for cgi-bin/token, sns/jscode2session, cgi-bin/message/custom/send,
+cgi-bin/message/subscribe/send, wxa/msg_sec_check and cgi-bin/media/get, with WeChat's error
+codes. Response bodies come from tests/fixtures/wechat/. Control:
+
+    GET  /_stub/calls            what it received, newest last (JSON)
+    POST /_stub/reset            forget calls and configuration
+    POST /_stub/config           {"fail_next": [{"path": "cgi-bin/message/custom/send", "errcode": 45015,
+                                                 "count": 1}],
+                                  "out_of_window": [openid], "refused": [openid or "openid:template"],
+                                  "risky_words": [...], "expire_tokens": true,
+                                  "codes": {"<code>": {"openid": ..., "unionid": ...}},
+                                  "invalid_codes": [...], "delay": {"<path>": seconds}}
+Any code is valid once (its openid derives from the code) unless listed as invalid; a reused
+code gets 40163 like WeChat's.
+"""
+import argparse
+import hashlib
+import itertools
+import json
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "wechat"
+
+
+def _fixture(name: str, **values) -> dict:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return json.loads(text)
+
+
+class StubState:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.errors = json.loads((FIXTURES / "errors.json").read_text(encoding="utf-8"))
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.calls: list[dict] = []
+            self.fail_next: list[dict] = []
+            self.out_of_window: set[str] = set()
+            self.refused: set[str] = set()
+            self.risky_words: list[str] = []
+            self.codes: dict[str, dict] = {}
+            self.invalid_codes: set[str] = set()
+            self.used_codes: set[str] = set()
+            self.delay: dict[str, float] = {}
+            self.valid_tokens: set[str] = set()
+            self.expired_tokens: set[str] = set()
+            self.counter = itertools.count(1)
+
+    def configure(self, data: dict):
+        if data.get("reset"):
+            self.reset()
+        with self.lock:
+            for rule in data.get("fail_next", []):
+                self.fail_next.append({"path": rule.get("path"), "errcode": int(rule["errcode"]),
+                                       "count": int(rule.get("count", 1))})
+            self.out_of_window |= set(data.get("out_of_window", []))
+            self.out_of_window -= set(data.get("in_window", []))
+            self.refused |= set(data.get("refused", []))
+            self.risky_words = list(data.get("risky_words", self.risky_words))
+            self.codes.update(data.get("codes", {}))
+            self.invalid_codes |= set(data.get("invalid_codes", []))
+            self.delay.update({k: float(v) for k, v in data.get("delay", {}).items()})
+            if data.get("expire_tokens"):
+                self.expired_tokens |= self.valid_tokens
+                self.valid_tokens.clear()
+
+    def injected_error(self, path: str) -> int | None:
+        with self.lock:
+            for rule in self.fail_next:
+                if rule["count"] > 0 and rule["path"] in (None, path):
+                    rule["count"] -= 1
+                    return rule["errcode"]
+        return None
+
+
+def create_app(state: StubState | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+    st = state or StubState()
+    app.extensions["wechat_stub"] = st
+
+    def error(code: int):
+        return jsonify({"errcode": code, "errmsg": st.errors.get(str(code), "error")})
+
+    @app.before_request
+    def record():
+        if request.path.startswith("/_stub"):
+            return None
+        path = request.path.lstrip("/")
+        body = request.get_json(silent=True, force=True) if request.data else None
+        with st.lock:
+            st.calls.append({"path": path, "method": request.method, "query": request.args.to_dict(),
+                             "json": body, "at": time.time()})
+            delay = st.delay.get(path, 0)
+        if delay:
+            time.sleep(delay)
+        code = st.injected_error(path)
+        if code is not None:
+            return error(code)
+        if path != "cgi-bin/token":
+            token = request.args.get("access_token")
+            with st.lock:
+                if token in st.expired_tokens:
+                    return error(42001)
+                if token not in st.valid_tokens and path != "sns/jscode2session":
+                    return error(40001)
+        return None
+
+    @app.get("/cgi-bin/token")
+    def token():
+        if request.args.get("grant_type") != "client_credential" or not request.args.get("appid"):
+            return error(40013)
+        with st.lock:
+            value = f"stub-token-{next(st.counter)}"
+            st.valid_tokens.add(value)
+        return jsonify(_fixture("token.json", token=value))
+
+    @app.get("/sns/jscode2session")
+    def jscode2session():
+        code = request.args.get("js_code", "")
+        with st.lock:
+            if not code or code in st.invalid_codes:
+                return error(40029)
+            if code in st.used_codes:
+                return error(40163)
+            st.used_codes.add(code)
+            known = st.codes.get(code, {})
+        digest = hashlib.sha1(code.encode()).hexdigest()
+        body = _fixture("jscode2session.json", openid=known.get("openid", "o" + digest[:27]),
+                        session_key=hashlib.sha256(code.encode()).hexdigest()[:24],
+                        unionid=known.get("unionid", ""))
+        if not body["unionid"]:
+            body.pop("unionid")
+        return jsonify(body)
+
+    @app.post("/cgi-bin/message/custom/send")
+    def custom_send():
+        data = request.get_json(force=True, silent=True) or {}
+        with st.lock:
+            if data.get("touser") in st.out_of_window:
+                return error(45015)
+        if not data.get("touser") or data.get("msgtype") not in ("text", "image", "link", "miniprogrampage"):
+            return error(40003 if not data.get("touser") else 40008)
+        return jsonify(_fixture("ok.json"))
+
+    @app.post("/cgi-bin/message/subscribe/send")
+    def subscribe_send():
+        data = request.get_json(force=True, silent=True) or {}
+        user, template = data.get("touser"), data.get("template_id")
+        with st.lock:
+            if user in st.refused or f"{user}:{template}" in st.refused:
+                return error(43101)
+            msgid = next(st.counter)
+        return jsonify(_fixture("subscribe_send.json", msgid=msgid))
+
+    @app.post("/wxa/msg_sec_check")
+    def msg_sec_check():
+        content = (request.get_json(force=True, silent=True) or {}).get("content", "")
+        with st.lock:
+            risky = any(word and word in content for word in st.risky_words)
+        return error(87014) if risky else jsonify(_fixture("ok.json"))
+
+    @app.get("/cgi-bin/media/get")
+    def media_get():
+        media_id = request.args.get("media_id", "")
+        if not media_id or media_id.startswith("bad"):
+            return error(40007)
+        return Response((FIXTURES / "media.png").read_bytes(), mimetype="image/png",
+                        headers={"Content-Disposition": f'attachment; filename="{media_id}.png"'})
+
+    @app.get("/_stub/calls")
+    def calls():
+        with st.lock:
+            return jsonify(list(st.calls))
+
+    @app.post("/_stub/reset")
+    def reset():
+        st.reset()
+        return jsonify({"ok": True})
+
+    @app.post("/_stub/config")
+    def config():
+        st.configure(request.get_json(force=True, silent=True) or {})
+        return jsonify({"ok": True})
+
+    return app
+
+
+class QuietQueryHandler(WSGIRequestHandler):
+    """Request log without query strings: they carry the app secret and access tokens."""
+
+    def log_request(self, code="-", size="-"):
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s" %s', self.command, path, code)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Local stand-in for WeChat's API")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5100)
+    args = parser.parse_args(argv)
+    run_simple(args.host, args.port, create_app(), threaded=True, request_handler=QuietQueryHandler)
+
+
+if __name__ == "__main__":
+    main()
