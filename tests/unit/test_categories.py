@@ -105,11 +105,9 @@ def test_model_is_cached_per_process_and_deterministic():
 
 
 def test_held_out_evaluation_meets_target():
-    t0 = time.perf_counter()
+    # Fit time is reported (bot/reports/category_report.md), not asserted: timings belong in bench/.
     r = evaluate()
     assert r["counts"]["held_out"] >= 100
     assert r["top_level_accuracy"] >= 0.85, r["top_level_confusions"]
     assert r["second_level_accuracy"] >= 0.6
-    assert r["fit_seconds_all_data"] < 5.0  # about 1 s on an idle machine
     assert all(c["below_threshold"] for c in r["unseen_chatter"]), r["unseen_chatter"]
-    assert time.perf_counter() - t0 < 30
