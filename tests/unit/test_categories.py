@@ -2,7 +2,6 @@
 
 Plain functions, no app fixtures, no network.
 """
-import time
 
 import pytest
 
