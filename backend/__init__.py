@@ -44,6 +44,10 @@ def create_app(config: str | type | None = None) -> Flask:
     api.register_blueprint(bot_blp)
     api.register_blueprint(auth_blp)
     api.register_blueprint(orders_blp)
+    from .dispatch.api import blp as dispatch_blp
+    from .dispatch import hooks as dispatch_hooks
+    api.register_blueprint(dispatch_blp)
+    dispatch_hooks.connect()
     app.register_blueprint(health_bp)
     from . import wechat
     wechat.init_app(app, api)

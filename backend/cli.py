@@ -10,6 +10,9 @@ from .extensions import db
 
 
 def register(app):
+    from .dispatch import cli as dispatch_cli
+    dispatch_cli.register(app)
+
     @app.cli.command("seed-demo")
     def seed_demo():
         """Create the demo street, communities, grids, staff, residents and orders (idempotent)."""

@@ -64,6 +64,30 @@ class Config:
     JSON_AS_ASCII = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
+    # Dispatch: working time for time limits (限时办理). Grades in SLA_CALENDAR_GRADES run on
+    # calendar time; the others only count working hours (a "day" is one working day's hours).
+    WORK_DAYS = _env("WORK_DAYS", "1,2,3,4,5")  # ISO weekdays, Monday = 1
+    WORK_HOURS = _env("WORK_HOURS", "08:30-17:30")
+    WORK_HOLIDAYS = _env("WORK_HOLIDAYS", "")  # "2026-10-01,2026-10-02": no work on these dates
+    WORK_EXTRA_DAYS = _env("WORK_EXTRA_DAYS", "")  # weekend dates worked instead (调休)
+    SLA_CALENDAR_GRADES = _env("SLA_CALENDAR_GRADES", "urgent")
+    # Per-category overrides, JSON: {"城乡建设/市政设施": {"claim": "30m", "resolve": "8h"}};
+    # a top-level key ("城乡建设") covers its whole subtree, the longest match wins.
+    SLA_CATEGORY_LIMITS = _env("SLA_CATEGORY_LIMITS", "{}")
+    SLA_TICK_SECONDS = int(_env("SLA_TICK_SECONDS", "60"))
+    DUE_SOON_SECONDS = int(_env("DUE_SOON_SECONDS", "3600"))
+    # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
+    NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
+    NOTIFY_MAX_ATTEMPTS = int(_env("NOTIFY_MAX_ATTEMPTS", "5"))
+    NOTIFY_BACKOFF_SECONDS = int(_env("NOTIFY_BACKOFF_SECONDS", "30"))
+    NOTIFY_STAFF_CHANNEL = _env("NOTIFY_STAFF_CHANNEL", "console")
+    # Grades whose new orders are pushed to the grid's workers (the rest wait in the queue list).
+    NOTIFY_NEW_ORDER_GRADES = _env("NOTIFY_NEW_ORDER_GRADES", "urgent")
+    # Modules imported by the worker so their register_channel() calls run, comma-separated.
+    NOTIFY_CHANNEL_MODULES = _env("NOTIFY_CHANNEL_MODULES", "")
+    # RQ queues the worker listens on, highest priority first.
+    WORKER_QUEUES = _env("WORKER_QUEUES", "wechat,notifications,dispatch,default")
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"

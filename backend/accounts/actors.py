@@ -51,6 +51,8 @@ ACTION_ACTORS = {
     "close": {"staff", "system"},
     "cancel": {"resident"},
     "supervise": {"staff"},
+    "place": {"staff"},
+    "overdue": {"system"},
 }
 # Staff roles allowed each staff action (department liaisons acknowledge = claim, and resolve).
 ACTION_ROLES = {
@@ -63,6 +65,7 @@ ACTION_ROLES = {
     "reopen": {"community_admin", "street_admin", "sysadmin"},
     "close": {"community_admin", "street_admin", "sysadmin"},
     "supervise": {"grid_leader", "community_admin", "street_admin", "sysadmin"},
+    "place": {"community_admin", "street_admin", "sysadmin"},
 }
 
 
@@ -93,3 +96,21 @@ def check_action(actor: Actor, action: str, order) -> None:
         raise Forbidden(f"role {actor.role} may not {action} an order")
     if not in_scope(actor, order):
         raise Forbidden("this order is outside your scope")
+
+
+# How far up the ladder each staff role stands; an order at a rung is held by roles at or above it.
+RUNG_RANK = {"grid_worker": 0, "grid_leader": 1, "community": 2, "street": 3, "department": 4}
+ROLE_RANK = {"grid_worker": 0, "grid_leader": 1, "community_admin": 2, "street_admin": 3}
+
+
+def may_hold(actor: Actor, order) -> bool:
+    """May this staff member take (claim) or move (escalate, transfer) the order at its rung?
+    Scope is checked separately; this is the ladder: a grid worker cannot take what was escalated
+    to the grid leader, and only the department's own liaison reports (报到) at the top rung."""
+    if not actor.is_staff:
+        return actor.kind == "system"
+    if actor.role == "sysadmin":
+        return True
+    if order.rung == "department" or actor.role == "department_liaison":
+        return order.rung == "department" and actor.role == "department_liaison"
+    return ROLE_RANK.get(actor.role, -1) >= RUNG_RANK.get(order.rung, 0)

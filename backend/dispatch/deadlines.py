@@ -1,27 +1,145 @@
-"""Time limits (限时办理): claim-by and resolve-by deadlines from the grade and kind."""
-from datetime import timedelta
+"""Time limits (限时办理): claim-by, resolve-by and a department's acknowledge-by (报到).
 
-# Defaults from the architecture; a category may override (see LIMITS_BY_CATEGORY).
+Limits come from the grade and kind (defaults from the architecture), overridable per category with
+SLA_CATEGORY_LIMITS. Grades listed in SLA_CALENDAR_GRADES (default: urgent) run on calendar time;
+the rest count only working hours (WORK_DAYS, WORK_HOURS, WORK_HOLIDAYS, WORK_EXTRA_DAYS in the
+configured TIMEZONE), where one "day" of a limit means one working day's worth of hours.
+
+Each rung of the ladder gets its own deadlines when the order reaches it (see `set_for_rung`), so
+the people there always have a full limit from the moment they are told."""
+import json
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from ..orders import states
+
 LIMITS = {
     "urgent": {"claim": timedelta(minutes=10), "resolve": timedelta(hours=24)},
     "normal": {"claim": timedelta(hours=2), "resolve": timedelta(days=3)},
     "consultation": {"claim": timedelta(hours=2), "resolve": timedelta(days=1)},
     "wish": {"claim": timedelta(days=3), "resolve": timedelta(days=15)},
 }
+# A department whistled in must report (报到) within its own limit.
+ACK_LIMITS = {"urgent": timedelta(hours=1), "normal": timedelta(days=1)}
+# Code-level overrides (tests, deployments that prefer code to env); SLA_CATEGORY_LIMITS wins.
 LIMITS_BY_CATEGORY: dict[str, dict[str, timedelta]] = {}
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION_RE.match(str(text))
+    if not match:
+        raise ValueError(f"bad duration {text!r} (use e.g. 30m, 8h, 3d)")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def _category_overrides() -> dict[str, dict[str, timedelta]]:
+    raw = json.loads(current_app.config.get("SLA_CATEGORY_LIMITS") or "{}")
+    parsed = {path: {k: parse_duration(v) for k, v in limits.items()} for path, limits in raw.items()}
+    return {**LIMITS_BY_CATEGORY, **parsed}
 
 
 def limits_for(order) -> dict[str, timedelta]:
-    if order.category and order.category in LIMITS_BY_CATEGORY:
-        return LIMITS_BY_CATEGORY[order.category]
     if order.grade == "urgent":
-        return LIMITS["urgent"]
-    if order.kind in ("consultation", "wish"):
-        return LIMITS[order.kind]
-    return LIMITS["normal"]
+        base = LIMITS["urgent"]
+    elif order.kind in ("consultation", "wish"):
+        base = LIMITS[order.kind]
+    else:
+        base = LIMITS["normal"]
+    if order.category:
+        overrides = _category_overrides()
+        # Longest matching path wins: "城乡建设/市政设施" before "城乡建设".
+        for path in sorted(overrides, key=len, reverse=True):
+            if order.category == path or order.category.startswith(path + "/"):
+                return {**base, **overrides[path]}
+    return base
 
+
+# --- working time ---------------------------------------------------------------------------
+
+def _dates(value: str) -> set[date]:
+    return {date.fromisoformat(d.strip()) for d in (value or "").split(",") if d.strip()}
+
+
+class WorkCalendar:
+    def __init__(self, tz: str, days: str, hours: str, holidays: str = "", extra_days: str = ""):
+        self.tz = ZoneInfo(tz)
+        self.days = {int(d) for d in days.split(",") if d.strip()}
+        opens, closes = hours.split("-")
+        self.opens = time.fromisoformat(opens.strip())
+        self.closes = time.fromisoformat(closes.strip())
+        self.holidays = _dates(holidays)
+        self.extra_days = _dates(extra_days)
+        self.day_length = (datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens))
+
+    @classmethod
+    def from_config(cls, config) -> "WorkCalendar":
+        return cls(config["TIMEZONE"], config["WORK_DAYS"], config["WORK_HOURS"],
+                   config.get("WORK_HOLIDAYS", ""), config.get("WORK_EXTRA_DAYS", ""))
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.extra_days:
+            return True
+        return day.isoweekday() in self.days and day not in self.holidays
+
+    def add(self, start: datetime, delta: timedelta) -> datetime:
+        """`start` plus `delta` of working time; whole days of `delta` count as working days."""
+        remaining = delta.days * self.day_length + timedelta(seconds=delta.seconds,
+                                                             microseconds=delta.microseconds)
+        cursor = start.astimezone(self.tz)
+        for _ in range(3700):  # ten years of days: a misconfigured calendar must not loop forever
+            day = cursor.date()
+            opens = datetime.combine(day, self.opens, self.tz)
+            closes = datetime.combine(day, self.closes, self.tz)
+            if self.is_working_day(day) and cursor < closes:
+                cursor = max(cursor, opens)
+                if cursor + remaining <= closes:
+                    return (cursor + remaining).astimezone(start.tzinfo)
+                remaining -= closes - cursor
+            cursor = datetime.combine(day + timedelta(days=1), time(0), self.tz)
+        raise ValueError("the working calendar has no working hours")
+
+
+def add(order, start: datetime, delta: timedelta) -> datetime:
+    config = current_app.config
+    calendar_grades = {g.strip() for g in config.get("SLA_CALENDAR_GRADES", "urgent").split(",")}
+    if order.grade in calendar_grades:
+        return start + delta
+    return WorkCalendar.from_config(config).add(start, delta)
+
+
+# --- deadlines on the order -----------------------------------------------------------------
 
 def set_initial(order, now) -> None:
     limits = limits_for(order)
-    order.claim_by = now + limits["claim"]
-    order.resolve_by = now + limits["resolve"]
+    order.claim_by = add(order, now, limits["claim"])
+    order.resolve_by = add(order, now, limits["resolve"])
+    order.ack_by = None
+
+
+def set_for_rung(order, now) -> None:
+    """Fresh deadlines for whoever holds the order now (after an escalation, transfer or reopen)."""
+    limits = limits_for(order)
+    order.claim_by = add(order, now, limits["claim"])
+    order.resolve_by = add(order, now, limits["resolve"])
+    order.ack_by = (add(order, now, ACK_LIMITS.get(order.grade, ACK_LIMITS["normal"]))
+                    if order.rung == "department" else None)
+
+
+def due_at(order) -> datetime | None:
+    """The deadline that matters in the order's current state (None once nobody owes work)."""
+    if order.state in states.UNCLAIMED_STATES:
+        return order.ack_by if order.rung == "department" and order.ack_by else order.claim_by
+    if order.state in (states.CLAIMED, states.IN_PROGRESS):
+        return order.resolve_by
+    return None
+
+
+def missed(order, now) -> datetime | None:
+    due = due_at(order)
+    return due if due is not None and due <= now else None

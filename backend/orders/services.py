@@ -113,16 +113,44 @@ def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offs
 
 
 def change(actor: Actor, order: Order, action: str, *, note: str | None = None,
-           photos: list[str] | None = None, **data) -> Order:
-    """Apply one state-machine action: permission, transition table, fields, event, commit."""
+           photos: list[str] | None = None, apply=None, **data) -> Order:
+    """Apply one state-machine action: permission, transition table, fields, event, commit.
+
+    `apply(order, now)` lets a caller (dispatch) set more fields — rung, grid, deadlines — in the
+    same transaction, after the permission and transition checks have passed."""
     check_action(actor, action, order)
     from_state = order.state
     to_state = states.transition(from_state, action)
     now = clock.now()
-    order.state = to_state
-    order.updated_at = now
-    _APPLY.get(action, _no_fields)(order, actor, now, note, data)
+    try:
+        order.state = to_state
+        order.updated_at = now
+        _APPLY.get(action, _no_fields)(order, actor, now, note, data)
+        if apply:
+            apply(order, now)
+    except Exception:
+        db.session.rollback()  # never leave a half-changed order in the session
+        raise
     event = _event(order, actor, action, from_state, to_state, note, **data)
+    _attach(order, event, photos, now)
+    _commit(order, action, event)
+    return order
+
+
+def record(actor: Actor, order: Order, action: str, *, note: str | None = None,
+           photos: list[str] | None = None, apply=None, **data) -> Order:
+    """An audited action that is not a state transition (place, supervise, overdue): permission,
+    optional field changes, event, commit — the same transaction shape as `change`."""
+    check_action(actor, action, order)
+    now = clock.now()
+    try:
+        order.updated_at = now
+        if apply:
+            apply(order, now)
+    except Exception:
+        db.session.rollback()
+        raise
+    event = _event(order, actor, action, order.state, order.state, note, **data)
     _attach(order, event, photos, now)
     _commit(order, action, event)
     return order
@@ -157,6 +185,12 @@ def _reopen(order, actor, now, note, data):
     order.reopen_count += 1
     order.assignee_id = None
     order.resolved_at = None
+    order.department_id = None
+    order.add_flag("reopened")
+    # Back to the same grid with fresh limits; once it has been reopened twice the grid has had
+    # its chances and the community takes it.
+    order.rung = "community" if order.reopen_count >= 2 or order.grid_id is None else "grid_worker"
+    deadlines.set_for_rung(order, now)
 
 
 def _transfer(order, actor, now, note, data):

@@ -1,0 +1,112 @@
+"""marshmallow schemas for the worker / staff API. Validation only: no queries, no permissions."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..orders.schemas import EventSchema, StrictSchema, _not_blank
+from . import deadlines
+
+_note = validate.Length(max=2000)
+_photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=9))
+
+
+class EmptySchema(StrictSchema):
+    pass
+
+
+class ReleaseSchema(StrictSchema):
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
+class ProgressSchema(StrictSchema):
+    note = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    photos = _photos
+
+
+class ResolveSchema(StrictSchema):
+    result = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    photos = _photos
+
+
+class ReasonSchema(StrictSchema):
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+
+
+class _TargetGrid(StrictSchema):
+    grid = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+                         metadata={"description": "grid code, e.g. sjc-2"})
+    grid_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    building_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+
+    @validates_schema
+    def _one_target(self, data, **_):
+        if not any(data.get(k) for k in ("grid", "grid_id", "building_id")):
+            raise ValidationError("give grid, grid_id or building_id", field_name="grid")
+
+
+class TransferSchema(_TargetGrid):
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+
+
+class PlaceSchema(_TargetGrid):
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
+class SuperviseSchema(StrictSchema):
+    note = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+
+
+class QueueArgs(StrictSchema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class SupervisionArgs(StrictSchema):
+    within = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=60, max=7 * 86400),
+                            metadata={"description": "seconds; default DUE_SOON_SECONDS (1 h)"})
+
+
+class StaffOrderSchema(Schema):
+    """What staff see of an order in their scope (the resident's contact included, for the visit)."""
+    number = fields.String()
+    state = fields.String()
+    rung = fields.String()
+    kind = fields.String()
+    grade = fields.String()
+    category = fields.String(allow_none=True)
+    text = fields.String()
+    location_text = fields.String(allow_none=True)
+    contact = fields.String(allow_none=True)
+    grid = fields.Function(lambda o: o.grid.code if o.grid else None)
+    grid_name = fields.Function(lambda o: o.grid.name if o.grid else None)
+    community = fields.Function(lambda o: o.community.name if o.community else None)
+    department = fields.Function(lambda o: o.department.name if o.department else None)
+    assignee = fields.Function(lambda o: o.assignee.name if o.assignee else None)
+    flags = fields.List(fields.String())
+    due_at = fields.Function(lambda o: _iso(deadlines.due_at(o)))
+    claim_by = fields.DateTime(allow_none=True)
+    resolve_by = fields.DateTime(allow_none=True)
+    ack_by = fields.DateTime(allow_none=True)
+    result = fields.String(allow_none=True)
+    reopen_count = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    photos = fields.Function(lambda o: [a.url for a in o.attachments])
+    events = fields.List(fields.Nested(EventSchema))
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+class StaffOrderSummarySchema(StaffOrderSchema):
+    class Meta:
+        exclude = ("events", "photos")
+
+
+class QueueSchema(Schema):
+    waiting = fields.List(fields.Nested(StaffOrderSummarySchema))
+    mine = fields.List(fields.Nested(StaffOrderSummarySchema))
+
+
+class SupervisionSchema(Schema):
+    now = fields.DateTime()
+    overdue = fields.List(fields.Nested(StaffOrderSummarySchema))
+    due_soon = fields.List(fields.Nested(StaffOrderSummarySchema))

@@ -1,0 +1,96 @@
+"""The RQ worker process (`flask run-worker`) and the enqueue helper every module uses.
+
+Periodic jobs (the SLA tick, the outbox sweep) need no separate scheduler process: every worker runs
+a small ticker thread, and for each interval slot the first worker to `SET rm:periodic:<name>:<slot>
+NX EX` enqueues the job; the others find the key taken. So with N workers each job is still
+enqueued once per interval, and the jobs themselves are idempotent, so an extra run (a slot boundary
+seen late, a restart) changes nothing."""
+import importlib
+import logging
+import threading
+import time
+
+import redis as redis_lib
+from flask import current_app
+from rq import Queue, SimpleWorker
+
+log = logging.getLogger(__name__)
+
+
+def rq_connection():
+    """RQ pickles job data, so it needs its own client without decode_responses."""
+    app = current_app._get_current_object()
+    conn = app.extensions.get("rq_redis")
+    if conn is None:
+        conn = redis_lib.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
+        app.extensions["rq_redis"] = conn
+    return conn
+
+
+def get_queue(name: str) -> Queue:
+    return Queue(name, connection=rq_connection())
+
+
+def enqueue(queue_name: str, func, *args, **kwargs):
+    """Enqueue a job; None when Redis is down (callers keep their work durable in the database)."""
+    try:
+        return get_queue(queue_name).enqueue(func, *args, **kwargs)
+    except redis_lib.RedisError:
+        log.warning("redis down: %s not enqueued", getattr(func, "__name__", func))
+        return None
+
+
+def periodic_jobs(config) -> list[tuple[str, int, str, str]]:
+    """(name, interval seconds, queue, dotted job path)."""
+    return [
+        ("sla-tick", config["SLA_TICK_SECONDS"], "dispatch", "backend.dispatch.jobs.sla_tick"),
+        ("notify-sweep", config["NOTIFY_SWEEP_SECONDS"], "notifications", "backend.notifications.services.sweep"),
+    ]
+
+
+def tick_once(connection, jobs, now: float | None = None) -> list[str]:
+    """Enqueue each periodic job whose current slot nobody has claimed yet; returns their names."""
+    now = time.time() if now is None else now
+    enqueued = []
+    for name, interval, queue_name, path in jobs:
+        slot = int(now // interval)
+        if connection.set(f"rm:periodic:{name}:{slot}", 1, nx=True, ex=max(2 * interval, 10)):
+            Queue(queue_name, connection=connection).enqueue(path, job_timeout=max(interval * 5, 300))
+            enqueued.append(name)
+    return enqueued
+
+
+def _ticker(connection, jobs, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            tick_once(connection, jobs)
+        except Exception:  # Redis away for a moment: try again next second
+            log.warning("periodic tick failed", exc_info=True)
+        stop.wait(1.0)
+
+
+class AppWorker(SimpleWorker):
+    """Runs jobs in this process (no fork: no database connections shared with a child), each in a
+    fresh app context so sessions and `g` never leak from one job into the next."""
+
+    flask_app = None
+
+    def execute_job(self, job, queue):
+        with self.flask_app.app_context():
+            return super().execute_job(job, queue)
+
+
+def run(app, queues: list[str], burst: bool = False, with_ticker: bool = True) -> None:
+    for module in filter(None, (m.strip() for m in app.config.get("NOTIFY_CHANNEL_MODULES", "").split(","))):
+        importlib.import_module(module)
+    connection = redis_lib.Redis.from_url(app.config["REDIS_URL"])
+    stop = threading.Event()
+    if with_ticker:
+        threading.Thread(target=_ticker, args=(connection, periodic_jobs(app.config), stop),
+                         name="periodic-ticker", daemon=True).start()
+    worker_class = type("BoundAppWorker", (AppWorker,), {"flask_app": app})
+    worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
+    try:
+        worker.work(burst=burst, logging_level="INFO")
+    finally:
+        stop.set()

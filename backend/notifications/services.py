@@ -1,0 +1,190 @@
+"""Notifications: durable outbox rows and their delivery.
+
+The API (stable; dispatch and WeChat both use it):
+
+    notify(recipient_type, recipient_id, kind, order=None, channel="console", payload=None)
+        Adds a pending Notification to the *current* session and returns it. No commit: the row
+        commits or rolls back with the change that caused it (call it inside a service, or from an
+        `orders.signals.order_changing` receiver). After the commit it is enqueued for delivery on
+        the "notifications" RQ queue; if Redis is down it stays pending and `sweep()` (run by the
+        worker every NOTIFY_SWEEP_SECONDS) enqueues it later.
+
+    register_channel(name, send_fn)
+        `send_fn(notification) -> None | "skipped"` sends one row. Raise to fail the attempt (the
+        error text is kept in `last_error`); return "skipped" when there is deliberately nothing to
+        send (e.g. no template configured). Register at import time of a module the worker imports
+        (create_app's imports, or list it in NOTIFY_CHANNEL_MODULES). Built in: "console" (the staff
+        console shows the rows; sending only logs the rendered text).
+
+    deliver(notification_id)   RQ job. pending → sent | skipped, or after NOTIFY_MAX_ATTEMPTS
+        failed attempts → failed. Each attempt is claimed in the database first (compare-and-set on
+        `attempts`), so a row enqueued twice is still sent once; between attempts `next_attempt_at`
+        backs off exponentially (NOTIFY_BACKOFF_SECONDS · 2^(attempt-1), at most an hour).
+
+    sweep()                    RQ job: enqueue every pending row that is due.
+    render(notification)       The text from templates/notifications/<kind>.txt (Jinja), with the
+                               row as `n` and its payload's keys as variables.
+"""
+import logging
+from datetime import timedelta
+
+from flask import current_app, render_template
+from jinja2 import TemplateNotFound
+from sqlalchemy import event, inspect, or_, select, update
+
+from .. import clock
+from ..extensions import db, redis
+from .models import Notification
+
+log = logging.getLogger(__name__)
+
+QUEUE = "notifications"
+_SESSION_KEY = "rm_new_notifications"
+_channels: dict = {}
+
+
+def notify(recipient_type: str, recipient_id: int, kind: str, order=None, channel: str = "console",
+           payload: dict | None = None) -> Notification:
+    notification = Notification(recipient_type=recipient_type, recipient_id=recipient_id, kind=kind,
+                                channel=channel, payload=dict(payload or {}), status="pending",
+                                attempts=0, created_at=clock.now())
+    if order is not None:
+        notification.order_id = order.id
+        if order.id is None:  # a new order: let the flush fill the foreign key
+            db.session.flush([order])
+            notification.order_id = order.id
+    db.session.add(notification)
+    db.session.info.setdefault(_SESSION_KEY, []).append(notification)
+    return notification
+
+
+def register_channel(name: str, send_fn) -> None:
+    _channels[name] = send_fn
+
+
+def channels() -> tuple[str, ...]:
+    return tuple(sorted(_channels))
+
+
+def render(notification: Notification) -> str:
+    context = {**(notification.payload or {}), "n": notification}
+    try:
+        return render_template(f"notifications/{notification.kind}.txt", **context).strip()
+    except TemplateNotFound:
+        return render_template("notifications/_default.txt", **context).strip()
+
+
+def _console(notification: Notification):
+    log.info("notify %s#%s via console: %s", notification.recipient_type, notification.recipient_id,
+             render(notification))
+
+
+register_channel("console", _console)
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+def _backoff(attempt: int) -> timedelta:
+    base = current_app.config.get("NOTIFY_BACKOFF_SECONDS", 30)
+    return timedelta(seconds=min(3600, base * 2 ** max(0, attempt - 1)))
+
+
+def _load_channel_modules() -> None:
+    import importlib
+    for name in filter(None, (m.strip() for m in current_app.config.get("NOTIFY_CHANNEL_MODULES", "").split(","))):
+        importlib.import_module(name)
+
+
+def deliver(notification_id: int) -> str | None:
+    now = clock.now()
+    row = db.session.get(Notification, notification_id)
+    if row is None:
+        db.session.rollback()
+        return None
+    if row.status != "pending" or (row.next_attempt_at and row.next_attempt_at > now):
+        status = row.status
+        db.session.rollback()
+        return status
+    attempt = row.attempts + 1
+    # Claim this attempt: whoever moves `attempts` first sends; a duplicate job finds nothing to do.
+    claimed = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "pending",
+               Notification.attempts == row.attempts)
+        .values(attempts=attempt, next_attempt_at=now + _backoff(attempt)))
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return "busy"
+    row = db.session.get(Notification, notification_id)
+    send = _channels.get(row.channel)
+    if send is None:
+        _load_channel_modules()
+        send = _channels.get(row.channel)
+    try:
+        if send is None:
+            raise LookupError(f"no channel {row.channel!r} registered")
+        outcome = send(row)
+    except Exception as exc:  # recorded on the row: a failed send is visible, never silent
+        db.session.rollback()
+        row = db.session.get(Notification, notification_id)
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempt >= current_app.config.get("NOTIFY_MAX_ATTEMPTS", 5):
+            row.status = "failed"
+            row.next_attempt_at = None
+        db.session.commit()
+        log.warning("notification %s attempt %s failed: %s", notification_id, attempt, row.last_error)
+        return row.status
+    row.status = "skipped" if outcome == "skipped" else "sent"
+    row.sent_at = clock.now()
+    row.last_error = None
+    row.next_attempt_at = None
+    db.session.commit()
+    return row.status
+
+
+def _enqueue(ids_and_attempts) -> int:
+    """Enqueue delivery jobs once per (row, attempt): a Redis SET NX guard keeps the sweep and the
+    after-commit hook from piling up duplicates (the attempt claim in `deliver` is the real guard)."""
+    from ..dispatch.worker import enqueue
+    count = 0
+    for notification_id, attempts in ids_and_attempts:
+        try:
+            if not redis.set(f"rm:enq:deliver:{notification_id}:{attempts}", 1, nx=True, ex=600):
+                continue
+        except Exception:
+            log.warning("redis down: notification %s stays pending for the sweep", notification_id)
+            return count
+        if enqueue(QUEUE, deliver, notification_id) is not None:
+            count += 1
+    return count
+
+
+def sweep(limit: int = 500) -> int:
+    now = clock.now()
+    rows = db.session.execute(
+        select(Notification.id, Notification.attempts)
+        .where(Notification.status == "pending",
+               or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now))
+        .order_by(Notification.id).limit(limit)).all()
+    db.session.rollback()
+    return _enqueue([(r.id, r.attempts) for r in rows])
+
+
+# Enqueue after the commit, never before: a job must not look for a row that is not there yet.
+@event.listens_for(db.session, "after_commit")
+def _after_commit(session):
+    new = session.info.pop(_SESSION_KEY, None)
+    if not new:
+        return
+    ids = [state.identity[0] for state in map(inspect, new) if state.identity]
+    if not ids or not current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
+        return
+    try:
+        _enqueue([(i, 0) for i in ids])
+    except Exception:
+        log.exception("could not enqueue notifications %s; the sweep will", ids)
+
+
+@event.listens_for(db.session, "after_rollback")
+def _after_rollback(session):
+    session.info.pop(_SESSION_KEY, None)
