@@ -36,7 +36,7 @@ SKIPPED = "-"  # slot value for an optional detail the resident chose not to giv
 STOP_INTENTS = {"stop", "cancel_order"}
 ORDER_SLOTS = (
     "order_kind", "description", "location", "photo_url", "contact",
-    "correction", "order_confirmed", "pending_text",
+    "correction", "order_confirmed", "pending_text", "unclassified",
 )
 CANCELLABLE_STATES = {"submitted", "claimed"}
 RATABLE_STATES = {"resolved"}
@@ -88,9 +88,11 @@ class ActionStartOrder(Action):
         text = latest_text(tracker)
         entities = entities_of(tracker.latest_message)
         pending = tracker.get_slot("pending_text")
+        unclassified = False
         if intent == "affirm" and pending:
             # the resident agreed to record a message the bot did not understand
             text, entities, intent, description = pending, [], None, pending
+            unclassified = True
         elif intent == "request_human":
             description = None
         else:
@@ -100,6 +102,7 @@ class ActionStartOrder(Action):
             SlotSet("order_kind", guess_kind(intent, text)),
             SlotSet("description", description),
             SlotSet("location", location),
+            SlotSet("unclassified", unclassified),
         ]
 
 
@@ -261,6 +264,7 @@ class ActionSubmitOrder(Action):
                 kind=tracker.get_slot("order_kind") or "complaint",
                 contact=contact if given(contact) else None,
                 photo_url=photo if given(photo) else None,
+                flags=["unclassified"] if tracker.get_slot("unclassified") else None,
             )
         except backend.BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")

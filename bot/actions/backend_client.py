@@ -80,19 +80,20 @@ def create_order(
     kind: str,
     contact: Optional[str] = None,
     photo_url: Optional[str] = None,
+    flags: Optional[List[str]] = None,
 ) -> Reply:
-    return _call(
-        "POST",
-        "/api/v1/bot/orders",
-        json={
-            "sender_id": sender_id,
-            "text": text,
-            "location_text": location_text,
-            "kind": kind,
-            "contact": contact,
-            "photo_url": photo_url,
-        },
-    )
+    """flags: ["unclassified"] when the bot took the text down without understanding it."""
+    body: Dict[str, Any] = {
+        "sender_id": sender_id,
+        "text": text,
+        "location_text": location_text,
+        "kind": kind,
+        "contact": contact,
+        "photo_url": photo_url,
+    }
+    if flags:
+        body["flags"] = flags
+    return _call("POST", "/api/v1/bot/orders", json=body)
 
 
 def list_orders(sender_id: str, number: Optional[str] = None) -> List[Dict[str, Any]]:

@@ -233,6 +233,15 @@ def test_start_order_after_fallback_uses_the_remembered_text(snapshot, run):
     tracker = snapshot("status_latest", slots={"pending_text": "我家楼上天天漏水到我家"}, text="好", intent="affirm")
     _, events = run(A.ActionStartOrder(), tracker)
     assert slot_events(events)["description"] == "我家楼上天天漏水到我家"
+    assert slot_events(events)["unclassified"] is True
+
+
+@responses.activate
+def test_submit_flags_orders_the_bot_did_not_understand(snapshot, run):
+    responses.post(ORDERS, status=201, json={"number": "HX20261123-0003", "state": "submitted",
+                                             "grid": None, "claim_by": None, "resolve_by": None})
+    run(A.ActionSubmitOrder(), snapshot("submit_ready", slots={"unclassified": True}))
+    assert json.loads(responses.calls[0].request.body)["flags"] == ["unclassified"]
 
 
 # ----------------------------------------------------------------------------- parsing
