@@ -142,6 +142,11 @@ class ValidateOrderForm(FormValidationAction):
         return latest_intent(tracker) in STOP_INTENTS
 
     @staticmethod
+    def _bare_yes_no(tracker: Tracker) -> bool:
+        """好 / 没有 / 对 given where a description or a place was asked: not an answer."""
+        return latest_intent(tracker) in ("affirm", "deny") and len(latest_text(tracker)) <= 3
+
+    @staticmethod
     def _parts(tracker: Tracker) -> Dict[str, str]:
         return location_parts(latest_text(tracker), entities_of(tracker.latest_message))
 
@@ -167,6 +172,8 @@ class ValidateOrderForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != "description" or self._stopping(tracker):
             return {}
         text = latest_text(tracker)
+        if self._bare_yes_no(tracker):
+            return {"description": None}  # ask again
         return {"description": text} if text else {}
 
     async def extract_location(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
@@ -175,6 +182,8 @@ class ValidateOrderForm(FormValidationAction):
         current = tracker.get_slot("location")
         if tracker.get_slot("requested_slot") == "location":
             text = latest_text(tracker)
+            if self._bare_yes_no(tracker) and not self._parts(tracker):
+                return {"location": None}  # ask again
             return {"location": text} if text else {}
         merged = merge_location(current, self._parts(tracker))
         return {"location": merged} if merged and merged != current else {}

@@ -258,3 +258,11 @@ def test_parsing_helpers():
     assert is_substantive("建议小区多装几个充电桩")
     assert guess_kind("report_issue", "楼上半夜跺脚") == "dispute"
     assert guess_kind("make_wish", "想要老花镜") == "wish"
+
+
+def test_bare_yes_is_not_a_location(snapshot, run):
+    tracker = snapshot("confirm_correction", slots={"requested_slot": "location", "location": None},
+                       text="好", intent="affirm", entities=[])
+    _, events = run(A.ValidateOrderForm(), tracker, DOMAIN)
+    assert slot_events(events).get("location") is None
+    assert slot_events(events)["requested_slot"] == "location"
