@@ -91,6 +91,7 @@ def run(app, queues: list[str], burst: bool = False, with_ticker: bool = True) -
     worker_class = type("BoundAppWorker", (AppWorker,), {"flask_app": app})
     worker = worker_class([Queue(q, connection=connection) for q in queues], connection=connection)
     try:
-        worker.work(burst=burst, logging_level="INFO")
+        # with_scheduler: RQ takes a per-queue lock, so only one worker moves delayed jobs (enqueue_in).
+        worker.work(burst=burst, logging_level="INFO", with_scheduler=True)
     finally:
         stop.set()

@@ -1,0 +1,75 @@
+"""Working-time limits, and the worker's once-per-interval periodic tick."""
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import redis as redis_lib
+
+from backend.dispatch import deadlines
+from backend.dispatch.deadlines import WorkCalendar, parse_duration
+from backend.dispatch.worker import periodic_jobs, tick_once
+
+SH = ZoneInfo("Asia/Shanghai")
+CAL = WorkCalendar("Asia/Shanghai", "1,2,3,4,5", "08:30-17:30", holidays="2026-10-01", extra_days="2026-09-27")
+
+
+def at(*args):
+    return datetime(*args, tzinfo=SH)
+
+
+def test_working_hours_skip_nights_weekends_and_holidays():
+    assert CAL.add(at(2026, 11, 23, 9, 0), timedelta(hours=2)) == at(2026, 11, 23, 11, 0)  # Monday
+    assert CAL.add(at(2026, 11, 23, 16, 30), timedelta(hours=2)) == at(2026, 11, 24, 9, 30)  # over the night
+    assert CAL.add(at(2026, 11, 27, 17, 0), timedelta(hours=2)) == at(2026, 11, 30, 10, 0)  # Friday → Monday
+    assert CAL.add(at(2026, 11, 28, 12, 0), timedelta(hours=1)) == at(2026, 11, 30, 9, 30)  # from Saturday
+    assert CAL.add(at(2026, 11, 23, 7, 0), timedelta(days=3)) == at(2026, 11, 25, 17, 30)  # 3 working days
+    assert CAL.add(at(2026, 9, 30, 17, 0), timedelta(hours=1)) == at(2026, 10, 2, 9, 0)  # holiday skipped
+    assert CAL.add(at(2026, 9, 26, 17, 0), timedelta(hours=1)) == at(2026, 9, 27, 9, 30)  # 调休 Sunday worked
+
+
+def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_override(app, db, make, city):
+    friday_night = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)  # 20:00 in Shanghai
+    urgent = make.order(city["resident"], grade="urgent")
+    deadlines.set_initial(urgent, friday_night)
+    assert urgent.claim_by == friday_night + timedelta(minutes=10)
+    normal = make.order(city["resident"])
+    deadlines.set_initial(normal, friday_night)
+    assert normal.claim_by == at(2026, 11, 30, 10, 30)
+    app.config["SLA_CATEGORY_LIMITS"] = '{"城乡建设": {"claim": "4h"}, "城乡建设/物业管理": {"claim": "30m"}}'
+    try:
+        deadlines.set_initial(normal, friday_night)
+        assert normal.claim_by == at(2026, 11, 30, 9, 0)
+        normal.category = "城乡建设/市政设施"
+        deadlines.set_initial(normal, friday_night)
+        assert normal.claim_by == at(2026, 11, 30, 12, 30)
+    finally:
+        app.config["SLA_CATEGORY_LIMITS"] = "{}"
+        db.session.rollback()
+    assert parse_duration("90s") == timedelta(seconds=90) and parse_duration("2d") == timedelta(days=2)
+
+
+def test_several_workers_enqueue_each_periodic_job_once_per_interval(app, redis_url):
+    connection = redis_lib.Redis.from_url(redis_url)
+    connection.flushdb()
+    jobs = periodic_jobs(app.config)
+    t = 1_800_000_000.0
+    first = [tick_once(connection, jobs, now=t + i * 0.1) for i in range(5)]  # five workers, same second
+    assert sorted(sum(first, [])) == ["notify-sweep", "sla-tick"]
+    assert connection.llen("rq:queue:dispatch") == 1 and connection.llen("rq:queue:notifications") == 1
+    later = tick_once(connection, jobs, now=t + app.config["SLA_TICK_SECONDS"])
+    assert "sla-tick" in later
+    connection.flushdb()
+
+
+def test_run_worker_burst_runs_the_jobs(app, db, redis, make, city):
+    from backend.dispatch.worker import enqueue
+    from backend.dispatch.jobs import sla_tick
+    order = make.order(city["resident"], grade="urgent")
+    from backend import clock
+    clock.travel(timedelta(minutes=11))
+    assert enqueue("dispatch", sla_tick) is not None
+    db.session.rollback()  # on SQLite this thread's open read would block the job's write
+    result = app.test_cli_runner().invoke(args=["run-worker", "--burst", "--no-ticker", "--queues", "dispatch,notifications"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    db.session.refresh(order)
+    assert order.rung == "grid_leader"

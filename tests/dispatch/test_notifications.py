@@ -1,0 +1,107 @@
+"""The outbox: rows commit with the change, delivery retries with backoff, failures stay visible."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend import clock
+from backend.accounts.actors import Actor
+from backend.notifications import services as notifications
+from backend.notifications.models import Notification
+from backend.orders import services as orders
+
+
+@pytest.fixture
+def flaky_channel():
+    calls = []
+
+    def send(n):
+        calls.append(n.id)
+        if len(calls) <= flaky_channel_failures[0]:
+            raise ConnectionError("gateway timeout")
+    flaky_channel_failures = [0]
+    notifications.register_channel("test_flaky", send)
+    yield calls, flaky_channel_failures
+    notifications._channels.pop("test_flaky", None)
+
+
+def _row(db, nid) -> Notification:
+    db.session.rollback()
+    return db.session.get(Notification, nid)
+
+
+def test_notification_rolls_back_with_the_change_that_caused_it(db, redis, make, city):
+    from backend.orders.signals import order_changing
+    order = make.order(city["resident"], grade="urgent")  # urgent: the grid's workers are told
+    assert db.session.scalars(select(Notification.kind).where(Notification.recipient_type == "staff")).all() == ["new_order"]
+
+    def explode(sender, **_):
+        raise RuntimeError("boom")
+    order_changing.connect(explode)
+    try:
+        with pytest.raises(RuntimeError):
+            orders.change(Actor.for_staff(city["workers"][0]), order, "escalate", note="x",
+                          apply=lambda o, now: setattr(o, "rung", "grid_leader"))
+    finally:
+        order_changing.disconnect(explode)
+    assert db.session.scalars(select(Notification.kind).where(Notification.recipient_type == "staff")).all() == ["new_order"]
+
+
+def test_deliver_sends_once_even_when_enqueued_twice(db, redis, make, city, flaky_channel):
+    calls, _ = flaky_channel
+    n = notifications.notify("staff", city["workers"][0].id, "supervise", channel="test_flaky",
+                             payload={"number": "HX1", "text": "t"})
+    db.session.commit()
+    assert redis.exists(f"rm:enq:deliver:{n.id}:0")  # enqueued after the commit
+    assert notifications.deliver(n.id) == "sent"
+    assert notifications.deliver(n.id) == "sent"
+    row = _row(db, n.id)
+    assert (row.status, row.attempts, len(calls)) == ("sent", 1, 1) and row.sent_at is not None
+
+
+def test_failures_back_off_then_fail_visibly_and_the_sweep_retries(app, db, redis, make, city, flaky_channel):
+    calls, failures = flaky_channel
+    failures[0] = 99
+    n = notifications.notify("staff", city["workers"][0].id, "supervise", channel="test_flaky", payload={})
+    db.session.commit()
+    assert notifications.deliver(n.id) == "pending"
+    row = _row(db, n.id)
+    assert row.attempts == 1 and "gateway timeout" in row.last_error
+    wait = row.next_attempt_at - clock.now()
+    assert timedelta(seconds=app.config["NOTIFY_BACKOFF_SECONDS"] - 2) < wait <= timedelta(seconds=app.config["NOTIFY_BACKOFF_SECONDS"])
+    assert notifications.deliver(n.id) == "pending" and len(calls) == 1  # not due yet: no send
+    assert notifications.sweep() == 0
+    for attempt in range(2, app.config["NOTIFY_MAX_ATTEMPTS"] + 1):
+        clock.travel(timedelta(hours=1, seconds=1))
+        assert notifications.sweep() == 1  # due again: re-enqueued once
+        assert notifications.sweep() == 0
+        notifications.deliver(n.id)
+    row = _row(db, n.id)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("failed", app.config["NOTIFY_MAX_ATTEMPTS"], None)
+    assert notifications.deliver(n.id) == "failed" and len(calls) == app.config["NOTIFY_MAX_ATTEMPTS"]
+
+
+def test_unknown_channel_is_a_recorded_failure_not_silence(db, redis, make, city):
+    n = notifications.notify("staff", city["workers"][0].id, "supervise", channel="pigeon", payload={})
+    db.session.commit()
+    assert notifications.deliver(n.id) == "pending"
+    assert "no channel 'pigeon'" in _row(db, n.id).last_error
+
+
+def test_redis_down_leaves_rows_pending_for_the_sweep(app, db, redis, make, city, monkeypatch):
+    from backend.dispatch import worker
+    monkeypatch.setattr(worker, "get_queue", lambda name: (_ for _ in ()).throw(__import__("redis").ConnectionError("down")))
+    order = make.order(city["resident"], grade="urgent")
+    assert db.session.scalars(select(Notification.status).where(Notification.order_id == order.id,
+                                                                Notification.recipient_type == "staff")).all() == ["pending"]
+    monkeypatch.undo()
+    redis.flushdb()
+    assert notifications.sweep() >= 1
+
+
+def test_console_channel_renders_the_chinese_template(db, redis, make, city):
+    order = make.order(city["resident"], grade="urgent")
+    row = db.session.scalars(select(Notification).where(Notification.recipient_type == "staff")).one()
+    text = notifications.render(row)
+    assert order.number in text and "紧急" in text and "接单" in text
+    assert notifications.deliver(row.id) == "sent"
