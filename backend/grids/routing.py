@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..extensions import db
-from .models import Building, Community
+from .models import Building, Community, Grid
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
@@ -58,6 +58,21 @@ def place(location_text: str | None, building_id: int | None = None,
     text = (location_text or "").replace(" ", "")
     communities = db.session.scalars(select(Community).order_by(Community.id)).all()
     community = _community_in(text, communities)
+    if text:
+        # A building's own alias ("东区A座", "老干部楼") names it outright, when only one has it.
+        named = db.session.scalars(select(Building).where(Building.aliases.is_not(None))).all()
+        named = [b for b in named if any(a and a in text for a in b.aliases or [])]
+        if community:
+            named = [b for b in named if b.grid.community_id == community.id]
+        if len(named) == 1:
+            return Placement(named[0], named[0].grid.community)
+        if community is None:
+            # No community name, but a compound (小区) name that belongs to exactly one community.
+            compounds = db.session.execute(select(Building.compound, Grid.community_id)
+                                           .join(Grid, Building.grid_id == Grid.id).distinct()).all()
+            owners = {cid for compound, cid in compounds if compound and compound in text}
+            if len(owners) == 1:
+                community = db.session.get(Community, owners.pop())
     number = None
     match = _BUILDING_RE.search(text)
     if match:
