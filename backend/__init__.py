@@ -2,7 +2,7 @@
 import logging
 import os
 
-from flask import Flask, send_from_directory
+from flask import Flask, abort, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
 from . import errors
@@ -37,30 +37,46 @@ def create_app(config: str | type | None = None) -> Flask:
 
     from . import models  # noqa: F401  (every model registered before migrations/queries)
     from .accounts.api import blp as auth_blp
-    from .orders.api import blp as orders_blp
-    from .health import bp as health_bp
     from .chat.api import blp as chat_blp, bot_blp
-    api.register_blueprint(chat_blp)
-    api.register_blueprint(bot_blp)
-    api.register_blueprint(auth_blp)
-    api.register_blueprint(orders_blp)
-    from .dispatch.api import blp as dispatch_blp
+    from .console.views import bp as console_bp
     from .dispatch import hooks as dispatch_hooks
-    api.register_blueprint(dispatch_blp)
-    dispatch_hooks.connect()
-    app.register_blueprint(health_bp)
+    from .dispatch.api import blp as dispatch_blp
+    from .health import bp as health_bp
+    from .orders.api import blp as orders_blp
     from . import wechat
+    for blueprint in (auth_blp, orders_blp, dispatch_blp, chat_blp, bot_blp):
+        api.register_blueprint(blueprint)
+    dispatch_hooks.connect()
     wechat.init_app(app, api)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(console_bp)
+    app.add_template_filter(_localtime(app.config["TIMEZONE"]), "localtime")
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("console.dashboard"))
 
     vendor = ROOT / "node_modules"
+    vendored = {"swagger-ui": "swagger-ui-dist", "chart.js": "chart.js"}
 
-    @app.get("/vendor/swagger-ui/<path:filename>")
-    def swagger_assets(filename):
-        return send_from_directory(vendor / "swagger-ui-dist", filename)
+    @app.get("/vendor/<string:package>/<path:filename>")
+    def vendor_assets(package, filename):
+        """Front-end packages from npm, served locally: these machines reach no CDN."""
+        if package not in vendored:
+            abort(404)
+        return send_from_directory(vendor / vendored[package], filename)
 
     from . import cli
     cli.register(app)
     return app
+
+
+def _localtime(tz: str):
+    from . import clock
+
+    def localtime(value):
+        return clock.local(value, tz).strftime("%Y-%m-%d %H:%M")
+    return localtime
 
 
 def _sqlite_tuning(app: Flask) -> None:

@@ -7,9 +7,14 @@ from . import tokens
 from .models import Staff
 
 
-def login(username: str, password: str) -> dict:
+def authenticate(username: str, password: str) -> Staff:
     staff = db.session.scalar(select(Staff).where(Staff.username == username))
     # Same answer for unknown user and wrong password: do not reveal which usernames exist.
     if staff is None or not staff.active or not staff.check_password(password):
         raise Unauthorized("wrong username or password", code="bad_credentials")
+    return staff
+
+
+def login(username: str, password: str) -> dict:
+    staff = authenticate(username, password)
     return {**tokens.issue("staff", staff.id, staff.role), "name": staff.name}

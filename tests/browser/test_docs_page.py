@@ -1,22 +1,7 @@
 """The API documentation renders in a real browser from local assets (no CDN on these machines)."""
-import shutil
-
 import pytest
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is required (scripts/setup.sh installs it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 def test_api_docs_render_the_order_endpoints(browser, live_server):

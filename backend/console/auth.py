@@ -1,0 +1,39 @@
+"""Console sessions: a signed cookie holding the staff id, and a CSRF token for every form."""
+import secrets
+from functools import wraps
+
+from flask import abort, g, redirect, request, session, url_for
+
+from ..accounts.actors import Actor
+from ..accounts.models import Staff
+from ..extensions import db
+
+
+def login_user(staff: Staff) -> None:
+    session.clear()
+    session["staff_id"] = staff.id
+    session["csrf"] = secrets.token_urlsafe(24)
+
+
+def logout_user() -> None:
+    session.clear()
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        staff = db.session.get(Staff, session.get("staff_id") or 0)
+        if staff is None or not staff.active:
+            return redirect(url_for("console.login", next=request.path))
+        if request.method == "POST" and request.form.get("csrf") != session.get("csrf"):
+            abort(400, "the form expired; reload the page and try again")
+        g.staff = staff
+        g.actor = Actor.for_staff(staff)
+        return view(*args, **kwargs)
+    return wrapped

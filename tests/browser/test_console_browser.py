@@ -1,0 +1,33 @@
+"""A grid worker logs in to the console in a real browser, sees the chart and claims an order."""
+import pytest
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def test_worker_logs_in_sees_chart_and_claims(browser, live_server, make, db):
+    world = make.world()
+    worker = world["workers"][0]
+    order = make.order(world["resident"])
+    number, username = order.number, worker.username
+    db.session.rollback()  # SQLite: the live server must not wait for this thread's read lock
+
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server}/console/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#by-state")
+    # Chart.js drew something: the canvas got a non-zero rendered size from the library.
+    assert page.evaluate("() => typeof Chart === 'function' && Chart.getChart('by-state') !== undefined")
+    assert page.locator("#state-counts td[data-state=submitted]").inner_text() == "1"
+    page.click(f"text={number}")
+    page.click("button[value=claim]")
+    page.wait_for_selector("text=已接单")
+    assert errors == []
+    page.close()
+    db.session.expire_all()
+    assert order.state == "claimed" and order.assignee_id == worker.id

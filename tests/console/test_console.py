@@ -1,0 +1,88 @@
+"""The web console: session login with CSRF, scope, and the same services as the API."""
+import re
+
+from backend.accounts.actors import Actor
+from backend.dispatch import services as dispatch
+from backend.notifications.models import Notification
+from tests.factories import PASSWORD
+
+
+def _login(client, staff):
+    return client.post("/console/login", data={"username": staff.username, "password": PASSWORD})
+
+
+def _csrf(page: bytes) -> str:
+    return re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
+
+
+def test_console_needs_login_and_shows_html_errors(client, make):
+    assert client.get("/console/").status_code == 302
+    page = client.post("/console/login", data={"username": "ghost", "password": "x"})
+    assert page.status_code == 401 and "用户名或密码不正确".encode() in page.data
+    missing = client.get("/console/nowhere")
+    assert missing.status_code == 404 and b"<html" in missing.data
+
+
+def test_worker_claims_and_resolves_from_the_console(client, make, db):
+    world = make.world()
+    worker = world["workers"][0]
+    order = make.order(world["resident"])
+    assert _login(client, worker).status_code == 302
+    dashboard = client.get("/console/")
+    assert dashboard.status_code == 200 and order.number.encode() in dashboard.data
+    page = client.get(f"/console/orders/{order.number}")
+    token = _csrf(page.data)
+    assert "接单".encode() in page.data
+    client.post(f"/console/orders/{order.number}/claim", data={"csrf": token})
+    client.post(f"/console/orders/{order.number}/resolve", data={"csrf": token, "note": "已更换灯泡"})
+    db.session.expire_all()
+    assert order.state == "resolved" and order.result == "已更换灯泡"
+    assert [e.action for e in order.events][-2:] == ["claim", "resolve"]
+
+
+def test_forms_without_the_csrf_token_change_nothing(client, make, db):
+    world = make.world()
+    order = make.order(world["resident"])
+    _login(client, world["workers"][0])
+    response = client.post(f"/console/orders/{order.number}/claim", data={})
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert order.state == "submitted"
+
+
+def test_worker_cannot_open_another_grids_order(client, make, db):
+    world = make.world()
+    order = make.order(world["resident"])  # lands in grid 1
+    _login(client, world["workers"][1])
+    assert client.get(f"/console/orders/{order.number}").status_code == 404
+    assert order.number.encode() not in client.get("/console/").data
+
+
+def test_overdue_orders_are_flagged_for_supervision(client, make, db):
+    from datetime import timedelta
+    from backend import clock
+    world = make.world()
+    order = make.order(world["resident"])
+    clock.travel(timedelta(days=10))
+    _login(client, world["community_admin"])
+    page = client.get("/console/").data.decode()
+    overdue_section = page.split("已超时")[1].split("一小时内到期")[0]
+    assert order.number in overdue_section
+
+
+def test_failed_deliveries_are_visible_on_the_outbox_page(client, make, db):
+    world = make.world()
+    order = make.order(world["resident"])
+    db.session.add(Notification(order_id=order.id, recipient_type="resident", recipient_id=world["resident"].id,
+                                channel="wechat_cs", kind="reply", status="failed", attempts=5,
+                                last_error="45015 response out of time limit"))
+    db.session.commit()
+    _login(client, world["community_admin"])
+    page = client.get("/console/outbox").data.decode()
+    assert "45015" in page and "发送失败" in page
+
+
+def test_login_redirect_stays_on_this_site(client, make):
+    worker = make.world()["workers"][0]
+    response = client.post("/console/login?next=//evil.example/x", data={"username": worker.username, "password": PASSWORD})
+    assert response.headers["Location"].endswith("/console/")
