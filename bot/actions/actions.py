@@ -1,4 +1,4 @@
-"""Custom actions: order form, submit, status, rating, cancel.
+"""Custom actions: order form, submit, unclear messages, status, rating, cancel.
 
 Every message to the resident is a domain response (bot/domain/*.yml); the actions only
 choose which one and fill its variables. The backend is reached through backend_client.
@@ -39,6 +39,7 @@ ORDER_SLOTS = (
     "correction", "order_confirmed", "pending_text", "unclassified",
 )
 CANCELLABLE_STATES = {"submitted", "claimed"}
+LOCATION_MAX = 200  # the backend's limit for location_text
 RATABLE_STATES = {"resolved"}
 
 
@@ -292,6 +293,42 @@ class ActionSubmitOrder(Action):
             deadline_text=format_time(data.get("resolve_by")),
         )
         return reset_order_events() + [SlotSet("last_order_number", data["number"])]
+
+
+class ActionRecordUnclear(Action):
+    """nlu_fallback: the bot did not understand the message, so it stores it as an order at once.
+
+    Nothing a resident writes is dropped: the text becomes a consultation order flagged
+    "unclassified" (a person looks at it); the backend routes it from the text, which is also
+    the location text. The resident can take it back with "撤回" (cancel_order).
+    """
+
+    def name(self) -> Text:
+        return "action_record_unclear"
+
+    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = latest_text(tracker)
+        if not text:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        try:
+            reply = backend.create_order(
+                sender_id=tracker.sender_id,
+                text=text,
+                location_text=text[:LOCATION_MAX],
+                kind="consultation",
+                flags=["unclassified"],
+            )
+        except backend.BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not reply.ok or not reply.data.get("number"):
+            logger.error("backend refused the unclear message as an order: %s %s", reply.status, reply.data)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        number = reply.data["number"]
+        dispatcher.utter_message(response="utter_recorded_unclear", order_number=number)
+        return reset_order_events() + [SlotSet("last_order_number", number)]
 
 
 # ------------------------------------------------------------------------ follow-ups

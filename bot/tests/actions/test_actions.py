@@ -266,3 +266,67 @@ def test_bare_yes_is_not_a_location(snapshot, run):
     _, events = run(A.ValidateOrderForm(), tracker, DOMAIN)
     slots = slot_events(events)
     assert "location" in slots and slots["location"] is None  # the form asks for the place again
+
+
+# ----------------------------------------------------------------------------- not understood
+@responses.activate
+def test_unclear_message_is_stored_at_once_as_an_unclassified_order(snapshot, run):
+    responses.post(ORDERS, status=201, json={"number": "HX20261123-0004", "state": "submitted",
+                                             "grid": None, "claim_by": None, "resolve_by": None})
+    messages, events = run(A.ActionRecordUnclear(), snapshot("fallback_unclear"))
+
+    call = responses.calls[0].request
+    assert call.headers["Authorization"] == "Bearer svc-token"
+    assert json.loads(call.body) == {
+        "sender_id": "resident-42",
+        "text": "我家那个事儿你们得给个说法",
+        "location_text": "我家那个事儿你们得给个说法",  # the backend routes from it
+        "kind": "consultation",
+        "contact": None,
+        "photo_url": None,
+        "flags": ["unclassified"],
+    }
+    assert [m["response"] for m in messages] == ["utter_recorded_unclear"]
+    assert messages[0]["order_number"] == "HX20261123-0004"
+    assert slot_events(events)["last_order_number"] == "HX20261123-0004"
+
+
+@responses.activate
+def test_unclear_long_message_keeps_the_text_and_cuts_the_location(snapshot, run):
+    responses.post(ORDERS, status=201, json={"number": "HX20261123-0005", "state": "submitted"})
+    text = "俺们这" + "楼那个事" * 80
+    run(A.ActionRecordUnclear(), snapshot("fallback_unclear", text=text))
+    body = json.loads(responses.calls[0].request.body)
+    assert body["text"] == text
+    assert body["location_text"] == text[:200]
+
+
+@responses.activate
+def test_unclear_message_backend_down_is_polite(snapshot, run):
+    responses.post(ORDERS, body=requests.ConnectionError("refused"))
+    messages, events = run(A.ActionRecordUnclear(), snapshot("fallback_unclear"))
+    assert [m["response"] for m in messages] == ["utter_backend_unavailable"]
+    assert "last_order_number" not in slot_events(events)
+
+
+@responses.activate
+def test_unclear_message_refused_by_backend_is_polite(snapshot, run):
+    responses.post(ORDERS, status=400, json={"error": {"code": "validation", "message": "bad"}})
+    messages, _ = run(A.ActionRecordUnclear(), snapshot("fallback_unclear"))
+    assert [m["response"] for m in messages] == ["utter_backend_unavailable"]
+
+
+@responses.activate
+def test_chehui_after_an_unclear_message_cancels_that_order(snapshot, run):
+    """The resident answers 撤回 to utter_recorded_unclear: the order just stored is cancelled."""
+    unclear = dict(ORDER, number="HX20261123-0004", state="submitted", text="我家那个事儿你们得给个说法")
+    older = dict(ORDER, number="HX20261120-0001", state="claimed")
+    responses.get(ORDERS, json={"orders": [unclear, older]})
+    responses.post(f"{ORDERS}/HX20261123-0004/cancel", json={"number": "HX20261123-0004", "state": "cancelled"})
+    tracker = snapshot("fallback_unclear", slots={"last_order_number": "HX20261123-0004"},
+                       text="撤回", intent="cancel_order")
+    messages, events = run(A.ActionCancelOrder(), tracker)
+    assert responses.calls[1].request.url.endswith("/HX20261123-0004/cancel")
+    assert messages[0]["response"] == "utter_order_cancelled"
+    assert messages[0]["order_number"] == "HX20261123-0004"
+    assert slot_events(events)["last_order_number"] == "HX20261123-0004"
