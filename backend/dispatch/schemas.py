@@ -1,7 +1,7 @@
 """marshmallow schemas for the worker / staff API. Validation only: no queries, no permissions."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..orders.schemas import EventSchema, StrictSchema, _not_blank
+from ..orders.schemas import OrderBaseSchema, StrictSchema, _not_blank
 from . import deadlines
 
 _note = validate.Length(max=2000)
@@ -63,33 +63,16 @@ class SupervisionArgs(StrictSchema):
                             metadata={"description": "seconds; default DUE_SOON_SECONDS (1 h)"})
 
 
-class StaffOrderSchema(Schema):
+class StaffOrderSchema(OrderBaseSchema):
     """What staff see of an order in their scope (the resident's contact included, for the visit)."""
-    number = fields.String()
-    state = fields.String()
     rung = fields.String()
-    kind = fields.String()
-    grade = fields.String()
-    category = fields.String(allow_none=True)
-    text = fields.String()
-    location_text = fields.String(allow_none=True)
     contact = fields.String(allow_none=True)
     grid = fields.Function(lambda o: o.grid.code if o.grid else None)
     grid_name = fields.Function(lambda o: o.grid.name if o.grid else None)
-    community = fields.Function(lambda o: o.community.name if o.community else None)
     department = fields.Function(lambda o: o.department.name if o.department else None)
     assignee = fields.Function(lambda o: o.assignee.name if o.assignee else None)
-    flags = fields.List(fields.String())
     due_at = fields.Function(lambda o: _iso(deadlines.due_at(o)))
-    claim_by = fields.DateTime(allow_none=True)
-    resolve_by = fields.DateTime(allow_none=True)
     ack_by = fields.DateTime(allow_none=True)
-    result = fields.String(allow_none=True)
-    reopen_count = fields.Integer()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
-    photos = fields.Function(lambda o: [a.url for a in o.attachments])
-    events = fields.List(fields.Nested(EventSchema))
 
 
 def _iso(value):

@@ -60,36 +60,35 @@ class AttachmentSchema(Schema):
     kind = fields.String()
 
 
-class CategorySchema(Schema):
-    path = fields.String(attribute="category")
-    confidence = fields.Float(attribute="category_confidence", allow_none=True)
-
-
-class OrderSchema(Schema):
-    """What the resident who sent the order sees: their own data, staff names masked."""
+class OrderBaseSchema(Schema):
+    """Fields everyone with access to an order sees; the resident and staff views add to it."""
     number = fields.String()
     state = fields.String()
     state_label = fields.Function(lambda o: label("states", o.state))
     kind = fields.String()
-    channel = fields.String()
     grade = fields.String()
     category = fields.String(allow_none=True)
-    category_confidence = fields.Float(allow_none=True)
     text = fields.String()
     location_text = fields.String(allow_none=True)
-    grid = fields.Function(lambda o: o.grid.name if o.grid else None)
     community = fields.Function(lambda o: o.community.name if o.community else None)
-    assignee = fields.Function(lambda o: o.assignee.name_masked if o.assignee else None)
     flags = fields.List(fields.String())
     claim_by = fields.DateTime(allow_none=True)
     resolve_by = fields.DateTime(allow_none=True)
     result = fields.String(allow_none=True)
-    rating_score = fields.Integer(allow_none=True)
     reopen_count = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
     photos = fields.Function(lambda o: [a.url for a in o.attachments])
     events = fields.List(fields.Nested(EventSchema))
+
+
+class OrderSchema(OrderBaseSchema):
+    """What the resident who sent the order sees: their own data, staff names masked."""
+    channel = fields.String()
+    category_confidence = fields.Float(allow_none=True)
+    grid = fields.Function(lambda o: o.grid.name if o.grid else None)
+    assignee = fields.Function(lambda o: o.assignee.name_masked if o.assignee else None)
+    rating_score = fields.Integer(allow_none=True)
 
 
 class OrderSummarySchema(OrderSchema):
