@@ -17,6 +17,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BACKEND_URL = "http://127.0.0.1:5000"
 TIMEOUT_SECONDS = float(os.environ.get("BACKEND_TIMEOUT", "5"))
+# Creating an order is worth a longer wait: giving up early leaves the resident told "failed"
+# while the backend may still store it (its first order per process also loads the category model).
+CREATE_TIMEOUT_SECONDS = float(os.environ.get("BACKEND_CREATE_TIMEOUT", "20"))
 
 
 class BackendUnavailable(Exception):
@@ -50,11 +53,11 @@ def _headers() -> Dict[str, str]:
     return headers
 
 
-def _call(method: str, path: str, **kwargs: Any) -> Reply:
+def _call(method: str, path: str, timeout: Optional[float] = None, **kwargs: Any) -> Reply:
     url = base_url() + path
     try:
         response = requests.request(
-            method, url, headers=_headers(), timeout=TIMEOUT_SECONDS, **kwargs
+            method, url, headers=_headers(), timeout=timeout or TIMEOUT_SECONDS, **kwargs
         )
     except requests.RequestException as exc:
         logger.warning("backend %s %s failed: %s", method, path, exc)
@@ -93,7 +96,7 @@ def create_order(
     }
     if flags:
         body["flags"] = flags
-    return _call("POST", "/api/v1/bot/orders", json=body)
+    return _call("POST", "/api/v1/bot/orders", timeout=CREATE_TIMEOUT_SECONDS, json=body)
 
 
 def list_orders(sender_id: str, number: Optional[str] = None) -> List[Dict[str, Any]]:
