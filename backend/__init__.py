@@ -68,7 +68,23 @@ def create_app(config: str | type | None = None) -> Flask:
 
     from . import cli
     cli.register(app)
+    if app.config["WARM_UP_CLASSIFIER"]:
+        _warm_up_classifier()
     return app
+
+
+def _warm_up_classifier() -> None:
+    """Fit the category model in the background at start-up: the first order of a process would
+    otherwise wait for it (seconds on a busy machine) while the bot's request times out."""
+    import threading
+
+    def fit():
+        from .categories import classifier
+        try:
+            classifier.get_classifier()
+        except Exception:  # the first order will try again and report properly
+            logging.getLogger(__name__).exception("category classifier warm-up failed")
+    threading.Thread(target=fit, name="classifier-warm-up", daemon=True).start()
 
 
 def _localtime(tz: str):

@@ -20,6 +20,7 @@ class Config:
     BOT_TIMEOUT_SECONDS = float(_env("BOT_TIMEOUT_SECONDS", "8"))
     BOT_SERVICE_TOKEN = _env("BOT_SERVICE_TOKEN", "dev-bot-service-token")
     CATEGORY_CONFIDENCE_THRESHOLD = float(_env("CATEGORY_CONFIDENCE_THRESHOLD", "0.35"))
+    WARM_UP_CLASSIFIER = _env("WARM_UP_CLASSIFIER", "1") == "1"
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     ORDER_NUMBER_PREFIX = _env("ORDER_NUMBER_PREFIX", "HX")
     TOKEN_MAX_AGE_SECONDS = int(_env("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
@@ -131,6 +132,7 @@ class TestConfig(Config):
     BOT_TIMEOUT_SECONDS = 3.0
     SECRET_KEY = "test-secret"
     BOT_SERVICE_TOKEN = "test-bot-token"
+    WARM_UP_CLASSIFIER = False  # tests fit it on first use, once per session
 
 
 def config_for(name: str | None):

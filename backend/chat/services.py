@@ -26,10 +26,15 @@ def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
         replies = gateway.turn(resident_id, text)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
+        # A slow bot may have created the order before we stopped waiting: never make a second one.
+        already = _order_created_since(resident_id, started)
+        if already is not None:
+            return _received(already, "bot_unavailable")
         return _store_as_order(resident_id, text, channel, "bot_unavailable")
     if not replies:
         return _store_as_order(resident_id, text, channel, "unclassified")
-    return {"replies": replies, "order_number": _order_created_since(resident_id, started), "bot": "ok"}
+    created = _order_created_since(resident_id, started)
+    return {"replies": replies, "order_number": created.number if created else None, "bot": "ok"}
 
 
 def _remember_channel(resident_id: int, channel: str) -> None:
@@ -58,18 +63,23 @@ def channel_of(resident_id: int) -> str:
 def _store_as_order(resident_id: int, text: str, channel: str, flag: str) -> dict:
     order = orders.create_order(Actor("resident", resident_id), text=text, channel=channel,
                                 location_text=text[:200], kind="complaint", flags=[flag])
+    return _received(order, flag)
+
+
+def _received(order: Order, flag: str) -> dict:
     reply = render_template("chat/received.txt", order=order, flag=flag,
                             claim_by=clock.local(order.claim_by, current_app.config["TIMEZONE"]))
-    return {"replies": [reply.strip()], "order_number": order.number, "bot": "unavailable" if flag == "bot_unavailable" else "ok"}
+    return {"replies": [reply.strip()], "order_number": order.number,
+            "bot": "unavailable" if flag == "bot_unavailable" else "ok"}
 
 
-def _order_created_since(resident_id: int, since) -> str | None:
-    number = db.session.scalar(
-        select(Order.number).join(OrderEvent, OrderEvent.order_id == Order.id)
+def _order_created_since(resident_id: int, since) -> Order | None:
+    """The newest order the bot created for this resident during this turn, if any."""
+    return db.session.scalar(
+        select(Order).join(OrderEvent, OrderEvent.order_id == Order.id)
         .where(Order.resident_id == resident_id, Order.created_at >= since,
                OrderEvent.action == "submit", OrderEvent.actor_type == "bot")
         .order_by(Order.id.desc()).limit(1))
-    return number
 
 
 def parse(text: str) -> dict:

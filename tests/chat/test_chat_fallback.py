@@ -45,3 +45,21 @@ def test_nlu_parse_gives_category_even_when_bot_is_down(client, make, auth):
 def test_nlu_parse_is_staff_only(client, make, auth):
     resident = make.resident()
     assert client.post("/api/v1/nlu/parse", json={"text": "x"}, headers=auth.headers_for(resident)).status_code == 403
+
+
+def test_a_bot_that_times_out_after_creating_the_order_does_not_cause_a_second(client, make, auth, db, monkeypatch):
+    """The bot took the order down, then the turn timed out: the resident gets that order's number."""
+    from backend.accounts.actors import Actor
+    from backend.chat import gateway
+    from backend.orders import services as orders
+    world = make.world()
+    resident_id = world["resident"].id
+
+    def slow_bot(resident, text):
+        orders.create_order(Actor("bot"), resident_id=resident, text=text, location_text="水晶城小区3号楼")
+        raise gateway.BotUnavailable("ReadTimeout")
+    monkeypatch.setattr(gateway, "turn", slow_bot)
+    body = client.post("/api/v1/chat", json={"text": "3号楼楼道灯坏了"}, headers=auth.headers_for(world["resident"])).json
+    numbers = list(db.session.scalars(select(Order.number)))
+    assert numbers == [body["order_number"]]
+    assert body["order_number"] in body["replies"][0]
