@@ -24,6 +24,7 @@ def create_app(config: str | type | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=None)
     cfg = config if isinstance(config, type) else config_for(config or os.environ.get("RED_MAILBOX_ENV"))
     app.config.from_object(cfg)
+    app.json.ensure_ascii = False  # Chinese stays readable in API responses
     if app.config.get("ENV_NAME") == "production":
         check_production(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

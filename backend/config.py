@@ -62,7 +62,6 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui/"
-    JSON_AS_ASCII = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 
     # Dispatch: working time for time limits (限时办理). Grades in SLA_CALENDAR_GRADES run on
