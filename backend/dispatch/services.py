@@ -53,6 +53,15 @@ def _must_take(actor: Actor, order: Order) -> None:
         raise Forbidden(f"this order is at the {order.rung} rung")
 
 
+def _must_move(actor: Actor, order: Order) -> None:
+    """Escalate or transfer: a claimed order only by whoever may work on it (a colleague must not
+    take a claim away by moving it); a waiting one by anyone who could take it at its rung."""
+    if order.assignee_id is not None:
+        _must_hold(actor, order)
+    else:
+        _must_take(actor, order)
+
+
 def _resync(number: str) -> None:
     """After a refused claim, put Redis back in line with the database."""
     db.session.rollback()
@@ -167,8 +176,7 @@ def resolve(actor: Actor, number: str, result: str, photos: list[str] | None = N
 def escalate(actor: Actor, number: str, reason: str) -> Order:
     """上报 / 吹哨 by hand: one rung up, with a reason."""
     order = _get(actor, number)
-    if order.assignee_id != actor.id:
-        _must_take(actor, order)
+    _must_move(actor, order)
     step = next_rung(order)
     if step is None:
         db.session.rollback()
@@ -208,8 +216,7 @@ def transfer(actor: Actor, number: str, reason: str, grid: str | None = None,
              grid_id: int | None = None, building_id: int | None = None) -> Order:
     """转派: to another grid's queue, with a reason; the receiving grid gets fresh limits."""
     order = _get(actor, number)
-    if order.assignee_id != actor.id:
-        _must_take(actor, order)
+    _must_move(actor, order)
     target, building = _grid_by(grid, grid_id, building_id)
     if target.id == order.grid_id:
         db.session.rollback()

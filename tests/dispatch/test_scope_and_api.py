@@ -83,6 +83,18 @@ def test_another_worker_of_the_same_grid_cannot_work_on_my_claim_but_the_leader_
     assert redis.zscore(f"rm:q:grid:{city['grids'][0].id}", order.number) is not None
 
 
+def test_another_worker_of_the_same_grid_cannot_move_my_claim_away(db, redis, make, city, client, auth):
+    order = make.order(city["resident"])
+    colleague = auth.headers_for(make.staff("grid_worker", grid=city["grids"][0]))
+    client.post(f"/api/v1/orders/{order.number}/claim", json={}, headers=auth.headers_for(city["workers"][0]))
+    before = _snapshot(db, order.number)
+    for action, body in (("escalate", {"reason": "x"}),
+                         ("transfer", {"reason": "x", "grid": city["grids"][1].code})):
+        response = client.post(f"/api/v1/orders/{order.number}/{action}", json=body, headers=colleague)
+        assert response.status_code == 403, (action, response.json)
+        assert _snapshot(db, order.number) == before
+
+
 def test_escalate_by_hand_transfer_and_the_ladder_permissions(db, redis, make, city, client, auth):
     order = make.order(city["resident"])
     worker = auth.headers_for(city["workers"][0])
