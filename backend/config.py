@@ -97,18 +97,20 @@ class ConfigurationError(RuntimeError):
     pass
 
 
-_WECHAT_DEV_DEFAULTS = {
+# Secrets whose development default is public (it is in this file): production must set its own.
+# BOT_SERVICE_TOKEN lets its bearer act for any resident through the bot API.
+_DEV_DEFAULTS = {
     "WECHAT_APPID": Config.WECHAT_APPID, "WECHAT_SECRET": Config.WECHAT_SECRET,
     "WECHAT_TOKEN": Config.WECHAT_TOKEN, "WECHAT_AES_KEY": Config.WECHAT_AES_KEY,
-    "SECRET_KEY": Config.SECRET_KEY,
+    "SECRET_KEY": Config.SECRET_KEY, "BOT_SERVICE_TOKEN": Config.BOT_SERVICE_TOKEN,
 }
 
 
 def check_production(config) -> None:
     """Production must talk to the real WeChat with real secrets: a stub URL or a development
-    default there would silently drop every message or accept forged pushes."""
+    default there would silently drop every message or accept forged pushes and bot calls."""
     problems = []
-    for name, dev_value in _WECHAT_DEV_DEFAULTS.items():
+    for name, dev_value in _DEV_DEFAULTS.items():
         value = config.get(name)
         if not value or value == dev_value:
             problems.append(f"{name} is missing")

@@ -1,4 +1,6 @@
 """Signed bearer tokens (itsdangerous) carrying subject, role and expiry."""
+import hmac
+
 from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -33,7 +35,7 @@ def current_actor(required: bool = True) -> Actor | None:
         if required:
             raise Unauthorized("missing bearer token")
         return None
-    if token == current_app.config["BOT_SERVICE_TOKEN"]:
+    if hmac.compare_digest(token.encode(), current_app.config["BOT_SERVICE_TOKEN"].encode()):
         return Actor("bot")
     try:
         claims = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE_SECONDS"])
