@@ -36,8 +36,6 @@ class Config:
     WECHAT_HTTP_TIMEOUT = float(_env("WECHAT_HTTP_TIMEOUT", "4"))
     # WeChat retries an unanswered push 3 times within ~15 s; a day covers every retry with margin.
     WECHAT_DEDUPE_TTL = int(_env("WECHAT_DEDUPE_TTL", str(24 * 3600)))
-    WECHAT_SEND_MAX_ATTEMPTS = int(_env("WECHAT_SEND_MAX_ATTEMPTS", "5"))
-    WECHAT_SEND_BACKOFF_SECONDS = int(_env("WECHAT_SEND_BACKOFF_SECONDS", "30"))
     # Subscribe-message templates (from the mini-program's console) per notification kind; empty = not sent.
     WECHAT_TEMPLATES = {
         "claimed": _env("WECHAT_TEMPLATE_CLAIMED", "tmpl-claimed"),

@@ -6,7 +6,6 @@ retrying cannot help (the resident refused; the 48-hour window passed and there 
 the reason is kept in the row's payload["undelivered"] — and raise for a failure worth retrying
 (the outbox backs off, then marks the row failed with last_error)."""
 import logging
-from datetime import timedelta
 from functools import lru_cache
 
 import yaml
@@ -17,6 +16,7 @@ from .. import clock
 from ..accounts.models import Resident
 from ..config import ROOT
 from ..extensions import db
+from ..notifications import services as notifications
 from ..notifications.models import Notification
 from ..orders.models import Order, OrderEvent
 from . import client as wx
@@ -24,7 +24,6 @@ from . import services
 
 log = logging.getLogger(__name__)
 CHANNELS = ("wechat_cs", "wechat_subscribe")
-OUTBOX_KEY = "wechat_outbox"
 
 
 def _skip(notification: Notification, reason: str) -> str:
@@ -35,23 +34,11 @@ def _skip(notification: Notification, reason: str) -> str:
 
 def new_notification(*, recipient_id: int, channel: str, kind: str, payload: dict,
                      order: Order | None = None, order_id: int | None = None) -> Notification:
-    """An outbox row in the current session, enqueued after commit (by the notifications
-    service when it is there, else by our hooks)."""
-    try:
-        from ..notifications import services as notifications
-    except ImportError:
-        notifications = None
-    if notifications is not None and hasattr(notifications, "notify"):
-        if order is None and order_id is not None:
-            order = db.session.get(Order, order_id)
-        return notifications.notify("resident", recipient_id, kind, order=order, channel=channel,
-                                    payload=payload)
-    note = Notification(order_id=order.id if order is not None else order_id, recipient_type="resident",
-                        recipient_id=recipient_id, channel=channel, kind=kind, payload=payload,
-                        status="pending", attempts=0, created_at=clock.now())
-    db.session.add(note)
-    db.session.info.setdefault(OUTBOX_KEY, []).append(note)
-    return note
+    """An outbox row to a resident in the current session; the outbox enqueues it after commit."""
+    if order is None and order_id is not None:
+        order = db.session.get(Order, order_id)
+    return notifications.notify("resident", recipient_id, kind, order=order, channel=channel,
+                                payload=payload)
 
 
 @lru_cache(maxsize=1)
@@ -170,54 +157,7 @@ def _fit(field: str, value: str) -> str:
 SENDERS = {"wechat_cs": send_cs, "wechat_subscribe": send_subscribe}
 
 
-def deliver(notification_id: int) -> str:
-    """Send one outbox row: our own loop, used only while backend.notifications.services offers
-    no deliver(). Same fields and meaning as the outbox's."""
-    note = db.session.get(Notification, notification_id)
-    if note is None or note.status != "pending" or note.channel not in SENDERS:
-        return "skipped"
-    note.attempts += 1
-    try:
-        outcome = SENDERS[note.channel](note)
-    except Exception as exc:
-        error = _describe(exc)
-        db.session.rollback()
-        note = db.session.get(Notification, notification_id)
-        note.attempts += 1
-        note.last_error = error
-        if note.attempts >= current_app.config["WECHAT_SEND_MAX_ATTEMPTS"]:
-            note.status, note.next_attempt_at = "failed", None
-            log.error("notification %s failed after %s attempts: %s", note.id, note.attempts, error)
-        else:
-            backoff = current_app.config["WECHAT_SEND_BACKOFF_SECONDS"] * 2 ** (note.attempts - 1)
-            note.next_attempt_at = clock.now() + timedelta(seconds=backoff)
-            log.warning("notification %s attempt %s failed (%s); retry in %ss", note.id, note.attempts,
-                        error, backoff)
-        db.session.commit()
-        return "retry" if note.status == "pending" else "failed"
-    if outcome == "skipped":
-        note.status, note.last_error = "skipped", (note.payload or {}).get("undelivered")
-    else:
-        note.status, note.sent_at, note.last_error = "sent", clock.now(), None
-    note.next_attempt_at = None
-    db.session.commit()
-    return note.status
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, WeChatClientException):
-        return f"WeChat errcode {exc.errcode}: {exc.errmsg}"[:500]
-    return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def register() -> bool:
-    """Hand our channels to the notifications service once it offers register_channel()."""
-    try:
-        from ..notifications import services as notifications
-    except ImportError:
-        return False
-    if not hasattr(notifications, "register_channel"):
-        return False
+def register() -> None:
+    """Hand our channels to the notifications outbox, which delivers, retries and records them."""
     for name, fn in SENDERS.items():
         notifications.register_channel(name, fn)
-    return True

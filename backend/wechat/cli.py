@@ -5,6 +5,6 @@ import click
 def register(app):
     @app.cli.command("wechat-sweep")
     def wechat_sweep():
-        """Re-enqueue unprocessed pushes, due WeChat notifications and unchecked orders."""
+        """Re-enqueue unprocessed pushes and unchecked orders (outbox rows: the notify-sweep job)."""
         from . import jobs
         click.echo(jobs.sweep())

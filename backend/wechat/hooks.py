@@ -1,5 +1,5 @@
-"""Order signals → WeChat: subscribe-message rows in the order's transaction, and after commit
-the enqueues (delivery, content check) that must never undo the change."""
+"""Order signals → WeChat: subscribe-message rows in the order's transaction (the outbox delivers
+them after the commit), and after commit the content check, which must never undo the change."""
 import logging
 
 from flask import current_app
@@ -33,9 +33,8 @@ def on_order_changing(order, action=None, event=None, **_):
 
 
 def on_order_changed(order, action=None, **_):
-    from . import jobs
-    jobs.enqueue_own_outbox()
     if action == "submit":
+        from . import jobs
         jobs.enqueue(jobs.check_order_content, order.id)
 
 

@@ -306,19 +306,15 @@ def is_publishable(order: Order) -> bool:
 # --- recovery --------------------------------------------------------------------------------
 
 def sweep_candidates(now=None) -> dict:
-    """What a lost enqueue (Redis down, worker died) left behind, for the sweep job to re-enqueue."""
+    """What a lost enqueue (Redis down, worker died) left behind, for the sweep job to re-enqueue
+    (outbox rows have the notifications service's own sweep)."""
     now = now or clock.now()
     inbound = db.session.scalars(select(WechatInbound.id).where(
         ((WechatInbound.status == "pending") & (WechatInbound.created_at <= now - SWEEP_GRACE))
         | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - STALE_CLAIM))
     ).order_by(WechatInbound.id).limit(500)).all()
-    notes = db.session.scalars(select(Notification.id).where(
-        Notification.channel.in_(("wechat_cs", "wechat_subscribe")), Notification.status == "pending",
-        ((Notification.next_attempt_at.is_(None)) & (Notification.created_at <= now - SWEEP_GRACE))
-        | (Notification.next_attempt_at <= now)
-    ).order_by(Notification.id).limit(500)).all()
     checked = select(OrderEvent.order_id).where(OrderEvent.action.in_(("content_check", "content_flag")))
     orders = db.session.scalars(select(Order.id).where(
         Order.created_at <= now - SWEEP_GRACE, Order.created_at >= now - timedelta(days=7),
         Order.id.not_in(checked)).order_by(Order.id).limit(500)).all()
-    return {"inbound": list(inbound), "notifications": list(notes), "orders": list(orders)}
+    return {"inbound": list(inbound), "orders": list(orders)}

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from backend import clock
 from backend.accounts.actors import Actor
 from backend.notifications.models import Notification
+from backend.notifications.services import deliver
 from backend.orders import services as orders
 from backend.orders.models import OrderEvent
 from backend.wechat import jobs, services as wechat
@@ -99,8 +100,7 @@ def _reply(db, resident, order, text):
     from backend.wechat.channels import new_notification
     note = new_notification(recipient_id=resident.id, channel="wechat_cs", kind="reply", order=order,
                             payload={"text": text})
-    db.session.commit()
-    jobs.enqueue_own_outbox()
+    db.session.commit()  # the outbox enqueues the row after the commit
     return note.id
 
 
@@ -110,7 +110,6 @@ def test_reply_after_the_48h_window_falls_back_to_a_granted_subscribe_message(
     order = make.order(resident=resident)
     stub.config(out_of_window=["o-outbox"])
     note_id = _reply(db, resident, order, "您的诉求已转交物业")
-    jobs.enqueue_delivery([note_id])
     worker()
     cs, fallback = rows(db)
     assert cs.id == note_id and cs.status == "skipped" and "45015" in cs.payload["undelivered"]
@@ -122,7 +121,6 @@ def test_reply_after_the_window_without_a_grant_stays_in_the_order_history(db, m
     order = make.order(resident=resident)
     stub.config(out_of_window=["o-outbox"])
     note_id = _reply(db, resident, order, "请补充门牌号")
-    jobs.enqueue_delivery([note_id])
     worker()
     [cs] = rows(db)
     assert cs.status == "skipped"
@@ -133,7 +131,6 @@ def test_reply_after_the_window_without_a_grant_stays_in_the_order_history(db, m
 
 def test_transient_failures_are_retried_with_backoff_then_marked_failed(db, make, stub, resident):
     order = make.order(resident=resident)
-    deliver = jobs.deliver_function()
     flaky = _reply(db, resident, order, "first")
     stub.config(fail_next=[{"path": "cgi-bin/message/custom/send", "errcode": -1, "count": 1}])
     deliver(flaky)
