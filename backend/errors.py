@@ -3,6 +3,7 @@
 Services raise DomainError subclasses; the handlers below turn them (and every HTTP error) into
 JSON with the right status, or an HTML page on console and public paths. Never a stack trace."""
 import logging
+import re
 
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -105,6 +106,16 @@ def handle_domain_error(error: DomainError):
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error", "internal error")
+
+
+# A requests error names the URL it failed on, and WeChat's URLs carry credentials as query
+# parameters (access_token on every call, secret on the token fetch).
+_URL_CREDENTIALS = re.compile(r"\b(access_token|secret|js_code)=[^&\s'\"()]+")
+
+
+def describe(error: Exception, limit: int = 500) -> str:
+    """`Type: message` of an exception for logs and error columns, credentials blanked."""
+    return _URL_CREDENTIALS.sub(r"\1=***", f"{type(error).__name__}: {error}")[:limit]
 
 
 def register(app):

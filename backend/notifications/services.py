@@ -33,6 +33,7 @@ from jinja2 import TemplateNotFound
 from sqlalchemy import event, inspect, or_, select, update
 
 from .. import clock
+from ..errors import describe
 from ..extensions import db, redis
 from .models import Notification
 
@@ -127,7 +128,7 @@ def deliver(notification_id: int) -> str | None:
     except Exception as exc:  # recorded on the row: a failed send is visible, never silent
         db.session.rollback()
         row = db.session.get(Notification, notification_id)
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.last_error = describe(exc, 2000)
         if attempt >= current_app.config.get("NOTIFY_MAX_ATTEMPTS", 5):
             row.status = "failed"
             row.next_attempt_at = None

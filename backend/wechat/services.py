@@ -17,7 +17,7 @@ from wechatpy.exceptions import WeChatClientException
 from .. import clock
 from ..accounts import tokens
 from ..accounts.models import Resident
-from ..errors import DomainError, Unauthorized
+from ..errors import DomainError, Unauthorized, describe
 from ..extensions import db, redis
 from ..notifications.models import Notification
 from ..orders import states
@@ -163,7 +163,7 @@ def process_inbound(inbound_id: int) -> list[int]:
         attempts = db.session.scalar(select(WechatInbound.attempts).where(WechatInbound.id == inbound_id))
         db.session.execute(update(WechatInbound).where(WechatInbound.id == inbound_id).values(
             status="failed" if attempts >= MAX_INBOUND_ATTEMPTS else "pending",
-            last_error=f"{type(exc).__name__}: {exc}"[:500]))
+            last_error=describe(exc)))
         db.session.commit()
         raise
 

@@ -88,6 +88,23 @@ def test_unknown_channel_is_a_recorded_failure_not_silence(db, redis, make, city
     assert "no channel 'pigeon'" in _row(db, n.id).last_error
 
 
+def test_a_failed_send_keeps_no_credentials_from_the_url_in_last_error(db, redis, make, city):
+    import requests
+
+    def send(_n):
+        requests.post("http://127.0.0.1:9/cgi-bin/message/custom/send",
+                      params={"access_token": "TOKEN-abc123"}, timeout=2)
+    notifications.register_channel("test_refused", send)
+    try:
+        n = notifications.notify("staff", city["workers"][0].id, "supervise", channel="test_refused", payload={})
+        db.session.commit()
+        assert notifications.deliver(n.id) == "pending"
+    finally:
+        notifications._channels.pop("test_refused", None)
+    error = _row(db, n.id).last_error
+    assert "ConnectionError" in error and "access_token=***" in error and "TOKEN-abc123" not in error
+
+
 def test_redis_down_leaves_rows_pending_for_the_sweep(app, db, redis, make, city, monkeypatch):
     from backend.dispatch import worker
     monkeypatch.setattr(worker, "get_queue", lambda name: (_ for _ in ()).throw(__import__("redis").ConnectionError("down")))
