@@ -115,15 +115,9 @@ def add(order, start: datetime, delta: timedelta) -> datetime:
 
 # --- deadlines on the order -----------------------------------------------------------------
 
-def set_initial(order, now) -> None:
-    limits = limits_for(order)
-    order.claim_by = add(order, now, limits["claim"])
-    order.resolve_by = add(order, now, limits["resolve"])
-    order.ack_by = None
-
-
 def set_for_rung(order, now) -> None:
-    """Fresh deadlines for whoever holds the order now (after an escalation, transfer or reopen)."""
+    """Fresh deadlines for whoever holds the order now: a new order at the bottom rung, or after an
+    escalation, transfer or reopen."""
     limits = limits_for(order)
     order.claim_by = add(order, now, limits["claim"])
     order.resolve_by = add(order, now, limits["resolve"])

@@ -84,7 +84,7 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     order.community = placement.community
     if order.grid is None:
         order.add_flag("unplaced")
-    deadlines.set_initial(order, now)
+    deadlines.set_for_rung(order, now)
     db.session.add(order)
     event = _event(order, actor, "submit", None, states.SUBMITTED, flags=list(order.flags),
                    grid=order.grid.code if order.grid else None)

@@ -29,17 +29,17 @@ def test_working_hours_skip_nights_weekends_and_holidays():
 def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_override(app, db, make, city):
     friday_night = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)  # 20:00 in Shanghai
     urgent = make.order(city["resident"], grade="urgent")
-    deadlines.set_initial(urgent, friday_night)
+    deadlines.set_for_rung(urgent, friday_night)
     assert urgent.claim_by == friday_night + timedelta(minutes=10)
     normal = make.order(city["resident"])
-    deadlines.set_initial(normal, friday_night)
+    deadlines.set_for_rung(normal, friday_night)
     assert normal.claim_by == at(2026, 11, 30, 10, 30)
     app.config["SLA_CATEGORY_LIMITS"] = '{"城乡建设": {"claim": "4h"}, "城乡建设/物业管理": {"claim": "30m"}}'
     try:
-        deadlines.set_initial(normal, friday_night)
+        deadlines.set_for_rung(normal, friday_night)
         assert normal.claim_by == at(2026, 11, 30, 9, 0)
         normal.category = "城乡建设/市政设施"
-        deadlines.set_initial(normal, friday_night)
+        deadlines.set_for_rung(normal, friday_night)
         assert normal.claim_by == at(2026, 11, 30, 12, 30)
     finally:
         app.config["SLA_CATEGORY_LIMITS"] = "{}"
