@@ -48,9 +48,10 @@ def _remember_channel(resident_id: int, channel: str) -> None:
 def resident_for_sender(sender: str) -> Actor:
     """The resident a bot conversation belongs to (conversation ids are "resident-<id>")."""
     resident_id = gateway.resident_id_of(sender)
-    if resident_id is None or db.session.get(Resident, resident_id) is None:
+    resident = db.session.get(Resident, resident_id) if resident_id is not None else None
+    if resident is None:
         raise NotFound("no resident for this conversation", code="unknown_sender")
-    return Actor.for_resident(db.session.get(Resident, resident_id))
+    return Actor.for_resident(resident)
 
 
 def channel_of(resident_id: int) -> str:

@@ -248,8 +248,7 @@ KNOWN_TYPES = {"text", "image", "event"}
 
 
 def record_subscription(resident_id: int, template_id: str, answer: str) -> WechatSubscription:
-    sub = db.session.scalar(select(WechatSubscription).where(
-        WechatSubscription.resident_id == resident_id, WechatSubscription.template_id == template_id))
+    sub = subscription_for(resident_id, template_id)
     if sub is None:
         sub = WechatSubscription(resident_id=resident_id, template_id=template_id, status=answer, grants=0)
         db.session.add(sub)
