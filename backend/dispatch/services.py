@@ -62,6 +62,13 @@ def _must_move(actor: Actor, order: Order) -> None:
         _must_take(actor, order)
 
 
+def _required(text: str | None, field: str) -> None:
+    # The API's schemas refuse a blank reason; the console posts forms straight to these services.
+    if not (text or "").strip():
+        db.session.rollback()
+        raise ValidationFailed(f"a {field} is required", fields={field: ["required"]})
+
+
 def _resync(number: str) -> None:
     """After a refused claim, put Redis back in line with the database."""
     db.session.rollback()
@@ -162,6 +169,7 @@ def release(actor: Actor, number: str, note: str | None = None) -> Order:
 
 
 def progress(actor: Actor, number: str, note: str, photos: list[str] | None = None) -> Order:
+    _required(note, "note")
     order = _get(actor, number)
     _must_hold(actor, order)
     return orders.change(actor, order, "progress", note=note, photos=photos)
@@ -175,6 +183,7 @@ def resolve(actor: Actor, number: str, result: str, photos: list[str] | None = N
 
 def escalate(actor: Actor, number: str, reason: str) -> Order:
     """上报 / 吹哨 by hand: one rung up, with a reason."""
+    _required(reason, "reason")
     order = _get(actor, number)
     _must_move(actor, order)
     step = next_rung(order)
@@ -215,6 +224,7 @@ def _into_grid(grid: Grid, building: Building | None):
 def transfer(actor: Actor, number: str, reason: str, grid: str | None = None,
              grid_id: int | None = None, building_id: int | None = None) -> Order:
     """转派: to another grid's queue, with a reason; the receiving grid gets fresh limits."""
+    _required(reason, "reason")
     order = _get(actor, number)
     _must_move(actor, order)
     target, building = _grid_by(grid, grid_id, building_id)
@@ -239,6 +249,7 @@ def place(actor: Actor, number: str, grid: str | None = None, grid_id: int | Non
 
 def supervise(actor: Actor, number: str, note: str) -> Order:
     """督办: press whoever holds the order. No state change; an event and notifications."""
+    _required(note, "note")
     order = _get(actor, number)
     if not order.is_open:
         db.session.rollback()

@@ -40,6 +40,17 @@ def test_worker_claims_and_resolves_from_the_console(client, make, db):
     assert [e.action for e in order.events][-2:] == ["claim", "resolve"]
 
 
+def test_escalating_from_the_console_needs_a_reason(client, make, db):
+    world = make.world()
+    order = make.order(world["resident"])
+    _login(client, world["workers"][0])
+    token = _csrf(client.get(f"/console/orders/{order.number}").data)
+    client.post(f"/console/orders/{order.number}/escalate", data={"csrf": token, "note": "  "})
+    db.session.expire_all()
+    assert (order.state, order.rung) == ("submitted", "grid_worker")
+    assert [e.action for e in order.events] == ["submit"]
+
+
 def test_forms_without_the_csrf_token_change_nothing(client, make, db):
     world = make.world()
     order = make.order(world["resident"])
