@@ -53,6 +53,10 @@ ACTION_ACTORS = {
     "supervise": {"staff"},
     "place": {"staff"},
     "overdue": {"system"},
+    "attach": {"resident"},  # a photo sent after the order was taken down
+    "content_check": {"system"},
+    "content_flag": {"system"},
+    "note": {"system"},  # a message to the resident that could not be delivered, kept in the history
 }
 # Staff roles allowed each staff action (department liaisons acknowledge = claim, and resolve).
 ACTION_ROLES = {

@@ -27,9 +27,11 @@ def _event(order: Order, actor: Actor, action: str, from_state, to_state, note=N
     return event
 
 
-def _attach(order: Order, event: OrderEvent, photos: list[str] | None, now) -> None:
-    for url in photos or []:
-        order.attachments.append(Attachment(url=url, kind="photo", event=event, created_at=now))
+def _attach(order: Order, event: OrderEvent, photos: list | None, now) -> None:
+    """Photos as URLs, or dicts with url, content_type and size (files we stored ourselves)."""
+    for photo in photos or []:
+        details = photo if isinstance(photo, dict) else {"url": photo}
+        order.attachments.append(Attachment(kind="photo", event=event, created_at=now, **details))
 
 
 def _commit(order: Order, action: str, event: OrderEvent) -> None:
@@ -154,6 +156,15 @@ def record(actor: Actor, order: Order, action: str, *, note: str | None = None,
     _attach(order, event, photos, now)
     _commit(order, action, event)
     return order
+
+
+def note_event(actor: Actor, order: Order, action: str, note: str | None = None, **data) -> OrderEvent:
+    """An audit event in the caller's transaction, without a state change and without committing:
+    for a record that must commit or roll back with another row (e.g. an undelivered message kept
+    in the order's history together with its outbox row's status)."""
+    check_action(actor, action, order)
+    order.updated_at = clock.now()
+    return _event(order, actor, action, order.state, order.state, note, **data)
 
 
 def _no_fields(order, actor, now, note, data):

@@ -18,7 +18,9 @@ from ..config import ROOT
 from ..extensions import db
 from ..notifications import services as notifications
 from ..notifications.models import Notification
-from ..orders.models import Order, OrderEvent
+from ..accounts.actors import SYSTEM
+from ..orders import services as orders
+from ..orders.models import Order
 from . import client as wx
 from . import services
 
@@ -93,9 +95,7 @@ def _keep_in_history(notification: Notification) -> None:
     text = notification.payload.get("text")
     if order is None or not text:
         return
-    db.session.add(OrderEvent(order_id=order.id, actor_type="system", action="note",
-                              from_state=order.state, to_state=order.state, note=text,
-                              data={"undelivered_notification": notification.id}, created_at=clock.now()))
+    orders.note_event(SYSTEM, order, "note", note=text, undelivered_notification=notification.id)
 
 
 def send_subscribe(notification: Notification):

@@ -20,8 +20,9 @@ from ..accounts.models import Resident
 from ..errors import DomainError, Unauthorized, describe
 from ..extensions import db, redis
 from ..notifications.models import Notification
-from ..orders import states
-from ..orders.models import Attachment, Order, OrderEvent
+from ..accounts.actors import SYSTEM, Actor
+from ..orders import services as orders, states
+from ..orders.models import Order, OrderEvent
 from . import client as wx
 from .inbound import msg_key, subscription_answers
 from .models import WechatInbound, WechatSubscription
@@ -192,9 +193,9 @@ def _image(row: WechatInbound, resident: Resident) -> list[str]:
     order = _recent_open_order(resident.id)
     if order is None:
         return [render_template("notifications/wechat/photo_no_order.txt").strip()]
-    db.session.add(Attachment(order_id=order.id, kind="photo", url=url, content_type=content_type,
-                              size=size, created_at=clock.now()))
     row.order_number = order.number
+    orders.record(Actor.for_resident(resident), order, "attach", channel="wechat",
+                  photos=[{"url": url, "content_type": content_type, "size": size}])
     return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
 
 
@@ -280,14 +281,9 @@ def check_order_content(order_id: int) -> str:
         if exc.errcode != wx.RISKY_CONTENT:
             raise  # WeChat could not judge: the job retries; until then the order stays unpublished
         verdict = "risky"
-    if verdict == "risky":
-        order.add_flag("content_flagged")
-    db.session.add(OrderEvent(order_id=order.id, actor_type="system", actor_id=None,
-                              action="content_flag" if verdict == "risky" else "content_check",
-                              from_state=order.state, to_state=order.state,
-                              data={"check": "msg_sec_check", "result": verdict}, created_at=clock.now()))
-    order.updated_at = clock.now()
-    db.session.commit()
+    flag = (lambda o, now: o.add_flag("content_flagged")) if verdict == "risky" else None
+    orders.record(SYSTEM, order, "content_flag" if verdict == "risky" else "content_check", apply=flag,
+                  check="msg_sec_check", result=verdict)
     return verdict
 
 
@@ -313,7 +309,7 @@ def sweep_candidates(now=None) -> dict:
         | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - STALE_CLAIM))
     ).order_by(WechatInbound.id).limit(500)).all()
     checked = select(OrderEvent.order_id).where(OrderEvent.action.in_(("content_check", "content_flag")))
-    orders = db.session.scalars(select(Order.id).where(
+    unchecked = db.session.scalars(select(Order.id).where(
         Order.created_at <= now - SWEEP_GRACE, Order.created_at >= now - timedelta(days=7),
         Order.id.not_in(checked)).order_by(Order.id).limit(500)).all()
-    return {"inbound": list(inbound), "orders": list(orders)}
+    return {"inbound": list(inbound), "orders": list(unchecked)}
