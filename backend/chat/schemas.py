@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields, validate, RAISE
+from marshmallow import Schema, fields, validate
 
 from ..orders.models import KINDS
 from ..orders.schemas import OrderSummarySchema, StrictSchema, _not_blank

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import and_, case, false, or_, select, true
+from sqlalchemy import and_, case, false, select, true
 
 from .. import clock
 from ..accounts.actors import SYSTEM, Actor, in_scope, may_hold

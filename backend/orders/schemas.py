@@ -1,5 +1,5 @@
 """marshmallow schemas for the order API. Validation only: no queries, no permission checks."""
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError, RAISE
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..labels import label
 from .models import CHANNELS, GRADES, KINDS

@@ -85,7 +85,6 @@ def test_unexpected_error_is_json_500_without_trace(app, client, resident_header
 
 def test_failure_inside_the_transaction_leaves_nothing(app, client, db, resident_headers, monkeypatch):
     """An error after the order row is flushed but before commit must roll everything back."""
-    from backend.orders import services
     from backend.orders.signals import order_changing
 
     def explode(sender, **kwargs):

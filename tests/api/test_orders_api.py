@@ -1,7 +1,6 @@
-import pytest
 from sqlalchemy import func, select
 
-from backend.orders.models import Order, OrderEvent
+from backend.orders.models import OrderEvent
 
 
 def test_resident_creates_lists_and_reads_own_order(client, make, auth):

@@ -20,9 +20,9 @@ def test_worker_logs_in_sees_chart_and_claims(browser, live_server, make, db):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("#by-state")
-    # Chart.js drew something: the canvas got a non-zero rendered size from the library.
-    assert page.evaluate("() => typeof Chart === 'function' && Chart.getChart('by-state') !== undefined")
+    # Chart.js (served from npm, no CDN) loaded and drew the chart on the canvas. Waited for, not
+    # checked at once: the script runs after the canvas is in the page.
+    page.wait_for_function("() => window.Chart && Chart.getChart('by-state') !== undefined", timeout=20000)
     assert page.locator("#state-counts td[data-state=submitted]").inner_text() == "1"
     page.click(f"text={number}")
     page.click("button[value=claim]")

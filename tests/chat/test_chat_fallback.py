@@ -53,7 +53,6 @@ def test_a_bot_that_times_out_after_creating_the_order_does_not_cause_a_second(c
     from backend.chat import gateway
     from backend.orders import services as orders
     world = make.world()
-    resident_id = world["resident"].id
 
     def slow_bot(resident, text):
         orders.create_order(Actor("bot"), resident_id=resident, text=text, location_text="水晶城小区3号楼")

@@ -1,8 +1,6 @@
 """The web console: session login with CSRF, scope, and the same services as the API."""
 import re
 
-from backend.accounts.actors import Actor
-from backend.dispatch import services as dispatch
 from backend.notifications.models import Notification
 from tests.factories import PASSWORD
 

@@ -1,4 +1,3 @@
-from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from backend.accounts.models import Staff
