@@ -76,6 +76,7 @@ class Config:
     DUE_SOON_SECONDS = int(_env("DUE_SOON_SECONDS", "3600"))
     # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
     NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
+    WECHAT_SWEEP_SECONDS = int(_env("WECHAT_SWEEP_SECONDS", "60"))
     NOTIFY_MAX_ATTEMPTS = int(_env("NOTIFY_MAX_ATTEMPTS", "5"))
     NOTIFY_BACKOFF_SECONDS = int(_env("NOTIFY_BACKOFF_SECONDS", "30"))
     NOTIFY_STAFF_CHANNEL = _env("NOTIFY_STAFF_CHANNEL", "console")

@@ -45,6 +45,8 @@ def periodic_jobs(config) -> list[tuple[str, int, str, str]]:
     return [
         ("sla-tick", config["SLA_TICK_SECONDS"], "dispatch", "backend.dispatch.jobs.sla_tick"),
         ("notify-sweep", config["NOTIFY_SWEEP_SECONDS"], "notifications", "backend.notifications.services.sweep"),
+        # WeChat pushes stored while Redis or the worker was down, and orders not yet content-checked.
+        ("wechat-sweep", config["WECHAT_SWEEP_SECONDS"], "wechat", "backend.wechat.jobs.sweep"),
     ]
 
 

@@ -53,8 +53,9 @@ def test_several_workers_enqueue_each_periodic_job_once_per_interval(app, redis_
     jobs = periodic_jobs(app.config)
     t = 1_800_000_000.0
     first = [tick_once(connection, jobs, now=t + i * 0.1) for i in range(5)]  # five workers, same second
-    assert sorted(sum(first, [])) == ["notify-sweep", "sla-tick"]
+    assert sorted(sum(first, [])) == ["notify-sweep", "sla-tick", "wechat-sweep"]
     assert connection.llen("rq:queue:dispatch") == 1 and connection.llen("rq:queue:notifications") == 1
+    assert connection.llen("rq:queue:wechat") == 1
     later = tick_once(connection, jobs, now=t + app.config["SLA_TICK_SECONDS"])
     assert "sla-tick" in later
     connection.flushdb()
