@@ -42,13 +42,8 @@ def _resident(sender: str) -> Actor:
 @bot_blp.response(201, OrderSchema)
 def bot_create(data):
     """Create an order on behalf of the resident in this conversation."""
-    resident = _resident(data["sender_id"])
-    order = orders.create_order(
-        Actor("bot"), resident_id=resident.id, text=data["text"], kind=data["kind"],
-        location_text=data["location_text"], contact=data["contact"],
-        photos=[data["photo_url"]] if data["photo_url"] else [], channel=services.channel_of(resident.id),
-        flags=data["flags"])
-    return order
+    require("bot")
+    return services.create_for_sender(data)
 
 
 @bot_blp.route("/orders", methods=["GET"])

@@ -54,6 +54,17 @@ def resident_for_sender(sender: str) -> Actor:
     return Actor.for_resident(resident)
 
 
+def create_for_sender(data: dict) -> Order:
+    """The bot took an order down: store it for the resident of that conversation, on the
+    channel the conversation came from."""
+    resident = resident_for_sender(data["sender_id"])
+    return orders.create_order(
+        Actor("bot"), resident_id=resident.id, text=data["text"], kind=data["kind"],
+        location_text=data["location_text"], contact=data["contact"],
+        photos=[data["photo_url"]] if data["photo_url"] else [], channel=channel_of(resident.id),
+        flags=data["flags"])
+
+
 def channel_of(resident_id: int) -> str:
     try:
         return redis.get(CHANNEL_KEY.format(resident_id)) or "h5"

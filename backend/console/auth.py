@@ -1,4 +1,5 @@
 """Console sessions: a signed cookie holding the staff id, and a CSRF token for every form."""
+import hmac
 import secrets
 from functools import wraps
 
@@ -25,13 +26,18 @@ def csrf_token() -> str:
     return session["csrf"]
 
 
+def csrf_ok() -> bool:
+    sent, expected = request.form.get("csrf", ""), session.get("csrf", "")
+    return bool(expected) and hmac.compare_digest(sent, expected)
+
+
 def login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         staff = db.session.get(Staff, session.get("staff_id") or 0)
         if staff is None or not staff.active:
             return redirect(url_for("console.login", next=request.path))
-        if request.method == "POST" and request.form.get("csrf") != session.get("csrf"):
+        if request.method == "POST" and not csrf_ok():
             abort(400, "the form expired; reload the page and try again")
         g.staff = staff
         g.actor = Actor.for_staff(staff)

@@ -1,17 +1,15 @@
 """Admin and worker web console (Jinja). It calls the same services as the API, which check every
 action against the staff member's role and scope."""
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from ..accounts import services as accounts
 from ..dispatch import services as dispatch
 from ..errors import DomainError
 from ..extensions import db
 from ..labels import label
-from ..notifications.models import Notification
+from ..notifications import services as notifications
 from ..orders import states
-from ..orders.models import Order
-from .auth import csrf_token, login_required, login_user, logout_user
+from .auth import csrf_ok, csrf_token, login_required, login_user, logout_user
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -43,6 +41,8 @@ def _template_globals(state):
 def login():
     failed = False
     if request.method == "POST":
+        if not csrf_ok():  # login CSRF: nobody may sign a browser into an account of theirs
+            abort(400, "the form expired; reload the page and try again")
         try:
             staff = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         except DomainError:
@@ -67,14 +67,17 @@ def logout():
 @bp.get("/")
 @login_required
 def dashboard():
-    counts = dict(db.session.execute(
-        select(Order.state, func.count()).where(dispatch.scope_filter(g.actor)).group_by(Order.state)).all())
-    by_grid = db.session.execute(
-        select(Order.grid_id, func.count()).where(dispatch.scope_filter(g.actor), Order.state.in_(states.OPEN_STATES))
-        .group_by(Order.grid_id)).all()
-    return render_template("console/dashboard.html", counts=counts, states=states.STATES,
-                           by_grid=by_grid, supervision=dispatch.supervision(g.actor),
-                           queue=dispatch.queue(g.actor, limit=50))
+    inbox = [(n, notifications.render(n)) for n in notifications.console_inbox(g.staff.id)]
+    return render_template("console/dashboard.html", counts=dispatch.state_counts(g.actor), states=states.STATES,
+                           supervision=dispatch.supervision(g.actor), queue=dispatch.queue(g.actor, limit=50),
+                           inbox=inbox)
+
+
+@bp.post("/notifications/read")
+@login_required
+def read_notifications():
+    notifications.mark_read(g.staff.id)
+    return redirect(url_for("console.dashboard"))
 
 
 @bp.get("/orders/<string:number>")
@@ -103,8 +106,4 @@ def act(number, action):
 @login_required
 def outbox():
     """Deliveries that failed or still wait: a failure must be visible, never silent."""
-    query = (select(Notification).where(Notification.status.in_(("failed", "pending")))
-             .order_by(Notification.id.desc()).limit(200))
-    if g.actor.role != "sysadmin":
-        query = query.join(Order, Order.id == Notification.order_id).where(dispatch.scope_filter(g.actor))
-    return render_template("console/outbox.html", rows=db.session.scalars(query).all())
+    return render_template("console/outbox.html", rows=dispatch.undelivered(g.actor))

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import and_, case, false, select, true
+from sqlalchemy import and_, case, false, func, select, true
 
 from .. import clock
 from ..accounts.actors import SYSTEM, Actor, in_scope, may_hold
@@ -17,6 +17,7 @@ from ..accounts.models import Staff
 from ..errors import Conflict, DomainError, Forbidden, ValidationFailed
 from ..extensions import db
 from ..grids.models import Building, Community, Department, Grid
+from ..notifications.models import Notification
 from ..orders import services as orders
 from ..orders import states
 from ..orders.models import RUNGS, Order
@@ -416,6 +417,24 @@ def supervision(actor: Actor, within_seconds: int | None = None, limit: int = 20
     overdue = list(db.session.scalars(base.where(due <= now).limit(limit)))
     due_soon = list(db.session.scalars(base.where(due > now, due <= soon).limit(limit)))
     return {"now": now, "overdue": overdue, "due_soon": due_soon}
+
+
+def state_counts(actor: Actor) -> dict[str, int]:
+    """How many orders in my scope are in each state (the console's chart)."""
+    _staff_only(actor)
+    rows = db.session.execute(
+        select(Order.state, func.count()).where(scope_filter(actor)).group_by(Order.state)).all()
+    return dict(rows)
+
+
+def undelivered(actor: Actor, limit: int = 200) -> list[Notification]:
+    """Notifications that failed or still wait, for orders in my scope: a failure must be seen."""
+    _staff_only(actor)
+    query = (select(Notification).where(Notification.status.in_(("failed", "pending")))
+             .order_by(Notification.id.desc()).limit(limit))
+    if actor.role != "sysadmin":
+        query = query.join(Order, Order.id == Notification.order_id).where(scope_filter(actor))
+    return list(db.session.scalars(query))
 
 
 def rebuild_queues() -> int:

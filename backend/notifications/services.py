@@ -76,8 +76,28 @@ def render(notification: Notification) -> str:
 
 
 def _console(notification: Notification):
-    log.info("notify %s#%s via console: %s", notification.recipient_type, notification.recipient_id,
-             render(notification))
+    # Delivered = it is on the staff member's console inbox now. The text is not logged: it
+    # carries what a resident wrote and where they live.
+    log.info("notification %s (%s) ready on the console of %s#%s", notification.id, notification.kind,
+             notification.recipient_type, notification.recipient_id)
+
+
+def console_inbox(staff_id: int, limit: int = 20) -> list[Notification]:
+    """A staff member's console notifications, unread first, newest first."""
+    return list(db.session.scalars(
+        select(Notification).where(Notification.recipient_type == "staff", Notification.recipient_id == staff_id,
+                                   Notification.channel == "console", Notification.status == "sent")
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)))
+
+
+def mark_read(staff_id: int) -> int:
+    """Mark all of a staff member's console notifications read; returns how many."""
+    rows = db.session.execute(
+        update(Notification).where(Notification.recipient_type == "staff", Notification.recipient_id == staff_id,
+                                   Notification.channel == "console", Notification.read_at.is_(None))
+        .values(read_at=clock.now()))
+    db.session.commit()
+    return rows.rowcount
 
 
 register_channel("console", _console)

@@ -1,21 +1,25 @@
 """The web console: session login with CSRF, scope, and the same services as the API."""
 import re
 
+from sqlalchemy import select
+
 from backend.notifications.models import Notification
 from tests.factories import PASSWORD
-
-
-def _login(client, staff):
-    return client.post("/console/login", data={"username": staff.username, "password": PASSWORD})
 
 
 def _csrf(page: bytes) -> str:
     return re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
 
 
+def _login(client, staff, password=PASSWORD, path="/console/login"):
+    token = _csrf(client.get("/console/login").data)
+    return client.post(path, data={"username": staff.username, "password": password, "csrf": token})
+
+
 def test_console_needs_login_and_shows_html_errors(client, make):
     assert client.get("/console/").status_code == 302
-    page = client.post("/console/login", data={"username": "ghost", "password": "x"})
+    token = _csrf(client.get("/console/login").data)
+    page = client.post("/console/login", data={"username": "ghost", "password": "x", "csrf": token})
     assert page.status_code == 401 and "用户名或密码不正确".encode() in page.data
     missing = client.get("/console/nowhere")
     assert missing.status_code == 404 and b"<html" in missing.data
@@ -93,5 +97,29 @@ def test_failed_deliveries_are_visible_on_the_outbox_page(client, make, db):
 
 def test_login_redirect_stays_on_this_site(client, make):
     worker = make.world()["workers"][0]
-    response = client.post("/console/login?next=//evil.example/x", data={"username": worker.username, "password": PASSWORD})
+    response = _login(client, worker, path="/console/login?next=//evil.example/x")
     assert response.headers["Location"].endswith("/console/")
+
+
+def test_login_form_needs_its_csrf_token(client, make):
+    worker = make.world()["workers"][0]
+    response = client.post("/console/login", data={"username": worker.username, "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/console/").status_code == 302  # still not signed in
+
+
+def test_escalation_reaches_the_leaders_console_inbox(client, make, db):
+    from backend.accounts.actors import Actor
+    from backend.dispatch import services as dispatch
+    from backend.notifications import services as notifications
+    world = make.world()
+    order = make.order(world["resident"])
+    dispatch.escalate(Actor.for_staff(world["workers"][0]), order.number, "需要网格长协调物业")
+    for row in db.session.scalars(select(Notification)):
+        notifications.deliver(row.id)
+    _login(client, world["leader"])
+    page = client.get("/console/").data.decode()
+    inbox = page.split("我的提醒")[1].split("诉求概况")[0]
+    assert order.number in inbox
+    client.post("/console/notifications/read", data={"csrf": _csrf(page.encode())})
+    assert all(n.read_at for n in notifications.console_inbox(world["leader"].id))
