@@ -39,9 +39,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.35
 RANDOM_STATE = 0
-DEFAULT_C = 0.5            # LinearSVC regularisation
+DEFAULT_C = 0.75           # LinearSVC regularisation
 WORD_WEIGHT = 0.5          # weight of the jieba word features relative to the character n-grams
-CALIBRATION_FOLDS = 3      # CalibratedClassifierCV folds (sigmoid / Platt scaling)
+CALIBRATION_FOLDS = 5      # CalibratedClassifierCV folds (sigmoid / Platt scaling); each fold model sees 4/5 of the data
 NO_WORD_FACTOR = 0.5       # confidence factor when none of the text's words was seen in training
 NONE = "_none"             # top-level label of the reject class (intents/categories/_chatter.yml)
 

@@ -26,6 +26,8 @@ TAXONOMY_FILE = "taxonomy.yml"
 DICTIONARY_FILE = "dictionary.txt"
 # Every HOLDOUT_EVERY-th example of each top-level file (1-based: 5th, 10th, …) is held out.
 HOLDOUT_EVERY = 5
+# Example sections of a category file, in numbering order (see load_examples).
+SECTIONS = ("examples", "more_examples")
 
 
 class TaxonomyError(ValueError):
@@ -62,7 +64,8 @@ class Example:
     level1: str
     level2: str
     source: str          # file name
-    index: int           # 0-based position within its file
+    index: int           # 0-based position within its file (``examples`` first, then ``more_examples``)
+    batch: int = 0       # 0: the file's ``examples`` section, 1: its ``more_examples`` section
 
     @property
     def path(self) -> str:
@@ -192,19 +195,22 @@ def load_examples(data_dir: Path | str = DATA_DIR, taxonomy: Optional[Taxonomy] 
             raise TaxonomyError(f"{f.name}: unknown level1 {level1!r}")
         if raw.get("code") and raw["code"] != top.code:
             raise TaxonomyError(f"{f.name}: code {raw['code']!r} != {top.code!r}")
+        # ``more_examples`` (same layout) is numbered after ``examples``, so adding data there never
+        # moves an existing example between the train and held-out splits.
         i = 0
-        for level2, texts in (raw.get("examples") or {}).items():
-            if not tax.is_valid(level1 + SEP + str(level2), leaf_only=True):
-                raise TaxonomyError(f"{f.name}: unknown second level {level1}/{level2}")
-            for t in texts or []:
-                t = str(t).strip()
-                if not t:
-                    continue
-                if t in seen:
-                    raise TaxonomyError(f"{f.name}: duplicate example {t!r} (also in {seen[t]})")
-                seen[t] = f.name
-                out.append(Example(t, level1, str(level2), f.name, i))
-                i += 1
+        for batch, section in enumerate(SECTIONS):
+            for level2, texts in (raw.get(section) or {}).items():
+                if not tax.is_valid(level1 + SEP + str(level2), leaf_only=True):
+                    raise TaxonomyError(f"{f.name}: unknown second level {level1}/{level2}")
+                for t in texts or []:
+                    t = str(t).strip()
+                    if not t:
+                        continue
+                    if t in seen:
+                        raise TaxonomyError(f"{f.name}: duplicate example {t!r} (also in {seen[t]})")
+                    seen[t] = f.name
+                    out.append(Example(t, level1, str(level2), f.name, i, batch))
+                    i += 1
     return out
 
 
