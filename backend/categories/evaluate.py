@@ -205,7 +205,7 @@ def main(argv: Optional[list] = None) -> int:
     ap.add_argument("--data", default=str(DATA_DIR))
     ap.add_argument("--out", default=str(OUT_DIR))
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    ap.add_argument("--min-accuracy", type=float, default=0.85,
+    ap.add_argument("--min-accuracy", type=float, default=0.87,
                     help="exit 1 when held-out top-level accuracy is below this")
     a = ap.parse_args(argv)
     r = evaluate(a.data, a.threshold, verbose=True)

@@ -107,6 +107,7 @@ def test_held_out_evaluation_meets_target():
     # Fit time is reported (bot/reports/category_report.md), not asserted: timings belong in bench/.
     r = evaluate()
     assert r["counts"]["held_out"] >= 100
-    assert r["top_level_accuracy"] >= 0.85, r["top_level_confusions"]
+    assert r["top_level_accuracy"] >= 0.87, r["top_level_confusions"]
+    assert r["top_level_accuracy_without_keywords"] >= 0.65  # examples, not just the keyword lists
     assert r["second_level_accuracy"] >= 0.6
     assert all(c["below_threshold"] for c in r["unseen_chatter"]), r["unseen_chatter"]
