@@ -22,6 +22,7 @@ def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
     """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable"}."""
     started = clock.now()
     _remember_channel(resident_id, channel)
+    _end_transaction()
     try:
         replies = gateway.turn(resident_id, text)
     except gateway.BotUnavailable as exc:
@@ -35,6 +36,15 @@ def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
         return _store_as_order(resident_id, text, channel, "unclassified")
     created = _order_created_since(resident_id, started)
     return {"replies": replies, "order_number": created.number if created else None, "bot": "ok"}
+
+
+def _end_transaction() -> None:
+    """The bot turn is an HTTP round trip during which the action server writes through our API,
+    in its own transaction. Ours must not stay open meanwhile: on SQLite it holds the database
+    lock, and on any database it would hide rows the bot needs."""
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("commit pending changes before a bot turn")
+    db.session.rollback()  # only reads are open here: nothing is lost
 
 
 def _remember_channel(resident_id: int, channel: str) -> None:

@@ -152,6 +152,9 @@ def process_inbound(inbound_id: int) -> list[int]:
     try:
         resident = resident_for_openid(row.openid)
         row.resident_id = resident.id
+        # Commit before the turn: the action server creates this resident's order through our API
+        # in its own transaction, and must see a resident created just now.
+        db.session.commit()
         handler = _HANDLERS.get(row.event if row.msg_type == "event" else row.msg_type, _ignore)
         replies = handler(row, resident) or []
         notes = [_reply_row(resident.id, text, row) for text in replies]
