@@ -3,6 +3,7 @@ import logging
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock
@@ -104,7 +105,10 @@ def get_order(actor: Actor, number: str) -> Order:
 
 
 def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0):
-    query = select(Order).order_by(Order.id.desc())
+    # The list shows each order's photos, grid and assignee: load them in a few queries, not per order.
+    query = select(Order).order_by(Order.id.desc()).options(
+        selectinload(Order.attachments), selectinload(Order.grid), selectinload(Order.community),
+        selectinload(Order.assignee))
     if actor.is_resident:
         query = query.where(Order.resident_id == actor.id)
     elif not actor.is_staff or actor.role != "sysadmin":

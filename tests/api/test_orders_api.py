@@ -75,3 +75,24 @@ def test_phone_of_assignee_never_leaks_and_name_is_masked(client, make, auth):
     body = client.get(f"/api/v1/orders/{order.number}", headers=auth.headers_for(world["resident"])).json
     assert body["assignee"] == "陈**"
     assert "phone" not in str(body)
+
+
+def test_listing_orders_does_not_query_per_order(client, make, auth, db):
+    """Photos, grid and assignee of every listed order come in a fixed number of queries."""
+    from sqlalchemy import event
+    resident = make.resident()
+    make.world()
+    for i in range(12):
+        make.order(resident, text=f"第{i}件", photos=[f"https://img.example/{i}.jpg"])
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        listed = client.get("/api/v1/orders", headers=auth.headers_for(resident)).json["orders"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(listed) == 12 and all(o["photos"] for o in listed)
+    assert len(statements) <= 8, statements
