@@ -66,8 +66,10 @@ def _ticker(connection, jobs, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             tick_once(connection, jobs)
-        except Exception:  # Redis away for a moment: try again next second
-            log.warning("periodic tick failed", exc_info=True)
+        except redis_lib.RedisError as exc:  # Redis away for a moment: try again next second
+            log.warning("periodic tick skipped, redis unavailable: %s", exc)
+        except Exception:
+            log.exception("periodic tick failed")
         stop.wait(1.0)
 
 
