@@ -200,21 +200,22 @@ def test_callback_answers_within_a_second_when_the_bot_takes_ten(pusher, monkeyp
     worker.queue().empty()
 
 
-def test_push_is_kept_when_redis_is_down_and_the_sweep_runs_it(pusher, stub, worker, db, monkeypatch, bot):
+def test_push_is_kept_when_redis_is_down_and_the_sweep_runs_it(app, pusher, stub, worker, db, monkeypatch, bot):
     import redis as redis_lib
+    from backend.dispatch.worker import rq_connection
     from backend.extensions import redis as app_redis
-    from backend.wechat import client as wx, jobs
+    from backend.wechat import jobs
 
     dead = redis_lib.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
-    real_client, real_pool = app_redis.client, wx.raw_pool
+    real_client, real_rq = app_redis.client, rq_connection()
     monkeypatch.setattr(app_redis, "client", dead)
-    monkeypatch.setattr(wx, "raw_pool", lambda: dead.connection_pool)
+    monkeypatch.setitem(app.extensions, "rq_redis", dead)
     started = time.monotonic()
     response = pusher.push(text_xml("o-noredis", "still there?"), safe=True)
     assert response.status_code == 200 and time.monotonic() - started < 1.0
     row = db.session.scalar(select(WechatInbound))
     assert row.status == "pending"
-    monkeypatch.setattr(wx, "raw_pool", real_pool)
+    monkeypatch.setitem(app.extensions, "rq_redis", real_rq)
     monkeypatch.setattr(app_redis, "client", real_client)
     from backend import clock
     from datetime import timedelta
