@@ -125,22 +125,14 @@ def change(actor: Actor, order: Order, action: str, *, note: str | None = None,
     `apply(order, now)` lets a caller (dispatch) set more fields — rung, grid, deadlines — in the
     same transaction, after the permission and transition checks have passed."""
     check_action(actor, action, order)
-    from_state = order.state
-    to_state = states.transition(from_state, action)
-    now = clock.now()
-    try:
+    to_state = states.transition(order.state, action)
+
+    def fields(order: Order, now) -> None:
         order.state = to_state
-        order.updated_at = now
         _APPLY.get(action, _no_fields)(order, actor, now, note, data)
         if apply:
             apply(order, now)
-    except Exception:
-        db.session.rollback()  # never leave a half-changed order in the session
-        raise
-    event = _event(order, actor, action, from_state, to_state, note, **data)
-    _attach(order, event, photos, now)
-    _commit(order, action, event)
-    return order
+    return _write(actor, order, action, fields, note, photos, data)
 
 
 def record(actor: Actor, order: Order, action: str, *, note: str | None = None,
@@ -148,15 +140,20 @@ def record(actor: Actor, order: Order, action: str, *, note: str | None = None,
     """An audited action that is not a state transition (place, supervise, overdue): permission,
     optional field changes, event, commit — the same transaction shape as `change`."""
     check_action(actor, action, order)
-    now = clock.now()
+    return _write(actor, order, action, apply, note, photos, data)
+
+
+def _write(actor: Actor, order: Order, action: str, fields, note, photos, data) -> Order:
+    """Set the fields, append the event (and photos), commit — or leave nothing half-changed."""
+    from_state, now = order.state, clock.now()
     try:
         order.updated_at = now
-        if apply:
-            apply(order, now)
+        if fields:
+            fields(order, now)
     except Exception:
         db.session.rollback()
         raise
-    event = _event(order, actor, action, order.state, order.state, note, **data)
+    event = _event(order, actor, action, from_state, order.state, note, **data)
     _attach(order, event, photos, now)
     _commit(order, action, event)
     return order
