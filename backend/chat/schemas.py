@@ -1,13 +1,12 @@
 from marshmallow import Schema, fields, validate
 
 from ..orders.models import KINDS
-from ..orders.schemas import OrderSummarySchema, StrictSchema, _not_blank
+from ..orders.schemas import OrderSummarySchema, StrictSchema, required_text
 
-_message = [validate.Length(min=1, max=2000), _not_blank]
 
 
 class ChatSchema(StrictSchema):
-    text = fields.String(required=True, validate=_message)
+    text = required_text()
 
 
 class ChatReplySchema(Schema):
@@ -17,7 +16,7 @@ class ChatReplySchema(Schema):
 
 
 class ParseSchema(StrictSchema):
-    text = fields.String(required=True, validate=_message)
+    text = required_text()
 
 
 class ParseResultSchema(Schema):
@@ -29,7 +28,7 @@ class ParseResultSchema(Schema):
 
 class BotOrderCreateSchema(StrictSchema):
     sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
-    text = fields.String(required=True, validate=_message)
+    text = required_text()
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))

@@ -1,7 +1,7 @@
 """marshmallow schemas for the worker / staff API. Validation only: no queries, no permissions."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..orders.schemas import OrderBaseSchema, StrictSchema, _not_blank
+from ..orders.schemas import OrderBaseSchema, StrictSchema, required_text
 from . import deadlines
 
 _note = validate.Length(max=2000)
@@ -17,17 +17,17 @@ class ReleaseSchema(StrictSchema):
 
 
 class ProgressSchema(StrictSchema):
-    note = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    note = required_text()
     photos = _photos
 
 
 class ResolveSchema(StrictSchema):
-    result = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    result = required_text()
     photos = _photos
 
 
 class ReasonSchema(StrictSchema):
-    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    reason = required_text()
 
 
 class _TargetGrid(StrictSchema):
@@ -43,7 +43,7 @@ class _TargetGrid(StrictSchema):
 
 
 class TransferSchema(_TargetGrid):
-    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    reason = required_text()
 
 
 class PlaceSchema(_TargetGrid):
@@ -51,7 +51,7 @@ class PlaceSchema(_TargetGrid):
 
 
 class SuperviseSchema(StrictSchema):
-    note = fields.String(required=True, validate=[validate.Length(min=1, max=2000), _not_blank])
+    note = required_text()
 
 
 class QueueArgs(StrictSchema):

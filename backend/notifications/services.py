@@ -13,8 +13,8 @@ The API (stable; dispatch and WeChat both use it):
         `send_fn(notification) -> None | "skipped"` sends one row. Raise to fail the attempt (the
         error text is kept in `last_error`); return "skipped" when there is deliberately nothing to
         send (e.g. no template configured). Register at import time of a module the worker imports
-        (create_app's imports, or list it in NOTIFY_CHANNEL_MODULES). Built in: "console" (the staff
-        console shows the rows; sending only logs the rendered text).
+        (create_app's imports, or list it in NOTIFY_CHANNEL_MODULES). Built in: "console" (a sent
+        row appears in the staff member's console inbox, `console_inbox`; nothing personal is logged).
 
     deliver(notification_id)   RQ job. pending → sent | skipped, or after NOTIFY_MAX_ATTEMPTS
         failed attempts → failed. Each attempt is claimed in the database first (compare-and-set on

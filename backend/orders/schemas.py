@@ -19,8 +19,13 @@ def _not_blank(value: str):
         raise ValidationError("must not be blank")
 
 
+def required_text() -> fields.String:
+    """A resident's or worker's text: present, not blank, at most 2000 characters."""
+    return fields.String(required=True, validate=[_text, _not_blank])
+
+
 class OrderCreateSchema(StrictSchema):
-    text = fields.String(required=True, validate=[_text, _not_blank])
+    text = required_text()
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
     channel = fields.String(load_default="h5", validate=validate.OneOf(CHANNELS))
     grade = fields.String(load_default="normal", validate=validate.OneOf(GRADES))
