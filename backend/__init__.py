@@ -40,14 +40,19 @@ def create_app(config: str | type | None = None) -> Flask:
     from .accounts.api import blp as auth_blp
     from .chat.api import blp as chat_blp, bot_blp
     from .console.views import bp as console_bp
-    from .dispatch import hooks as dispatch_hooks
+    from .dispatch import hooks as dispatch_hooks, jobs as dispatch_jobs
+    from .notifications import services as notifications
     from .dispatch.api import blp as dispatch_blp
     from .health import bp as health_bp
+    from .orders import notices as order_notices
     from .orders.api import blp as orders_blp
     from . import wechat
     for blueprint in (auth_blp, orders_blp, dispatch_blp, chat_blp, bot_blp):
         api.register_blueprint(blueprint)
+    order_notices.connect()
     dispatch_hooks.connect()
+    dispatch_jobs.register()
+    notifications.register_jobs()
     wechat.init_app(app, api)
     app.register_blueprint(health_bp)
     app.register_blueprint(console_bp)
@@ -69,23 +74,8 @@ def create_app(config: str | type | None = None) -> Flask:
 
     from . import cli
     cli.register(app)
-    if app.config["WARM_UP_CLASSIFIER"]:
-        _warm_up_classifier()
     return app
 
-
-def _warm_up_classifier() -> None:
-    """Fit the category model in the background at start-up: the first order of a process would
-    otherwise wait for it (seconds on a busy machine) while the bot's request times out."""
-    import threading
-
-    def fit():
-        from .categories import classifier
-        try:
-            classifier.get_classifier()
-        except Exception:  # the first order will try again and report properly
-            logging.getLogger(__name__).exception("category classifier warm-up failed")
-    threading.Thread(target=fit, name="classifier-warm-up", daemon=True).start()
 
 
 def _localtime(tz: str):

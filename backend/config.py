@@ -19,8 +19,9 @@ class Config:
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
     BOT_TIMEOUT_SECONDS = float(_env("BOT_TIMEOUT_SECONDS", "8"))
     BOT_SERVICE_TOKEN = _env("BOT_SERVICE_TOKEN", "dev-bot-service-token")
-    CATEGORY_CONFIDENCE_THRESHOLD = float(_env("CATEGORY_CONFIDENCE_THRESHOLD", "0.35"))
-    WARM_UP_CLASSIFIER = _env("WARM_UP_CLASSIFIER", "1") == "1"
+    # Unset: the category model's own threshold, calibrated on held-out data at build time.
+    CATEGORY_CONFIDENCE_THRESHOLD = (float(_env("CATEGORY_CONFIDENCE_THRESHOLD", "")) if
+                                     _env("CATEGORY_CONFIDENCE_THRESHOLD", "") else None)
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     ORDER_NUMBER_PREFIX = _env("ORDER_NUMBER_PREFIX", "HX")
     TOKEN_MAX_AGE_SECONDS = int(_env("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
@@ -69,11 +70,15 @@ class Config:
     WORK_HOLIDAYS = _env("WORK_HOLIDAYS", "")  # "2026-10-01,2026-10-02": no work on these dates
     WORK_EXTRA_DAYS = _env("WORK_EXTRA_DAYS", "")  # weekend dates worked instead (调休)
     SLA_CALENDAR_GRADES = _env("SLA_CALENDAR_GRADES", "urgent")
-    # Per-category overrides, JSON: {"城乡建设/市政设施": {"claim": "30m", "resolve": "8h"}};
+    # Per-category overrides, JSON: {"城乡建设/城市建设和市政管理": {"claim": "30m", "resolve": "8h"}};
     # a top-level key ("城乡建设") covers its whole subtree, the longest match wins.
     SLA_CATEGORY_LIMITS = _env("SLA_CATEGORY_LIMITS", "{}")
     SLA_TICK_SECONDS = int(_env("SLA_TICK_SECONDS", "60"))
     DUE_SOON_SECONDS = int(_env("DUE_SOON_SECONDS", "3600"))
+    # 归档: rated orders after this many days; resolved orders nobody rated after this many (未评价).
+    ARCHIVE_RATED_AFTER_DAYS = float(_env("ARCHIVE_RATED_AFTER_DAYS", "3"))
+    ARCHIVE_UNRATED_AFTER_DAYS = float(_env("ARCHIVE_UNRATED_AFTER_DAYS", "7"))
+    ARCHIVE_TICK_SECONDS = int(_env("ARCHIVE_TICK_SECONDS", "3600"))
     # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
     NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
     WECHAT_SWEEP_SECONDS = int(_env("WECHAT_SWEEP_SECONDS", "60"))
@@ -132,7 +137,6 @@ class TestConfig(Config):
     BOT_TIMEOUT_SECONDS = 3.0
     SECRET_KEY = "test-secret"
     BOT_SERVICE_TOKEN = "test-bot-token"
-    WARM_UP_CLASSIFIER = False  # tests fit it on first use, once per session
 
 
 def config_for(name: str | None):

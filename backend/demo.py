@@ -74,17 +74,17 @@ def _demo_orders(residents) -> None:
                           kind="repair", channel="wechat", location_text="水晶城小区3号楼2单元")
     o = services.create_order(me[1], text="小区门口窨井盖松动了，车一压就响，怕有人踩空",
                               kind="repair", channel="wechat", location_text="水晶城小区1号楼", grade="urgent")
-    services.change(worker, o, "claim")
+    services.perform(worker, o, "claim")
     o = services.create_order(me[2], text="医保卡在药店刷不了，说是状态异常，不知道去哪里办",
                               kind="consultation", location_text="水晶城小区5号楼")
-    services.change(worker, o, "claim")
-    services.change(worker, o, "progress", note="已联系区医保局窗口，约好周三上午办理")
+    services.perform(worker, o, "claim")
+    services.perform(worker, o, "progress", note="已联系区医保局窗口，约好周三上午办理")
     o = services.create_order(me[3], text="楼下邻居养了三条狗，天天半夜叫，孩子睡不好",
                               kind="dispute", location_text="铁塔小区2号楼")
     tt = Actor.for_staff(staff["tt-wg1"])
-    services.change(tt, o, "claim")
-    services.change(tt, o, "resolve", note="已上门调解，邻居同意晚上把狗关在室内，并签了文明养犬承诺书")
-    services.rate(me[3], o, 5, "网格员很负责")
+    services.perform(tt, o, "claim")
+    services.perform(tt, o, "resolve", result="已上门调解，邻居同意晚上把狗关在室内，并签了文明养犬承诺书")
+    services.rate(me[3], o, "satisfied", "网格员很负责")
     services.create_order(me[0], text="希望社区能组织一次老年人智能手机培训", kind="wish",
                           location_text="水晶城小区")
 

@@ -190,6 +190,11 @@ def rasa_stack(app, live_server, redis_url, tmp_path_factory):
     redis_lib.Redis.from_url(redis_url, db=3).flushdb()
     if not (ROOT / "bot" / "models" / "current.tar.gz").exists():
         pytest.fail("no trained bot model: scripts/bot-train.sh (run by make test) trains it")
+    # The category model is ready before the bot's first order, as `make run` warms it at start-up:
+    # the bot's order create must not wait for it on a loaded machine.
+    from backend.categories import classifier
+    with app.app_context():
+        classifier.classify("楼道灯坏了")
     logs = tmp_path_factory.mktemp("rasa-logs")
     rasa_port, actions_port = _free_port(), _free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "REDIS_BOT_DB": "3", "RASA_PORT": str(rasa_port),

@@ -77,5 +77,5 @@ class Factory:
         resident = resident or self.resident()
         fields.setdefault("text", "楼道灯坏了")
         fields.setdefault("location_text", "水晶城小区3号楼2单元")
-        fields.setdefault("category", "城乡建设/物业管理")
+        fields.setdefault("category", "城乡建设/住房保障与房地产/物业服务")
         return services.create_order(Actor.for_resident(resident), **fields)

@@ -1,9 +1,8 @@
 """Who is acting: a resident, a staff member, the bot service or the system (timers).
 
-Every service call takes an Actor; permission checks live here, not in views or schemas."""
+Every service call takes an Actor. What each may see is decided here; what each may do is a row of
+the order lifecycle table (orders/lifecycle.py)."""
 from dataclasses import dataclass
-
-from ..errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -38,68 +37,29 @@ class Actor:
 
 SYSTEM = Actor("system")
 
-# Which actor kinds may ask for which state-machine action. Scope is checked separately.
-ACTION_ACTORS = {
-    "claim": {"staff"},
-    "release": {"staff"},
-    "progress": {"staff"},
-    "escalate": {"staff", "system"},
-    "transfer": {"staff"},
-    "resolve": {"staff"},
-    "rate": {"resident"},
-    "reopen": {"resident", "staff"},
-    "close": {"staff", "system"},
-    "cancel": {"resident"},
-    "supervise": {"staff"},
-    "place": {"staff"},
-    "overdue": {"system"},
-    "attach": {"resident"},  # a photo sent after the order was taken down
-    "content_check": {"system"},
-    "content_flag": {"system"},
-    "note": {"system"},  # a message to the resident that could not be delivered, kept in the history
+# Each staff role sees the orders whose column equals its own (sysadmin sees all). The same rule is
+# read per order (`in_scope`) and as SQL (`orders.services.scope_filter`): one rule, no twins.
+SCOPE_COLUMNS = {
+    "grid_worker": "grid_id", "grid_leader": "grid_id", "community_admin": "community_id",
+    "street_admin": "street_id", "department_liaison": "department_id",
 }
-# Staff roles allowed each staff action (department liaisons acknowledge = claim, and resolve).
-ACTION_ROLES = {
-    "claim": {"grid_worker", "grid_leader", "community_admin", "street_admin", "department_liaison", "sysadmin"},
-    "release": {"grid_worker", "grid_leader", "community_admin", "street_admin", "department_liaison", "sysadmin"},
-    "progress": {"grid_worker", "grid_leader", "community_admin", "street_admin", "department_liaison", "sysadmin"},
-    "escalate": {"grid_worker", "grid_leader", "community_admin", "street_admin", "sysadmin"},
-    "transfer": {"grid_worker", "grid_leader", "community_admin", "street_admin", "sysadmin"},
-    "resolve": {"grid_worker", "grid_leader", "community_admin", "street_admin", "department_liaison", "sysadmin"},
-    "reopen": {"community_admin", "street_admin", "sysadmin"},
-    "close": {"community_admin", "street_admin", "sysadmin"},
-    "supervise": {"grid_leader", "community_admin", "street_admin", "sysadmin"},
-    "place": {"community_admin", "street_admin", "sysadmin"},
-}
+
+
+def scope_column(actor: Actor) -> str | None:
+    return SCOPE_COLUMNS.get(actor.role)
 
 
 def in_scope(actor: Actor, order) -> bool:
-    """Can this actor see the order at all?"""
+    """Can this actor see the order at all? (What they may do with it is the lifecycle's business.)"""
     if actor.kind in ("system", "bot"):
         return True
     if actor.is_resident:
-        return order.resident_id == actor.id
-    role = actor.role
-    if role == "sysadmin":
+        return order.resident_id is not None and order.resident_id == actor.id
+    if actor.role == "sysadmin":
         return True
-    if role in ("grid_worker", "grid_leader"):
-        return order.grid_id is not None and order.grid_id == actor.grid_id
-    if role == "community_admin":
-        return order.community_id == actor.community_id
-    if role == "street_admin":
-        return order.community is not None and order.community.street_id == actor.street_id
-    if role == "department_liaison":
-        return order.department_id is not None and order.department_id == actor.department_id
-    return False
-
-
-def check_action(actor: Actor, action: str, order) -> None:
-    if actor.kind not in ACTION_ACTORS.get(action, ()):
-        raise Forbidden(f"a {actor.kind} may not {action} an order")
-    if actor.is_staff and actor.role not in ACTION_ROLES.get(action, ()):
-        raise Forbidden(f"role {actor.role} may not {action} an order")
-    if not in_scope(actor, order):
-        raise Forbidden("this order is outside your scope")
+    column = scope_column(actor)
+    value = getattr(actor, column) if column else None
+    return value is not None and getattr(order, column) == value
 
 
 # How far up the ladder each staff role stands; an order at a rung is held by roles at or above it.

@@ -61,8 +61,9 @@ def bot_list(args):
 @bot_blp.arguments(BotRatingSchema)
 @bot_blp.response(200, OrderSchema)
 def bot_rate(data, number):
-    resident = _resident(data["sender_id"])
-    return orders.rate(resident, orders.get_order(resident, number), data["score"], data["comment"])
+    """Rate for the resident: 满意 / 基本满意 close the loop, 不满意 reopens (the reply's state says which)."""
+    resident = _resident(data.pop("sender_id"))
+    return orders.rate(resident, orders.get_order(resident, number), **data)
 
 
 @bot_blp.route("/orders/<string:number>/cancel", methods=["POST"])
@@ -70,4 +71,4 @@ def bot_rate(data, number):
 @bot_blp.response(200, OrderSchema)
 def bot_cancel(data, number):
     resident = _resident(data["sender_id"])
-    return orders.change(resident, orders.get_order(resident, number), "cancel")
+    return orders.perform(resident, orders.get_order(resident, number), "cancel")

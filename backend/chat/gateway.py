@@ -29,12 +29,18 @@ def resident_id_of(sender: str) -> int | None:
     return int(number) if prefix == "resident" and number.isdigit() else None
 
 
-def turn(resident_id: int, text: str) -> list[str]:
-    """One conversation turn through the REST channel; the bot's text replies in order."""
-    messages = _post("/webhooks/rest/webhook", {"sender": sender_id(resident_id), "message": text})
+def turn(resident_id: int, text: str, channel: str = "h5") -> tuple[list[str], str | None]:
+    """One conversation turn through the REST channel: the bot's text replies in order, and the
+    number of the order it created, if any (its custom payload). The resident's channel travels as
+    message metadata, so the bot stores the order with it."""
+    messages = _post("/webhooks/rest/webhook", {"sender": sender_id(resident_id), "message": text,
+                                                "metadata": {"channel": channel}})
     if not isinstance(messages, list):
         raise BotUnavailable("unexpected reply from the bot")
-    return [m["text"] for m in messages if isinstance(m, dict) and m.get("text")]
+    messages = [m for m in messages if isinstance(m, dict)]
+    created = next((m["custom"].get("order_number") for m in messages
+                    if isinstance(m.get("custom"), dict) and m["custom"].get("order_number")), None)
+    return [m["text"] for m in messages if m.get("text")], created
 
 
 def parse(text: str) -> dict:

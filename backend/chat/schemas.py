@@ -1,7 +1,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..orders.models import KINDS
-from ..orders.schemas import OrderSummarySchema, StrictSchema, required_text
+from ..orders.schemas import RESIDENT_CHANNELS, OrderSummarySchema, RatingSchema, StrictSchema, required_text
 
 
 
@@ -33,6 +33,8 @@ class BotOrderCreateSchema(StrictSchema):
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     photo_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
+    # Where the conversation came from (the chat passes it to Rasa as message metadata).
+    channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS))
     # The bot marks what it took down without understanding it, so a person looks at it.
     flags = fields.List(fields.String(validate=validate.OneOf(["unclassified"])), load_default=list)
 
@@ -42,10 +44,8 @@ class BotSenderSchema(StrictSchema):
     number = fields.String(load_default=None)
 
 
-class BotRatingSchema(StrictSchema):
+class BotRatingSchema(RatingSchema):
     sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
-    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
-    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
 class BotCancelSchema(StrictSchema):

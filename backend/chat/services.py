@@ -9,22 +9,20 @@ from .. import clock
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..errors import NotFound
-from ..extensions import db, redis
+from ..extensions import db
 from ..orders import services as orders
 from ..orders.models import Order, OrderEvent
 from . import gateway
 
 log = logging.getLogger(__name__)
-CHANNEL_KEY = "chat:channel:{}"
 
 
 def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
     """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable"}."""
     started = clock.now()
-    _remember_channel(resident_id, channel)
     _end_transaction()
     try:
-        replies = gateway.turn(resident_id, text)
+        replies, created = gateway.turn(resident_id, text, channel)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
         # A slow bot may have created the order before we stopped waiting: never make a second one.
@@ -34,8 +32,7 @@ def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
         return _store_as_order(resident_id, text, channel, "bot_unavailable")
     if not replies:
         return _store_as_order(resident_id, text, channel, "unclassified")
-    created = _order_created_since(resident_id, started)
-    return {"replies": replies, "order_number": created.number if created else None, "bot": "ok"}
+    return {"replies": replies, "order_number": created, "bot": "ok"}
 
 
 def _end_transaction() -> None:
@@ -45,14 +42,6 @@ def _end_transaction() -> None:
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("commit pending changes before a bot turn")
     db.session.rollback()  # only reads are open here: nothing is lost
-
-
-def _remember_channel(resident_id: int, channel: str) -> None:
-    # The bot creates orders through the bot API, which does not know where the chat came from.
-    try:
-        redis.set(CHANNEL_KEY.format(resident_id), channel, ex=600)
-    except Exception:
-        log.warning("redis unavailable: order channel will default")
 
 
 def resident_for_sender(sender: str) -> Actor:
@@ -68,18 +57,12 @@ def create_for_sender(data: dict) -> Order:
     """The bot took an order down: store it for the resident of that conversation, on the
     channel the conversation came from."""
     resident = resident_for_sender(data["sender_id"])
-    return orders.create_order(
+    order = orders.create_order(
         Actor("bot"), resident_id=resident.id, text=data["text"], kind=data["kind"],
         location_text=data["location_text"], contact=data["contact"],
-        photos=[data["photo_url"]] if data["photo_url"] else [], channel=channel_of(resident.id),
+        photos=[data["photo_url"]] if data["photo_url"] else [], channel=data["channel"],
         flags=data["flags"])
-
-
-def channel_of(resident_id: int) -> str:
-    try:
-        return redis.get(CHANNEL_KEY.format(resident_id)) or "h5"
-    except Exception:
-        return "h5"
+    return orders.present(resident, order)
 
 
 def _store_as_order(resident_id: int, text: str, channel: str, flag: str) -> dict:
@@ -110,7 +93,8 @@ def parse(text: str) -> dict:
     prediction = classifier.classify(text)
     threshold = current_app.config["CATEGORY_CONFIDENCE_THRESHOLD"]
     result = {"intent": None, "entities": [], "bot": "ok",
-              "category": {"level1": prediction.level1, "level2": prediction.level2, "path": prediction.path,
+              "category": {"level1": prediction.level1, "level2": prediction.level2, "level3": prediction.level3,
+                           "path": prediction.path,
                            "confidence": prediction.confidence,
                            "confident": classifier.is_confident(prediction, threshold)}}
     try:

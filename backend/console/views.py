@@ -8,27 +8,21 @@ from ..errors import DomainError
 from ..extensions import db
 from ..labels import label
 from ..notifications import services as notifications
-from ..orders import states
+from ..categories import taxonomy
+from ..orders import lifecycle, states
+from ..orders.models import GRADES
 from .auth import csrf_ok, csrf_token, login_required, login_user, logout_user
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 
-def _note():
-    return (request.form.get("note") or "").strip()
+# Form fields each action's input comes from (the lifecycle row says which are required).
+FORM_FIELDS = ("note", "reason", "result", "category", "grade", "assignee", "grid")
 
 
-# Buttons on an order page → the dispatch service each one calls.
-ACTIONS = {
-    "claim": lambda actor, number: dispatch.claim(actor, number),
-    "progress": lambda actor, number: dispatch.progress(actor, number, _note()),
-    "resolve": lambda actor, number: dispatch.resolve(actor, number, _note()),
-    "escalate": lambda actor, number: dispatch.escalate(actor, number, _note()),
-    "release": lambda actor, number: dispatch.release(actor, number, _note() or None),
-    "supervise": lambda actor, number: dispatch.supervise(actor, number, _note()),
-}
-# Actions that need a written note (a result, a reason).
-NOTE_REQUIRED = {"progress", "resolve", "escalate", "supervise"}
+def _form_input() -> dict:
+    return {name: (request.form.get(name) or "").strip() or None for name in FORM_FIELDS
+            if name in request.form}
 
 
 @bp.record_once
@@ -84,17 +78,21 @@ def read_notifications():
 @login_required
 def order(number):
     found = dispatch.get(g.actor, number)
-    offered = [a for a in ACTIONS if a == "supervise" and found.is_open or states.can(found.state, a)]
-    return render_template("console/order.html", order=found, actions=offered, note_required=NOTE_REQUIRED)
+    # The buttons are the order's allowed actions for this staff member, each with the inputs its
+    # lifecycle row requires.
+    forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]
+    return render_template("console/order.html", order=found, forms=forms,
+                           workers=dispatch.grid_workers(g.actor, found), grids=dispatch.grids_in_scope(g.actor),
+                           categories=taxonomy.labels(2), grades=GRADES)
 
 
 @bp.post("/orders/<string:number>/<string:action>")
 @login_required
 def act(number, action):
-    if action not in ACTIONS:
-        return redirect(url_for("console.order", number=number))
+    if action not in lifecycle.REQUESTABLE:
+        abort(404)
     try:
-        ACTIONS[action](g.actor, number)
+        dispatch.act(g.actor, number, action, **_form_input())
         flash(("ok", action))
     except DomainError as error:
         db.session.rollback()

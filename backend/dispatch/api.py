@@ -1,11 +1,13 @@
-"""Worker / staff endpoints. Thin: schema.load → one service call → schema.dump."""
+"""Worker / staff endpoints. Thin: schema.load → one service call → schema.dump. What each action
+may do, from which state and for whom, is its lifecycle row (described in each operation)."""
 from flask_smorest import Blueprint
 
 from ..accounts.tokens import require
+from ..orders.lifecycle import describe
 from . import services
-from .schemas import (EmptySchema, PlaceSchema, ProgressSchema, QueueArgs, QueueSchema, ReasonSchema,
-                      ReleaseSchema, ResolveSchema, StaffOrderSchema, SuperviseSchema, SupervisionArgs,
-                      SupervisionSchema, TransferSchema)
+from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, PlaceSchema, ProgressSchema,
+                      QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
+                      SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1", description="Dispatch: queues, claims, ladder, 督办")
 
@@ -26,65 +28,27 @@ def supervision(args):
     return services.supervision(require("staff"), within_seconds=args["within"])
 
 
-@blp.route("/orders/<string:number>/claim", methods=["POST"])
-@blp.arguments(EmptySchema)
-@blp.response(200, StaffOrderSchema)
-def claim(_data, number):
-    """接单 (a department's 报到 at the top rung). Of two racing workers one wins, the other gets 409."""
-    return services.claim(require("staff"), number)
+def _action(path: str, action: str, schema, summary: str):
+    """One staff action endpoint: POST /orders/<number>/<path> → the lifecycle row `action`."""
+    @blp.route(f"/orders/<string:number>/{path}", methods=["POST"], endpoint=action)
+    @blp.arguments(schema)
+    @blp.response(200, StaffOrderSchema)
+    @blp.doc(summary=summary, description=describe(action))
+    def view(data, number):
+        return services.act(require("staff"), number, action, **data)
+    return view
 
 
-@blp.route("/orders/<string:number>/release", methods=["POST"])
-@blp.arguments(ReleaseSchema)
-@blp.response(200, StaffOrderSchema)
-def release(data, number):
-    """Give a claimed order back to its queue."""
-    return services.release(require("staff"), number, **data)
-
-
-@blp.route("/orders/<string:number>/progress", methods=["POST"])
-@blp.arguments(ProgressSchema)
-@blp.response(200, StaffOrderSchema)
-def progress(data, number):
-    """办理: a progress note with photos; the first one starts the work."""
-    return services.progress(require("staff"), number, **data)
-
-
-@blp.route("/orders/<string:number>/escalate", methods=["POST"])
-@blp.arguments(ReasonSchema)
-@blp.response(200, StaffOrderSchema)
-def escalate(data, number):
-    """上报 / 吹哨: one rung up the ladder, with a reason."""
-    return services.escalate(require("staff"), number, **data)
-
-
-@blp.route("/orders/<string:number>/transfer", methods=["POST"])
-@blp.arguments(TransferSchema)
-@blp.response(200, StaffOrderSchema)
-def transfer(data, number):
-    """转派: to another grid's queue, with a reason."""
-    return services.transfer(require("staff"), number, **data)
-
-
-@blp.route("/orders/<string:number>/resolve", methods=["POST"])
-@blp.arguments(ResolveSchema)
-@blp.response(200, StaffOrderSchema)
-def resolve(data, number):
-    """办结: the result text and photos."""
-    return services.resolve(require("staff"), number, **data)
-
-
-@blp.route("/orders/<string:number>/place", methods=["POST"])
-@blp.arguments(PlaceSchema)
-@blp.response(200, StaffOrderSchema)
-def place(data, number):
-    """Place an order from the community pool (unknown address) into a grid."""
-    return services.place(require("staff"), number, **data)
-
-
-@blp.route("/orders/<string:number>/supervise", methods=["POST"])
-@blp.arguments(SuperviseSchema)
-@blp.response(200, StaffOrderSchema)
-def supervise(data, number):
-    """督办: press whoever holds the order (recorded and notified; no state change)."""
-    return services.supervise(require("staff"), number, **data)
+_action("claim", "claim", EmptySchema, "接单 (a department's 报到 at the top rung); of two racing workers one wins")
+_action("assign", "assign", AssignSchema, "派单: give a waiting order to a named worker of its grid")
+_action("release", "release", ReleaseSchema, "Give a claimed order back to its queue")
+_action("progress", "progress", ProgressSchema, "办理: a progress note with photos; the first one starts the work")
+_action("escalate", "escalate", ReasonSchema, "上报 / 吹哨: one rung up the ladder, with a reason")
+_action("transfer", "transfer", TransferSchema, "转派: to another grid in your scope, with a reason")
+_action("resolve", "resolve", ResolveSchema, "办结: the result text and photos")
+_action("place", "place", PlaceSchema, "Place an order from the community pool into a grid in your scope")
+_action("supervise", "supervise", SuperviseSchema, "督办: press whoever holds the order")
+_action("category", "correct_category", CategorySchema, "Correct the order's category (audited)")
+_action("grade", "set_grade", GradeSchema, "Set the grade (urgent / normal); limits restart at the new grade")
+_action("reopen", "reopen", ReasonSchema, "Reopen a resolved order (e.g. after a return visit), with a reason")
+_action("close", "close", ReasonSchema, "归档 a rated or resolved order by hand, with a reason")

@@ -11,12 +11,9 @@ def register(app):
     @click.option("--no-ticker", is_flag=True, help="do not enqueue the periodic jobs from this worker")
     def run_worker(queue_names, burst, no_ticker):
         """Run an RQ worker (Redis from REDIS_URL) with the periodic SLA tick and outbox sweep."""
-        from .worker import run
-        names = [q.strip() for q in (queue_names or current_app.config["WORKER_QUEUES"]).split(",") if q.strip()]
-        wechat = current_app.config.get("WECHAT_QUEUE")
-        if queue_names is None and wechat and wechat not in names:
-            names.insert(0, wechat)
-        run(current_app._get_current_object(), names, burst=burst, with_ticker=not no_ticker)
+        from ..worker import queue_names as served, run
+        run(current_app._get_current_object(), served(current_app.config, queue_names), burst=burst,
+            with_ticker=not no_ticker)
 
     @app.cli.command("rebuild-queues")
     def rebuild_queues():

@@ -1,4 +1,4 @@
-"""RQ jobs of dispatch. The worker runs each in a fresh app context (dispatch.worker.AppWorker)."""
+"""RQ jobs of dispatch. The worker runs each in a fresh app context (backend.worker.AppWorker)."""
 import logging
 
 from . import services
@@ -13,3 +13,17 @@ def sla_tick() -> dict:
     if done["escalated"] or done["overdue"]:
         log.info("SLA tick: %s", done)
     return done
+
+
+def archive_tick() -> dict:
+    """归档 rated orders after a delay and resolved ones nobody rated (未评价). Idempotent."""
+    done = services.archive_tick()
+    if done["rated"] or done["unrated"]:
+        log.info("archive tick: %s", done)
+    return done
+
+
+def register() -> None:
+    from .. import worker
+    worker.register_periodic("sla-tick", "SLA_TICK_SECONDS", "dispatch", sla_tick)
+    worker.register_periodic("archive-tick", "ARCHIVE_TICK_SECONDS", "dispatch", archive_tick)

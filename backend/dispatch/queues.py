@@ -15,11 +15,11 @@ transition (optimistic lock on Order.version) is still what makes the winner the
 import logging
 
 from redis.exceptions import RedisError
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from ..extensions import db, redis
 from ..orders import states
-from . import deadlines
+from ..orders.signals import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,6 @@ PREFIX = "rm:q:"
 WHERE = "rm:q:where"
 LOCK_TTL = 30
 _NO_DUE = 32503680000  # year 3000: sorts last
-_SESSION_KEY = "rm_queue_moves"
 
 _SYNC = """
 local old = redis.call('HGET', KEYS[1], ARGV[1])
@@ -64,8 +63,8 @@ def key_for(order) -> str | None:
     rung = order.rung
     if rung == "department" and order.department_id:
         return f"{PREFIX}dept:{order.department_id}"
-    if rung in ("street", "department") and order.community is not None:
-        return f"{PREFIX}street:{order.community.street_id}"
+    if rung in ("street", "department") and order.street_id:
+        return f"{PREFIX}street:{order.street_id}"
     if rung == "community" and order.community_id:
         return f"{PREFIX}community:{order.community_id}"
     if order.grid_id is None:
@@ -76,8 +75,7 @@ def key_for(order) -> str | None:
 
 
 def score_for(order) -> float:
-    due = deadlines.due_at(order)
-    return due.timestamp() if due else _NO_DUE
+    return order.due_at.timestamp() if order.due_at else _NO_DUE
 
 
 def sync(number: str, key: str | None, score: float) -> None:
@@ -85,26 +83,17 @@ def sync(number: str, key: str | None, score: float) -> None:
 
 
 def stash(order) -> None:
-    """Remember where the order belongs; the move happens after the commit (a rolled-back change
+    """Move the order to the queue it belongs in once the change commits (a rolled-back change
     must not move anything)."""
-    db.session.info.setdefault(_SESSION_KEY, []).append((order.number, key_for(order), score_for(order)))
+    after_commit(_move, order.number, key_for(order), score_for(order))
 
 
-@event.listens_for(db.session, "after_commit")
-def _after_commit(session):
-    moves = session.info.pop(_SESSION_KEY, None)
-    for number, key, score in moves or ():
-        try:
-            sync(number, key, score)
-        except RedisError:
-            # The database has the change; `flask rebuild-queues` (or the next change) fixes Redis.
-            log.warning("redis down: queue for %s not updated", number)
-            return
-
-
-@event.listens_for(db.session, "after_rollback")
-def _after_rollback(session):
-    session.info.pop(_SESSION_KEY, None)
+def _move(number: str, key: str | None, score: float) -> None:
+    try:
+        sync(number, key, score)
+    except RedisError:
+        # The database has the change; `flask rebuild-queues` (or the next change) fixes Redis.
+        log.warning("redis down: queue for %s not updated", number)
 
 
 def try_lock(number: str, token: str) -> bool | None:

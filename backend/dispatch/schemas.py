@@ -1,10 +1,11 @@
 """marshmallow schemas for the worker / staff API. Validation only: no queries, no permissions."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..orders.models import GRADES
 from ..orders.schemas import OrderBaseSchema, StrictSchema, required_text
-from . import deadlines
 
 _note = validate.Length(max=2000)
+_id = validate.Range(min=1, max=2**31 - 1)  # ids are 32-bit on both databases
 _photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=9))
 
 
@@ -33,8 +34,8 @@ class ReasonSchema(StrictSchema):
 class _TargetGrid(StrictSchema):
     grid = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
                          metadata={"description": "grid code, e.g. sjc-2"})
-    grid_id = fields.Integer(load_default=None, allow_none=True, strict=True)
-    building_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    grid_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=_id)
+    building_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=_id)
 
     @validates_schema
     def _one_target(self, data, **_):
@@ -54,6 +55,23 @@ class SuperviseSchema(StrictSchema):
     note = required_text()
 
 
+class AssignSchema(StrictSchema):
+    assignee = fields.String(required=True, validate=validate.Length(min=1, max=40),
+                             metadata={"description": "the worker's username or staff id"})
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
+class CategorySchema(StrictSchema):
+    category = fields.String(required=True, validate=validate.Length(min=2, max=80),
+                             metadata={"description": "taxonomy path, e.g. 城乡建设/物业管理"})
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
+class GradeSchema(StrictSchema):
+    grade = fields.String(required=True, validate=validate.OneOf(GRADES))
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
 class QueueArgs(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
@@ -71,12 +89,8 @@ class StaffOrderSchema(OrderBaseSchema):
     grid_name = fields.Function(lambda o: o.grid.name if o.grid else None)
     department = fields.Function(lambda o: o.department.name if o.department else None)
     assignee = fields.Function(lambda o: o.assignee.name if o.assignee else None)
-    due_at = fields.Function(lambda o: _iso(deadlines.due_at(o)))
     ack_by = fields.DateTime(allow_none=True)
-
-
-def _iso(value):
-    return value.isoformat() if value else None
+    channel = fields.String()
 
 
 class StaffOrderSummarySchema(StaffOrderSchema):

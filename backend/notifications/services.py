@@ -166,7 +166,7 @@ def deliver(notification_id: int) -> str | None:
 def _enqueue(ids_and_attempts) -> int:
     """Enqueue delivery jobs once per (row, attempt): a Redis SET NX guard keeps the sweep and the
     after-commit hook from piling up duplicates (the attempt claim in `deliver` is the real guard)."""
-    from ..dispatch.worker import enqueue
+    from ..worker import enqueue
     count = 0
     for notification_id, attempts in ids_and_attempts:
         try:
@@ -209,3 +209,8 @@ def _after_commit(session):
 @event.listens_for(db.session, "after_rollback")
 def _after_rollback(session):
     session.info.pop(_SESSION_KEY, None)
+
+
+def register_jobs() -> None:
+    from .. import worker
+    worker.register_periodic("notify-sweep", "NOTIFY_SWEEP_SECONDS", QUEUE, sweep)

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..accounts.tokens import require
-from . import services
+from . import lifecycle, services
 from .schemas import NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders (诉求/工单)")
@@ -37,16 +37,18 @@ def get_order(number):
 @blp.route("/<string:number>/cancel", methods=["POST"])
 @blp.arguments(NoteSchema)
 @blp.response(200, OrderSchema)
+@blp.doc(description=lifecycle.describe("cancel"))
 def cancel(data, number):
     """Withdraw an order that nobody has started on (撤回)."""
     actor = require("resident")
-    return services.change(actor, services.get_order(actor, number), "cancel", note=data["note"])
+    return services.perform(actor, services.get_order(actor, number), "cancel", note=data["note"])
 
 
 @blp.route("/<string:number>/rating", methods=["POST"])
 @blp.arguments(RatingSchema)
 @blp.response(200, OrderSchema)
+@blp.doc(description=lifecycle.describe("rate") + "\n\n" + lifecycle.describe("reopen"))
 def rate(data, number):
-    """Rate a resolved order (回访评价); a score of 1–3 reopens it."""
+    """回访评价: 满意 / 基本满意 close the loop, 不满意 reopens the order."""
     actor = require("resident")
-    return services.rate(actor, services.get_order(actor, number), data["score"], data["comment"])
+    return services.rate(actor, services.get_order(actor, number), **data)

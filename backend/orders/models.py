@@ -1,7 +1,7 @@
 """Orders (诉求/工单), their append-only audit trail, attachments and the number sequence."""
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Index
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -14,17 +14,46 @@ KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute")
 GRADES = ("urgent", "normal")
 # The escalation ladder, bottom to top ("网格吹哨、部门报到").
 RUNGS = ("grid_worker", "grid_leader", "community", "street", "department")
+# 回访评价 on the 12345 hotline's scale: 满意, 基本满意, 不满意.
+SATISFACTIONS = ("satisfied", "basically_satisfied", "unsatisfied")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# What the database itself guarantees about an order's lifecycle fields (the lifecycle table keeps
+# them so; a bug that would break one fails the transaction instead of storing a wrong order).
+ORDER_CHECKS = {
+    "state": _in("state", states.STATES),
+    "rung": _in("rung", RUNGS),
+    "grade": _in("grade", GRADES),
+    "channel": _in("channel", CHANNELS),
+    "kind": _in("kind", KINDS),
+    # an assignee exactly while the order is claimed or in progress
+    "assignee_claimed": f"(assignee_id IS NOT NULL) = ({_in('state', states.CLAIMED_STATES)})",
+    # a current deadline exactly while someone owes the resident work
+    "due_open": f"(due_at IS NOT NULL) = ({_in('state', states.OPEN_STATES)})",
+    "satisfaction": f"satisfaction IS NULL OR {_in('satisfaction', SATISFACTIONS)}",
+    "rated_satisfied": f"state <> 'rated' OR {_in('satisfaction', SATISFACTIONS[:2])}",
+    "resolved_result": f"NOT {_in('state', ('resolved', 'rated'))} OR (result IS NOT NULL AND resolved_at IS NOT NULL)",
+    "department_rung": "rung <> 'department' OR department_id IS NOT NULL",
+    "reopen_count": "reopen_count >= 0",
+}
 
 
 class Order(db.Model):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_state_grid", "state", "grid_id"),)
+    __table_args__ = (
+        Index("ix_orders_state_grid", "state", "grid_id"),
+        *(CheckConstraint(sql, name=name) for name, sql in ORDER_CHECKS.items()),  # ck_orders_<name>
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20))
-    category: Mapped[str | None] = mapped_column(String(80))  # taxonomy path "城乡建设/物业管理"
+    category: Mapped[str | None] = mapped_column(String(80))  # taxonomy path "L1/L2[/L3]", e.g. "城乡建设/住房保障与房地产/物业服务"
     category_confidence: Mapped[float | None]
     grade: Mapped[str] = mapped_column(String(10), default="normal")
     text: Mapped[str] = mapped_column(Text)
@@ -36,21 +65,30 @@ class Order(db.Model):
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    # The community's street, kept on the order so every role's scope is one column (accounts.actors).
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    resolver_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Flags a person should look at: unplaced, bot_unavailable, unclassified, content_flagged …
     flags: Mapped[list] = mapped_column(JSON, default=list)
     claim_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolve_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ack_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The deadline that matters now (claim, acknowledge or resolve), kept by the lifecycle; every
+    # list, queue score and the SLA tick read it. None once nobody owes work.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     result: Mapped[str | None] = mapped_column(Text)
-    rating_score: Mapped[int | None]
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    rating_score: Mapped[int | None]  # the 1–5 score when the resident gave one
     rating_comment: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic lock: a concurrent change to the same order loses instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -59,13 +97,16 @@ class Order(db.Model):
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="order", order_by="Attachment.id", cascade="all, delete-orphan")
     resident = relationship("Resident")
-    assignee = relationship("Staff")
+    assignee = relationship("Staff", foreign_keys=[assignee_id])
+    resolver = relationship("Staff", foreign_keys=[resolver_id])
     grid = relationship("Grid")
     building = relationship("Building")
     community = relationship("Community")
     department = relationship("Department")
 
     __mapper_args__ = {"version_id_col": version}
+    # Set per response by services.present, for whoever asked (not stored).
+    allowed_actions = ()
 
     def add_flag(self, flag: str) -> None:
         if flag not in (self.flags or []):
@@ -83,6 +124,10 @@ class OrderEvent(db.Model):
     """Append-only: rows are inserted with the change they describe and never edited."""
 
     __tablename__ = "order_events"
+    # An order is submitted once: a retried intake cannot write a second "submit" to its history.
+    __table_args__ = (Index("uq_order_events_submit", "order_id", unique=True,
+                            sqlite_where=text("action = 'submit'"),
+                            postgresql_where=text("action = 'submit'")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     actor_type: Mapped[str] = mapped_column(String(20))  # resident, staff, system, bot

@@ -1,9 +1,14 @@
 """marshmallow schemas for the order API. Validation only: no queries, no permission checks."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..labels import label
-from .models import CHANNELS, GRADES, KINDS
+from .models import GRADES, KINDS, SATISFACTIONS
 from . import states
+
+# Channels a resident (or the bot for them) may name; hotline, walk-in and photo reports are entered by staff.
+RESIDENT_CHANNELS = ("wechat", "h5")
+# What residents type or tap for the 12345 scale, mapped onto its codes.
+SATISFACTION_WORDS = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "unsatisfied"}
 
 _text = validate.Length(min=1, max=2000)
 
@@ -27,18 +32,35 @@ def required_text() -> fields.String:
 class OrderCreateSchema(StrictSchema):
     text = required_text()
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
-    channel = fields.String(load_default="h5", validate=validate.OneOf(CHANNELS))
+    channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS))
     grade = fields.String(load_default="normal", validate=validate.OneOf(GRADES))
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    building_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    building_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                 validate=validate.Range(min=1, max=2**31 - 1))
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list,
                          validate=validate.Length(max=9))
 
 
 class RatingSchema(StrictSchema):
-    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    """满意 / 基本满意 close the loop; 不满意 reopens the order. A 1–5 `score` is still accepted:
+    4–5 满意, 3 基本满意, 1–2 不满意."""
+    satisfaction = fields.String(load_default=None, validate=validate.OneOf(SATISFACTIONS),
+                                 metadata={"description": "satisfied | basically_satisfied | unsatisfied "
+                                                          "(满意 / 基本满意 / 不满意 also accepted)"})
+    score = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+    @pre_load
+    def _words(self, data, **_):
+        if isinstance(data, dict) and data.get("satisfaction") in SATISFACTION_WORDS:
+            data = {**data, "satisfaction": SATISFACTION_WORDS[data["satisfaction"]]}
+        return data
+
+    @validates_schema
+    def _one_of(self, data, **_):
+        if data.get("satisfaction") is None and data.get("score") is None:
+            raise ValidationError("give satisfaction (or score)", field_name="satisfaction")
 
 
 class NoteSchema(StrictSchema):
@@ -48,7 +70,7 @@ class NoteSchema(StrictSchema):
 class OrderListArgs(StrictSchema):
     state = fields.String(load_default=None, validate=validate.OneOf(states.STATES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class EventSchema(Schema):
@@ -79,7 +101,12 @@ class OrderBaseSchema(Schema):
     flags = fields.List(fields.String())
     claim_by = fields.DateTime(allow_none=True)
     resolve_by = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
     result = fields.String(allow_none=True)
+    satisfaction = fields.String(allow_none=True)
+    satisfaction_label = fields.Function(lambda o: label("satisfactions", o.satisfaction) if o.satisfaction else None)
+    allowed_actions = fields.List(fields.String(), metadata={
+        "description": "what the asking user may do with this order now (see the lifecycle table)"})
     reopen_count = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -1,5 +1,8 @@
-"""Every write to an order happens here: one transaction per change, with its audit event."""
+"""Every write to an order happens here, through the lifecycle table (`lifecycle.py`):
+`create_order` for a new one, `perform` for everything after. One transaction per change, with its
+audit event; the one signal `order_changed` is sent inside it, before the commit."""
 import logging
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import select
@@ -7,17 +10,22 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock
-from ..accounts.actors import Actor, check_action, in_scope
-from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..accounts.actors import Actor, in_scope, scope_column
+from ..accounts.models import Staff
+from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
+from ..grids.models import Building, Grid
 from ..grids.routing import place
-from ..dispatch import deadlines
-from . import states
-from .models import Attachment, Order, OrderEvent
+from . import deadlines, ladder, lifecycle, states
+from .models import GRADES, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
-from .signals import order_changed, order_changing
+from .signals import order_changed
 
 log = logging.getLogger(__name__)
+
+# The 1–5 score some clients still send, mapped once onto the 12345 scale.
+SCORE_SATISFACTION = {5: "satisfied", 4: "satisfied", 3: "basically_satisfied", 2: "unsatisfied",
+                      1: "unsatisfied"}
 
 
 def _event(order: Order, actor: Actor, action: str, from_state, to_state, note=None, **data) -> OrderEvent:
@@ -37,24 +45,25 @@ def _attach(order: Order, event: OrderEvent, photos: list | None, now) -> None:
 
 def _commit(order: Order, action: str, event: OrderEvent) -> None:
     try:
-        order_changing.send(order, action=action, event=event)
+        db.session.flush()  # receivers see ids (a new order's grid, community) as the database will
+        order_changed.send(order, action=action, event=event, row=lifecycle.ACTIONS[action])
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        raise Conflict("the order was changed by someone else; reload and try again",
-                       code="concurrent_change") from None
+        raise Conflict("这张工单刚被别人改过，请刷新后重试", code="concurrent_change") from None
     except Exception:
         db.session.rollback()
         raise
-    try:
-        order_changed.send(order, action=action)
-    except Exception:  # side effects must never undo or hide a committed change
-        log.exception("order_changed receiver failed for %s", order.number)
+
+
+def _refuse(message: str, error=Forbidden, **kwargs):
+    db.session.rollback()  # nothing read or half-set may leak into the next change
+    raise error(message, **kwargs)
 
 
 def _classify(text: str):
     """The category prediction when it is confident enough, else None (a worker sets it)."""
-    from ..categories import classifier  # trained lazily on first use
+    from ..categories import classifier
     prediction = classifier.classify(text)
     return prediction if classifier.is_confident(
         prediction, current_app.config["CATEGORY_CONFIDENCE_THRESHOLD"]) else None
@@ -66,6 +75,8 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
                  photos: list[str] | None = None, resident_id: int | None = None,
                  flags: list[str] | None = None) -> Order:
     """Store, classify, route and time-limit a new order in one transaction."""
+    if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
+        _refuse(f"a {actor.role or actor.kind} may not submit an order")
     if actor.is_resident:
         resident_id = actor.id
     # Classify before touching the database: CPU work must not hold a write transaction open.
@@ -82,18 +93,29 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     else:
         order.add_flag("unclassified")
     placement = place(location_text, building_id)
-    order.building = placement.building
-    order.grid = placement.grid
-    order.community = placement.community
+    order.building, order.grid, order.community = placement.building, placement.grid, placement.community
+    order.street_id = placement.community.street_id if placement.community else None
     if order.grid is None:
         order.add_flag("unplaced")
     deadlines.set_for_rung(order, now)
+    order.due_at = deadlines.current_due(order)
     db.session.add(order)
     event = _event(order, actor, "submit", None, states.SUBMITTED, flags=list(order.flags),
                    grid=order.grid.code if order.grid else None)
     _attach(order, event, photos, now)
     _commit(order, "submit", event)
-    return order
+    return present(actor, order)
+
+
+_NEW = SimpleNamespace(state=None, resident_id=None)  # the order that does not exist yet
+
+
+def present(actor: Actor, found):
+    """Attach, for `actor`, the actions they may ask for now to an order or a list of orders: every
+    order response carries them, and the console's buttons and the bot read nothing else."""
+    for order in ([found] if isinstance(found, Order) else found):
+        order.allowed_actions = lifecycle.allowed_actions(actor, order)
+    return found
 
 
 def get_order(actor: Actor, number: str) -> Order:
@@ -101,7 +123,19 @@ def get_order(actor: Actor, number: str) -> Order:
     # Out of scope looks the same as missing: do not confirm that a number exists.
     if order is None or not in_scope(actor, order):
         raise NotFound(f"no order {number}")
-    return order
+    return present(actor, order)
+
+
+def scope_filter(actor: Actor):
+    """The SQL twin of `in_scope`, derived from the same one-column rule (actors.scope_column)."""
+    from sqlalchemy import false, true
+    if actor.kind in ("system", "bot") or actor.role == "sysadmin":
+        return true()
+    if actor.is_resident:
+        return Order.resident_id == actor.id
+    column = scope_column(actor)
+    value = getattr(actor, column) if column else None
+    return getattr(Order, column) == value if value is not None else false()
 
 
 def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0):
@@ -115,110 +149,162 @@ def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offs
         raise Forbidden("use the queue endpoint")
     if state:
         query = query.where(Order.state == state)
-    return db.session.scalars(query.limit(limit).offset(offset)).all()
+    return present(actor, db.session.scalars(query.limit(limit).offset(offset)).all())
 
 
-def change(actor: Actor, order: Order, action: str, *, note: str | None = None,
-           photos: list[str] | None = None, apply=None, **data) -> Order:
-    """Apply one state-machine action: permission, transition table, fields, event, commit.
+# --- perform: the one way an existing order changes -------------------------------------------
 
-    `apply(order, now)` lets a caller (dispatch) set more fields — rung, grid, deadlines — in the
-    same transaction, after the permission and transition checks have passed."""
-    check_action(actor, action, order)
-    to_state = states.transition(order.state, action)
+def perform(actor: Actor, order: Order, action: str, *, note: str | None = None, photos=None,
+            commit: bool = True, **given) -> Order | OrderEvent:
+    """Check the lifecycle row (who, from which state, under which rule, with what input), apply its
+    effect, keep `due_at`, append the event, send `order_changed` and commit — or change nothing.
 
-    def fields(order: Order, now) -> None:
-        order.state = to_state
-        _APPLY.get(action, _no_fields)(order, actor, now, note, data)
-        if apply:
-            apply(order, now)
-    return _write(actor, order, action, fields, note, photos, data)
-
-
-def record(actor: Actor, order: Order, action: str, *, note: str | None = None,
-           photos: list[str] | None = None, apply=None, **data) -> Order:
-    """An audited action that is not a state transition (place, supervise, overdue): permission,
-    optional field changes, event, commit — the same transaction shape as `change`."""
-    check_action(actor, action, order)
-    return _write(actor, order, action, apply, note, photos, data)
-
-
-def _write(actor: Actor, order: Order, action: str, fields, note, photos, data) -> Order:
-    """Set the fields, append the event (and photos), commit — or leave nothing half-changed."""
-    from_state, now = order.state, clock.now()
+    Statuses: role not allowed 403, wrong state 409, scope rule 403, missing or bad input 422.
+    With commit=False the event joins the caller's transaction (e.g. an outbox row's status)."""
     try:
+        row = lifecycle.ACTIONS[action]
+    except KeyError:
+        _refuse(f"unknown action {action}", ValidationFailed, code="unknown_action")
+    why = lifecycle.refusal(actor, order, row)
+    if why == "state":
+        _refuse(f"不能对{_label('states', order.state)}（{order.state}）的工单执行{_label('actions', action)}（{action}）",
+                InvalidTransition,
+                code="top_rung" if action == "escalate" and order.state in row.sources else "invalid_transition")
+    if why:
+        _refuse(_FORBIDDEN.get(action, "无权执行此操作") if why == "rule" else f"{actor.role or actor.kind} 无权执行「{action}」")
+    data = _checked_input(actor, order, row, note=note, photos=photos, **given)
+    from_state, now = order.state, clock.now()
+    ctx = SimpleNamespace(actor=actor, now=now, data=data, event={})
+    try:
+        # No flush halfway: the database checks hold for the finished change, not its steps.
+        with db.session.no_autoflush:
+            if row.effect:
+                row.effect(order, ctx)
+        if row.target:
+            order.state = row.target
+        order.due_at = deadlines.current_due(order)
         order.updated_at = now
-        if fields:
-            fields(order, now)
     except Exception:
         db.session.rollback()
         raise
-    event = _event(order, actor, action, from_state, order.state, note, **data)
+    text = data.get("result") or data.get("reason") or data.get("note") or data.get("comment")
+    extra = {k: v for k, v in given.items() if k not in _INPUTS}  # e.g. the SLA tick's key
+    event = _event(order, actor, action, from_state, order.state, text, **ctx.event, **extra)
     _attach(order, event, photos, now)
+    if not commit:
+        return event
     _commit(order, action, event)
-    return order
+    return present(actor, order)
 
 
-def note_event(actor: Actor, order: Order, action: str, note: str | None = None, **data) -> OrderEvent:
-    """An audit event in the caller's transaction, without a state change and without committing:
-    for a record that must commit or roll back with another row (e.g. an undelivered message kept
-    in the order's history together with its outbox row's status)."""
-    check_action(actor, action, order)
-    order.updated_at = clock.now()
-    return _event(order, actor, action, order.state, order.state, note, **data)
+_FORBIDDEN = {
+    "claim": "这张工单不在你能接的层级", "assign": "这张工单不在你能派的层级",
+    "release": "只有接单人或其上级可以退回", "progress": "只有接单人或其上级可以记录进展",
+    "resolve": "只有接单人或其上级可以办结", "escalate": "只有接单人或其上级可以上报",
+    "transfer": "只有接单人或其上级可以转派",
+}
+_INPUTS = {"note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
+           "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos"}
 
 
-def _no_fields(order, actor, now, note, data):
-    pass
+def _label(group: str, key: str) -> str:
+    from ..labels import label
+    return label(group, key) or key
 
 
-def _claim(order, actor, now, note, data):
-    order.assignee_id = actor.id
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _release(order, actor, now, note, data):
-    order.assignee_id = None
+def _checked_input(actor: Actor, order: Order, row, **given) -> dict:
+    """The action's input, required fields present, targets looked up and checked against scope."""
+    if given.get("score") is not None and _blank(given.get("satisfaction")):
+        given["satisfaction"] = SCORE_SATISFACTION.get(given["score"])
+    target_given = any(given.get(k) for k in ("grid", "grid_id", "building_id"))
+    missing = [name for name in row.required_for(actor)
+               if (not target_given if name == "grid" else
+                   _blank(given.get(name)) and not (name == "assignee" and given.get("assignee_id")))]
+    if missing:
+        _refuse("请填写：" + "、".join(_FIELD_LABELS.get(m, m) for m in missing), ValidationFailed,
+                fields={m: ["required"] for m in missing})
+    data = {k: (v.strip() if isinstance(v, str) else v) for k, v in given.items() if not _blank(v)}
+    if "satisfaction" in row.required_for(actor):
+        if not lifecycle.check_satisfaction(row.name, data["satisfaction"]):
+            _refuse("评价与操作不符", ValidationFailed, fields={"satisfaction": [f"not valid for {row.name}"]})
+    if row.name == "escalate":
+        data["next_rung"] = ladder.next_rung(order)
+    if "grid" in row.required_for(actor):
+        data["grid"] = _target_grid(actor, order, given)
+    if "assignee" in row.required_for(actor):
+        data["assignee"] = _target_worker(order, given.get("assignee_id") or given.get("assignee"))
+    if row.name == "correct_category":
+        data["category"] = _valid_category(order, data["category"])
+    if row.name == "set_grade" and (data["grade"] not in GRADES or data["grade"] == order.grade):
+        _refuse("等级无效或未改变", ValidationFailed, fields={"grade": ["unknown or unchanged"]})
+    return data
 
 
-def _resolve(order, actor, now, note, data):
-    if not note:
-        raise ValidationFailed("a result is required to resolve an order", fields={"result": ["required"]})
-    order.result = note
-    order.resolved_at = now
+_FIELD_LABELS = {"note": "说明", "reason": "原因", "result": "办理结果", "satisfaction": "满意度",
+                 "category": "类别", "grade": "等级", "assignee": "派给谁", "grid": "目标网格", "photos": "照片"}
 
 
-def _rate(order, actor, now, note, data):
-    order.rating_score = data.get("score")
-    order.rating_comment = note
+def _target_grid(actor: Actor, order: Order, given: dict):
+    building = db.session.get(Building, given["building_id"]) if given.get("building_id") else None
+    if building is not None:
+        grid = building.grid
+    elif given.get("grid_id"):
+        grid = db.session.get(Grid, given["grid_id"])
+    else:
+        grid = db.session.scalar(select(Grid).where(Grid.code == given.get("grid"))) if given.get("grid") else None
+    if grid is None:
+        _refuse("没有这个网格或楼栋", ValidationFailed, fields={"grid": ["unknown grid"]})
+    if actor.is_staff and not _may_send_to(actor, grid):
+        _refuse("目标网格不在你的管辖范围内", Forbidden, code="target_out_of_scope")
+    if grid.id == order.grid_id:
+        _refuse("工单已在这个网格", ValidationFailed, fields={"grid": ["same grid"]})
+    return grid, building
 
 
-def _reopen(order, actor, now, note, data):
-    _rate(order, actor, now, note, data)
-    order.reopen_count += 1
-    order.assignee_id = None
-    order.resolved_at = None
-    order.department_id = None
-    order.add_flag("reopened")
-    # Back to the same grid with fresh limits; once it has been reopened twice the grid has had
-    # its chances and the community takes it.
-    order.rung = "community" if order.reopen_count >= 2 or order.grid_id is None else "grid_worker"
-    deadlines.set_for_rung(order, now)
+def _may_send_to(actor: Actor, grid: Grid) -> bool:
+    """Where an actor may transfer or place an order: grid workers and leaders to the grids of their
+    own community (a neighbour's grid they know), admins within their own scope."""
+    if actor.role == "sysadmin":
+        return True
+    if actor.role in ("grid_worker", "grid_leader"):
+        own = db.session.get(Grid, actor.grid_id) if actor.grid_id else None
+        return own is not None and own.community_id == grid.community_id
+    if actor.role == "community_admin":
+        return grid.community_id == actor.community_id
+    if actor.role == "street_admin":
+        return grid.community.street_id == actor.street_id
+    return False
 
 
-def _transfer(order, actor, now, note, data):
-    order.assignee_id = None
-    order.rung = "grid_worker"
+def _target_worker(order: Order, who) -> Staff:
+    worker = None
+    if isinstance(who, int) or (isinstance(who, str) and who.isdigit()):
+        worker = db.session.get(Staff, int(who))
+    elif isinstance(who, str):
+        worker = db.session.scalar(select(Staff).where(Staff.username == who))
+    if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \
+            or order.grid_id is None or worker.grid_id != order.grid_id:
+        _refuse("只能派给本网格在岗的网格员或网格长", ValidationFailed, fields={"assignee": ["not a worker of this grid"]})
+    return worker
 
 
-def _escalate(order, actor, now, note, data):
-    order.assignee_id = None
+def _valid_category(order: Order, path: str) -> str:
+    from ..categories import taxonomy
+    path = taxonomy.normalize_path(path)
+    if not taxonomy.is_valid(path) or path == order.category:
+        _refuse("类别无效或未改变", ValidationFailed, fields={"category": ["unknown or unchanged"]})
+    return path
 
 
-_APPLY = {"claim": _claim, "release": _release, "resolve": _resolve, "rate": _rate,
-          "reopen": _reopen, "transfer": _transfer, "escalate": _escalate}
-
-
-def rate(actor: Actor, order: Order, score: int, comment: str | None = None) -> Order:
-    """回访评价: 4–5 closes the loop as rated; 1–3 means unsatisfied and reopens the order."""
-    action = "rate" if score >= 4 else "reopen"
-    return change(actor, order, action, note=comment, score=score, satisfied=score >= 4)
+def rate(actor: Actor, order: Order, satisfaction: str | None = None, comment: str | None = None,
+         score: int | None = None) -> Order:
+    """回访评价: 满意 / 基本满意 rate and close the loop; 不满意 reopens the order."""
+    satisfaction = satisfaction or SCORE_SATISFACTION.get(score)
+    if satisfaction not in SATISFACTIONS:
+        _refuse("请选择满意、基本满意或不满意", ValidationFailed, fields={"satisfaction": ["required"]})
+    action = "rate" if satisfaction in lifecycle.CLOSING_SATISFACTIONS else "reopen"
+    return perform(actor, order, action, satisfaction=satisfaction, comment=comment, score=score)

@@ -95,7 +95,7 @@ def _keep_in_history(notification: Notification) -> None:
     text = notification.payload.get("text")
     if order is None or not text:
         return
-    orders.note_event(SYSTEM, order, "note", note=text, undelivered_notification=notification.id)
+    orders.perform(SYSTEM, order, "note", note=text, commit=False, undelivered_notification=notification.id)
 
 
 def send_subscribe(notification: Notification):

@@ -1,20 +1,14 @@
-"""Order signals → WeChat: subscribe-message rows in the order's transaction (the outbox delivers
-them after the commit), and after commit the content check, which must never undo the change."""
-import logging
-
+"""Order changes → WeChat: the resident's notices of the lifecycle row become subscribe-message rows
+in the order's transaction (the outbox delivers them after the commit); a new order's content
+check is queued after the commit and never undoes it."""
 from flask import current_app
 
-from ..orders.signals import order_changed, order_changing
+from ..orders.signals import after_commit, order_changed
 
-log = logging.getLogger(__name__)
-ACTION_KINDS = {"claim": "claimed", "escalate": "escalated", "resolve": "resolved", "reopen": "reopened"}
 REFUSED = ("reject", "ban", "refused")
 
 
-def on_order_changing(order, action=None, event=None, **_):
-    kind = ACTION_KINDS.get(action)
-    if kind is None or not order.resident_id:
-        return
+def _notify_resident(order, kind: str, event) -> None:
     template = current_app.config["WECHAT_TEMPLATES"].get(kind)
     if not template:
         return
@@ -32,12 +26,15 @@ def on_order_changing(order, action=None, event=None, **_):
         note.status, note.last_error = "skipped", f"resident has not granted template {template}"
 
 
-def on_order_changed(order, action=None, **_):
+def on_changed(order, action=None, event=None, row=None, **_):
+    if order.resident_id:
+        for notice in (row.notify if row else ()):
+            if notice.audience == "resident":
+                _notify_resident(order, notice.key, event)
     if action == "submit":
         from . import jobs
-        jobs.enqueue(jobs.check_order_content, order.id)
+        after_commit(jobs.enqueue, jobs.check_order_content, order.id)
 
 
 def connect() -> None:
-    order_changing.connect(on_order_changing)
-    order_changed.connect(on_order_changed)
+    order_changed.connect(on_changed)

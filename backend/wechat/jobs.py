@@ -1,12 +1,12 @@
 """RQ jobs on the "wechat" queue: bot turns for pushes, content checks, the sweep. (Outbound sends
 are outbox rows, delivered by backend.notifications.services through our channels.) The worker runs
-each job in an app context (backend.dispatch.worker.AppWorker).
+each job in an app context (backend.worker.AppWorker).
 
 Enqueueing is best effort everywhere: the database row is the work item, so when Redis refuses
 an enqueue the sweep (`flask wechat-sweep`, or the `sweep` job on a schedule) enqueues it later."""
 from flask import current_app
 
-from ..dispatch import worker
+from .. import worker
 
 
 def enqueue(fn, *args, job_id: str | None = None) -> bool:
@@ -33,3 +33,9 @@ def sweep() -> dict:
     for order_id in found["orders"]:
         enqueue(check_order_content, order_id)
     return {k: len(v) for k, v in found.items()}
+
+
+def register() -> None:
+    # WeChat pushes stored while Redis or the worker was down, and orders not yet content-checked.
+    worker.register_queue("WECHAT_QUEUE")
+    worker.register_periodic("wechat-sweep", "WECHAT_SWEEP_SECONDS", "WECHAT_QUEUE", sweep)

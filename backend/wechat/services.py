@@ -19,6 +19,7 @@ from ..accounts import tokens
 from ..accounts.models import Resident
 from ..errors import DomainError, Unauthorized, describe
 from ..extensions import db, redis
+from ..notifications import services as notifications
 from ..notifications.models import Notification
 from ..accounts.actors import SYSTEM, Actor
 from ..orders import services as orders, states
@@ -173,12 +174,11 @@ def process_inbound(inbound_id: int) -> list[int]:
 
 
 def _reply_row(resident_id: int, text: str, row: WechatInbound) -> Notification:
-    from .channels import new_notification
     order = None
     if row.order_number:
         order = db.session.scalar(select(Order).where(Order.number == row.order_number))
-    note = new_notification(recipient_id=resident_id, channel="wechat_cs", kind="reply", order=order,
-                            payload={"text": text, "inbound_id": row.id})
+    note = notifications.notify("resident", resident_id, "reply", order=order, channel="wechat_cs",
+                                payload={"text": text, "inbound_id": row.id})
     db.session.flush()
     return note
 
@@ -197,8 +197,8 @@ def _image(row: WechatInbound, resident: Resident) -> list[str]:
     if order is None:
         return [render_template("notifications/wechat/photo_no_order.txt").strip()]
     row.order_number = order.number
-    orders.record(Actor.for_resident(resident), order, "attach", channel="wechat",
-                  photos=[{"url": url, "content_type": content_type, "size": size}])
+    orders.perform(Actor.for_resident(resident), order, "attach", channel="wechat",
+                   photos=[{"url": url, "content_type": content_type, "size": size}])
     return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
 
 
@@ -284,9 +284,8 @@ def check_order_content(order_id: int) -> str:
         if exc.errcode != wx.RISKY_CONTENT:
             raise  # WeChat could not judge: the job retries; until then the order stays unpublished
         verdict = "risky"
-    flag = (lambda o, now: o.add_flag("content_flagged")) if verdict == "risky" else None
-    orders.record(SYSTEM, order, "content_flag" if verdict == "risky" else "content_check", apply=flag,
-                  check="msg_sec_check", result=verdict)
+    orders.perform(SYSTEM, order, "content_flag" if verdict == "risky" else "content_check",
+                   check="msg_sec_check", verdict=verdict)
     return verdict
 
 
@@ -298,7 +297,7 @@ def is_publishable(order: Order) -> bool:
     """Public pages show an order's text only after WeChat's check passed and nobody flagged it."""
     if "content_flagged" in (order.flags or []):
         return False
-    return any(e.action == "content_check" and (e.data or {}).get("result") == "pass" for e in order.events)
+    return any(e.action == "content_check" and (e.data or {}).get("verdict") == "pass" for e in order.events)
 
 
 # --- recovery --------------------------------------------------------------------------------

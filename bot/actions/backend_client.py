@@ -84,10 +84,13 @@ def create_order(
     contact: Optional[str] = None,
     photo_url: Optional[str] = None,
     flags: Optional[List[str]] = None,
+    channel: str = "h5",
 ) -> Reply:
-    """flags: ["unclassified"] when the bot took the text down without understanding it."""
+    """flags: ["unclassified"] when the bot took the text down without understanding it; channel:
+    where the resident wrote from (the message metadata)."""
     body: Dict[str, Any] = {
         "sender_id": sender_id,
+        "channel": channel,
         "text": text,
         "location_text": location_text,
         "kind": kind,
@@ -110,12 +113,15 @@ def list_orders(sender_id: str, number: Optional[str] = None) -> List[Dict[str, 
     return [o for o in orders if isinstance(o, dict)]
 
 
-def rate_order(sender_id: str, number: str, score: int, comment: Optional[str] = None) -> Reply:
-    return _call(
-        "POST",
-        f"/api/v1/bot/orders/{number}/rating",
-        json={"sender_id": sender_id, "score": score, "comment": comment},
-    )
+def rate_order(sender_id: str, number: str, satisfaction: Optional[str] = None, score: Optional[int] = None,
+               comment: Optional[str] = None) -> Reply:
+    """satisfied / basically_satisfied / unsatisfied, or a 1–5 score the backend maps onto them."""
+    body: Dict[str, Any] = {"sender_id": sender_id, "comment": comment}
+    if satisfaction:
+        body["satisfaction"] = satisfaction
+    if score is not None:
+        body["score"] = score
+    return _call("POST", f"/api/v1/bot/orders/{number}/rating", json=body)
 
 
 def cancel_order(sender_id: str, number: str) -> Reply:

@@ -13,13 +13,18 @@ URL_RE = re.compile(r"https?://\S+")
 
 CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 SCORE_RE = re.compile(r"([1-5一二两三四五])\s*(?:分|星|颗星|个星)")
-# Checked in order: the more specific phrase first.
-SCORE_WORDS = [
-    ("非常不满意", 1), ("很不满意", 1), ("差评", 1), ("太差", 1), ("很差", 1),
-    ("不太满意", 2), ("不满意", 2), ("不怎么样", 2),
-    ("一般", 3), ("还行", 3), ("凑合", 3),
-    ("非常满意", 5), ("很满意", 5), ("满分", 5), ("好评", 5), ("非常好", 5), ("点赞", 5),
-    ("比较满意", 4), ("满意", 4), ("挺好", 4), ("不错", 4),
+# What residents write, on the 12345 scale (满意 / 基本满意 / 不满意). Checked in order: the more
+# specific phrase first ("不太满意" before "满意", "基本满意" before "满意").
+SATISFACTION_WORDS = [
+    ("非常不满意", "unsatisfied"), ("很不满意", "unsatisfied"), ("一点都不满意", "unsatisfied"),
+    ("不太满意", "unsatisfied"), ("不满意", "unsatisfied"), ("差评", "unsatisfied"), ("太差", "unsatisfied"),
+    ("很差", "unsatisfied"), ("不怎么样", "unsatisfied"), ("没解决", "unsatisfied"), ("没修好", "unsatisfied"),
+    ("基本满意", "basically_satisfied"), ("比较满意", "basically_satisfied"), ("一般", "basically_satisfied"),
+    ("还行", "basically_satisfied"), ("凑合", "basically_satisfied"), ("还可以", "basically_satisfied"),
+    ("马马虎虎", "basically_satisfied"),
+    ("非常满意", "satisfied"), ("很满意", "satisfied"), ("满分", "satisfied"), ("好评", "satisfied"),
+    ("非常好", "satisfied"), ("点赞", "satisfied"), ("满意", "satisfied"), ("挺好", "satisfied"),
+    ("不错", "satisfied"),
 ]
 
 # kind guessing for report_issue / fallback texts (the backend classifies categories)
@@ -93,19 +98,19 @@ def merge_location(current: Optional[str], parts: Dict[str, str]) -> Optional[st
     return location
 
 
-def parse_score(text: str) -> Optional[int]:
+def parse_rating(text: str) -> Optional[str]:
+    """What a resident wrote as a rating: a satisfaction code (满意 / 基本满意 / 不满意 and their
+    everyday words), or a bare score "1"–"5" for the backend to map; None if it is neither."""
     text = text or ""
+    for word, satisfaction in SATISFACTION_WORDS:
+        if word in text:
+            return satisfaction
     match = SCORE_RE.search(text)
     if match:
         digit = match.group(1)
-        return int(digit) if digit.isdigit() else CN_DIGITS[digit]
+        return str(int(digit) if digit.isdigit() else CN_DIGITS[digit])
     stripped = text.strip()
-    if stripped in {"1", "2", "3", "4", "5"}:
-        return int(stripped)
-    for word, score in SCORE_WORDS:
-        if word in text:
-            return score
-    return None
+    return stripped if stripped in {"1", "2", "3", "4", "5"} else None
 
 
 def guess_kind(intent: Optional[str], text: str) -> str:

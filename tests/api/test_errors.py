@@ -85,16 +85,16 @@ def test_unexpected_error_is_json_500_without_trace(app, client, resident_header
 
 def test_failure_inside_the_transaction_leaves_nothing(app, client, db, resident_headers, monkeypatch):
     """An error after the order row is flushed but before commit must roll everything back."""
-    from backend.orders.signals import order_changing
+    from backend.orders.signals import order_changed
 
     def explode(sender, **kwargs):
         raise RuntimeError("notification table unavailable")
-    order_changing.connect(explode)
+    order_changed.connect(explode)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     try:
         response = client.post("/api/v1/orders", json={"text": "楼道灯坏了"}, headers=resident_headers)
     finally:
-        order_changing.disconnect(explode)
+        order_changed.disconnect(explode)
         app.config["PROPAGATE_EXCEPTIONS"] = None
     assert response.status_code == 500
     assert _count(db) == 0

@@ -71,7 +71,7 @@ def test_phone_of_assignee_never_leaks_and_name_is_masked(client, make, auth):
     from backend.orders import services
     world = make.world()
     order = make.order(world["resident"])
-    services.change(Actor.for_staff(world["workers"][0]), order, "claim")
+    services.perform(Actor.for_staff(world["workers"][0]), order, "claim")
     body = client.get(f"/api/v1/orders/{order.number}", headers=auth.headers_for(world["resident"])).json
     assert body["assignee"] == "陈**"
     assert "phone" not in str(body)

@@ -21,8 +21,8 @@ def test_bot_creates_lists_and_rates_for_the_resident(client, make, auth, db):
     assert early.status_code == 409
     order = services.get_order(Actor("system"), number)
     worker = Actor.for_staff(world["workers"][0])
-    services.change(worker, order, "claim")
-    services.change(worker, order, "resolve", note="换了灯泡")
+    services.perform(worker, order, "claim")
+    services.perform(worker, order, "resolve", result="换了灯泡")
     rated = client.post(f"/api/v1/bot/orders/{number}/rating", headers=auth.bot(), json={"sender_id": _sender(resident), "score": 5})
     assert rated.status_code == 200 and rated.json["state"] == "rated"
 

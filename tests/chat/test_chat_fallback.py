@@ -54,7 +54,7 @@ def test_a_bot_that_times_out_after_creating_the_order_does_not_cause_a_second(c
     from backend.orders import services as orders
     world = make.world()
 
-    def slow_bot(resident, text):
+    def slow_bot(resident, text, channel):
         orders.create_order(Actor("bot"), resident_id=resident, text=text, location_text="水晶城小区3号楼")
         raise gateway.BotUnavailable("ReadTimeout")
     monkeypatch.setattr(gateway, "turn", slow_bot)

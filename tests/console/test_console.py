@@ -36,7 +36,7 @@ def test_worker_claims_and_resolves_from_the_console(client, make, db):
     token = _csrf(page.data)
     assert "接单".encode() in page.data
     client.post(f"/console/orders/{order.number}/claim", data={"csrf": token})
-    client.post(f"/console/orders/{order.number}/resolve", data={"csrf": token, "note": "已更换灯泡"})
+    client.post(f"/console/orders/{order.number}/resolve", data={"csrf": token, "result": "已更换灯泡"})
     db.session.expire_all()
     assert order.state == "resolved" and order.result == "已更换灯泡"
     assert [e.action for e in order.events][-2:] == ["claim", "resolve"]

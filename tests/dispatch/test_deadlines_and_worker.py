@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 
 import redis as redis_lib
 
-from backend.dispatch import deadlines
-from backend.dispatch.deadlines import WorkCalendar, parse_duration
-from backend.dispatch.worker import periodic_jobs, tick_once
+from backend.orders import deadlines
+from backend.orders.deadlines import WorkCalendar, parse_duration
+from backend.worker import periodic_jobs, tick_once
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar("Asia/Shanghai", "1,2,3,4,5", "08:30-17:30", holidays="2026-10-01", extra_days="2026-09-27")
@@ -34,11 +34,11 @@ def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_ove
     normal = make.order(city["resident"])
     deadlines.set_for_rung(normal, friday_night)
     assert normal.claim_by == at(2026, 11, 30, 10, 30)
-    app.config["SLA_CATEGORY_LIMITS"] = '{"城乡建设": {"claim": "4h"}, "城乡建设/物业管理": {"claim": "30m"}}'
+    app.config["SLA_CATEGORY_LIMITS"] = '{"城乡建设": {"claim": "4h"}, "城乡建设/住房保障与房地产/物业服务": {"claim": "30m"}}'
     try:
         deadlines.set_for_rung(normal, friday_night)
         assert normal.claim_by == at(2026, 11, 30, 9, 0)
-        normal.category = "城乡建设/市政设施"
+        normal.category = "城乡建设/城市建设和市政管理"
         deadlines.set_for_rung(normal, friday_night)
         assert normal.claim_by == at(2026, 11, 30, 12, 30)
     finally:
@@ -53,8 +53,8 @@ def test_several_workers_enqueue_each_periodic_job_once_per_interval(app, redis_
     jobs = periodic_jobs(app.config)
     t = 1_800_000_000.0
     first = [tick_once(connection, jobs, now=t + i * 0.1) for i in range(5)]  # five workers, same second
-    assert sorted(sum(first, [])) == ["notify-sweep", "sla-tick", "wechat-sweep"]
-    assert connection.llen("rq:queue:dispatch") == 1 and connection.llen("rq:queue:notifications") == 1
+    assert sorted(sum(first, [])) == ["archive-tick", "notify-sweep", "sla-tick", "wechat-sweep"]
+    assert connection.llen("rq:queue:dispatch") == 2 and connection.llen("rq:queue:notifications") == 1
     assert connection.llen("rq:queue:wechat") == 1
     later = tick_once(connection, jobs, now=t + app.config["SLA_TICK_SECONDS"])
     assert "sla-tick" in later
@@ -62,7 +62,7 @@ def test_several_workers_enqueue_each_periodic_job_once_per_interval(app, redis_
 
 
 def test_run_worker_burst_runs_the_jobs(app, db, redis, make, city):
-    from backend.dispatch.worker import enqueue
+    from backend.worker import enqueue
     from backend.dispatch.jobs import sla_tick
     order = make.order(city["resident"], grade="urgent")
     from backend import clock

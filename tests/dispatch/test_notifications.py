@@ -31,19 +31,18 @@ def _row(db, nid) -> Notification:
 
 
 def test_notification_rolls_back_with_the_change_that_caused_it(db, redis, make, city):
-    from backend.orders.signals import order_changing
+    from backend.orders.signals import order_changed
     order = make.order(city["resident"], grade="urgent")  # urgent: the grid's workers are told
     assert db.session.scalars(select(Notification.kind).where(Notification.recipient_type == "staff")).all() == ["new_order"]
 
     def explode(sender, **_):
         raise RuntimeError("boom")
-    order_changing.connect(explode)
+    order_changed.connect(explode)
     try:
         with pytest.raises(RuntimeError):
-            orders.change(Actor.for_staff(city["workers"][0]), order, "escalate", note="x",
-                          apply=lambda o, now: setattr(o, "rung", "grid_leader"))
+            orders.perform(Actor.for_staff(city["workers"][0]), order, "escalate", reason="x")
     finally:
-        order_changing.disconnect(explode)
+        order_changed.disconnect(explode)
     assert db.session.scalars(select(Notification.kind).where(Notification.recipient_type == "staff")).all() == ["new_order"]
 
 
@@ -106,7 +105,7 @@ def test_a_failed_send_keeps_no_credentials_from_the_url_in_last_error(db, redis
 
 
 def test_redis_down_leaves_rows_pending_for_the_sweep(app, db, redis, make, city, monkeypatch):
-    from backend.dispatch import worker
+    from backend import worker
     monkeypatch.setattr(worker, "get_queue", lambda name: (_ for _ in ()).throw(__import__("redis").ConnectionError("down")))
     order = make.order(city["resident"], grade="urgent")
     assert db.session.scalars(select(Notification.status).where(Notification.order_id == order.id,

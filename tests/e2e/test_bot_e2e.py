@@ -32,7 +32,7 @@ def test_reporting_a_broken_light_ends_in_the_grids_queue(rasa_stack, client, ma
     assert any(number in text for text in reply["replies"]), transcript
 
     order = client.get(f"/api/v1/orders/{number}", headers=headers).json
-    assert order["grid"] == world["grids"][0].name
+    assert order["grid"] == world["grids"][0].name, (order, transcript)
     assert order["category"].startswith("城乡建设")
     assert order["events"][0]["actor_type"] == "bot"
     queue = client.get("/api/v1/queue", headers=auth.headers_for(world["workers"][0])).json
@@ -48,6 +48,36 @@ def test_status_check_by_my_last_one(rasa_stack, client, make, auth, db):
     db.session.rollback()
     reply = _chat(client, auth.headers_for(resident), "帮我查一下我上次报的那个事怎么样了")
     assert any(order.number in text for text in reply["replies"]), reply
+
+
+RATINGS = [("基本满意", "rated", "基本满意"), ("3分", "rated", "基本满意"), ("一般", "rated", "基本满意"),
+           ("不满意", "reopened", "不满意")]
+
+
+@pytest.mark.parametrize("said,state,label", RATINGS, ids=[r[0] for r in RATINGS])
+def test_rating_in_chat_matches_what_the_backend_did(rasa_stack, client, make, auth, db, said, state, label):
+    """The resident rates a resolved order in their own words; the bot's reply says what the
+    backend did with it (rated, or reopened), never thanks for a rating that reopened the order."""
+    from backend.accounts.actors import Actor
+    from backend.orders import services
+    world = make.world()
+    order = make.order(world["resident"])
+    worker = Actor.for_staff(world["workers"][0])
+    services.perform(worker, order, "claim")
+    services.perform(worker, order, "resolve", result="已更换灯泡")
+    number = order.number
+    db.session.rollback()
+    headers = auth.headers_for(world["resident"])
+    reply = _chat(client, headers, "我要评价")
+    for _ in range(3):
+        if any(number in text for text in reply["replies"]):
+            break
+        reply = _chat(client, headers, said)
+    stored = client.get(f"/api/v1/orders/{number}", headers=headers).json
+    assert stored["state"] == state, reply
+    assert any(label in text and number in text for text in reply["replies"]), reply
+    if state == "reopened":
+        assert any("重新" in text for text in reply["replies"]) and not any("感谢评价" in t for t in reply["replies"])
 
 
 def test_with_the_rasa_server_stopped_chat_still_answers_and_stores_the_order(rasa_stack, client, make, auth, db):

@@ -12,7 +12,7 @@ def test_fifty_concurrent_creates_get_fifty_distinct_numbers(app, client, make, 
     headers = [auth.headers_for(r) for r in residents]
     db.session.rollback()  # end this thread's read: on SQLite an open transaction holds the lock
     from backend.categories import classifier
-    classifier.get_classifier()  # fit once up front, as a warmed-up server would have
+    classifier.get_classifier()  # load once up front, as a started server would have
     barrier = threading.Barrier(50)
     results = [None] * 50
 

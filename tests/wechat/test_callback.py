@@ -202,7 +202,7 @@ def test_callback_answers_within_a_second_when_the_bot_takes_ten(pusher, monkeyp
 
 def test_push_is_kept_when_redis_is_down_and_the_sweep_runs_it(app, pusher, stub, worker, db, monkeypatch, bot):
     import redis as redis_lib
-    from backend.dispatch.worker import rq_connection
+    from backend.worker import rq_connection
     from backend.extensions import redis as app_redis
     from backend.wechat import jobs
 

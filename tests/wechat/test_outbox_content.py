@@ -48,8 +48,8 @@ def test_claim_and_resolve_send_subscribe_messages_to_a_resident_who_granted_the
     grant(db, resident, "tmpl-claimed")
     grant(db, resident, "tmpl-resolved")
     order = make.order(resident=resident)
-    orders.change(admin, order, "claim")
-    orders.change(admin, order, "resolve", note="灯已修好")
+    orders.perform(admin, order, "claim")
+    orders.perform(admin, order, "resolve", result="灯已修好")
     worker()
     sent = subscribe_calls(stub)
     assert [m["template_id"] for m in sent] == ["tmpl-claimed", "tmpl-resolved"]
@@ -61,7 +61,7 @@ def test_claim_and_resolve_send_subscribe_messages_to_a_resident_who_granted_the
 
 def test_without_a_grant_the_row_is_recorded_as_skipped_not_sent(db, make, stub, worker, resident, admin):
     order = make.order(resident=resident)
-    orders.change(admin, order, "claim")
+    orders.perform(admin, order, "claim")
     worker()
     [row] = rows(db, channel="wechat_subscribe")
     assert row.status == "skipped" and "not granted" in row.last_error
@@ -73,15 +73,15 @@ def test_43101_marks_the_subscription_refused_and_it_is_not_retried(db, make, st
     grant(db, resident, "tmpl-reopened")
     stub.config(refused=["o-outbox"])
     order = make.order(resident=resident)
-    orders.change(admin, order, "claim")
+    orders.perform(admin, order, "claim")
     worker()
     [row] = rows(db, channel="wechat_subscribe")
     assert row.status == "skipped" and "43101" in row.payload["undelivered"]
     assert db.session.scalar(select(WechatSubscription.status).where(
         WechatSubscription.template_id == "tmpl-claimed")) == "refused"
     # A later change on the same template writes nothing for the refusing resident.
-    orders.change(admin, order, "release")
-    orders.change(admin, order, "claim")
+    orders.perform(admin, order, "release")
+    orders.perform(admin, order, "claim")
     worker()
     assert len(rows(db, channel="wechat_subscribe")) == 1
     assert len(stub.calls("cgi-bin/message/subscribe/send")) == 1
@@ -91,7 +91,7 @@ def test_reject_event_means_no_subscribe_rows(db, make, stub, worker, resident, 
     wechat.record_subscription(resident.id, "tmpl-claimed", "reject")
     db.session.commit()
     order = make.order(resident=resident)
-    orders.change(admin, order, "claim")
+    orders.perform(admin, order, "claim")
     worker()
     assert rows(db, channel="wechat_subscribe") == []
 

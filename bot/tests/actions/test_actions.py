@@ -3,18 +3,26 @@ import json
 import requests
 import responses
 
-from actions import actions as A
+import pytest
+
+from actions import follow_ups, order_form
 from actions.parsing import (
     guess_kind,
     is_substantive,
     location_parts,
     merge_location,
-    parse_score,
+    parse_rating,
 )
 
 from .conftest import BACKEND
 
 ORDERS = f"{BACKEND}/api/v1/bot/orders"
+
+
+class A:
+    """The actions, by class name, from the feature modules they live in."""
+    locals().update({k: v for module in (order_form, follow_ups) for k, v in vars(module).items()
+                     if k.startswith("Action") or k.startswith("Validate")})
 
 
 def slot_events(events):
@@ -47,8 +55,10 @@ def test_submit_creates_order_and_replies_with_number_and_deadline(snapshot, run
         "kind": "repair",
         "contact": "13812345678",
         "photo_url": None,
+        "channel": "wechat",
     }
     assert messages[0]["response"] == "utter_order_created"
+    assert messages[1]["custom"] == {"order_number": "HX20261123-0001"}  # the chat API reads it
     assert messages[0]["order_number"] == "HX20261123-0001"
     assert messages[0]["deadline_text"] == "2026-11-26 11:00"  # China time
     assert messages[0]["claim_deadline_text"] == "2026-11-23 13:00"
@@ -91,7 +101,10 @@ ORDER = {
     "number": "HX20261122-0007", "state": "claimed", "state_label": "已接单", "kind": "repair",
     "text": "3号楼2单元楼道灯坏了好几天了，晚上上楼很危险", "created_at": "2026-11-22T01:00:00Z",
     "resolve_by": "2026-11-25T01:00:00Z", "assignee_name_masked": "张*", "result": None,
+    "allowed_actions": ["cancel"],
 }
+RESOLVED = dict(ORDER, number="HX20261120-0003", state="resolved", state_label="已办结",
+                allowed_actions=["rate", "reopen", "attach"])
 
 
 @responses.activate
@@ -132,34 +145,51 @@ def test_status_backend_down(snapshot, run):
 
 
 # ----------------------------------------------------------------------------- rating
+# What the resident writes → what the bot sends; the reply follows the state the backend answers.
+RATINGS = [
+    ("基本满意", {"satisfaction": "basically_satisfied"}, "rated", "基本满意", "utter_rating_thanks"),
+    ("一般", {"satisfaction": "basically_satisfied"}, "rated", "基本满意", "utter_rating_thanks"),
+    ("还行吧", {"satisfaction": "basically_satisfied"}, "rated", "基本满意", "utter_rating_thanks"),
+    ("3分", {"score": 3}, "rated", "基本满意", "utter_rating_thanks"),
+    ("不满意", {"satisfaction": "unsatisfied"}, "reopened", "不满意", "utter_rating_thanks_low"),
+    ("不太满意", {"satisfaction": "unsatisfied"}, "reopened", "不满意", "utter_rating_thanks_low"),
+    ("差评", {"satisfaction": "unsatisfied"}, "reopened", "不满意", "utter_rating_thanks_low"),
+    ("2分", {"score": 2}, "reopened", "不满意", "utter_rating_thanks_low"),
+    ("非常满意", {"satisfaction": "satisfied"}, "rated", "满意", "utter_rating_thanks"),
+]
+
+
+@pytest.mark.parametrize("text,sent,state,label,response", RATINGS, ids=[r[0] for r in RATINGS])
 @responses.activate
-def test_rating_picks_the_latest_resolved_order(snapshot, run):
-    resolved = dict(ORDER, number="HX20261120-0003", state="resolved", state_label="已办结")
-    responses.get(ORDERS, json={"orders": [ORDER, resolved]})
-    responses.post(f"{ORDERS}/HX20261120-0003/rating", json={"number": "HX20261120-0003", "state": "rated"})
-    tracker = snapshot("status_latest", slots={"rating_score": "2"}, text="2分", intent="rate_service")
+def test_rating_sends_the_scale_and_answers_what_the_backend_did(snapshot, run, text, sent, state, label, response):
+    responses.get(ORDERS, json={"orders": [ORDER, RESOLVED]})
+    responses.post(f"{ORDERS}/HX20261120-0003/rating",
+                   json={"number": "HX20261120-0003", "state": state, "satisfaction_label": label})
+    _, started = run(A.ActionStartRating(), snapshot("status_latest", text=text, intent="rate_service"))
+    answer = slot_events(started)["rating_answer"]
+    tracker = snapshot("status_latest", slots={"rating_answer": answer}, text=text, intent="rate_service")
     messages, events = run(A.ActionRateOrder(), tracker)
-    assert json.loads(responses.calls[1].request.body) == {
-        "sender_id": "resident-42", "score": 2, "comment": None}
-    assert messages[0]["response"] == "utter_rating_thanks_low"
-    assert slot_events(events)["rating_score"] is None
+    assert json.loads(responses.calls[1].request.body) == {"sender_id": "resident-42", "comment": None, **sent}
+    assert messages[0]["response"] == response
+    assert messages[0]["satisfaction_label"] == label
+    assert slot_events(events)["rating_answer"] is None
 
 
 @responses.activate
 def test_rating_not_ratable(snapshot, run):
     responses.get(ORDERS, json={"orders": [ORDER]})
     responses.post(f"{ORDERS}/HX20261122-0007/rating", status=409,
-                   json={"error": {"code": "invalid_state", "message": "not resolved"}})
-    tracker = snapshot("status_latest", slots={"rating_score": "5"})
+                   json={"error": {"code": "invalid_transition", "message": "not resolved"}})
+    tracker = snapshot("status_latest", slots={"rating_answer": "satisfied"})
     messages, _ = run(A.ActionRateOrder(), tracker)
     assert messages[0]["response"] == "utter_order_not_ratable"
     assert messages[0]["state_label"] == "已接单"
 
 
-def test_rating_score_is_read_from_text(snapshot, run):
+def test_rating_answer_is_read_from_text(snapshot, run):
     tracker = snapshot("status_latest", text="最近那个单子我给4分", intent="rate_service")
     _, events = run(A.ActionStartRating(), tracker)
-    assert slot_events(events) == {"rating_score": "4", "rating_order_number": None}
+    assert slot_events(events) == {"rating_answer": "4", "rating_order_number": None}
 
 
 # ----------------------------------------------------------------------------- cancel
@@ -174,7 +204,7 @@ def test_cancel_latest_open_order(snapshot, run):
 
 @responses.activate
 def test_cancel_refused_when_in_progress(snapshot, run):
-    busy = dict(ORDER, state="in_progress", state_label="办理中")
+    busy = dict(ORDER, state="in_progress", state_label="办理中", allowed_actions=[])
     responses.get(ORDERS, json={"orders": [busy]})
     responses.post(f"{ORDERS}/HX20261122-0007/cancel", status=409,
                    json={"error": {"code": "invalid_state", "message": "in progress"}})
@@ -246,10 +276,12 @@ def test_submit_flags_orders_the_bot_did_not_understand(snapshot, run):
 
 # ----------------------------------------------------------------------------- parsing
 def test_parsing_helpers():
-    assert parse_score("五星好评") == 5
-    assert parse_score("一点都不满意") == 2
-    assert parse_score("给3分吧") == 3
-    assert parse_score("你好") is None
+    assert parse_rating("五星好评") == "satisfied"
+    assert parse_rating("一点都不满意") == "unsatisfied"
+    assert parse_rating("基本满意吧") == "basically_satisfied"
+    assert parse_rating("凑合") == "basically_satisfied"
+    assert parse_rating("给3分吧") == "3"
+    assert parse_rating("你好") is None
     assert merge_location("水晶城小区3号楼2单元", {"unit": "4单元"}) == "水晶城小区3号楼4单元"
     assert merge_location("水晶城小区", {"building": "7号楼"}) == "水晶城小区7号楼"
     assert location_parts("铁塔小区三栋二单元") == {"building": "三栋", "unit": "二单元"}
@@ -285,8 +317,10 @@ def test_unclear_message_is_stored_at_once_as_an_unclassified_order(snapshot, ru
         "contact": None,
         "photo_url": None,
         "flags": ["unclassified"],
+        "channel": "h5",  # no metadata in the snapshot: the default
     }
-    assert [m["response"] for m in messages] == ["utter_recorded_unclear"]
+    assert [m["response"] for m in messages] == ["utter_recorded_unclear", None]
+    assert messages[1]["custom"] == {"order_number": "HX20261123-0004"}
     assert messages[0]["order_number"] == "HX20261123-0004"
     assert slot_events(events)["last_order_number"] == "HX20261123-0004"
 

@@ -1,4 +1,6 @@
-"""The RQ worker process (`flask run-worker`) and the enqueue helper every module uses.
+"""The RQ worker process (`flask run-worker`), the enqueue helper every module uses, and the
+registry of periodic jobs: each package registers its own (`register_periodic`) when the app is
+built, so this base module names no job of any package.
 
 Periodic jobs (the SLA tick, the outbox sweep) need no separate scheduler process: every worker runs
 a small ticker thread, and for each interval slot the first worker to `SET rm:periodic:<name>:<slot>
@@ -40,14 +42,38 @@ def enqueue(queue_name: str, func, *args, **kwargs):
         return None
 
 
+# name → (config key of the interval in seconds, queue name or config key of it, the job function)
+_PERIODIC: dict[str, tuple[str, str, object]] = {}
+
+
+def register_periodic(name: str, interval_key: str, queue: str, job) -> None:
+    """A job every worker's ticker enqueues once per interval (across all workers)."""
+    _PERIODIC[name] = (interval_key, queue, job)
+
+
+_QUEUES: list[str] = []
+
+
+def register_queue(queue: str) -> None:
+    """A queue (name or config key of it) every worker serves besides WORKER_QUEUES."""
+    if queue not in _QUEUES:
+        _QUEUES.append(queue)
+
+
+def queue_names(config, asked: str | None = None) -> list[str]:
+    """The queues a worker serves, highest priority first: `asked`, else registered ones first and
+    then WORKER_QUEUES."""
+    if asked:
+        return [q.strip() for q in asked.split(",") if q.strip()]
+    names = [config.get(q, q) for q in _QUEUES]
+    names += [q.strip() for q in config["WORKER_QUEUES"].split(",") if q.strip()]
+    return list(dict.fromkeys(names))
+
+
 def periodic_jobs(config) -> list[tuple[str, int, str, str]]:
-    """(name, interval seconds, queue, dotted job path)."""
-    return [
-        ("sla-tick", config["SLA_TICK_SECONDS"], "dispatch", "backend.dispatch.jobs.sla_tick"),
-        ("notify-sweep", config["NOTIFY_SWEEP_SECONDS"], "notifications", "backend.notifications.services.sweep"),
-        # WeChat pushes stored while Redis or the worker was down, and orders not yet content-checked.
-        ("wechat-sweep", config["WECHAT_SWEEP_SECONDS"], "wechat", "backend.wechat.jobs.sweep"),
-    ]
+    """(name, interval seconds, queue, dotted job path) of every registered periodic job."""
+    return [(name, int(config[interval_key]), config.get(queue, queue), f"{job.__module__}.{job.__qualname__}")
+            for name, (interval_key, queue, job) in sorted(_PERIODIC.items())]
 
 
 def tick_once(connection, jobs, now: float | None = None) -> list[str]:

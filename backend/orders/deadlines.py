@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from ..orders import states
+from . import states
 
 LIMITS = {
     "urgent": {"claim": timedelta(minutes=10), "resolve": timedelta(hours=24)},
@@ -53,7 +53,7 @@ def limits_for(order) -> dict[str, timedelta]:
         base = LIMITS["normal"]
     if order.category:
         overrides = _category_overrides()
-        # Longest matching path wins: "城乡建设/市政设施" before "城乡建设".
+        # Longest matching path wins: "城乡建设/城市建设和市政管理" before "城乡建设".
         for path in sorted(overrides, key=len, reverse=True):
             if order.category == path or order.category.startswith(path + "/"):
                 return {**base, **overrides[path]}
@@ -125,8 +125,9 @@ def set_for_rung(order, now) -> None:
                     if order.rung == "department" else None)
 
 
-def due_at(order) -> datetime | None:
-    """The deadline that matters in the order's current state (None once nobody owes work)."""
+def current_due(order) -> datetime | None:
+    """The deadline that matters in the order's current state (None once nobody owes work).
+    The lifecycle stores it in Order.due_at on every change; everything else reads the column."""
     if order.state in states.UNCLAIMED_STATES:
         return order.ack_by if order.rung == "department" and order.ack_by else order.claim_by
     if order.state in (states.CLAIMED, states.IN_PROGRESS):
@@ -135,5 +136,5 @@ def due_at(order) -> datetime | None:
 
 
 def missed(order, now) -> datetime | None:
-    due = due_at(order)
+    due = order.due_at
     return due if due is not None and due <= now else None

@@ -1,80 +1,21 @@
-"""Custom actions: order form, submit, unclear messages, status, rating, cancel.
-
-Every message to the resident is a domain response (bot/domain/*.yml); the actions only
-choose which one and fill its variables. The backend is reached through backend_client.
-"""
+"""The order form: prefill, slot extraction and corrections, read-back, submit; and the message the
+bot did not understand, stored as an order at once."""
 from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from . import backend_client as backend
-from .parsing import (
-    entities_of,
-    find_order_number,
-    find_phone,
-    find_url,
-    guess_kind,
-    is_substantive,
-    location_parts,
-    means_skip,
-    merge_location,
-    parse_score,
-)
+from .common import (LOCATION_MAX, SKIPPED, STOP_INTENTS, channel_of, format_time, given, latest_intent, latest_text,
+                     reset_order_events)
+from .parsing import entities_of, find_phone, find_url, guess_kind, is_substantive, location_parts, means_skip, merge_location
 
 logger = logging.getLogger(__name__)
-
-CHINA_TZ = timezone(timedelta(hours=8))
-SKIPPED = "-"  # slot value for an optional detail the resident chose not to give
-STOP_INTENTS = {"stop", "cancel_order"}
-ORDER_SLOTS = (
-    "order_kind", "description", "location", "photo_url", "contact",
-    "correction", "order_confirmed", "pending_text", "unclassified",
-)
-CANCELLABLE_STATES = {"submitted", "claimed"}
-LOCATION_MAX = 200  # the backend's limit for location_text
-RATABLE_STATES = {"resolved"}
-
-
-def format_time(value: Optional[str]) -> str:
-    """ISO 8601 from the backend → 2026-11-25 18:00 in China time."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(CHINA_TZ)
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def summarize(text: Optional[str], limit: int = 20) -> str:
-    text = re.sub(r"\s+", " ", text or "").strip()
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def latest_intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
-
-
-def latest_text(tracker: Tracker) -> str:
-    return (tracker.latest_message.get("text") or "").strip()
-
-
-def given(value: Any) -> bool:
-    return value not in (None, "", SKIPPED)
-
-
-def reset_order_events() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in ORDER_SLOTS]
 
 
 # --------------------------------------------------------------------------- order form
@@ -275,6 +216,7 @@ class ActionSubmitOrder(Action):
                 contact=contact if given(contact) else None,
                 photo_url=photo if given(photo) else None,
                 flags=["unclassified"] if tracker.get_slot("unclassified") else None,
+                channel=channel_of(tracker),
             )
         except backend.BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
@@ -292,6 +234,7 @@ class ActionSubmitOrder(Action):
             claim_deadline_text=format_time(data.get("claim_by")),
             deadline_text=format_time(data.get("resolve_by")),
         )
+        dispatcher.utter_message(json_message={"order_number": data["number"]})  # for the chat API
         return reset_order_events() + [SlotSet("last_order_number", data["number"])]
 
 
@@ -318,6 +261,7 @@ class ActionRecordUnclear(Action):
                 location_text=text[:LOCATION_MAX],
                 kind="consultation",
                 flags=["unclassified"],
+                channel=channel_of(tracker),
             )
         except backend.BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
@@ -328,157 +272,7 @@ class ActionRecordUnclear(Action):
             return []
         number = reply.data["number"]
         dispatcher.utter_message(response="utter_recorded_unclear", order_number=number)
+        dispatcher.utter_message(json_message={"order_number": number})  # for the chat API
         return reset_order_events() + [SlotSet("last_order_number", number)]
 
 
-# ------------------------------------------------------------------------ follow-ups
-def _pick(orders: List[Dict[str, Any]], preferred_states: set) -> Optional[Dict[str, Any]]:
-    """The newest order in one of the preferred states, else the newest one ("最近那个")."""
-    for order in orders:
-        if order.get("state") in preferred_states:
-            return order
-    return orders[0] if orders else None
-
-
-class ActionCheckStatus(Action):
-    def name(self) -> Text:
-        return "action_check_status"
-
-    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        number = find_order_number(latest_text(tracker), entities_of(tracker.latest_message))
-        try:
-            orders = backend.list_orders(tracker.sender_id, number)
-        except backend.BackendUnavailable:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
-        if not orders:
-            if number:
-                dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-            else:
-                dispatcher.utter_message(response="utter_no_orders")
-            return []
-        order = orders[0]
-        variables = dict(
-            order_number=order.get("number"),
-            summary=summarize(order.get("text")),
-            state_label=order.get("state_label") or order.get("state"),
-            deadline_text=format_time(order.get("resolve_by")),
-            assignee=order.get("assignee_name_masked"),
-            result=order.get("result"),
-        )
-        if order.get("result"):
-            response = "utter_order_status_resolved"
-        elif order.get("assignee_name_masked"):
-            response = "utter_order_status_assigned"
-        else:
-            response = "utter_order_status"
-        dispatcher.utter_message(response=response, **variables)
-        if not number and len(orders) > 1:
-            dispatcher.utter_message(response="utter_more_orders", count=len(orders))
-        return [SlotSet("last_order_number", order.get("number"))]
-
-
-class ActionStartRating(Action):
-    def name(self) -> Text:
-        return "action_start_rating"
-
-    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        text = latest_text(tracker)
-        score = parse_score(text)
-        number = find_order_number(text, entities_of(tracker.latest_message))
-        return [
-            SlotSet("rating_score", str(score) if score else None),
-            SlotSet("rating_order_number", number),
-        ]
-
-
-class ValidateRatingForm(FormValidationAction):
-    def name(self) -> Text:
-        return "validate_rating_form"
-
-    async def extract_rating_score(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "rating_score":
-            return {}
-        if latest_intent(tracker) in STOP_INTENTS | {"deny"}:
-            return {}
-        score = parse_score(latest_text(tracker))
-        # None keeps the form asking (and avoids rejecting the form on a typo)
-        return {"rating_score": str(score) if score else None}
-
-
-class ActionRateOrder(Action):
-    def name(self) -> Text:
-        return "action_rate_order"
-
-    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        done = [SlotSet("rating_score", None), SlotSet("rating_order_number", None)]
-        try:
-            score = int(tracker.get_slot("rating_score") or 0)
-        except ValueError:
-            score = 0
-        if not 1 <= score <= 5:
-            dispatcher.utter_message(response="utter_ask_rating_score")
-            return done
-        number = tracker.get_slot("rating_order_number")
-        try:
-            orders = backend.list_orders(tracker.sender_id, number)
-            order = _pick(orders, RATABLE_STATES)
-            if order is None:
-                if number:
-                    dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-                else:
-                    dispatcher.utter_message(response="utter_no_orders")
-                return done
-            number = order.get("number")
-            reply = backend.rate_order(tracker.sender_id, number, score, None)
-        except backend.BackendUnavailable:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return done
-        if reply.ok:
-            dispatcher.utter_message(
-                response="utter_rating_thanks" if score >= 3 else "utter_rating_thanks_low",
-                order_number=number,
-                score=score,
-            )
-        elif reply.status == 404:
-            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-        else:
-            dispatcher.utter_message(
-                response="utter_order_not_ratable",
-                order_number=number,
-                state_label=order.get("state_label") or order.get("state"),
-            )
-        return done + [SlotSet("last_order_number", number)]
-
-
-class ActionCancelOrder(Action):
-    def name(self) -> Text:
-        return "action_cancel_order"
-
-    async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        number = find_order_number(latest_text(tracker), entities_of(tracker.latest_message))
-        try:
-            orders = backend.list_orders(tracker.sender_id, number)
-            order = _pick(orders, CANCELLABLE_STATES)
-            if order is None:
-                if number:
-                    dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-                else:
-                    dispatcher.utter_message(response="utter_no_orders")
-                return []
-            number = order.get("number")
-            reply = backend.cancel_order(tracker.sender_id, number)
-        except backend.BackendUnavailable:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
-        if reply.ok:
-            dispatcher.utter_message(response="utter_order_cancelled", order_number=number)
-        elif reply.status == 404:
-            dispatcher.utter_message(response="utter_order_not_found", order_number=number)
-        else:
-            dispatcher.utter_message(
-                response="utter_order_not_cancellable",
-                order_number=number,
-                state_label=order.get("state_label") or order.get("state"),
-            )
-        return [SlotSet("last_order_number", number)]

@@ -1,0 +1,81 @@
+"""The escalation ladder ("网格吹哨、部门报到") and who holds an order at each rung.
+
+网格员 grid worker → 网格长 grid leader → 社区 community → 街道 street → 职能部门 department.
+The lifecycle table uses these to move an order up and to name whom each action tells."""
+from flask import current_app
+from sqlalchemy import select, true
+
+from ..accounts.models import Staff
+from ..extensions import db
+from ..grids.models import Department
+from .models import RUNGS, Order
+
+
+def department_for(order: Order) -> Department | None:
+    """The department answering for the order's top-level category, preferring its own street."""
+    top = (order.category or "").split("/")[0]
+    if not top:
+        return None
+    found = [d for d in db.session.scalars(select(Department).order_by(Department.id))
+             if top in (d.categories or [])]
+    found.sort(key=lambda d: d.street_id != order.street_id)
+    return found[0] if found else None
+
+
+def next_rung(order: Order) -> tuple[str, Department | None] | None:
+    """The rung above the order's, with the department when that rung is the top; None at the top
+    (or when no department answers for the category)."""
+    for rung in RUNGS[RUNGS.index(order.rung) + 1:]:
+        if rung == "grid_leader" and order.grid_id is None:
+            continue  # a pooled order has no grid leader: straight to the community
+        if rung == "department":
+            department = department_for(order)
+            return (rung, department) if department else None
+        return rung, None
+    return None
+
+
+def holders(order: Order, rung: str | None = None) -> list[int]:
+    """Staff ids of the people who hold the order at a rung (default: its own); when nobody is
+    configured there, the rung above hears it."""
+    rung = rung or order.rung
+    query = select(Staff.id).where(Staff.active == true())
+    if rung in ("grid_worker", "grid_leader") and order.grid_id:
+        query = query.where(Staff.role == rung, Staff.grid_id == order.grid_id)
+    elif rung in ("grid_worker", "grid_leader", "community"):
+        query = query.where(Staff.role == "community_admin", Staff.community_id == order.community_id)
+    elif rung == "street" and order.street_id:
+        query = query.where(Staff.role == "street_admin", Staff.street_id == order.street_id)
+    elif rung == "department" and order.department_id:
+        query = query.where(Staff.role == "department_liaison", Staff.department_id == order.department_id)
+    else:
+        return []
+    ids = list(db.session.scalars(query.order_by(Staff.id)))
+    if not ids and rung in ("grid_worker", "grid_leader"):
+        return holders(order, "community")
+    if not ids and rung == "community":
+        return holders(order, "street")
+    return ids
+
+
+def _grades(name: str) -> set[str]:
+    return {g.strip() for g in current_app.config.get(name, "urgent").split(",") if g.strip()}
+
+
+# Audiences a lifecycle row may name in its notices: order, event data → staff ids.
+AUDIENCES = {
+    "holders": lambda order, data: holders(order),
+    "community": lambda order, data: holders(order, "community"),
+    # Every reopening reaches the grid leader; from the second one the community holds the order.
+    "leader": lambda order, data: holders(order, "grid_leader" if order.rung == "grid_worker" else order.rung),
+    "assignee": lambda order, data: [order.assignee_id] if order.assignee_id else [],
+    "pressed": lambda order, data: list(data.get("pressed") or []),
+}
+
+# Conditions a notice may carry.
+CONDITIONS = {
+    "placed": lambda order: order.grid_id is not None,
+    "unplaced": lambda order: order.grid_id is None,
+    "placed_and_urgent": lambda order: order.grid_id is not None
+    and order.grade in _grades("NOTIFY_NEW_ORDER_GRADES"),
+}

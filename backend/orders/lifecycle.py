@@ -1,0 +1,317 @@
+"""The order lifecycle, as data: what every action does to an order, in one row.
+
+A row says which states the action starts from and the state it leads to (None: the state stays);
+who may ask (actor kinds, staff roles) and under which scope rule; what input it requires; what it
+changes (its effect); and who is told, with which template key. `services.perform` reads the row and
+nothing else: it checks, applies, appends the event, commits and emits `order_changed`. The console's
+buttons, the API's `allowed_actions` and the bot all come from `allowed_actions()` below.
+
+Scope rules (beyond seeing the order at all, `actors.in_scope`):
+    own    the resident who sent it
+    scope  anyone who can see it
+    take   someone who can take it at its rung (`actors.may_hold`)
+    hold   its assignee, or a leader above them who could take it
+    move   `hold` when it is claimed, `take` while it waits
+The system (timers) and the bot service pass every rule: they act for the product, not a person."""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..accounts.actors import Actor, in_scope, may_hold
+from . import deadlines, ladder, states
+from .models import SATISFACTIONS
+from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, OPEN_STATES, RATED,
+                     REOPENED, RESOLVED, STATES, SUBMITTED, UNCLAIMED_STATES)
+
+STAFF_ROLES = frozenset({"grid_worker", "grid_leader", "community_admin", "street_admin",
+                         "department_liaison", "sysadmin"})
+LEADERS = frozenset({"grid_leader", "community_admin", "street_admin", "sysadmin"})
+ADMINS = frozenset({"community_admin", "street_admin", "sysadmin"})
+ON_THE_LADDER = STAFF_ROLES - {"department_liaison"}  # a department reports; it does not pass orders on
+# Satisfied and basically satisfied close the loop; unsatisfied reopens it (the 12345 scale).
+CLOSING_SATISFACTIONS = ("satisfied", "basically_satisfied")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Tell `audience` (ladder.AUDIENCES, or "resident") with template `key`, if `when` holds."""
+    audience: str
+    key: str
+    when: str | None = None  # a name in ladder.CONDITIONS
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    sources: tuple[str, ...]
+    target: str | None
+    actors: frozenset[str]
+    roles: frozenset[str] = frozenset()
+    rule: str | dict[str, str] = "scope"  # one rule, or one per actor kind
+    # Required input, per actor kind ("*" for every kind); `accepts` lists the optional input.
+    requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    accepts: tuple[str, ...] = ()
+    effect: Callable | None = None
+    notify: tuple[Notice, ...] = ()
+
+    def required_for(self, actor: Actor) -> tuple[str, ...]:
+        return self.requires.get(actor.kind, self.requires.get("*", ()))
+
+    def rule_for(self, actor: Actor) -> str:
+        return self.rule.get(actor.kind, "scope") if isinstance(self.rule, dict) else self.rule
+
+
+def _rule_passes(rule: str, actor: Actor, order) -> bool:
+    if actor.kind in ("system", "bot"):
+        return True
+    if rule == "own":
+        return actor.is_resident and order.resident_id == actor.id
+    if not in_scope(actor, order):
+        return False
+    if rule == "scope":
+        return True
+    if rule == "take":
+        return may_hold(actor, order)
+    holds = order.assignee_id == actor.id or (actor.role in LEADERS and may_hold(actor, order))
+    if rule == "hold":
+        return holds
+    if rule == "move":
+        return holds if order.assignee_id is not None else may_hold(actor, order)
+    raise ValueError(f"unknown scope rule {rule}")
+
+
+# --- effects: what an action changes; ctx has actor, now, data (checked input and targets) ---------
+
+def _claim(order, ctx):
+    order.assignee_id = ctx.actor.id
+    ctx.event["acknowledged"] = order.rung == "department"  # at the top rung, taking it is 报到
+
+
+def _assign(order, ctx):
+    worker = ctx.data["assignee"]
+    order.assignee_id = worker.id
+    order.rung = worker.role  # the worker holds it at their own rung, with fresh limits
+    order.department_id = None
+    deadlines.set_for_rung(order, ctx.now)
+    ctx.event.update(assignee=worker.id, assignee_name=worker.name)
+
+
+def _release(order, ctx):
+    order.assignee_id = None
+
+
+def _resolve(order, ctx):
+    order.result = ctx.data["result"]
+    order.resolved_at = ctx.now
+    order.resolver_id = order.assignee_id or (ctx.actor.id if ctx.actor.is_staff else None)
+    order.assignee_id = None
+
+
+def _escalate(order, ctx):
+    rung, department = ctx.data["next_rung"]
+    ctx.event.update(rung_from=order.rung, rung_to=rung, manual=ctx.actor.kind != "system")
+    order.assignee_id = None
+    order.rung = rung
+    if department is not None:
+        order.department_id = department.id
+    deadlines.set_for_rung(order, ctx.now)
+
+
+def _into_grid(order, ctx):
+    grid, building = ctx.data["grid"]
+    ctx.event.update(from_grid=order.grid_id, to_grid=grid.id)
+    order.assignee_id = None
+    order.grid_id, order.building_id = grid.id, building.id if building else None
+    order.community_id, order.street_id = grid.community_id, grid.community.street_id
+    order.rung = "grid_worker"
+    order.department_id = None
+    order.drop_flag("unplaced")
+    deadlines.set_for_rung(order, ctx.now)
+
+
+def _supervise(order, ctx):
+    ctx.event.update(pressed=[order.assignee_id] if order.assignee_id else ladder.holders(order),
+                     rung=order.rung)
+
+
+def _rate(order, ctx):
+    order.satisfaction = ctx.data["satisfaction"]
+    order.rating_score = ctx.data.get("score")
+    order.rating_comment = ctx.data.get("comment")
+    order.rated_at = ctx.now
+    ctx.event.update(satisfaction=order.satisfaction, score=order.rating_score)
+
+
+def _reopen(order, ctx):
+    if ctx.actor.is_resident:
+        _rate(order, ctx)
+    order.reopen_count += 1
+    order.resolved_at = None
+    order.department_id = None
+    order.add_flag("reopened")
+    # Back to the same grid with fresh limits; once it has been reopened twice the grid has had
+    # its chances and the community takes it.
+    order.rung = "community" if order.reopen_count >= 2 or order.grid_id is None else "grid_worker"
+    deadlines.set_for_rung(order, ctx.now)
+
+
+def _close(order, ctx):
+    order.closed_at = ctx.now
+    if order.state == RESOLVED:  # never rated: 未评价, counted apart in satisfaction figures
+        order.add_flag("unrated")
+        ctx.event["unrated"] = True
+
+
+def _cancel(order, ctx):
+    order.assignee_id = None
+
+
+def _correct_category(order, ctx):
+    ctx.event.update({"from": order.category, "to": ctx.data["category"]})
+    order.category, order.category_confidence = ctx.data["category"], 1.0
+    order.drop_flag("unclassified")
+
+
+def _set_grade(order, ctx):
+    ctx.event.update({"from": order.grade, "to": ctx.data["grade"]})
+    order.grade = ctx.data["grade"]
+    # The limits of the new grade run from now, at the order's current rung.
+    deadlines.set_for_rung(order, ctx.now)
+
+
+def _flag(name):
+    def effect(order, ctx):
+        order.add_flag(name)
+    return effect
+
+
+_HOLDERS_ASSIGNED = (Notice("holders", "assigned"),)
+ACTIONS: dict[str, Action] = {a.name: a for a in (
+    # 受理: a new order (services.create_order builds it; this row says who may and who is told)
+    Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system"}), STAFF_ROLES,
+           notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"))),
+    # 接单 (a department's 报到 at the top rung)
+    Action("claim", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), STAFF_ROLES, "take",
+           effect=_claim, notify=(Notice("resident", "claimed"),)),
+    # 派单: a leader gives a waiting order to a named worker of its grid
+    Action("assign", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), LEADERS, "take",
+           requires={"*": ("assignee",)}, accepts=("note",), effect=_assign,
+           notify=(Notice("assignee", "assigned_to_you"), Notice("resident", "claimed"))),
+    # give a claim back to the queue
+    Action("release", (states.CLAIMED,), SUBMITTED, frozenset({"staff"}), STAFF_ROLES, "hold",
+           accepts=("note",), effect=_release),
+    # 办理: a progress note; the first one starts the work
+    Action("progress", CLAIMED_STATES, IN_PROGRESS, frozenset({"staff"}), STAFF_ROLES, "hold",
+           requires={"*": ("note",)}, accepts=("photos",)),
+    # 办结
+    Action("resolve", CLAIMED_STATES, RESOLVED, frozenset({"staff"}), STAFF_ROLES, "hold",
+           requires={"*": ("result",)}, accepts=("photos",), effect=_resolve,
+           notify=(Notice("resident", "resolved"),)),
+    # 上报 / 吹哨: one rung up, by hand with a reason or by a missed time limit
+    Action("escalate", OPEN_STATES, ESCALATED, frozenset({"staff", "system"}), ON_THE_LADDER, "move",
+           requires={"staff": ("reason",)}, effect=_escalate,
+           notify=(Notice("holders", "escalated"), Notice("resident", "escalated"))),
+    # 转派: to another grid in the actor's scope
+    Action("transfer", OPEN_STATES, SUBMITTED, frozenset({"staff"}), ON_THE_LADDER, "move",
+           requires={"*": ("reason", "grid")}, effect=_into_grid, notify=_HOLDERS_ASSIGNED),
+    # 分派网格: an order from the community pool (address not understood) into a grid
+    Action("place", UNCLAIMED_STATES, None, frozenset({"staff"}), ADMINS,
+           requires={"*": ("grid",)}, accepts=("note",), effect=_into_grid, notify=_HOLDERS_ASSIGNED),
+    # 督办: press whoever holds it; no state change
+    Action("supervise", OPEN_STATES, None, frozenset({"staff"}), LEADERS,
+           requires={"*": ("note",)}, effect=_supervise, notify=(Notice("pressed", "supervise"),)),
+    # 回访评价 on the 12345 scale: 满意 / 基本满意 close the loop …
+    Action("rate", (RESOLVED,), RATED, frozenset({"resident"}), rule="own",
+           requires={"*": ("satisfaction",)}, accepts=("comment", "score"), effect=_rate),
+    # … 不满意 reopens it (staff may reopen too, with a reason, e.g. after a return visit by phone)
+    Action("reopen", (RESOLVED,), REOPENED, frozenset({"resident", "staff"}), ADMINS,
+           {"resident": "own", "staff": "scope"},
+           requires={"resident": ("satisfaction",), "staff": ("reason",)}, accepts=("comment", "score"),
+           effect=_reopen, notify=(Notice("leader", "reopened"), Notice("resident", "reopened"))),
+    # 归档: by the tick after a delay (unrated ones as 未评价), or by an admin with a reason
+    Action("close", (RATED, RESOLVED), CLOSED, frozenset({"staff", "system"}), ADMINS,
+           requires={"staff": ("reason",)}, effect=_close),
+    # 撤回, by the resident, while nobody has started on it
+    Action("cancel", (SUBMITTED, states.CLAIMED), CANCELLED, frozenset({"resident"}), rule="own",
+           accepts=("note",), effect=_cancel),
+    # Staff corrections (audited; corrected categories become the classifier's training data)
+    Action("correct_category", tuple(s for s in STATES if s not in (CANCELLED, CLOSED)), None,
+           frozenset({"staff"}), STAFF_ROLES, requires={"*": ("category",)}, accepts=("note",),
+           effect=_correct_category),
+    Action("set_grade", OPEN_STATES, None, frozenset({"staff"}), LEADERS,
+           requires={"*": ("grade",)}, accepts=("note",), effect=_set_grade),
+    # Records that change no state
+    Action("overdue", OPEN_STATES, None, frozenset({"system"}), effect=_flag("overdue"),
+           notify=(Notice("holders", "overdue"),)),
+    Action("attach", (*OPEN_STATES, RESOLVED), None, frozenset({"resident"}), rule="own",
+           requires={"*": ("photos",)}),
+    Action("content_check", tuple(STATES), None, frozenset({"system"})),
+    Action("content_flag", tuple(STATES), None, frozenset({"system"}), effect=_flag("content_flagged")),
+    Action("note", tuple(STATES), None, frozenset({"system"})),
+)}
+
+# What residents and staff can ask for by name; the rest are the product's own records.
+REQUESTABLE = tuple(name for name, a in ACTIONS.items()
+                    if name != "submit" and a.actors & {"resident", "staff"})
+
+
+def row(action: str) -> Action:
+    try:
+        return ACTIONS[action]
+    except KeyError:
+        raise ValueError(f"no lifecycle row for action {action!r}") from None
+
+
+def refusal(actor: Actor, order, action: Action) -> str | None:
+    """Why `actor` may not do `action` to `order` now — "role", "state" or "rule" — or None.
+    The order of the checks decides the status: role 403, state 409, rule 403."""
+    if actor.kind not in action.actors or (actor.is_staff and actor.role not in action.roles):
+        return "role"
+    if order.state not in action.sources:
+        return "state"
+    if not _rule_passes(action.rule_for(actor), actor, order):
+        return "rule"
+    if action.name == "escalate" and ladder.next_rung(order) is None:
+        return "state"  # nobody above this rung for this order
+    return None
+
+
+def allowed_actions(actor: Actor, order) -> list[str]:
+    """The actions `actor` may ask for on `order` now, in table order (the console's buttons)."""
+    return [name for name in REQUESTABLE if refusal(actor, order, ACTIONS[name]) is None]
+
+
+def describe(action: str) -> str:
+    """The row in words, for the OpenAPI document: the API says what the table says."""
+    a = ACTIONS[action]
+    who = ", ".join(sorted(a.actors - {"system", "bot"}))
+    if a.roles and "staff" in a.actors:
+        who += " (" + ", ".join(sorted(a.roles)) + ")"
+    rule = a.rule if isinstance(a.rule, str) else ", ".join(f"{k}: {v}" for k, v in a.rule.items())
+    needs = "; ".join(f"{k}: {', '.join(v)}" for k, v in a.requires.items()) or "nothing"
+    return (f"**{action}** — from {', '.join(a.sources) or '(new)'} to {a.target or '(unchanged)'}; "
+            f"who: {who}; scope rule: {rule}; requires {needs}. Refused: role 403, state 409, "
+            f"rule 403, input 422. The order's `allowed_actions` tells whether it is possible now.")
+
+
+def check_satisfaction(action: str, satisfaction: str) -> bool:
+    return satisfaction in (CLOSING_SATISFACTIONS if action == "rate" else ("unsatisfied",))
+
+
+assert set(SATISFACTIONS) == {*CLOSING_SATISFACTIONS, "unsatisfied"}
+assert set(STATES) >= {s for a in ACTIONS.values() for s in a.sources}
+
+
+def markdown_table() -> str:
+    """The table as docs/architecture.md shows it (a test keeps the document in step)."""
+    rows = ["| action | from | to | who (staff roles) | scope rule | requires | notifies |",
+            "|---|---|---|---|---|---|---|"]
+    for a in ACTIONS.values():
+        who = ", ".join(sorted(a.actors))
+        if a.roles and "staff" in a.actors:
+            who += " (" + ", ".join(sorted(a.roles)) + ")" if a.roles != STAFF_ROLES else " (any role)"
+        rule = a.rule if isinstance(a.rule, str) else ", ".join(f"{k}: {v}" for k, v in a.rule.items())
+        needs = "; ".join(f"{k}: {', '.join(v)}" if k != "*" else ", ".join(v) for k, v in a.requires.items())
+        told = ", ".join(f"{n.audience}→{n.key}" + (f" if {n.when}" if n.when else "") for n in a.notify)
+        rows.append(f"| {a.name} | {', '.join(a.sources) or '(new)'} | {a.target or '—'} | {who} | {rule} "
+                    f"| {needs or '—'} | {told or '—'} |")
+    return "\n".join(rows)
