@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Held-out evaluation of the order category classifier; writes bot/reports/category_report.{md,json}.
+"""Evaluation of the order category model on the frozen sets; writes bot/reports/category_report.{md,json}.
 
 Same as `python -m backend.categories.evaluate`. Run with the backend venv: .venv/bin/python scripts/category-eval.py
 """

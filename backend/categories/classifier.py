@@ -1,269 +1,160 @@
-"""Category classifier: resident text → taxonomy path with a confidence.
+"""Category classifier: resident text → taxonomy path with a calibrated confidence.
 
-TF-IDF over character 1–3-grams plus jieba words and word bigrams; two linear SVMs with Platt-calibrated
-probabilities, one over the top level and one over the full path. The top level is chosen first and the
-second level is the best child of it. The taxonomy's keyword lists are added to the training text. Trained from ``intents/categories`` at first
-use and cached per process, keyed by a hash of the data files (read-only data, so an in-memory cache
-is safe with several processes: each one fits the same model).
+Loads the model trained at build time (``training.build``; scripts/category-train.sh) from the
+cache; it never fits at start-up or per request. If the cache lacks this data's model (a fresh
+checkout that skipped setup), the first use trains it once and logs a warning.
 
-``Prediction.confidence`` is the probability of the top level (what decides whether the order gets a
-category automatically); ``level2_confidence`` is the probability of the full path.
+``Prediction.confidence`` is the calibrated probability of the top level (what decides whether the
+order gets a category without a person); ``level2_confidence`` that of the level-2 path. Level 3 is
+added to the path only when its own probability clears LEVEL3_THRESHOLD.
 """
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 
-from .taxonomy import (
-    DATA_DIR,
-    DICTIONARY_FILE,
-    SEP,
-    Example,
-    Taxonomy,
-    data_fingerprint,
-    keyword_examples,
-    load_chatter,
-    load_examples,
-    load_taxonomy,
-)
+from . import training
+from .model import NONE, WEAK_FACTOR, Model, weak
+from .taxonomy import DATA_DIR, OTHER, SEP, get_taxonomy
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.35
-RANDOM_STATE = 0
-DEFAULT_C = 0.75           # LinearSVC regularisation
-WORD_WEIGHT = 0.5          # weight of the jieba word features relative to the character n-grams
-CALIBRATION_FOLDS = 5      # CalibratedClassifierCV folds (sigmoid / Platt scaling); each fold model sees 4/5 of the data
-NO_WORD_FACTOR = 0.5       # confidence factor when none of the text's words was seen in training
-NONE = "_none"             # top-level label of the reject class (intents/categories/_chatter.yml)
+LEVEL3_THRESHOLD = 0.6
+FALLBACK_THRESHOLD = 0.5   # only before a model is loaded
 
 
 @dataclass(frozen=True)
 class Prediction:
     level1: str
     level2: str
-    path: str                 # "城乡建设/物业管理"
-    code: str                 # "urban.property"
-    confidence: float         # P(level1 | text)
-    level2_confidence: float = 0.0   # P(level1/level2 | text)
+    path: str                  # "L1/L2" or "L1/L2/L3"
+    code: str
+    confidence: float          # P(level1 | text), calibrated
+    level2_confidence: float = 0.0
+    level3: Optional[str] = None
+    level3_confidence: float = 0.0
+    threshold: float = FALLBACK_THRESHOLD
 
-    def is_confident(self, threshold: float = DEFAULT_THRESHOLD) -> bool:
-        return self.confidence >= threshold
+    def is_confident(self, threshold: Optional[float] = None) -> bool:
+        return self.confidence >= (self.threshold if threshold is None else float(threshold))
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-# --- text preprocessing -------------------------------------------------------------------------
-_DIGITS = re.compile(r"\d+")
-_SPACE = re.compile(r"\s+")
-
-
-def normalize_text(text: str) -> str:
-    """NFKC (full-width → half-width), lower case, digits → 0, collapse whitespace."""
-    t = unicodedata.normalize("NFKC", text or "").lower()
-    t = _DIGITS.sub("0", t)
-    return _SPACE.sub(" ", t).strip()
-
-
-_tok_lock = threading.Lock()
-_tokenizers: Dict[str, object] = {}
-
-
-def _tokenizer(data_dir: Path):
-    """A private jieba Tokenizer (does not touch jieba's global one) with our domain words."""
-    key = str(data_dir)
-    with _tok_lock:
-        tok = _tokenizers.get(key)
-        if tok is None:
-            import jieba
-            jieba.setLogLevel(logging.WARNING)
-            tok = jieba.Tokenizer()
-            tok.initialize()
-            d = Path(data_dir) / DICTIONARY_FILE
-            if d.exists():
-                tok.load_userdict(str(d))
-            _tokenizers[key] = tok
-        return tok
-
-
-class _WordAnalyzer:
-    """Callable analyzer for TfidfVectorizer: jieba words (no spaces/punctuation) + word bigrams."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-
-    def __call__(self, text: str) -> List[str]:
-        words = [w for w in _tokenizer(self.data_dir).lcut(text) if w.strip() and not _is_punct(w)]
-        return words + [a + " " + b for a, b in zip(words, words[1:])]
-
-
-def _is_punct(w: str) -> bool:
-    return all(unicodedata.category(ch)[0] in "PZS" for ch in w)
-
-
-# --- the model ----------------------------------------------------------------------------------
 class CategoryClassifier:
-    """Two calibrated linear SVMs on shared features: one over top levels, one over full paths.
+    def __init__(self, model: Model, data_dir: Path = DATA_DIR):
+        self.model = model
+        self.taxonomy = get_taxonomy(data_dir)
+        l2 = model.layers["l2"].classes
+        l3 = model.layers["l3"].classes
+        self._l2_of = {c: np.array([i for i, p in enumerate(l2) if p.split(SEP)[0] == c], dtype=int)
+                       for c in model.layers["l1"].classes if c != NONE}
+        self._l3_of = {p: np.array([i for i, q in enumerate(l3) if q.rsplit(SEP, 1)[0] == p], dtype=int)
+                       for p in l2}
 
-    The top level comes from the first; the second level is the best child of that top level
-    according to the second. Keyword lists of the taxonomy are added to the training text.
-    """
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold
 
-    def __init__(self, taxonomy: Taxonomy, data_dir: Path | str = DATA_DIR, C: float = DEFAULT_C,
-                 use_keywords: bool = True, word_weight: float = WORD_WEIGHT,
-                 chatter: Optional[Sequence[str]] = None):
-        self.taxonomy = taxonomy
-        self.data_dir = Path(data_dir)
-        self.C = C
-        self.use_keywords = use_keywords
-        self.word_weight = word_weight
-        self.chatter = list(load_chatter(self.data_dir) if chatter is None else chatter)
-        self.fit_seconds: Optional[float] = None
-        self.n_examples = 0
-        self._features = None
-        self._m1 = None
-        self._m2 = None
-        self._children: Dict[str, np.ndarray] = {}   # level1 → column indices in _m2.classes_
-
-    # training ---------------------------------------------------------------------------------
-    def fit(self, examples: Sequence[Example]) -> "CategoryClassifier":
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.pipeline import FeatureUnion
-        from sklearn.svm import LinearSVC
-
-        t0 = time.perf_counter()
-        examples = list(examples)
-        if self.use_keywords:
-            examples += keyword_examples(self.taxonomy)
-        texts = [normalize_text(e.text) for e in examples]
-        n = len(texts)
-        texts += [normalize_text(t) for t in self.chatter]
-        self._features = FeatureUnion([
-            ("chars", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
-            ("words", TfidfVectorizer(analyzer=_WordAnalyzer(self.data_dir), sublinear_tf=True)),
-        ], transformer_weights={"chars": 1.0, "words": self.word_weight})
-        X = self._features.fit_transform(texts)
-
-        def model(X, y):
-            svc = LinearSVC(C=self.C, class_weight="balanced", random_state=RANDOM_STATE)
-            return CalibratedClassifierCV(svc, method="sigmoid", cv=CALIBRATION_FOLDS).fit(X, y)
-
-        # top level: the categories plus the reject class; full path: categories only
-        self._m1 = model(X, [e.level1 for e in examples] + [NONE] * len(self.chatter))
-        self._m2 = model(X[:n], [e.path for e in examples])
-        paths = list(self._m2.classes_)
-        self._children = {}
-        for l1 in self._m1.classes_:
-            if l1 == NONE:
-                continue
-            self._children[l1] = np.array([i for i, p in enumerate(paths)
-                                           if p.split(SEP, 1)[0] == l1], dtype=int)
-        self.n_examples = len(examples)
-        self.fit_seconds = time.perf_counter() - t0
-        return self
-
-    # prediction -------------------------------------------------------------------------------
-    def _proba(self, texts: Sequence[str]):
-        if self._m1 is None:
-            raise RuntimeError("classifier is not fitted")
-        X = self._features.transform([normalize_text(t) for t in texts])
-        p1 = self._m1.predict_proba(X)
-        # No known word at all (only stray characters matched), or a single character: not enough
-        # evidence to be sure.
-        norm = [normalize_text(t) for t in texts]
-        words = self._features.transformer_list[1][1].transform(norm)
-        weak = (words.getnnz(axis=1) == 0) | np.array([sum(ch.isalnum() for ch in t) < 2 for t in norm])
-        p1 = p1 * np.where(weak, NO_WORD_FACTOR, 1.0)[:, None]
-        return p1, self._m2.predict_proba(X)
-
-    def _rank(self, p1: np.ndarray, p2: np.ndarray) -> List[Prediction]:
-        """All top levels ranked by probability, each with its best second level."""
+    def predict_top(self, text: str, k: int = 3) -> List[Prediction]:
+        """The k most likely top levels (each with its best level 2, and level 3 when sure), best first."""
+        idx, val, p1, p2 = self.model.probabilities(text or "")
+        l1, l2, l3 = self.model.layers["l1"], self.model.layers["l2"], self.model.layers["l3"]
+        factor = WEAK_FACTOR if weak(text or "") else 1.0
         out = []
-        paths = self._m2.classes_
         for j in np.argsort(-p1, kind="stable"):
-            level1 = self._m1.classes_[j]
-            if level1 == NONE:  # its probability mass just lowers everyone else's confidence
+            name = l1.classes[j]
+            if name == NONE:
                 continue
-            kids = self._children[level1]
-            if kids.size == 0:  # cannot happen with keywords on; be safe anyway
-                out.append(self._make(self.taxonomy.children(level1)[0].path, float(p1[j]), 0.0))
-                continue
-            within = p2[kids]
-            i = int(np.argmax(within))
-            share = float(within[i] / within.sum()) if within.sum() > 0 else 1.0 / kids.size
-            out.append(self._make(paths[kids[i]], float(p1[j]), float(p1[j]) * share))
+            conf1 = float(p1[j]) * factor
+            kids = self._l2_of.get(name)
+            if kids is None or kids.size == 0:
+                path2 = self.taxonomy.children(name)[0].path
+                conf2 = 0.0
+            else:
+                within = p2[kids]
+                i = int(np.argmax(within))
+                path2 = l2.classes[kids[i]]
+                conf2 = conf1 * float(within[i] / within.sum())
+            path, level3, conf3 = path2, None, 0.0
+            grand = self._l3_of.get(path2)
+            if grand is not None and grand.size and conf2 >= LEVEL3_THRESHOLD:
+                within = l3.proba(idx, val, grand)   # level 3 among this level 2's children only
+                i = int(np.argmax(within))
+                cand = l3.classes[grand[i]]
+                if conf2 * float(within[i]) >= LEVEL3_THRESHOLD and not cand.endswith(SEP + OTHER):
+                    path, level3, conf3 = cand, cand.rsplit(SEP, 1)[1], conf2 * float(within[i])
+            cat = self.taxonomy[path]
+            out.append(Prediction(cat.level1, cat.level2, cat.path, cat.code, round(conf1, 4), round(conf2, 4),
+                                  level3, round(conf3, 4), self.threshold))
+            if len(out) >= max(1, k):
+                break
         return out
-
-    def _make(self, path: str, conf1: float, conf2: float) -> Prediction:
-        cat = self.taxonomy[path]
-        return Prediction(cat.level1, cat.level2, cat.path, cat.code, round(conf1, 4), round(conf2, 4))
 
     def classify(self, text: str) -> Prediction:
         return self.predict_top(text, 1)[0]
 
-    def classify_many(self, texts: Sequence[str]) -> List[Prediction]:
-        if not texts:
-            return []
-        p1, p2 = self._proba(texts)
-        return [self._rank(a, b)[0] for a, b in zip(p1, p2)]
-
-    def predict_top(self, text: str, k: int = 3) -> List[Prediction]:
-        """The k most likely top levels (each with its best second level), best first."""
-        p1, p2 = self._proba([text])
-        return self._rank(p1[0], p2[0])[:max(1, k)]
+    def classify_many(self, texts) -> List[Prediction]:
+        return [self.classify(t) for t in texts]
 
 
-# --- process-wide default model -----------------------------------------------------------------
-_model_lock = threading.Lock()
+_lock = threading.Lock()
 _models: Dict[str, CategoryClassifier] = {}
+_checked: Dict[str, tuple] = {}   # data dir → (monotonic time of the last data check, model path)
+RECHECK_SECONDS = 5.0              # how often a process looks whether the data (so the model) changed
+
+
+def load(path: Path, data_dir: Path = DATA_DIR) -> CategoryClassifier:
+    return CategoryClassifier(Model.load(path, Path(data_dir) / training.DICTIONARY_FILE), data_dir)
 
 
 def get_classifier(data_dir: Path | str = DATA_DIR) -> CategoryClassifier:
-    """The production model: trained on all examples (train + held-out) plus the taxonomy keywords,
-    cached per process keyed by the hash of the data files."""
+    """The production model of the current data, loaded once per process."""
     data_dir = Path(data_dir)
-    key = f"{data_dir.resolve()}:{data_fingerprint(data_dir)}"
-    model = _models.get(key)
-    if model is not None:
-        return model
-    with _model_lock:
-        model = _models.get(key)
-        if model is None:
-            tax = load_taxonomy(data_dir)
-            model = CategoryClassifier(tax, data_dir).fit(load_examples(data_dir, tax))
-            log.info("category classifier fitted on %d examples in %.2fs",
-                     model.n_examples, model.fit_seconds)
-            _models.clear()  # keep only the current data version
-            _models[key] = model
-        return model
+    last = _checked.get(str(data_dir))
+    if last and time.monotonic() - last[0] < RECHECK_SECONDS and last[1] in _models:
+        return _models[last[1]]
+    path = training.model_path(data_dir)
+    _checked[str(data_dir)] = (time.monotonic(), str(path))
+    hit = _models.get(str(path))
+    if hit is not None:
+        return hit
+    with _lock:
+        hit = _models.get(str(path))
+        if hit is None:
+            if not path.exists():
+                log.warning("category model %s is not built (scripts/category-train.sh); training it now", path.name)
+                training.build(data_dir, progress=log.info)
+            hit = load(path, data_dir)
+            _models.clear()
+            _models[str(path)] = hit
+        return hit
 
 
 def classify(text: str) -> Prediction:
-    """Best category for `text`; check `is_confident` before putting it on an order."""
     return get_classifier().classify(text)
 
 
 def predict_top(text: str, k: int = 3) -> List[Prediction]:
-    """The k most likely top-level categories (each with its best second level), best first."""
     return get_classifier().predict_top(text, k)
 
 
 def is_confident(prediction: Prediction, threshold: Optional[float] = None) -> bool:
-    """True when the prediction may be used without a person (threshold: CATEGORY_CONFIDENCE_THRESHOLD)."""
-    return prediction.is_confident(DEFAULT_THRESHOLD if threshold is None else float(threshold))
+    """True when the prediction may be used without a person. threshold: CATEGORY_CONFIDENCE_THRESHOLD
+    when set, else the model's own (calibrated on held-out data)."""
+    return prediction.is_confident(None if threshold is None else float(threshold))
 
 
 def suggest_category(text: str, threshold: Optional[float] = None) -> Optional[str]:
-    """The taxonomy path to store on a new order, or None to leave it for the worker."""
     pred = classify(text)
     return pred.path if is_confident(pred, threshold) else None
+
+
+DEFAULT_THRESHOLD = None  # the model's calibrated threshold; kept for callers that pass it through

@@ -1,33 +1,39 @@
-"""The order category taxonomy, loaded from ``intents/categories/taxonomy.yml``.
+"""The order category taxonomy: the standard three-level taxonomy of Chinese government message
+platforms (``intents/categories/taxonomy.tsv``, 15 / 117 / 517) plus a few community-specific
+level-3 nodes where the standard has none (``community.tsv``, each with its reason).
 
-A category is addressed by its Chinese path ("城乡建设" or "城乡建设/物业管理") or by its stable ASCII
-code ("urban" or "urban.property"). Orders store the path; codes are for URLs, metrics and config keys.
-
-Training examples (``intents/categories/<level1 code>.yml``) are loaded and split here too, so the
-classifier and the evaluation use the same deterministic train / held-out split.
+A category is addressed by its Chinese path ("城乡建设", "城乡建设/住房保障与房地产",
+"城乡建设/住房保障与房地产/物业服务") or by its ASCII code ("urban", "urban.10", "urban.10.03":
+the level-1 code plus the 1-based position of the node in the standard's file; community nodes
+number after the standard's). Orders store the path ("L1/L2", or "L1/L2/L3" when the level 3 is
+confident); codes are for URLs, metrics and config keys.
 """
 from __future__ import annotations
 
-import hashlib
+import csv
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
-
-import yaml
+from typing import Dict, List, Optional, Tuple
 
 SEP = "/"
 DATA_DIR = Path(
     os.environ.get("CATEGORY_DATA_DIR")
     or Path(__file__).resolve().parents[2] / "intents" / "categories"
 )
-TAXONOMY_FILE = "taxonomy.yml"
-DICTIONARY_FILE = "dictionary.txt"
-# Every HOLDOUT_EVERY-th example of each top-level file (1-based: 5th, 10th, …) is held out.
-HOLDOUT_EVERY = 5
-# Example sections of a category file, in numbering order (see load_examples).
-SECTIONS = ("examples", "more_examples")
+TAXONOMY_FILE = "taxonomy.tsv"
+COMMUNITY_FILE = "community.tsv"
+OTHER = "其他"
+# Stable ASCII codes of the 15 top levels (never rename: config keys and metrics use them).
+LEVEL1_CODES = {
+    "城乡建设": "urban", "环境保护": "environment", "交通运输": "transport", "教育文体": "education",
+    "劳动和社会保障": "labor", "商贸旅游": "commerce", "卫生计生": "health", "民政": "civil",
+    "政法": "legal", "农村农业": "agriculture", "国土资源": "land", "经济管理": "economy",
+    "科技与信息产业": "tech", "党务政务": "party", "纪检监察": "discipline",
+}
+# Display order of the top levels (the project's order, commonest community requests first).
+LEVEL1_ORDER = list(LEVEL1_CODES)
 
 
 class TaxonomyError(ValueError):
@@ -36,61 +42,45 @@ class TaxonomyError(ValueError):
 
 @dataclass(frozen=True)
 class Category:
-    name: str                      # "物业管理" (or "城乡建设" for a top level)
-    code: str                      # "urban.property" (or "urban")
-    path: str                      # "城乡建设/物业管理" (or "城乡建设")
-    level1: str                    # "城乡建设"
-    level2: Optional[str]          # "物业管理", None for a top level
-    description: str = ""
+    name: str                      # "物业服务" (the last part of the path)
+    code: str                      # "urban.10.03"
+    path: str                      # "城乡建设/住房保障与房地产/物业服务"
+    level1: str
+    level2: Optional[str] = None
+    level3: Optional[str] = None
+    community: bool = False        # not in the standard: one of community.tsv's nodes
     children: Tuple["Category", ...] = field(default=(), compare=False, repr=False)
-    keywords: Tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def level(self) -> int:
-        return 1 if self.level2 is None else 2
+        return 1 if self.level2 is None else 2 if self.level3 is None else 3
 
     @property
     def parent_path(self) -> Optional[str]:
-        return None if self.level2 is None else self.level1
+        return None if self.level == 1 else self.path.rsplit(SEP, 1)[0]
+
+    @property
+    def level2_path(self) -> Optional[str]:
+        return None if self.level2 is None else self.level1 + SEP + self.level2
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "code": self.code, "level1": self.level1,
-                "level2": self.level2, "name": self.name, "description": self.description}
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    level1: str
-    level2: str
-    source: str          # file name
-    index: int           # 0-based position within its file (``examples`` first, then ``more_examples``)
-    batch: int = 0       # 0: the file's ``examples`` section, 1: its ``more_examples`` section
-
-    @property
-    def path(self) -> str:
-        return self.level1 + SEP + self.level2
-
-    @property
-    def held_out(self) -> bool:
-        return self.index >= 0 and (self.index + 1) % HOLDOUT_EVERY == 0
+        return {"path": self.path, "code": self.code, "level": self.level, "level1": self.level1,
+                "level2": self.level2, "level3": self.level3, "name": self.name,
+                "community": self.community}
 
 
 class Taxonomy:
-    def __init__(self, top: List[Category], version: int = 1):
-        self.version = version
+    def __init__(self, top: List[Category]):
         self._top = list(top)
         self._by_key: Dict[str, Category] = {}
-        for c in self._top:
-            for node in (c, *c.children):
-                for key in (node.path, node.code):
-                    if key in self._by_key:
-                        raise TaxonomyError(f"duplicate category key {key!r}")
-                    self._by_key[key] = node
+        for node in self.all():
+            for key in (node.path, node.code):
+                if key in self._by_key:
+                    raise TaxonomyError(f"duplicate category key {key!r}")
+                self._by_key[key] = node
 
-    # lookup -----------------------------------------------------------------------------------
     def get(self, key: str) -> Optional[Category]:
-        """Category by path ("城乡建设/物业管理", "城乡建设") or code ("urban.property", "urban")."""
+        """Category by path or code (any level)."""
         if not isinstance(key, str):
             return None
         return self._by_key.get(normalize_path(key))
@@ -105,37 +95,51 @@ class Taxonomy:
         return isinstance(key, str) and self.get(key) is not None
 
     def is_valid(self, path: str, leaf_only: bool = False) -> bool:
-        """True if `path` is a taxonomy path ("L1" or "L1/L2"; only "L1/L2" when leaf_only)."""
+        """True if `path` is a taxonomy path of any level (only levels 2 and 3 when leaf_only:
+        what an order may carry)."""
         if not isinstance(path, str):
             return False
-        c = self._by_key.get(normalize_path(path))
-        return c is not None and c.path == normalize_path(path) and (c.level == 2 or not leaf_only)
+        p = normalize_path(path)
+        c = self._by_key.get(p)
+        return c is not None and c.path == p and (c.level >= 2 or not leaf_only)
 
-    # listing ----------------------------------------------------------------------------------
     def top_levels(self) -> List[Category]:
         return list(self._top)
 
-    def children(self, level1: str) -> List[Category]:
-        return list(self[level1].children)
+    def children(self, path: str) -> List[Category]:
+        return list(self[path].children)
 
-    def leaves(self) -> List[Category]:
-        return [ch for c in self._top for ch in c.children]
+    def level2(self) -> List[Category]:
+        return [c for t in self._top for c in t.children]
+
+    def level3(self) -> List[Category]:
+        return [g for c in self.level2() for g in c.children]
+
+    leaves = level2  # an order's category is at least level 2
 
     def all(self) -> List[Category]:
-        return [n for c in self._top for n in (c, *c.children)]
+        out = []
+        for t in self._top:
+            out.append(t)
+            for c in t.children:
+                out.append(c)
+                out.extend(c.children)
+        return out
 
     def labels(self, level: int = 2) -> List[str]:
-        """Paths in taxonomy order: level 1 → ["城乡建设", …]; level 2 → ["城乡建设/物业管理", …]."""
-        if level == 1:
-            return [c.path for c in self._top]
-        if level == 2:
-            return [c.path for c in self.leaves()]
-        raise ValueError("level must be 1 or 2")
+        """Paths of one level, in taxonomy order."""
+        nodes = {1: self._top, 2: self.level2(), 3: self.level3()}.get(level)
+        if nodes is None:
+            raise ValueError("level must be 1, 2 or 3")
+        return [c.path for c in nodes]
 
     def to_dict(self) -> dict:
-        return {"version": self.version,
-                "categories": [dict(c.to_dict(), children=[ch.to_dict() for ch in c.children])
-                               for c in self._top]}
+        def node(c):
+            d = c.to_dict()
+            if c.children:
+                d["children"] = [node(ch) for ch in c.children]
+            return d
+        return {"categories": [node(t) for t in self._top]}
 
 
 def normalize_path(path: str) -> str:
@@ -144,103 +148,39 @@ def normalize_path(path: str) -> str:
     return SEP.join(part.strip() for part in p.split(SEP) if part.strip())
 
 
+def _rows(f: Path) -> List[Tuple[str, str, str, bool]]:
+    with open(f, encoding="utf-8", newline="") as fh:
+        rd = csv.reader(fh, delimiter="\t")
+        next(rd, None)
+        return [(r[0].strip(), r[1].strip(), r[2].strip(), f.name == COMMUNITY_FILE) for r in rd if r and r[0]]
+
+
 def load_taxonomy(data_dir: Path | str = DATA_DIR) -> Taxonomy:
-    raw = yaml.safe_load((Path(data_dir) / TAXONOMY_FILE).read_text(encoding="utf-8"))
+    data_dir = Path(data_dir)
+    rows = _rows(data_dir / TAXONOMY_FILE)
+    if (data_dir / COMMUNITY_FILE).exists():
+        rows += _rows(data_dir / COMMUNITY_FILE)
+    tree: Dict[str, Dict[str, List[Tuple[str, bool]]]] = {}
+    for l1, l2, l3, community in rows:
+        if l1 not in LEVEL1_CODES:
+            raise TaxonomyError(f"unknown top level {l1!r}")
+        kids = tree.setdefault(l1, {}).setdefault(l2, [])
+        if community and any(n == l3 for n, _ in kids):
+            raise TaxonomyError(f"community node {l1}/{l2}/{l3} is already in the standard")
+        kids.append((l3, community))
     top = []
-    for c in raw.get("categories") or []:
-        name, code = str(c["name"]), str(c["code"])
-        kids = []
-        for ch in c.get("children") or []:
-            cname, ccode = str(ch["name"]), str(ch["code"])
-            if not ccode.startswith(code + "."):
-                raise TaxonomyError(f"code {ccode!r} must start with {code + '.'!r}")
-            kids.append(Category(cname, ccode, name + SEP + cname, name, cname,
-                                 str(ch.get("description", "")),
-                                 keywords=tuple(str(k) for k in ch.get("keywords") or ())))
-        if not kids:
-            raise TaxonomyError(f"{name} has no second level")
-        top.append(Category(name, code, name, name, None, str(c.get("description", "")), tuple(kids)))
-    return Taxonomy(top, int(raw.get("version", 1)))
-
-
-CHATTER_FILE = "_chatter.yml"
-
-
-def _example_files(data_dir: Path) -> List[Path]:
-    """Category files: every *.yml but taxonomy.yml and files starting with "_"."""
-    return sorted(p for p in Path(data_dir).glob("*.yml")
-                  if p.name != TAXONOMY_FILE and not p.name.startswith("_"))
-
-
-def load_chatter(data_dir: Path | str = DATA_DIR) -> List[str]:
-    """Text that is not a request (greetings, thanks, test input): the classifier's reject class."""
-    f = Path(data_dir) / CHATTER_FILE
-    if not f.exists():
-        return []
-    raw = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-    return [str(t).strip() for t in raw.get("examples") or [] if str(t).strip()]
-
-
-def load_examples(data_dir: Path | str = DATA_DIR, taxonomy: Optional[Taxonomy] = None) -> List[Example]:
-    """All training examples, in file order. Raises TaxonomyError on labels not in the taxonomy."""
-    data_dir = Path(data_dir)
-    tax = taxonomy or load_taxonomy(data_dir)
-    out: List[Example] = []
-    seen: Dict[str, str] = {}
-    for f in _example_files(data_dir):
-        raw = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        level1 = str(raw.get("level1", ""))
-        top = tax.get(level1)
-        if top is None or top.level != 1:
-            raise TaxonomyError(f"{f.name}: unknown level1 {level1!r}")
-        if raw.get("code") and raw["code"] != top.code:
-            raise TaxonomyError(f"{f.name}: code {raw['code']!r} != {top.code!r}")
-        # ``more_examples`` (same layout) is numbered after ``examples``, so adding data there never
-        # moves an existing example between the train and held-out splits.
-        i = 0
-        for batch, section in enumerate(SECTIONS):
-            for level2, texts in (raw.get(section) or {}).items():
-                if not tax.is_valid(level1 + SEP + str(level2), leaf_only=True):
-                    raise TaxonomyError(f"{f.name}: unknown second level {level1}/{level2}")
-                for t in texts or []:
-                    t = str(t).strip()
-                    if not t:
-                        continue
-                    if t in seen:
-                        raise TaxonomyError(f"{f.name}: duplicate example {t!r} (also in {seen[t]})")
-                    seen[t] = f.name
-                    out.append(Example(t, level1, str(level2), f.name, i, batch))
-                    i += 1
-    return out
-
-
-def keyword_examples(taxonomy: Taxonomy) -> List[Example]:
-    """Extra training text from the taxonomy: each second level's keywords and description."""
-    out = []
-    for leaf in taxonomy.leaves():
-        texts = [*leaf.keywords, leaf.name] + ([leaf.description] if leaf.description else [])
-        out.extend(Example(t, leaf.level1, leaf.level2, TAXONOMY_FILE, -1 - i)
-                   for i, t in enumerate(texts))
-    return out
-
-
-def split_examples(examples: Iterable[Example]) -> Tuple[List[Example], List[Example]]:
-    """Deterministic split: (train, held_out). Every 5th example of each file is held out."""
-    train, held = [], []
-    for e in examples:
-        (held if e.held_out else train).append(e)
-    return train, held
-
-
-def data_fingerprint(data_dir: Path | str = DATA_DIR) -> str:
-    """sha256 over the names and bytes of every data file (taxonomy, dictionary, examples)."""
-    data_dir = Path(data_dir)
-    h = hashlib.sha256()
-    files = [data_dir / TAXONOMY_FILE, *_example_files(data_dir)]
-    files += [data_dir / n for n in (CHATTER_FILE, DICTIONARY_FILE) if (data_dir / n).exists()]
-    for f in files:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
+    for l1 in LEVEL1_ORDER:
+        code1 = LEVEL1_CODES[l1]
+        level2 = []
+        for i, (l2, grand) in enumerate(tree.get(l1, {}).items(), 1):
+            code2 = f"{code1}.{i:02d}"
+            level3 = tuple(Category(l3, f"{code2}.{j:02d}", SEP.join((l1, l2, l3)), l1, l2, l3, community)
+                           for j, (l3, community) in enumerate(grand, 1))
+            level2.append(Category(l2, code2, l1 + SEP + l2, l1, l2, None, False, level3))
+        if not level2:
+            raise TaxonomyError(f"{l1} has no second level")
+        top.append(Category(l1, code1, l1, l1, None, None, False, tuple(level2)))
+    return Taxonomy(top)
 
 
 # Process-wide default taxonomy (read-only data; reloaded when the files change).
@@ -249,8 +189,10 @@ _cache: Dict[str, Tuple[str, Taxonomy]] = {}
 
 
 def get_taxonomy(data_dir: Path | str = DATA_DIR) -> Taxonomy:
-    key = str(Path(data_dir).resolve())
-    stamp = str((Path(data_dir) / TAXONOMY_FILE).stat().st_mtime_ns)
+    data_dir = Path(data_dir)
+    key = str(data_dir.resolve())
+    stamp = ":".join(str((data_dir / n).stat().st_mtime_ns) for n in (TAXONOMY_FILE, COMMUNITY_FILE)
+                     if (data_dir / n).exists())
     with _lock:
         hit = _cache.get(key)
         if hit and hit[0] == stamp:
@@ -266,12 +208,11 @@ def lookup(key: str) -> Optional[Category]:
 
 
 def is_valid(path: str, leaf_only: bool = False) -> bool:
-    """True if `path` is "一级" or "一级/二级" in the taxonomy (only the latter when leaf_only)."""
+    """True if `path` is a taxonomy path (of level 2 or 3 when leaf_only)."""
     return get_taxonomy().is_valid(path, leaf_only=leaf_only)
 
 
 def labels(level: int = 2) -> List[str]:
-    """All paths of the given level, in taxonomy order."""
     return get_taxonomy().labels(level)
 
 
