@@ -10,6 +10,8 @@ step() { printf '\n==> %s\n' "$*"; }
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ "${SETUP_BROWSER:-1}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then need_apt+=(chromium); fi
+# Without a CJK font every Chinese character in a screenshot is a box.
+if [ "${SETUP_BROWSER:-1}" = 1 ] && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then need_apt+=(fonts-noto-cjk); fi
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing system packages: ${need_apt[*]}"
@@ -33,3 +35,6 @@ fi
 
 step "bot model (trained only when its data or config changed)"
 scripts/bot-train.sh
+
+step "category model (trained only when its data or config changed)"
+scripts/category-train.sh
