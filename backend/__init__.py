@@ -44,6 +44,7 @@ def create_app(config: str | type | None = None) -> Flask:
     from .notifications import services as notifications
     from .dispatch.api import blp as dispatch_blp
     from .health import bp as health_bp
+    from .public.views import bp as public_bp
     from .orders import notices as order_notices
     from .orders.api import blp as orders_blp
     from . import wechat
@@ -56,6 +57,7 @@ def create_app(config: str | type | None = None) -> Flask:
     wechat.init_app(app, api)
     app.register_blueprint(health_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(public_bp)
     app.add_template_filter(_localtime(app.config["TIMEZONE"]), "localtime")
 
     @app.get("/")

@@ -79,6 +79,9 @@ class Config:
     ARCHIVE_RATED_AFTER_DAYS = float(_env("ARCHIVE_RATED_AFTER_DAYS", "3"))
     ARCHIVE_UNRATED_AFTER_DAYS = float(_env("ARCHIVE_UNRATED_AFTER_DAYS", "7"))
     ARCHIVE_TICK_SECONDS = int(_env("ARCHIVE_TICK_SECONDS", "3600"))
+    # 公示 pages: computed at most once per this many seconds (Redis), and how many results they list.
+    PUBLIC_CACHE_SECONDS = int(_env("PUBLIC_CACHE_SECONDS", "300"))
+    PUBLIC_RECENT_LIMIT = int(_env("PUBLIC_RECENT_LIMIT", "20"))
     # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
     NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
     WECHAT_SWEEP_SECONDS = int(_env("WECHAT_SWEEP_SECONDS", "60"))

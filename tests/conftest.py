@@ -223,3 +223,19 @@ def rasa_stack(app, live_server, redis_url, tmp_path_factory):
             proc.wait(30)
 
 
+@pytest.fixture
+def redis_stopped(app, redis):
+    """Every Redis client of the app pointed at a port nobody listens on (connection refused)."""
+    from backend.extensions import redis as app_redis
+    dead = redis_lib.Redis(port=_free_port(), socket_connect_timeout=0.5, socket_timeout=0.5,
+                           decode_responses=True)
+    saved_client, saved_rq = app_redis.client, app.extensions.get("rq_redis")
+    app_redis.client = dead
+    app.extensions["rq_redis"] = redis_lib.Redis(port=dead.connection_pool.connection_kwargs["port"],
+                                                 socket_connect_timeout=0.5)
+    yield
+    app_redis.client = saved_client
+    if saved_rq is None:
+        app.extensions.pop("rq_redis", None)
+    else:
+        app.extensions["rq_redis"] = saved_rq

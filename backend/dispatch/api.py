@@ -52,3 +52,5 @@ _action("category", "correct_category", CategorySchema, "Correct the order's cat
 _action("grade", "set_grade", GradeSchema, "Set the grade (urgent / normal); limits restart at the new grade")
 _action("reopen", "reopen", ReasonSchema, "Reopen a resolved order (e.g. after a return visit), with a reason")
 _action("close", "close", ReasonSchema, "归档 a rated or resolved order by hand, with a reason")
+_action("private", "make_private", ReasonSchema, "不予公示: keep the order off the public pages, with a reason")
+_action("public", "make_public", ReasonSchema, "恢复公示: show the order on the public pages again, with a reason")

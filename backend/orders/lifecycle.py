@@ -52,6 +52,8 @@ class Action:
     accepts: tuple[str, ...] = ()
     effect: Callable | None = None
     notify: tuple[Notice, ...] = ()
+    # A condition on the order beyond its state (e.g. "not private yet"); refused as a wrong state.
+    precondition: Callable | None = None
 
     def required_for(self, actor: Actor) -> tuple[str, ...]:
         return self.requires.get(actor.kind, self.requires.get("*", ()))
@@ -184,6 +186,22 @@ def _flag(name):
     return effect
 
 
+def _unflag(name):
+    def effect(order, ctx):
+        order.drop_flag(name)
+    return effect
+
+
+def _is_private(order) -> bool:
+    """private"""
+    return "private" in (order.flags or [])
+
+
+def _is_public(order) -> bool:
+    """not private"""
+    return not _is_private(order)
+
+
 _HOLDERS_ASSIGNED = (Notice("holders", "assigned"),)
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
@@ -239,6 +257,11 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            effect=_correct_category),
     Action("set_grade", OPEN_STATES, None, frozenset({"staff"}), LEADERS,
            requires={"*": ("grade",)}, accepts=("note",), effect=_set_grade),
+    # 不公示: keep an order off the public pages (personal matters the masking cannot see), and back
+    Action("make_private", tuple(s for s in STATES if s != CANCELLED), None, frozenset({"staff"}), LEADERS,
+           requires={"*": ("reason",)}, effect=_flag("private"), precondition=_is_public),
+    Action("make_public", tuple(s for s in STATES if s != CANCELLED), None, frozenset({"staff"}), LEADERS,
+           requires={"*": ("reason",)}, effect=_unflag("private"), precondition=_is_private),
     # Records that change no state
     Action("overdue", OPEN_STATES, None, frozenset({"system"}), effect=_flag("overdue"),
            notify=(Notice("holders", "overdue"),)),
@@ -272,6 +295,8 @@ def refusal(actor: Actor, order, action: Action) -> str | None:
         return "rule"
     if action.name == "escalate" and ladder.next_rung(order) is None:
         return "state"  # nobody above this rung for this order
+    if action.precondition is not None and not action.precondition(order):
+        return "state"
     return None
 
 
@@ -312,6 +337,9 @@ def markdown_table() -> str:
         rule = a.rule if isinstance(a.rule, str) else ", ".join(f"{k}: {v}" for k, v in a.rule.items())
         needs = "; ".join(f"{k}: {', '.join(v)}" if k != "*" else ", ".join(v) for k, v in a.requires.items())
         told = ", ".join(f"{n.audience}→{n.key}" + (f" if {n.when}" if n.when else "") for n in a.notify)
-        rows.append(f"| {a.name} | {', '.join(a.sources) or '(new)'} | {a.target or '—'} | {who} | {rule} "
+        sources = ", ".join(a.sources) or "(new)"
+        if a.precondition is not None:
+            sources += f" (if {a.precondition.__doc__})"
+        rows.append(f"| {a.name} | {sources} | {a.target or '—'} | {who} | {rule} "
                     f"| {needs or '—'} | {told or '—'} |")
     return "\n".join(rows)

@@ -1,29 +1,11 @@
 """The architecture's promise: with Redis down, an order a resident sends is still stored and
 routed, and `flask rebuild-queues` puts it in its grid's queue once Redis is back."""
-import pytest
 import redis as redis_lib
 from sqlalchemy import select
 
 from backend.extensions import redis as app_redis
 from backend.orders.models import Order
 from tests.conftest import _free_port
-
-
-@pytest.fixture
-def redis_stopped(app, redis):
-    """Every Redis client of the app pointed at a port nobody listens on (connection refused)."""
-    dead = redis_lib.Redis(port=_free_port(), socket_connect_timeout=0.5, socket_timeout=0.5,
-                           decode_responses=True)
-    saved_client, saved_rq = app_redis.client, app.extensions.get("rq_redis")
-    app_redis.client = dead
-    app.extensions["rq_redis"] = redis_lib.Redis(port=dead.connection_pool.connection_kwargs["port"],
-                                                 socket_connect_timeout=0.5)
-    yield
-    app_redis.client = saved_client
-    if saved_rq is None:
-        app.extensions.pop("rq_redis", None)
-    else:
-        app.extensions["rq_redis"] = saved_rq
 
 
 def test_orders_are_stored_and_routed_while_redis_is_down(app, client, make, auth, db, redis_stopped):

@@ -86,6 +86,8 @@ def given(action: str, actor: Actor, town) -> dict:
         "attach": {"photos": ["https://example.org/photo.jpg"]},
         "correct_category": {"category": taxonomy.labels(2)[-1]},
         "set_grade": {"grade": "urgent"},
+        "make_private": {"reason": "涉及个人隐私"},
+        "make_public": {"reason": "已核实可以公示"},
     }.get(action, {})
 
 
@@ -149,8 +151,11 @@ def test_every_action_for_every_actor(make, db, redis, town, state):
         assert outcomes[("rate", "owner")] == 200 and outcomes[("reopen", "owner")] == 200
         assert outcomes[("rate", "other_resident")] == 403 and outcomes[("rate", "community_admin")] == 403
         assert outcomes[("close", "system")] == 200 and outcomes[("close", "assignee")] == 403
-    if state in (states.CLOSED, states.CANCELLED):
+    if state == states.CANCELLED:
         assert all(status != 200 for status in outcomes.values()), outcomes
+    if state == states.CLOSED:  # archived: only whether it is published can still change
+        assert {a for (a, _), status in outcomes.items() if status == 200} == {"make_private"}, outcomes
+    assert outcomes[("make_public", "community_admin")] == 409  # nothing to undo on a public order
 
 
 def test_every_requestable_action_has_a_row_a_label_and_a_way_in(app):

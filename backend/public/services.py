@@ -1,0 +1,164 @@
+"""公示 (结果公开): what the public may see of a community's work — the month's figures per community
+and grid, and recently resolved orders with what was done, masked.
+
+Never shown: cancelled orders, orders the content check flagged, orders staff marked private
+(lifecycle `make_private`), and anything personal (`masking.mask` on every text; no names, no
+openids, no resident ids). Pages are computed once per PUBLIC_CACHE_SECONDS and kept in Redis; when
+Redis is down they are computed per request (slower, never an error)."""
+import json
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from .. import clock
+from ..categories import taxonomy
+from ..errors import NotFound
+from ..extensions import db, redis
+from ..grids.models import Community, Grid
+from ..labels import label
+from ..masking import mask
+from ..orders import states
+from ..orders.models import Order
+
+log = logging.getLogger(__name__)
+
+DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
+HIDDEN_FLAGS = frozenset({"private", "content_flagged"})
+SATISFIED = ("satisfied", "basically_satisfied")
+TEXT_LIMIT = 140  # characters of a request shown in the list: the gist, not the whole letter
+
+
+def _month_start(now: datetime, tz: str) -> datetime:
+    local = now.astimezone(ZoneInfo(tz))
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def figures(rows, since: datetime) -> dict:
+    """The month's figures from order rows (since = the month's first moment): received (cancelled
+    ones not counted), resolved, resolved on time (by its resolve limit), rated, 满意率 ((满意 + 基本满意)
+    / rated) and 未评价 (archived without a rating)."""
+    received = resolved = on_time = rated = satisfied = unrated = 0
+    for o in rows:
+        if o.created_at >= since and o.state != states.CANCELLED:
+            received += 1
+        if o.state in DONE_STATES and o.resolved_at and o.resolved_at >= since:
+            resolved += 1
+            on_time += bool(o.resolve_by is None or o.resolved_at <= o.resolve_by)
+            unrated += "unrated" in (o.flags or [])
+        if o.satisfaction and o.rated_at and o.rated_at >= since:
+            rated += 1
+            satisfied += o.satisfaction in SATISFIED
+    return {"received": received, "resolved": resolved, "on_time": on_time,
+            "on_time_rate": _rate(on_time, resolved), "rated": rated,
+            "satisfaction_rate": _rate(satisfied, rated), "unrated": unrated}
+
+
+def _rows_since(community_id: int, since: datetime):
+    return db.session.execute(
+        select(Order.grid_id, Order.state, Order.created_at, Order.resolved_at, Order.resolve_by,
+               Order.satisfaction, Order.rated_at, Order.flags)
+        .where(Order.community_id == community_id,
+               or_(Order.created_at >= since, Order.resolved_at >= since, Order.rated_at >= since))).all()
+
+
+def _shown(order) -> bool:
+    return order.state != states.CANCELLED and not (HIDDEN_FLAGS & set(order.flags or []))
+
+
+def _category(path: str | None) -> str:
+    if not path:
+        return "其他"
+    return "／".join(path.split("/")[:2]) if taxonomy.is_valid(path) else path
+
+
+def _local(dt: datetime | None, tz: str) -> str | None:
+    return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d") if dt else None
+
+
+def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
+    # Fetch a few times the limit: hidden orders are filtered here (flags are JSON, not a column).
+    candidates = db.session.scalars(
+        select(Order).where(Order.community_id == community_id, Order.state.in_(DONE_STATES))
+        .order_by(Order.resolved_at.desc(), Order.id.desc()).limit(limit * 4)).all()
+    shown = []
+    for o in candidates:
+        if not _shown(o):
+            continue
+        text = mask(o.text) or ""
+        shown.append({
+            "number": o.number,
+            "category": _category(o.category),
+            "grid": o.grid.name if o.grid else None,
+            "request": text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "…",
+            "result": mask(o.result),
+            "resolved_on": _local(o.resolved_at, tz),
+            "satisfaction": label("satisfactions", o.satisfaction) if o.state != states.RESOLVED else None,
+        })
+        if len(shown) == limit:
+            break
+    return shown
+
+
+def _cached(key: str, compute):
+    ttl = int(current_app.config["PUBLIC_CACHE_SECONDS"])
+    if ttl > 0:
+        try:
+            hit = redis.get(key)
+            if hit is not None:
+                return json.loads(hit)
+        except Exception as error:  # noqa: BLE001 — Redis down: compute, never fail the page
+            log.warning("public page cache unavailable (%s); computing without it", type(error).__name__)
+            return compute()
+    value = compute()
+    if ttl > 0:
+        try:
+            redis.set(key, json.dumps(value, ensure_ascii=False), ex=ttl)
+        except Exception as error:  # noqa: BLE001
+            log.warning("public page cache not written (%s)", type(error).__name__)
+    return value
+
+
+def _month_label(since: datetime) -> str:
+    return f"{since.year}年{since.month}月"
+
+
+def index(now: datetime | None = None) -> dict:
+    """Every community with this month's figures."""
+    tz = current_app.config["TIMEZONE"]
+    since = _month_start(now or clock.now(), tz)
+
+    def compute():
+        communities = db.session.scalars(select(Community).order_by(Community.name)).all()
+        return {"month": _month_label(since), "communities": [
+            {"id": c.id, "name": c.name, "street": c.street.name,
+             "figures": figures(_rows_since(c.id, since), since)} for c in communities]}
+    return _cached(f"public:index:{since:%Y%m}", compute)
+
+
+def community_page(community_id: int, now: datetime | None = None) -> dict:
+    """One community: the month's figures, the same per grid, and recently resolved orders."""
+    tz = current_app.config["TIMEZONE"]
+    since = _month_start(now or clock.now(), tz)
+    # A number too large for the column is simply no community (not a database error).
+    community = db.session.get(Community, community_id) if 0 < community_id < 2**31 else None
+    if community is None:
+        raise NotFound("没有这个社区")
+
+    def compute():
+        rows = _rows_since(community.id, since)
+        grids = db.session.scalars(select(Grid).where(Grid.community_id == community.id).order_by(Grid.code)).all()
+        return {
+            "id": community.id, "name": community.name, "street": community.street.name,
+            "month": _month_label(since), "figures": figures(rows, since),
+            "grids": [{"name": g.name, "figures": figures([r for r in rows if r.grid_id == g.id], since)}
+                      for g in grids],
+            "recent": _recent(community.id, tz, int(current_app.config["PUBLIC_RECENT_LIMIT"])),
+        }
+    return _cached(f"public:community:{community.id}:{since:%Y%m}", compute)

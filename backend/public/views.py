@@ -1,0 +1,23 @@
+"""/public/: the disclosure pages (no login). Views only render what public.services computed."""
+from flask import Blueprint, current_app, render_template
+
+from . import services
+
+bp = Blueprint("public", __name__, url_prefix="/public")
+
+
+@bp.after_request
+def _cacheable(response):
+    if response.status_code == 200:
+        response.headers["Cache-Control"] = f"public, max-age={int(current_app.config['PUBLIC_CACHE_SECONDS'])}"
+    return response
+
+
+@bp.get("/")
+def index():
+    return render_template("public/index.html", page=services.index())
+
+
+@bp.get("/communities/<int:community_id>")
+def community(community_id):
+    return render_template("public/community.html", page=services.community_page(community_id))
