@@ -82,6 +82,9 @@ class Config:
     # 公示 pages: computed at most once per this many seconds (Redis), and how many results they list.
     PUBLIC_CACHE_SECONDS = int(_env("PUBLIC_CACHE_SECONDS", "300"))
     PUBLIC_RECENT_LIMIT = int(_env("PUBLIC_RECENT_LIMIT", "20"))
+    # Open311 GeoReport v2 discovery: who to ask, and how partners get an api_key.
+    OPEN311_CONTACT = _env("OPEN311_CONTACT", "红色信箱运维 ops@example.org")
+    OPEN311_KEY_SERVICE = _env("OPEN311_KEY_SERVICE", "向街道信息中心申请：flask issue-partner-key <平台名称>")
     # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
     NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
     WECHAT_SWEEP_SECONDS = int(_env("WECHAT_SWEEP_SECONDS", "60"))

@@ -3,3 +3,4 @@ from .accounts.models import Resident, Staff  # noqa: F401
 from .grids.models import Building, Community, Department, Grid, Street  # noqa: F401
 from .orders.models import Attachment, Order, OrderEvent, OrderSequence  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
+from .open311.models import Partner  # noqa: F401

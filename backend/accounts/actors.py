@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # resident | staff | bot | system
+    kind: str  # resident | staff | bot | system | partner (an Open311 client system)
     id: int | None = None
     role: str | None = None
     grid_id: int | None = None
@@ -25,6 +25,10 @@ class Actor:
     @classmethod
     def for_resident(cls, resident) -> "Actor":
         return cls("resident", resident.id)
+
+    @classmethod
+    def for_partner(cls, partner) -> "Actor":
+        return cls("partner", partner.id, name=partner.name)
 
     @property
     def is_staff(self) -> bool:

@@ -12,7 +12,8 @@ Scope rules (beyond seeing the order at all, `actors.in_scope`):
     take   someone who can take it at its rung (`actors.may_hold`)
     hold   its assignee, or a leader above them who could take it
     move   `hold` when it is claimed, `take` while it waits
-The system (timers) and the bot service pass every rule: they act for the product, not a person."""
+The system (timers) and the bot service pass every rule: they act for the product, not a person.
+A partner (an Open311 client system) may only submit."""
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -205,7 +206,7 @@ def _is_public(order) -> bool:
 _HOLDERS_ASSIGNED = (Notice("holders", "assigned"),)
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
-    Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system"}), STAFF_ROLES,
+    Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system", "partner"}), STAFF_ROLES,
            notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"))),
     # 接单 (a department's 报到 at the top rung)
     Action("claim", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), STAFF_ROLES, "take",

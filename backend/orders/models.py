@@ -9,7 +9,7 @@ from ..extensions import db
 from ..types import UTCDateTime
 from . import states
 
-CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report")
+CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report", "open311")
 KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute")
 GRADES = ("urgent", "normal")
 # The escalation ladder, bottom to top ("网格吹哨、部门报到").

@@ -12,7 +12,7 @@ def test_the_documented_lifecycle_table_is_the_codes():
     found = BLOCK.search(DOC.read_text(encoding="utf-8"))
     assert found, "docs/architecture.md lost its lifecycle-table markers"
     assert found.group(1).strip() == markdown_table().strip(), (
-        "the lifecycle changed: paste backend.orders.lifecycle.markdown_table() into docs/architecture.md")
+        "the lifecycle changed: run .venv/bin/python scripts/docs-lifecycle.py")
 
 
 def test_the_readme_links_the_architecture():

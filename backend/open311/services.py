@@ -1,0 +1,223 @@
+"""Open311 GeoReport v2 over our orders: services are the taxonomy's level-2 nodes (grouped by their
+top level), requests are orders. What a GET shows is public — the same rules as the 公示 pages: no
+cancelled, content-flagged or private orders, every text masked, never an openid or a resident id.
+
+Mapping: service_request_id = order number; status open/closed (open while someone owes work);
+agency_responsible = the current rung (the department's name at the top); expected_datetime = due_at;
+status_notes = the latest public note (the result once resolved, else the state)."""
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from .. import clock
+from ..accounts.actors import Actor
+from ..categories import taxonomy
+from ..errors import DomainError, Forbidden, NotFound
+from ..extensions import db
+from ..labels import label
+from ..masking import mask
+from ..orders import services as orders, states
+from ..orders.models import Order
+from .models import Partner, key_digest
+
+HIDDEN_FLAGS = frozenset({"private", "content_flagged"})
+MAX_SPAN = timedelta(days=90)  # the spec's default window and longest range
+MAX_RESULTS = 1000
+
+
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+
+
+# --- partners -------------------------------------------------------------------------------
+
+def issue_key(name: str) -> str:
+    """A new partner (or a new key for an existing one); the key is shown once and stored hashed."""
+    key = secrets.token_urlsafe(32)
+    partner = db.session.scalar(select(Partner).where(Partner.name == name)) or Partner(name=name)
+    partner.key_hash, partner.key_prefix, partner.active = key_digest(key), key[:8], True
+    db.session.add(partner)
+    db.session.commit()
+    return key
+
+
+def partner_for(api_key: str | None) -> Partner:
+    partner = db.session.scalar(select(Partner).where(Partner.key_hash == key_digest(api_key))) if api_key else None
+    if partner is None or not partner.active:
+        raise Forbidden("api_key is missing or not valid")
+    return partner
+
+
+# --- services -------------------------------------------------------------------------------
+
+def _service(node) -> dict:
+    return {"service_code": node.code, "service_name": node.name, "description": node.path,
+            "metadata": False, "type": "realtime", "keywords": ",".join(c.name for c in node.children),
+            "group": node.level1}
+
+
+def service_list() -> list[dict]:
+    return [_service(node) for node in taxonomy.get_taxonomy().level2()]
+
+
+def _node(code: str):
+    node = next((n for n in taxonomy.get_taxonomy().level2() if n.code == code), None)
+    if node is None:
+        raise NotFound(f"no service {code}")
+    return node
+
+
+def service_definition(code: str) -> dict:
+    return {"service_code": _node(code).code, "attributes": []}
+
+
+# --- requests -------------------------------------------------------------------------------
+
+def create_request(api_key: str | None, form: dict) -> Order:
+    """POST requests: the description becomes an order's text, address_string its place (routed like
+    any order), service_code its category; media_url is kept as a photo."""
+    partner = partner_for(api_key)
+    code = (form.get("service_code") or "").strip()
+    if not code:
+        raise BadRequest("service_code is required", fields={"service_code": ["required"]})
+    try:
+        node = _node(code)
+    except NotFound:
+        raise BadRequest(f"service_code {code} is not a service", fields={"service_code": ["unknown"]}) from None
+    description = (form.get("description") or "").strip()
+    if not description:
+        raise BadRequest("description is required", fields={"description": ["required"]})
+    if len(description) > 4000:
+        raise BadRequest("description is longer than 4000 characters", fields={"description": ["too long"]})
+    address = (form.get("address_string") or "").strip()[:200] or None
+    media = (form.get("media_url") or "").strip()
+    if media and not media.startswith(("https://", "http://")):
+        raise BadRequest("media_url must be an http(s) URL", fields={"media_url": ["not a URL"]})
+    return orders.create_order(Actor.for_partner(partner), text=description, channel="open311",
+                               kind="complaint", location_text=address, category=node.path,
+                               photos=[media[:500]] if media else None)
+
+
+def _public(order: Order) -> bool:
+    return order.state != states.CANCELLED and not (HIDDEN_FLAGS & set(order.flags or []))
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"{name} is not a W3C date and time (2010-01-01T00:00:00Z)",
+                         fields={name: ["not a datetime"]}) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+def find_requests(args: dict) -> list[Order]:
+    """GET requests with the spec's filters: service_request_id (comma list, overrides the rest),
+    service_code (comma list), start_date / end_date (at most 90 days; the last 90 by default),
+    status (open, closed; comma list)."""
+    query = select(Order).order_by(Order.created_at.desc(), Order.id.desc()).limit(MAX_RESULTS)
+    ids = [i.strip() for i in (args.get("service_request_id") or "").split(",") if i.strip()]
+    if ids:
+        query = query.where(Order.number.in_(ids[:MAX_RESULTS]))
+    else:
+        end = _parse_time(args.get("end_date"), "end_date") or clock.now()
+        start = _parse_time(args.get("start_date"), "start_date") or end - MAX_SPAN
+        if end < start or end - start > MAX_SPAN:
+            raise BadRequest("start_date to end_date must be a range of at most 90 days",
+                             fields={"start_date": ["range"], "end_date": ["range"]})
+        query = query.where(Order.created_at >= start, Order.created_at <= end)
+        codes = [c.strip() for c in (args.get("service_code") or "").split(",") if c.strip()]
+        if codes:
+            paths = [_node(c).path for c in codes if any(n.code == c for n in taxonomy.get_taxonomy().level2())]
+            if not paths:
+                return []
+            query = query.where(or_(*(or_(Order.category == p, Order.category.like(p + "/%")) for p in paths)))
+        wanted = {s.strip() for s in (args.get("status") or "").split(",") if s.strip()}
+        if wanted - {"open", "closed"}:
+            raise BadRequest("status is open or closed", fields={"status": ["open or closed"]})
+        if wanted == {"open"}:
+            query = query.where(Order.state.in_(states.OPEN_STATES))
+        elif wanted == {"closed"}:
+            query = query.where(Order.state.not_in(states.OPEN_STATES))
+    return [o for o in db.session.scalars(query).all() if _public(o)]
+
+
+def get_request(number: str) -> Order:
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    if order is None or not _public(order):
+        raise NotFound(f"no request {number}")
+    return order
+
+
+def _iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(microsecond=0).isoformat()
+
+
+def _service_of(order: Order):
+    node = taxonomy.lookup(order.category) if order.category else None
+    if node is not None and node.level > 2:
+        node = taxonomy.lookup(node.level2_path)
+    return node if node is not None and node.level == 2 else None
+
+
+def describe(order: Order) -> dict:
+    """One request in the spec's fields, masked."""
+    node = _service_of(order)
+    if order.rung == "department" and order.department is not None:
+        agency = order.department.name
+    else:
+        agency = (order.community.name if order.community else "") + label("rungs", order.rung)
+    done = order.state in (states.RESOLVED, states.RATED, states.CLOSED)
+    media = next((a.url for a in order.attachments), None) if order.channel == "open311" else None
+    return {
+        "service_request_id": order.number,
+        "status": "open" if order.state in states.OPEN_STATES else "closed",
+        "status_notes": mask(order.result) if done and order.result else label("states", order.state),
+        "service_name": node.name if node else "未分类",
+        "service_code": node.code if node else None,
+        "description": mask(order.text),
+        "agency_responsible": agency,
+        "service_notice": None,
+        "requested_datetime": _iso(order.created_at),
+        "updated_datetime": _iso(order.updated_at),
+        "expected_datetime": _iso(order.due_at),
+        "address": mask(order.location_text),
+        "address_id": None,
+        "zipcode": None,
+        "lat": None,
+        "long": None,
+        "media_url": media,
+    }
+
+
+def created(order: Order) -> dict:
+    # Orders are created at once, so the id is known; the token is the same number, for clients
+    # that always poll tokens/{token}.
+    return {"service_request_id": order.number, "token": order.number, "service_notice": None,
+            "account_id": None}
+
+
+def token(value: str) -> dict:
+    order = db.session.scalar(select(Order).where(Order.number == value, Order.channel == "open311"))
+    if order is None:
+        raise NotFound(f"no token {value}")
+    return {"service_request_id": order.number, "token": order.number}
+
+
+def discovery(base_url: str) -> dict:
+    return {
+        "changeset": "2026-12-01T00:00:00+08:00",
+        "contact": current_app.config["OPEN311_CONTACT"],
+        "key_service": current_app.config["OPEN311_KEY_SERVICE"],
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": base_url,
+                       "changeset": "2026-12-01T00:00:00+08:00", "type": "production",
+                       "formats": ["application/json", "text/xml"]}],
+    }
