@@ -46,6 +46,7 @@ def create_app(config: str | type | None = None) -> Flask:
     from .health import bp as health_bp
     from .public.views import bp as public_bp
     from .open311.api import bp as open311_bp
+    from .h5.views import bp as h5_bp
     from .orders import notices as order_notices
     from .orders.api import blp as orders_blp
     from . import wechat
@@ -60,6 +61,7 @@ def create_app(config: str | type | None = None) -> Flask:
     app.register_blueprint(console_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(open311_bp)
+    app.register_blueprint(h5_bp)
     app.add_template_filter(_localtime(app.config["TIMEZONE"]), "localtime")
 
     @app.get("/")

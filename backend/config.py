@@ -32,7 +32,10 @@ class Config:
     WECHAT_TOKEN = _env("WECHAT_TOKEN", "devtoken")
     WECHAT_AES_KEY = _env("WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
     WECHAT_API_BASE = _env("WECHAT_API_BASE", "http://127.0.0.1:5100/")
+    # Web OAuth for the resident H5 pages (open.weixin.qq.com/connect/ in production).
+    WECHAT_OAUTH_BASE = _env("WECHAT_OAUTH_BASE", "http://127.0.0.1:5100/connect/")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(VAR / "uploads"))
+    PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
     WECHAT_QUEUE = _env("WECHAT_QUEUE", "wechat")
     WECHAT_HTTP_TIMEOUT = float(_env("WECHAT_HTTP_TIMEOUT", "4"))
     # WeChat retries an unanswered push 3 times within ~15 s; a day covers every retry with margin.
@@ -127,6 +130,9 @@ def check_production(config) -> None:
     base = (config.get("WECHAT_API_BASE") or "").lower()
     if not base.startswith("https://") or any(h in base for h in ("127.0.0.1", "localhost", "[::1]")):
         problems.append("WECHAT_API_BASE must be WeChat's https API, not a local stub")
+    oauth = (config.get("WECHAT_OAUTH_BASE") or "").lower()
+    if not oauth.startswith("https://") or any(h in oauth for h in ("127.0.0.1", "localhost", "[::1]")):
+        problems.append("WECHAT_OAUTH_BASE must be WeChat's https OAuth, not a local stub")
     key = config.get("WECHAT_AES_KEY") or ""
     if len(key) != 43:
         problems.append("WECHAT_AES_KEY must be the 43-character EncodingAESKey")

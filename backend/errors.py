@@ -53,7 +53,9 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
-_HTML_PREFIXES = ("/console", "/public")
+_HTML_PREFIXES = ("/console", "/public", "/m/")
+# Where an error page sends people back to: residents to their pages, the public to the 公示 index.
+_HOMES = (("/m/", "/m/"), ("/public", "/public/"))
 
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -69,8 +71,9 @@ def _wants_html() -> bool:
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None):
     if _wants_html():
+        home = next((h for prefix, h in _HOMES if request.path.startswith(prefix)), "/console/")
         return render_template("errors/error.html", status=status, code=code, message=message,
-                               fields=fields), status
+                               fields=fields, home=home), status
     body = {"code": code, "message": message}
     if fields:
         body["fields"] = fields

@@ -16,6 +16,7 @@ export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
 export BACKEND_URL=${BACKEND_URL:-http://127.0.0.1:$PORT}
 export BOT_SERVICE_TOKEN=${BOT_SERVICE_TOKEN:-dev-bot-service-token}
 export WECHAT_API_BASE=${WECHAT_API_BASE:-http://127.0.0.1:$WECHAT_STUB_PORT/}
+export WECHAT_OAUTH_BASE=${WECHAT_OAUTH_BASE:-http://127.0.0.1:$WECHAT_STUB_PORT/connect/}
 export DEMO_PASSWORD=${DEMO_PASSWORD:-demo-pass-2026}
 export FLASK_APP=backend:create_app
 export UPLOAD_DIR=${UPLOAD_DIR:-$root/var/uploads}
@@ -45,6 +46,7 @@ cat <<MSG
 红色信箱 is starting (${processes[*]}):
   API + console   http://127.0.0.1:$PORT/            health: http://127.0.0.1:$PORT/healthz
   API docs        http://127.0.0.1:$PORT/api/v1/docs
+  Residents (H5)  http://127.0.0.1:$PORT/m/         公示: http://127.0.0.1:$PORT/public/   Open311: http://127.0.0.1:$PORT/open311/v2/services.json
   Rasa server     $RASA_URL        actions: http://127.0.0.1:$ACTIONS_PORT
   WeChat API      $WECHAT_API_BASE  (what WeChat would have been sent: ${WECHAT_API_BASE}_stub/calls)
   Redis           $REDIS_URL

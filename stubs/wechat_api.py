@@ -4,7 +4,11 @@
 
 Answers like WeChat for cgi-bin/token, sns/jscode2session, cgi-bin/message/custom/send,
 cgi-bin/message/subscribe/send, wxa/msg_sec_check and cgi-bin/media/get, with WeChat's error
-codes. Response bodies come from tests/fixtures/wechat/. Control:
+codes; and, standing in for open.weixin.qq.com, web OAuth for H5 pages: connect/oauth2/authorize
+(snsapi_base: straight back to redirect_uri with a code and the state) and sns/oauth2/access_token
+(code → openid). The browser's WeChat user is a cookie the stub sets on first visit, so one
+browser is one person with one openid, as inside WeChat. Response bodies come from
+tests/fixtures/wechat/. Control:
 
     GET  /_stub/calls            what it received, newest last (JSON)
     POST /_stub/reset            forget calls and configuration
@@ -13,7 +17,8 @@ codes. Response bodies come from tests/fixtures/wechat/. Control:
                                   "out_of_window": [openid], "refused": [openid or "openid:template"],
                                   "risky_words": [...], "expire_tokens": true,
                                   "codes": {"<code>": {"openid": ..., "unionid": ...}},
-                                  "invalid_codes": [...], "delay": {"<path>": seconds}}
+                                  "invalid_codes": [...], "delay": {"<path>": seconds},
+                                  "oauth_users": {"<browser user cookie>": openid}}
 Any code is valid once (its openid derives from the code) unless listed as invalid; a reused
 code gets 40163 like WeChat's.
 """
@@ -21,11 +26,13 @@ import argparse
 import hashlib
 import itertools
 import json
+import secrets
 import threading
 import time
+from urllib.parse import urlencode
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "wechat"
@@ -56,6 +63,8 @@ class StubState:
             self.used_codes: set[str] = set()
             self.delay: dict[str, float] = {}
             self.valid_tokens: set[str] = set()
+            self.oauth_codes: dict[str, str] = {}  # code → openid, each code good once
+            self.oauth_users: dict[str, str] = {}
             self.expired_tokens: set[str] = set()
             self.counter = itertools.count(1)
 
@@ -71,6 +80,7 @@ class StubState:
             self.refused |= set(data.get("refused", []))
             self.risky_words = list(data.get("risky_words", self.risky_words))
             self.codes.update(data.get("codes", {}))
+            self.oauth_users.update(data.get("oauth_users", {}))
             self.invalid_codes |= set(data.get("invalid_codes", []))
             self.delay.update({k: float(v) for k, v in data.get("delay", {}).items()})
             if data.get("expire_tokens"):
@@ -84,6 +94,15 @@ class StubState:
                     rule["count"] -= 1
                     return rule["errcode"]
         return None
+
+
+# Calls made before there is an access token (they authenticate with appid and secret or a code).
+_NO_ACCESS_TOKEN = ("sns/jscode2session", "sns/oauth2/access_token", "connect/oauth2/authorize")
+OAUTH_USER_COOKIE = "stub_wechat_user"
+
+
+def _openid_of(user: str) -> str:
+    return "o" + hashlib.sha1(("user:" + user).encode()).hexdigest()[:27]
 
 
 def create_app(state: StubState | None = None) -> Flask:
@@ -116,7 +135,7 @@ def create_app(state: StubState | None = None) -> Flask:
             with st.lock:
                 if token in st.expired_tokens:
                     return error(42001)
-                if token not in st.valid_tokens and path != "sns/jscode2session":
+                if token not in st.valid_tokens and path not in _NO_ACCESS_TOKEN:
                     return error(40001)
         return None
 
@@ -146,6 +165,38 @@ def create_app(state: StubState | None = None) -> Flask:
         if not body["unionid"]:
             body.pop("unionid")
         return jsonify(body)
+
+    @app.get("/connect/oauth2/authorize")
+    def oauth_authorize():
+        args = request.args
+        if not args.get("appid") or args.get("response_type") != "code" or not args.get("redirect_uri"):
+            return error(40013 if not args.get("appid") else 10003)
+        if args.get("scope") not in ("snsapi_base", "snsapi_userinfo"):
+            return error(10005)
+        user = request.cookies.get(OAUTH_USER_COOKIE) or secrets.token_hex(8)
+        code = secrets.token_hex(16)
+        with st.lock:
+            st.oauth_codes[code] = st.oauth_users.get(user) or _openid_of(user)
+        target = args["redirect_uri"] + ("&" if "?" in args["redirect_uri"] else "?") + urlencode(
+            {"code": code, "state": args.get("state", "")})
+        response = redirect(target, 302)
+        response.set_cookie(OAUTH_USER_COOKIE, user, max_age=365 * 24 * 3600, httponly=True)
+        return response
+
+    @app.get("/sns/oauth2/access_token")
+    def oauth_access_token():
+        args = request.args
+        if not args.get("appid") or not args.get("secret"):
+            return error(40013 if not args.get("appid") else 40125)
+        if args.get("grant_type") != "authorization_code":
+            return error(40002)
+        with st.lock:
+            openid = st.oauth_codes.pop(args.get("code", ""), None)
+        if openid is None:
+            return error(40029)
+        return jsonify(_fixture("oauth2_access_token.json", openid=openid,
+                                access_token="stub-web-" + secrets.token_hex(8),
+                                refresh_token="stub-refresh-" + secrets.token_hex(8)))
 
     @app.post("/cgi-bin/message/custom/send")
     def custom_send():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
+import requests
 
 from backend import clock
 from tests.factories import Factory
@@ -159,7 +160,6 @@ def live_server(app):
 
 
 def wait_for_http(url: str, timeout: float, proc=None) -> None:
-    import requests
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -174,8 +174,9 @@ def wait_for_http(url: str, timeout: float, proc=None) -> None:
 
 
 # How a resident would answer each of the bot's questions (matched on words in the question).
-ANSWERS = [("哪儿", "水晶城小区3号楼2单元"), ("小区", "水晶城小区3号楼2单元"), ("照片", "没有"),
-           ("手机号", "不用"), ("电话", "不用"), ("核对", "对"), ("登记", "好")]
+# The read-back comes first: it repeats the resident's own words, which may contain "小区".
+ANSWERS = [("核对", "对"), ("哪儿", "水晶城小区3号楼2单元"), ("小区", "水晶城小区3号楼2单元"), ("照片", "没有"),
+           ("手机号", "不用"), ("电话", "不用"), ("登记", "好")]
 
 
 def answer_to(question: str) -> str | None:
@@ -239,3 +240,57 @@ def redis_stopped(app, redis):
         app.extensions.pop("rq_redis", None)
     else:
         app.extensions["rq_redis"] = saved_rq
+
+
+@pytest.fixture(scope="session")
+def wechat_stub():
+    """WeChat's API as the local stub (stubs/wechat_api.py), served over real HTTP."""
+    import threading
+    from werkzeug.serving import make_server
+    from stubs import wechat_api
+    server = make_server("127.0.0.1", 0, wechat_api.create_app(), threaded=True,
+                         request_handler=wechat_api.QuietQueryHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Stub(f"http://127.0.0.1:{server.server_port}")
+    server.shutdown()
+
+
+class Stub:
+    def __init__(self, url):
+        self.url = url
+
+    def reset(self):
+        requests.post(self.url + "/_stub/reset", timeout=5).raise_for_status()
+
+    def config(self, **settings):
+        requests.post(self.url + "/_stub/config", json=settings, timeout=5).raise_for_status()
+
+    def calls(self, path=None):
+        calls = requests.get(self.url + "/_stub/calls", timeout=5).json()
+        return [c for c in calls if path is None or c["path"] == path]
+
+
+@pytest.fixture
+def stub(app, wechat_stub, redis, tmp_path):
+    wechat_stub.reset()
+    saved = {k: app.config[k] for k in ("WECHAT_API_BASE", "WECHAT_OAUTH_BASE", "UPLOAD_DIR")}
+    app.config["WECHAT_API_BASE"] = wechat_stub.url + "/"
+    app.config["WECHAT_OAUTH_BASE"] = wechat_stub.url + "/connect/"
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    yield wechat_stub
+    app.config.update(saved)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (no browser download: these machines cannot)."""
+    from playwright.sync_api import sync_playwright
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is required (scripts/setup.sh installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()

@@ -1,56 +1,17 @@
-"""WeChat test kit: the stub API as a real HTTP server, WeChat-style signing and safe-mode
-encryption written from WeChat's documentation (not wechatpy), and an in-process RQ worker."""
+"""WeChat test kit: WeChat-style signing and safe-mode encryption written from WeChat's
+documentation (not wechatpy), and an in-process RQ worker. The stub API server (`stub`) is in
+tests/conftest.py: the resident H5 pages use it too."""
 import base64
 import hashlib
 import os
 import struct
-import threading
 import time
 import uuid
 
 import pytest
-import requests
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from redis import Redis
 from rq import Queue, SimpleWorker
-from werkzeug.serving import make_server
-
-from stubs import wechat_api
-
-
-@pytest.fixture(scope="session")
-def wechat_stub():
-    server = make_server("127.0.0.1", 0, wechat_api.create_app(), threaded=True,
-                         request_handler=wechat_api.QuietQueryHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Stub(f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-
-
-class Stub:
-    def __init__(self, url):
-        self.url = url
-
-    def reset(self):
-        requests.post(self.url + "/_stub/reset", timeout=5).raise_for_status()
-
-    def config(self, **settings):
-        requests.post(self.url + "/_stub/config", json=settings, timeout=5).raise_for_status()
-
-    def calls(self, path=None):
-        calls = requests.get(self.url + "/_stub/calls", timeout=5).json()
-        return [c for c in calls if path is None or c["path"] == path]
-
-
-@pytest.fixture
-def stub(app, wechat_stub, redis, tmp_path):
-    wechat_stub.reset()
-    saved = {k: app.config[k] for k in ("WECHAT_API_BASE", "UPLOAD_DIR")}
-    app.config["WECHAT_API_BASE"] = wechat_stub.url + "/"
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-    yield wechat_stub
-    app.config.update(saved)
 
 
 @pytest.fixture

@@ -1,0 +1,174 @@
+"""/m/: the resident's pages in a phone browser (WeChat's in-app browser): chat with the bot, my
+orders with their timeline and deadlines, withdraw, rate, add photos. The same services as the API
+and the mini-program; identity only through WeChat web OAuth — there is no other way in."""
+import secrets
+from functools import wraps
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   send_file, session, url_for)
+from marshmallow import ValidationError
+
+from ..accounts.actors import Actor
+from ..accounts.models import Resident
+from ..chat import services as chat
+from ..chat.schemas import ChatSchema
+from ..csrf import csrf_ok, csrf_token
+from ..errors import DomainError, ValidationFailed
+from ..extensions import db
+from ..labels import label
+from ..orders import photos, services as orders
+from ..orders.schemas import RatingSchema
+from ..wechat import oauth
+
+bp = Blueprint("h5", __name__, url_prefix="/m")
+
+# What a resident reads when an action is refused (the domain's own messages are for staff and logs).
+_REFUSED = {403: "您没有权限这样操作", 404: "没有找到这张工单", 409: "这张工单现在的状态不能这样操作",
+            413: "内容太大了", 422: "请检查填写的内容", 503: "系统繁忙，请稍后再试"}
+# Timeline entries whose note the resident sees (the rest are the staff's internal reasons).
+_NOTES_SHOWN = {"progress", "resolve", "rate", "reopen", "cancel"}
+
+
+@bp.record_once
+def _template_globals(state):
+    state.app.jinja_env.globals.update(csrf_token=csrf_token, label=label)
+
+
+@bp.errorhandler(DomainError)
+def _refused_page(error):
+    """A refused page (someone else's order, a bad link) in words a resident reads."""
+    db.session.rollback()
+    message = error.message if _is_chinese(error.message) else _REFUSED.get(error.status, "请稍后再试")
+    return render_template("errors/error.html", status=error.status, code=error.code, message=message,
+                           home=url_for("h5.home")), error.status
+
+
+def resident_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        resident = db.session.get(Resident, session.get("resident_id") or 0)
+        if resident is None:
+            return redirect(url_for("h5.login", next=request.path))
+        if request.method == "POST" and not csrf_ok():
+            abort(400, "页面已过期，请刷新后重试")
+        g.resident, g.actor = resident, Actor.for_resident(resident)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _refused(error: DomainError) -> None:
+    db.session.rollback()
+    message = error.message if error.status == 422 and _is_chinese(error.message) else None
+    flash(("error", message or _REFUSED.get(error.status, "操作没有完成，请稍后再试")))
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text or "")
+
+
+def _form(schema) -> dict:
+    data = {k: v for k, v in request.form.items() if k != "csrf" and v != ""}
+    try:
+        return schema.load(data)
+    except ValidationError:
+        raise ValidationFailed("请检查填写的内容") from None
+
+
+@bp.get("/login")
+def login():
+    """Off to WeChat, which sends the resident back to oauth_callback with a code."""
+    state = secrets.token_urlsafe(16)
+    session["oauth_state"], session["after_login"] = state, _safe_next(request.args.get("next"))
+    return redirect(oauth.authorize_url(url_for("h5.oauth_callback", _external=True), state))
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/m/") and not target.startswith("//") else url_for("h5.home")
+
+
+@bp.get("/oauth/callback")
+def oauth_callback():
+    state, code = request.args.get("state", ""), request.args.get("code", "")
+    expected = session.pop("oauth_state", None)
+    if not code or not expected or not secrets.compare_digest(state, expected):
+        abort(400, "微信授权未完成，请从微信里重新打开页面")
+    resident = oauth.resident_for_code(code)
+    target = session.pop("after_login", None) or url_for("h5.home")
+    session["resident_id"] = resident.id
+    session["csrf"] = secrets.token_urlsafe(24)  # a new form token with every new identity
+    return redirect(_safe_next(target))
+
+
+@bp.get("/")
+@resident_required
+def home():
+    return render_template("h5/home.html", orders=orders.list_orders(g.actor, limit=30),
+                           talk=session.pop("talk", None))
+
+
+@bp.post("/chat")
+@resident_required
+def send():
+    try:
+        answer = chat.handle_message(g.actor.id, _form(ChatSchema())["text"], channel="h5")
+        session["talk"] = {"you": request.form.get("text", "").strip(), **answer}
+    except DomainError as error:
+        _refused(error)
+    return redirect(url_for("h5.home"))
+
+
+@bp.get("/orders/<string:number>")
+@resident_required
+def order(number):
+    found = orders.get_order(g.actor, number)
+    timeline = [(e, e.note if e.action in _NOTES_SHOWN else None) for e in found.events
+                if e.action not in ("content_check", "content_flag", "note", "overdue")]
+    return render_template("h5/order.html", order=found, timeline=timeline)
+
+
+def _act(number, do):
+    try:
+        do(orders.get_order(g.actor, number))
+        flash(("ok", "已提交"))
+    except DomainError as error:
+        _refused(error)
+    return redirect(url_for("h5.order", number=number))
+
+
+@bp.post("/orders/<string:number>/cancel")
+@resident_required
+def cancel(number):
+    return _act(number, lambda o: orders.perform(g.actor, o, "cancel"))
+
+
+@bp.post("/orders/<string:number>/rating")
+@resident_required
+def rate(number):
+    return _act(number, lambda o: orders.rate(g.actor, o, **_form(RatingSchema())))
+
+
+@bp.post("/orders/<string:number>/photos")
+@resident_required
+def add_photo(number):
+    upload = request.files.get("photo")
+    # One byte past the limit is enough to know it is too large.
+    data = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload else b""
+    return _act(number, lambda o: orders.perform(g.actor, o, "attach", photos=[photos.store(data)]))
+
+
+@bp.get("/orders/<string:number>/photos/<int:attachment_id>")
+@resident_required
+def photo(number, attachment_id):
+    found = orders.get_order(g.actor, number)  # only the resident's own order (404 otherwise)
+    attachment = next((a for a in found.attachments if a.id == attachment_id), None)
+    path = photos.path_of(attachment.url) if attachment else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype=attachment.content_type or "application/octet-stream")
+
+
+@bp.post("/logout")
+@resident_required
+def logout():
+    session.pop("resident_id", None)
+    return render_template("h5/logged_out.html")
