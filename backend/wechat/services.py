@@ -12,7 +12,7 @@ import requests
 from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from wechatpy.exceptions import WeChatClientException
+from wechatpy.exceptions import WeChatClientException, WeChatException
 
 from .. import clock
 from ..accounts import tokens
@@ -50,22 +50,30 @@ class WechatUnavailable(DomainError):
 def login(code: str) -> dict:
     """code2session → resident (created on first sight) → resident token. The session_key is
     dropped here: nothing in this backend needs it, and a key we never keep cannot leak."""
-    try:
-        session = wx.get_client().wxa.code_to_session(code)
-    except WeChatClientException as exc:
-        if exc.errcode in (wx.INVALID_CODE, wx.CODE_USED):
-            raise Unauthorized("the WeChat login code is invalid or was already used",
-                               code="invalid_wechat_code") from None
-        log.warning("code2session failed with errcode %s", exc.errcode)
-        raise WechatUnavailable("WeChat login is unavailable, try again") from None
-    except requests.RequestException as exc:
-        log.warning("code2session unreachable: %s", type(exc).__name__)
-        raise WechatUnavailable("WeChat login is unavailable, try again") from None
-    openid = session.get("openid")
-    if not openid:
-        raise WechatUnavailable("WeChat returned no openid")
-    resident = resident_for_openid(openid, session.get("unionid"))
+    resident = resident_from_wechat(lambda: wx.get_client().wxa.code_to_session(code), "code2session",
+                                    invalid="the WeChat login code is invalid or was already used",
+                                    unavailable="WeChat login is unavailable, try again")
     return tokens.issue("resident", resident.id)
+
+
+def resident_from_wechat(fetch, what: str, *, invalid: str, unavailable: str) -> Resident:
+    """The resident behind a WeChat identity answer (code2session, web OAuth): `fetch()` returns
+    WeChat's JSON with the openid. A bad or used code is 401 `invalid`; WeChat failing or out of
+    reach is 503 `unavailable` (logged without the code)."""
+    try:
+        answer = fetch()
+    except WeChatException as exc:
+        if exc.errcode in (wx.INVALID_CODE, wx.CODE_USED):
+            raise Unauthorized(invalid, code="invalid_wechat_code") from None
+        log.warning("%s failed with errcode %s", what, exc.errcode)
+        raise WechatUnavailable(unavailable) from None
+    except requests.RequestException as exc:
+        log.warning("%s unreachable: %s", what, type(exc).__name__)
+        raise WechatUnavailable(unavailable) from None
+    openid = answer.get("openid")
+    if not openid:
+        raise WechatUnavailable(unavailable)
+    return resident_for_openid(openid, answer.get("unionid"))
 
 
 def resident_for_openid(openid: str, unionid: str | None = None) -> Resident:
