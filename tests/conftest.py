@@ -294,3 +294,11 @@ def browser():
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """tests/artifacts/: screenshots of browser tests for people to look at (git-ignored)."""
+    folder = ROOT / "tests" / "artifacts"
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -17,7 +17,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 
 
 def test_a_resident_chats_gets_a_number_and_reopens_it_by_rating(browser, live_server, rasa_stack, stub,
-                                                                  make, db, tmp_path):
+                                                                  make, db, artifacts):
     world = make.world()
     worker = Actor.for_staff(world["workers"][0])
     db.session.rollback()  # SQLite: the live server must not wait for this thread's read lock
@@ -43,7 +43,7 @@ def test_a_resident_chats_gets_a_number_and_reopens_it_by_rating(browser, live_s
     assert page.locator("#new-order").count(), "\n".join(f"{who}: {said}" for who, said in transcript)
     number = page.locator("#new-order").inner_text()
     assert number.startswith("HX"), transcript
-    page.screenshot(path=str(tmp_path / "h5-chat.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "h5-chat.png"), full_page=True)
 
     order = db.session.query(Order).filter_by(number=number).one()
     assert order.channel == "h5" and order.grid_id == world["grids"][0].id
@@ -59,7 +59,7 @@ def test_a_resident_chats_gets_a_number_and_reopens_it_by_rating(browser, live_s
     with page.expect_navigation():
         page.click("button:has-text('提交评价')")
     page.wait_for_selector(".state:has-text('重新办理')")
-    page.screenshot(path=str(tmp_path / "h5-reopened.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "h5-reopened.png"), full_page=True)
     assert errors == []
     context.close()
     db.session.expire_all()
