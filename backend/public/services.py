@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from .. import clock
 from ..categories import taxonomy
@@ -20,52 +20,21 @@ from ..extensions import db, redis
 from ..grids.models import Community, Grid
 from ..labels import label
 from ..masking import mask
-from ..orders import states
+from ..orders import figures, states
 from ..orders.models import Order
 
 log = logging.getLogger(__name__)
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
 HIDDEN_FLAGS = frozenset({"private", "content_flagged"})
-SATISFIED = ("satisfied", "basically_satisfied")
 TEXT_LIMIT = 140  # characters of a request shown in the list: the gist, not the whole letter
 
 
-def _month_start(now: datetime, tz: str) -> datetime:
-    local = now.astimezone(ZoneInfo(tz))
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
-def figures(rows, since: datetime) -> dict:
-    """The month's figures from order rows (since = the month's first moment): received (cancelled
-    ones not counted), resolved, resolved on time (by its resolve limit), rated, 满意率 ((满意 + 基本满意)
-    / rated) and 未评价 (archived without a rating)."""
-    received = resolved = on_time = rated = satisfied = unrated = 0
-    for o in rows:
-        if o.created_at >= since and o.state != states.CANCELLED:
-            received += 1
-        if o.state in DONE_STATES and o.resolved_at and o.resolved_at >= since:
-            resolved += 1
-            on_time += bool(o.resolve_by is None or o.resolved_at <= o.resolve_by)
-            unrated += "unrated" in (o.flags or [])
-        if o.satisfaction and o.rated_at and o.rated_at >= since:
-            rated += 1
-            satisfied += o.satisfaction in SATISFIED
-    return {"received": received, "resolved": resolved, "on_time": on_time,
-            "on_time_rate": _rate(on_time, resolved), "rated": rated,
-            "satisfaction_rate": _rate(satisfied, rated), "unrated": unrated}
-
-
-def _rows_since(community_id: int, since: datetime):
-    return db.session.execute(
-        select(Order.grid_id, Order.state, Order.created_at, Order.resolved_at, Order.resolve_by,
-               Order.satisfaction, Order.rated_at, Order.flags)
-        .where(Order.community_id == community_id,
-               or_(Order.created_at >= since, Order.resolved_at >= since, Order.rated_at >= since))).all()
+def _figures(community_id: int, since: datetime, grid_id: int | None = None, rows=None) -> dict:
+    rows = rows if rows is not None else figures.rows_since(Order.community_id == community_id, since)
+    if grid_id is not None:
+        rows = [r for r in rows if r.grid_id == grid_id]
+    return figures.period(rows, since, clock.now())
 
 
 def _shown(order) -> bool:
@@ -131,34 +100,32 @@ def _month_label(since: datetime) -> str:
 
 def index(now: datetime | None = None) -> dict:
     """Every community with this month's figures."""
-    tz = current_app.config["TIMEZONE"]
-    since = _month_start(now or clock.now(), tz)
+    since = figures.local_starts(now or clock.now())[1]
 
     def compute():
         communities = db.session.scalars(select(Community).order_by(Community.name)).all()
         return {"month": _month_label(since), "communities": [
-            {"id": c.id, "name": c.name, "street": c.street.name,
-             "figures": figures(_rows_since(c.id, since), since)} for c in communities]}
+            {"id": c.id, "name": c.name, "street": c.street.name, "figures": _figures(c.id, since)}
+            for c in communities]}
     return _cached(f"public:index:{since:%Y%m}", compute)
 
 
 def community_page(community_id: int, now: datetime | None = None) -> dict:
     """One community: the month's figures, the same per grid, and recently resolved orders."""
     tz = current_app.config["TIMEZONE"]
-    since = _month_start(now or clock.now(), tz)
+    since = figures.local_starts(now or clock.now())[1]
     # A number too large for the column is simply no community (not a database error).
     community = db.session.get(Community, community_id) if 0 < community_id < 2**31 else None
     if community is None:
         raise NotFound("没有这个社区")
 
     def compute():
-        rows = _rows_since(community.id, since)
+        rows = figures.rows_since(Order.community_id == community.id, since)
         grids = db.session.scalars(select(Grid).where(Grid.community_id == community.id).order_by(Grid.code)).all()
         return {
             "id": community.id, "name": community.name, "street": community.street.name,
-            "month": _month_label(since), "figures": figures(rows, since),
-            "grids": [{"name": g.name, "figures": figures([r for r in rows if r.grid_id == g.id], since)}
-                      for g in grids],
+            "month": _month_label(since), "figures": _figures(community.id, since, rows=rows),
+            "grids": [{"name": g.name, "figures": _figures(community.id, since, g.id, rows)} for g in grids],
             "recent": _recent(community.id, tz, int(current_app.config["PUBLIC_RECENT_LIMIT"])),
         }
     return _cached(f"public:community:{community.id}:{since:%Y%m}", compute)
