@@ -1,7 +1,8 @@
 from marshmallow import Schema, fields, validate
 
-from ..orders.models import KINDS
-from ..orders.schemas import RESIDENT_CHANNELS, OrderSummarySchema, RatingSchema, StrictSchema, required_text
+from ..fields import SENDER_PATTERN
+from ..orders.models import KINDS, RESIDENT_CHANNELS
+from ..orders.schemas import OrderSummarySchema, RatingSchema, StrictSchema, required_text
 
 
 
@@ -27,7 +28,7 @@ class ParseResultSchema(Schema):
 
 
 class BotOrderCreateSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
     text = required_text()
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
@@ -40,16 +41,16 @@ class BotOrderCreateSchema(StrictSchema):
 
 
 class BotSenderSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
     number = fields.String(load_default=None)
 
 
 class BotRatingSchema(RatingSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
 
 
 class BotCancelSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
 
 
 class BotOrderSchema(OrderSummarySchema):

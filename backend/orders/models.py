@@ -10,6 +10,8 @@ from ..types import UTCDateTime
 from . import states
 
 CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report")
+# Channels a resident (or the bot for them) may name; hotline, walk-in and photo reports are entered by staff.
+RESIDENT_CHANNELS = ("wechat", "h5")
 KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute")
 GRADES = ("urgent", "normal")
 # The escalation ladder, bottom to top ("网格吹哨、部门报到").

@@ -16,6 +16,7 @@ from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, Validatio
 from ..extensions import db
 from ..grids.models import Building, Grid
 from ..grids.routing import place
+from ..types import INT32_MAX
 from . import deadlines, ladder, lifecycle, states
 from .models import GRADES, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
@@ -282,8 +283,11 @@ def _may_send_to(actor: Actor, grid: Grid) -> bool:
 
 def _target_worker(order: Order, who) -> Staff:
     worker = None
-    if isinstance(who, int) or (isinstance(who, str) and who.isdigit()):
-        worker = db.session.get(Staff, int(who))
+    if isinstance(who, str) and who.isascii() and who.isdigit():
+        who = int(who)
+    if isinstance(who, int):
+        # A number past the id column's range names nobody (and SQLite's driver refuses it).
+        worker = db.session.get(Staff, who) if 0 < who <= INT32_MAX else None
     elif isinstance(who, str):
         worker = db.session.scalar(select(Staff).where(Staff.username == who))
     if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \
