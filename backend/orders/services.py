@@ -18,7 +18,7 @@ from ..grids.models import Building, Grid
 from ..grids.routing import place
 from ..types import INT32_MAX
 from . import deadlines, ladder, lifecycle, states
-from .models import GRADES, SATISFACTIONS, Attachment, Order, OrderEvent
+from .models import GRADES, RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
 from .signals import order_changed
 
@@ -78,6 +78,11 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     """Store, classify, route and time-limit a new order in one transaction."""
     if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
         _refuse(f"a {actor.role or actor.kind} may not submit an order")
+    if actor.kind in ("resident", "bot") and channel not in RESIDENT_CHANNELS:
+        # A hotline call, a walk-in or a photo report is what staff record; a resident claiming
+        # one would jump the channel statistics and the hotline's own follow-up rules.
+        _refuse("居民只能通过微信或H5提交诉求", ValidationFailed, code="channel_not_allowed",
+                fields={"channel": [f"must be one of {', '.join(RESIDENT_CHANNELS)}"]})
     if actor.is_resident:
         resident_id = actor.id
     # Classify before touching the database: CPU work must not hold a write transaction open.
