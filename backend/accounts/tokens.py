@@ -29,6 +29,19 @@ def _bearer() -> str | None:
     return None
 
 
+def rate_key() -> str:
+    """Whom a request counts against for rate limits: the subject its token names (checked, no
+    database read: this runs before the view), else its client address."""
+    token = _bearer()
+    if token:
+        try:
+            claims = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE_SECONDS"])
+            return f"{claims.get('k')}:{claims.get('id')}"
+        except BadSignature:  # expired ones too: the view answers 401
+            pass
+    return f"ip:{request.remote_addr or '-'}"
+
+
 def current_actor(required: bool = True) -> Actor | None:
     token = _bearer()
     if token is None:

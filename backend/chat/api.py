@@ -2,7 +2,8 @@
 from flask_smorest import Blueprint
 
 from ..accounts.actors import Actor
-from ..accounts.tokens import require
+from ..accounts.tokens import rate_key, require
+from ..ratelimits import limit
 from ..orders import services as orders
 from ..orders.schemas import OrderSchema
 from . import services
@@ -15,6 +16,7 @@ bot_blp = Blueprint("bot", __name__, url_prefix="/api/v1/bot",
 
 
 @blp.route("/chat", methods=["POST"])
+@limit("RATE_LIMIT_CHAT", rate_key)
 @blp.arguments(ChatSchema)
 @blp.response(200, ChatReplySchema)
 def chat(data):

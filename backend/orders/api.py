@@ -2,7 +2,8 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..accounts.tokens import require
+from ..accounts.tokens import rate_key, require
+from ..ratelimits import limit
 from . import lifecycle, services
 from .schemas import NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
 
@@ -18,6 +19,8 @@ class Orders(MethodView):
         actor = require("resident", "staff")
         return {"orders": services.list_orders(actor, **args)}
 
+    # Only orders made count: a 422 or a replayed Idempotency-Key does not use the budget up.
+    @limit("RATE_LIMIT_ORDERS", rate_key, deduct_when=lambda response: response.status_code == 201)
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
     def post(self, data):
