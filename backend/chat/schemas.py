@@ -2,12 +2,15 @@ from marshmallow import Schema, fields, validate
 
 from ..fields import SENDER_PATTERN
 from ..orders.models import KINDS, RESIDENT_CHANNELS
-from ..orders.schemas import OrderSummarySchema, RatingSchema, StrictSchema, required_text
+from ..orders.schemas import OrderSummarySchema, RatingSchema, StrictSchema, idempotency_key, required_text
 
 
 
 class ChatSchema(StrictSchema):
     text = required_text()
+    client_id = idempotency_key(load_default=None, allow_none=True, metadata={
+        "description": "the client's id of this message: sent again (a retry), it gives the order it "
+                       "already made instead of a second"})
 
 
 class ChatReplySchema(Schema):
@@ -38,6 +41,8 @@ class BotOrderCreateSchema(StrictSchema):
     channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS))
     # The bot marks what it took down without understanding it, so a person looks at it.
     flags = fields.List(fields.String(validate=validate.OneOf(["unclassified"])), load_default=list)
+    # The key the backend gave this turn (message metadata): a retried turn finds its first order.
+    idempotency_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=150))
 
 
 class BotSenderSchema(StrictSchema):

@@ -1,5 +1,5 @@
 """marshmallow schemas for the order API. Validation only: no queries, no permission checks."""
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..fields import BoundedInt, id_field
 from ..labels import label
@@ -38,6 +38,21 @@ class OrderCreateSchema(StrictSchema):
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list,
                          validate=validate.Length(max=9))
+
+
+def idempotency_key(**kwargs) -> fields.String:
+    """A client's key for one intake: printable ASCII, as in the IETF Idempotency-Key draft."""
+    return fields.String(validate=[validate.Length(min=1, max=128), validate.Regexp(r"^[\x21-\x7e]+$")],
+                         **kwargs)
+
+
+class IdempotencyHeaders(Schema):
+    class Meta:
+        unknown = EXCLUDE  # every other header
+
+    key = idempotency_key(data_key="Idempotency-Key", load_default=None, metadata={
+        "description": "a fresh key per order (e.g. a UUID): a retry with the same key answers 200 with "
+                       "the first order instead of making a second"})
 
 
 class RatingSchema(StrictSchema):

@@ -185,7 +185,8 @@ def _reply_row(resident_id: int, text: str, row: WechatInbound) -> Notification:
 
 def _text(row: WechatInbound, resident: Resident) -> list[str]:
     from ..chat import services as chat
-    result = chat.handle_message(resident.id, row.content or "", channel="wechat")
+    # The push's MsgId is the turn's key: a retried row (its worker died) finds the order it made.
+    result = chat.handle_message(resident.id, row.content or "", channel="wechat", key=f"wechat:{row.msg_key}")
     row.order_number = result.get("order_number")
     return list(result.get("replies") or [])
 
