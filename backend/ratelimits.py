@@ -7,6 +7,7 @@ import logging
 import time
 
 from flask import current_app, request
+from flask_limiter import MetaLimit
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 from redis.commands.core import Script
@@ -134,11 +135,20 @@ def _failed_login(response) -> bool:
     return response.status_code == 401
 
 
+def _lockout() -> str:
+    # A meta limit of one breach: the first refused attempt starts the lock, and for this long
+    # every attempt on the account is refused, even once its oldest failures have aged out.
+    return f"1 per {current_app.config['RATE_LIMIT_LOGIN_LOCK_MINUTES']} minutes"
+
+
 def login_limits(view):
-    """Failed logins per account and per client address, counted together for the API and the
-    console; the check runs before the password is, so a locked account answers 429 to any password."""
-    for name, scope, key in (("RATE_LIMIT_LOGIN_ACCOUNT", "login-account", login_username),
-                             ("RATE_LIMIT_LOGIN_IP", "login-ip", remote_address)):
+    """Failed logins per account (then the account is locked) and per client address, counted
+    together for the API and the console. The check runs before the password is, so a locked
+    account answers 429 whatever password comes: guessing cannot go on by watching for a 200."""
+    lock = MetaLimit(_lockout, key_function=login_username, scope="login-account-lock", error_message=MESSAGE,
+                     exempt_when=lambda: request.method != "POST")
+    for name, scope, key, meta in (("RATE_LIMIT_LOGIN_ACCOUNT", "login-account", login_username, [lock]),
+                                   ("RATE_LIMIT_LOGIN_IP", "login-ip", remote_address, None)):
         view = limiter.shared_limit(configured(name), scope=scope, key_func=key, methods=["POST"],
-                                    deduct_when=_failed_login, error_message=MESSAGE)(view)
+                                    deduct_when=_failed_login, error_message=MESSAGE, meta_limits=meta)(view)
     return view

@@ -56,6 +56,42 @@ def test_the_sixth_wrong_password_answers_429_with_retry_after(client, make, lim
     _is_429(_login(client, staff.username, PASSWORD, OTHER_ADDRESS))
 
 
+@pytest.fixture
+def limits_clock(monkeypatch):
+    """Moves the clock the limits count with (the limits library's), not the app's: the moving
+    window's entries are timestamps it passes to Redis, so no real time needs to pass."""
+    import time as real_time
+    import types
+    import limits.storage.redis
+    import limits.strategies
+    offset = [0.0]
+    fake = types.SimpleNamespace(time=lambda: real_time.time() + offset[0])
+    monkeypatch.setattr(limits.storage.redis, "time", fake)
+    monkeypatch.setattr(limits.strategies, "time", fake)
+
+    def travel(minutes):
+        offset[0] += minutes * 60
+    return travel
+
+
+def test_the_lock_lasts_15_minutes_from_the_refused_attempt(client, make, limits, limits_clock):
+    """Failures spread over 14 minutes: once the sixth attempt is refused the account stays locked
+    for the full 15 minutes, even after its oldest failure has left the window."""
+    staff = make.staff()
+    assert _login(client, staff.username, "wrong").status_code == 401
+    limits_clock(10)
+    for _ in range(4):
+        assert _login(client, staff.username, "wrong").status_code == 401
+    limits_clock(4)
+    assert _login(client, staff.username, PASSWORD).status_code == 429  # the lock starts
+    limits_clock(2)  # only 4 failures left in the last 15 minutes: the lock still holds
+    assert _login(client, staff.username, PASSWORD).status_code == 429
+    limits_clock(12)
+    assert _login(client, staff.username, PASSWORD).status_code == 429
+    limits_clock(2)  # 16 minutes after the lock started
+    assert _login(client, staff.username, PASSWORD).status_code == 200
+
+
 def test_another_account_from_the_same_address_is_limited_at_the_address_threshold(client, make, limits):
     first, second, third = make.staff(), make.staff(), make.staff()
     for _ in range(5):
