@@ -102,6 +102,9 @@ class Config:
     RATE_LIMIT_LOGIN_IP = _env("RATE_LIMIT_LOGIN_IP", "20 per 15 minutes")
     # How long an account stays locked once RATE_LIMIT_LOGIN_ACCOUNT refused an attempt.
     RATE_LIMIT_LOGIN_LOCK_MINUTES = int(_env("RATE_LIMIT_LOGIN_LOCK_MINUTES", "15"))
+    # Reverse proxies (nginx …) in front of the app: their X-Forwarded-For names the client address
+    # the limits count by. 0: the TCP peer, and the header is ignored (a client could forge it).
+    TRUSTED_PROXY_HOPS = int(_env("TRUSTED_PROXY_HOPS", "0"))
     RATE_LIMIT_CHAT = _env("RATE_LIMIT_CHAT", "20 per minute;300 per day")  # chat messages per resident
     RATE_LIMIT_ORDERS = _env("RATE_LIMIT_ORDERS", "10 per hour;30 per day")  # API-created orders per resident
     RATE_LIMIT_WECHAT = _env("RATE_LIMIT_WECHAT", "20 per minute;300 per day")  # WeChat pushes per openid

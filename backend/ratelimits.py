@@ -96,6 +96,13 @@ def configured(name: str):
 
 
 def remote_address() -> str:
+    """The client's address. Behind TRUSTED_PROXY_HOPS reverse proxies it is the one the outermost
+    of them saw (X-Forwarded-For, counted from the right: entries further left are the client's
+    word and could name anyone); without proxies the header is ignored."""
+    hops = current_app.config["TRUSTED_PROXY_HOPS"]
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
     return get_remote_address() or "-"
 
 

@@ -5,6 +5,7 @@ from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import Unauthorized
+from ..ratelimits import remote_address
 from ..extensions import db
 from .actors import Actor
 from .models import Resident, Staff
@@ -39,7 +40,7 @@ def rate_key() -> str:
             return f"{claims.get('k')}:{claims.get('id')}"
         except BadSignature:  # expired ones too: the view answers 401
             pass
-    return f"ip:{request.remote_addr or '-'}"
+    return f"ip:{remote_address()}"
 
 
 def current_actor(required: bool = True) -> Actor | None:

@@ -190,3 +190,21 @@ def test_with_redis_down_limits_fail_open_and_say_so_once(client, db, make, auth
     with caplog.at_level(logging.WARNING):
         assert _login(client, staff.username, PASSWORD).status_code == 200
     assert any("back on" in r.getMessage() for r in caplog.records)
+
+
+def test_behind_a_proxy_the_address_comes_from_x_forwarded_for_and_not_from_the_client(
+        client, make, limits, monkeypatch):
+    monkeypatch.setitem(limits, "RATE_LIMIT_LOGIN_IP", "2 per 15 minutes")
+    accounts = [make.staff() for _ in range(4)]
+
+    def attempt(staff, forwarded):
+        return client.post("/api/v1/auth/login", json={"username": staff.username, "password": "wrong"},
+                           headers={"X-Forwarded-For": forwarded})
+    # Without trusted proxies the header is ignored: a forged one buys no fresh address.
+    assert [attempt(a, f"198.51.100.{n}").status_code for n, a in enumerate(accounts[:3])] == [401, 401, 429]
+    monkeypatch.setitem(limits, "TRUSTED_PROXY_HOPS", 1)
+    # One proxy: its right-most entry is the client; whatever the client wrote to the left is not.
+    assert attempt(accounts[3], "6.6.6.6, 203.0.113.5").status_code == 401
+    assert attempt(accounts[3], "7.7.7.7, 203.0.113.5").status_code == 401
+    assert attempt(accounts[3], "8.8.8.8, 203.0.113.5").status_code == 429
+    assert attempt(accounts[3], "203.0.113.6").status_code == 401
