@@ -67,6 +67,8 @@ def init_app(app) -> None:
     cfg.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # Retry-After on every 429
     cfg.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     cfg.setdefault("RATELIMIT_KEY_PREFIX", "rm:rl")
+    # A Redis of their own must not hang a request when it stops answering either.
+    cfg.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 2, "socket_connect_timeout": 2})
     limiter.init_app(app)
     if not limiter.enabled:
         return
@@ -123,7 +125,6 @@ def check(name: str, scope: str, key: str) -> None:
         storage_failed(exc)
         return
     storage_answered()
-
 
 
 def limit(name: str, key_func, **kwargs):

@@ -96,8 +96,8 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     if key and (first := _first_for(key, resident_id)) is not None:
         return _replay(actor, first)
     now = clock.now()
-    order = Order(number=next_number(), idempotency_key=key, channel=channel, kind=kind, grade=grade, text=text,
-                  location_text=location_text, contact=contact, resident_id=resident_id,
+    order = Order(number=next_number(), idempotency_key=key, channel=channel, kind=kind, grade=grade,
+                  text=text, location_text=location_text, contact=contact, resident_id=resident_id,
                   state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
                   created_at=now, updated_at=now)
     if category:
