@@ -31,3 +31,15 @@ def test_a_push_with_a_bad_signature_is_not_counted(app, db, pusher, monkeypatch
         assert pusher.push(text_xml("o-victim", "伪造"), bad=True).status_code == 403
     assert pusher.push(text_xml("o-victim", "路灯不亮")).status_code == 200
     assert _stored(db, "o-victim") == 1
+
+
+def test_with_redis_refusing_connections_pushes_pass_unlimited(app, db, pusher, monkeypatch):
+    import redis as redis_lib
+    from backend.extensions import redis as app_redis
+    from tests.conftest import _free_port
+    monkeypatch.setitem(app.config, "RATE_LIMIT_WECHAT", "1 per minute")
+    monkeypatch.setattr(app_redis, "client", redis_lib.Redis(port=_free_port(), socket_connect_timeout=0.5,
+                                                             decode_responses=True))
+    for n in range(3):
+        assert pusher.push(text_xml("o-outage", f"第{n}条")).text == "success"
+    assert _stored(db, "o-outage") == 3
