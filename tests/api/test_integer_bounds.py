@@ -124,3 +124,18 @@ def test_every_integer_a_request_may_carry_is_bounded_in_the_openapi_document(cl
     assert not unbounded, unbounded
     # The walk did find the integers it guards.
     assert any("offset" in p.get("name", "") for p in spec["paths"]["/api/v1/orders"]["get"]["parameters"])
+
+
+HUGE_BUILDINGS = [f"水晶城小区{HUGE}号楼", "3" * 30 + "栋", f"{PAST_INT64}号"]
+
+
+@pytest.mark.parametrize("location", HUGE_BUILDINGS)
+def test_a_huge_building_number_in_an_address_is_just_text(client, db, make, auth, location):
+    """An integer hiding in free text reached the database too: the order is stored (in the pool)."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    created = client.post("/api/v1/orders", json={"text": "楼道灯坏了", "location_text": location}, headers=headers)
+    assert created.status_code == 201 and created.json["grid"] is None
+    chatted = client.post("/api/v1/chat", json={"text": location + "楼道灯坏了"}, headers=headers)
+    assert chatted.status_code == 200 and chatted.json["order_number"]
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 2
