@@ -192,13 +192,17 @@ def _text(row: WechatInbound, resident: Resident) -> list[str]:
 
 
 def _image(row: WechatInbound, resident: Resident) -> list[str]:
+    order = _recent_open_order(resident.id)
+    if order is not None and any(e.action == "attach" and (e.data or {}).get("push") == row.msg_key
+                                 for e in order.events):
+        row.order_number = order.number  # a retry after a crash: this push's photo is there already
+        return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
     path, url, content_type, size = save_media(row.media_id)
     row.attachment_path = str(path)
-    order = _recent_open_order(resident.id)
     if order is None:
         return [render_template("notifications/wechat/photo_no_order.txt").strip()]
     row.order_number = order.number
-    orders.perform(Actor.for_resident(resident), order, "attach", channel="wechat",
+    orders.perform(Actor.for_resident(resident), order, "attach", channel="wechat", push=row.msg_key,
                    photos=[{"url": url, "content_type": content_type, "size": size}])
     return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
 

@@ -101,3 +101,26 @@ def test_a_duplicate_push_end_to_end_gives_one_order(db, pusher, worker, world, 
     assert pusher.push(xml).status_code == 200  # WeChat's retry: acknowledged, dropped
     worker()
     assert _orders(db) == 1 and len(bot_over_http) == 1
+
+
+def test_a_photo_push_retried_after_a_crash_is_attached_once(db, stub, make, monkeypatch):
+    from backend.orders.models import Attachment
+    resident = make.resident(openid="o-photo-killed")
+    order = make.order(resident=resident)
+    row = wechat.accept_push({"MsgId": "31337", "FromUserName": "o-photo-killed", "MsgType": "image",
+                              "MediaId": "media-9", "CreateTime": "2", "ToUserName": "gh"})
+    real_reply_row = wechat._reply_row
+
+    def die(*args):
+        raise WorkerKilled()
+    monkeypatch.setattr(wechat, "_reply_row", die)
+    with pytest.raises(WorkerKilled):
+        wechat.process_inbound(row.id)
+    db.session.rollback()
+    monkeypatch.setattr(wechat, "_reply_row", real_reply_row)
+    clock.travel(wechat.STALE_CLAIM + timedelta(minutes=1))
+    assert len(wechat.process_inbound(row.id)) == 1
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Attachment).where(Attachment.order_id == order.id)) == 1
+    assert db.session.get(WechatInbound, row.id).order_number == order.number
+    assert len(stub.calls("cgi-bin/media/get")) == 1
