@@ -18,9 +18,10 @@ OTHER_ADDRESS = {"REMOTE_ADDR": "10.9.8.7"}
 
 @pytest.fixture
 def limits(app, redis, monkeypatch):
-    """The production defaults for logins, small ones for chat and orders (the tests stay short)."""
-    from backend.config import Config
-    monkeypatch.setitem(app.config, "RATE_LIMIT_LOGIN_ACCOUNT", Config.RATE_LIMIT_LOGIN_ACCOUNT)
+    """The production defaults for account logins, small ones for the rest (the tests stay short)."""
+    monkeypatch.setitem(app.config, "RATE_LIMIT_LOGIN_ACCOUNT", "5 per 15 minutes")
+    monkeypatch.setitem(app.config, "RATE_LIMIT_LOGIN_LOCK_MINUTES", 15)
+    monkeypatch.setitem(app.config, "TRUSTED_PROXY_HOPS", 0)
     monkeypatch.setitem(app.config, "RATE_LIMIT_LOGIN_IP", "8 per 15 minutes")
     monkeypatch.setitem(app.config, "RATE_LIMIT_CHAT", "3 per minute")
     monkeypatch.setitem(app.config, "RATE_LIMIT_ORDERS", "2 per hour")
