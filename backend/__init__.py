@@ -5,7 +5,7 @@ import os
 from flask import Flask, abort, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
-from . import errors
+from . import errors, ratelimits
 from .config import ROOT, check_production, config_for
 from .extensions import db, migrate, redis
 
@@ -32,6 +32,7 @@ def create_app(config: str | type | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     redis.init_app(app)
+    ratelimits.init_app(app)
     _sqlite_tuning(app)
     api.init_app(app)
     errors.register(app)

@@ -101,6 +101,23 @@ class Config:
     # RQ queues the worker listens on, highest priority first.
     WORKER_QUEUES = _env("WORKER_QUEUES", "wechat,notifications,dispatch,default")
 
+    # Rate limits: Flask-Limiter strings, several joined by ";". Counted in Redis (REDIS_URL unless
+    # RATE_LIMIT_STORAGE_URL); when Redis does not answer they fail open, with one warning logged.
+    RATELIMIT_ENABLED = _env("RATE_LIMITS_ENABLED", "1") not in ("0", "false", "off")
+    RATE_LIMIT_STORAGE_URL = _env("RATE_LIMIT_STORAGE_URL")
+    # Failed logins (API and console together): per account, then the account waits (any password);
+    # per client address, whichever accounts it tries — a success resets neither.
+    RATE_LIMIT_LOGIN_ACCOUNT = _env("RATE_LIMIT_LOGIN_ACCOUNT", "5 per 15 minutes")
+    RATE_LIMIT_LOGIN_IP = _env("RATE_LIMIT_LOGIN_IP", "20 per 15 minutes")
+    # How long an account stays locked once RATE_LIMIT_LOGIN_ACCOUNT refused an attempt.
+    RATE_LIMIT_LOGIN_LOCK_MINUTES = int(_env("RATE_LIMIT_LOGIN_LOCK_MINUTES", "15"))
+    # Reverse proxies (nginx …) in front of the app: their X-Forwarded-For names the client address
+    # the limits count by. 0: the TCP peer, and the header is ignored (a client could forge it).
+    TRUSTED_PROXY_HOPS = int(_env("TRUSTED_PROXY_HOPS", "0"))
+    RATE_LIMIT_CHAT = _env("RATE_LIMIT_CHAT", "20 per minute;300 per day")  # chat messages per resident
+    RATE_LIMIT_ORDERS = _env("RATE_LIMIT_ORDERS", "10 per hour;30 per day")  # API-created orders per resident
+    RATE_LIMIT_WECHAT = _env("RATE_LIMIT_WECHAT", "20 per minute;300 per day")  # WeChat pushes per openid
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
@@ -149,6 +166,9 @@ class TestConfig(Config):
     BOT_TIMEOUT_SECONDS = 3.0
     SECRET_KEY = "test-secret"
     BOT_SERVICE_TOKEN = "test-bot-token"
+    # Raised far past what any test sends; tests/api/test_rate_limits.py sets the real ones.
+    RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_CHAT = "100000 per hour"
+    RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = "100000 per hour"
 
 
 def config_for(name: str | None):

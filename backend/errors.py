@@ -69,15 +69,16 @@ def _wants_html() -> bool:
     return request.path.startswith(_HTML_PREFIXES)
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None):
+def error_response(status: int, code: str, message: str, fields: dict | None = None,
+                   headers: dict | None = None):
     if _wants_html():
         home = next((h for prefix, h in _HOMES if request.path.startswith(prefix)), "/console/")
         return render_template("errors/error.html", status=status, code=code, message=message,
-                               fields=fields, home=home), status
+                               fields=fields, home=home), status, headers or {}
     body = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
-    return jsonify({"error": body}), status
+    return jsonify({"error": body}), status, headers or {}
 
 
 def _fields_of(error: HTTPException) -> dict | None:
@@ -103,7 +104,9 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_domain_error(error: DomainError):
-    return error_response(error.status, error.code, error.message, error.fields)
+    retry_after = getattr(error, "retry_after", None)  # a 429 says when to come back
+    return error_response(error.status, error.code, error.message, error.fields,
+                          {"Retry-After": str(retry_after)} if retry_after else None)
 
 
 def handle_unexpected(error: Exception):

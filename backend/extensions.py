@@ -1,5 +1,7 @@
 """Extensions are created here and bound to the app in create_app()."""
 import redis as redis_lib
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
@@ -37,3 +39,5 @@ class FlaskRedis:
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 redis = FlaskRedis()
+# Limits, keys and storage come from the config (backend.ratelimits binds them in create_app).
+limiter = Limiter(key_func=get_remote_address)

@@ -20,3 +20,7 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect):
         return None if value is None else value.replace(tzinfo=timezone.utc)
+
+# Primary keys are 32-bit INTEGER columns on both databases. A bigger number can name no row, and
+# SQLite refuses a bound parameter past 64 bits with OverflowError: bound every id at the edge.
+INT32_MAX = 2**31 - 1

@@ -2,7 +2,8 @@
 from flask_smorest import Blueprint
 
 from ..accounts.actors import Actor
-from ..accounts.tokens import require
+from ..accounts.tokens import rate_key, require
+from ..ratelimits import limit
 from ..orders import services as orders
 from ..orders.schemas import OrderSchema
 from . import services
@@ -15,12 +16,13 @@ bot_blp = Blueprint("bot", __name__, url_prefix="/api/v1/bot",
 
 
 @blp.route("/chat", methods=["POST"])
+@limit("RATE_LIMIT_CHAT", rate_key)
 @blp.arguments(ChatSchema)
 @blp.response(200, ChatReplySchema)
 def chat(data):
     """Send a message to the bot; the reply carries an order number when one was created."""
     actor = require("resident")
-    return services.handle_message(actor.id, data["text"], channel="h5")
+    return services.handle_message(actor.id, data["text"], channel="h5", client_id=data["client_id"])
 
 
 @blp.route("/nlu/parse", methods=["POST"])
@@ -40,10 +42,13 @@ def _resident(sender: str) -> Actor:
 @bot_blp.route("/orders", methods=["POST"])
 @bot_blp.arguments(BotOrderCreateSchema)
 @bot_blp.response(201, OrderSchema)
+@bot_blp.alt_response(200, schema=OrderSchema, description="the turn's key was used: its first order")
 def bot_create(data):
-    """Create an order on behalf of the resident in this conversation."""
+    """Create an order on behalf of the resident in this conversation (201), or find the one this
+    turn's idempotency_key already made (200)."""
     require("bot")
-    return services.create_for_sender(data)
+    order = services.create_for_sender(data)
+    return order, 200 if order.replayed else 201
 
 
 @bot_blp.route("/orders", methods=["GET"])

@@ -29,12 +29,13 @@ def resident_id_of(sender: str) -> int | None:
     return int(number) if prefix == "resident" and number.isdigit() else None
 
 
-def turn(resident_id: int, text: str, channel: str = "h5") -> tuple[list[str], str | None]:
+def turn(resident_id: int, text: str, channel: str = "h5",
+         key: str | None = None) -> tuple[list[str], str | None]:
     """One conversation turn through the REST channel: the bot's text replies in order, and the
-    number of the order it created, if any (its custom payload). The resident's channel travels as
-    message metadata, so the bot stores the order with it."""
+    number of the order it created, if any (its custom payload). The resident's channel and the
+    turn's idempotency key travel as message metadata: the bot stores the order with both."""
     messages = _post("/webhooks/rest/webhook", {"sender": sender_id(resident_id), "message": text,
-                                                "metadata": {"channel": channel}})
+                                                "metadata": {"channel": channel, "idempotency_key": key}})
     if not isinstance(messages, list):
         raise BotUnavailable("unexpected reply from the bot")
     messages = [m for m in messages if isinstance(m, dict)]

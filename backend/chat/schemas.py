@@ -1,12 +1,16 @@
 from marshmallow import Schema, fields, validate
 
-from ..orders.models import KINDS
-from ..orders.schemas import RESIDENT_CHANNELS, OrderSummarySchema, RatingSchema, StrictSchema, required_text
+from ..fields import SENDER_PATTERN
+from ..orders.models import KINDS, RESIDENT_CHANNELS
+from ..orders.schemas import OrderSummarySchema, RatingSchema, StrictSchema, idempotency_key, required_text
 
 
 
 class ChatSchema(StrictSchema):
     text = required_text()
+    client_id = idempotency_key(load_default=None, allow_none=True, metadata={
+        "description": "the client's id of this message: sent again (a retry), it gives the order it "
+                       "already made instead of a second"})
 
 
 class ChatReplySchema(Schema):
@@ -27,7 +31,7 @@ class ParseResultSchema(Schema):
 
 
 class BotOrderCreateSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
     text = required_text()
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
@@ -37,19 +41,21 @@ class BotOrderCreateSchema(StrictSchema):
     channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS))
     # The bot marks what it took down without understanding it, so a person looks at it.
     flags = fields.List(fields.String(validate=validate.OneOf(["unclassified"])), load_default=list)
+    # The key the backend gave this turn (message metadata): a retried turn finds its first order.
+    idempotency_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=150))
 
 
 class BotSenderSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
     number = fields.String(load_default=None)
 
 
 class BotRatingSchema(RatingSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
 
 
 class BotCancelSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
 
 
 class BotOrderSchema(OrderSummarySchema):

@@ -1,37 +1,42 @@
 """Chat turns: the bot answers what it can; if it is down, slow or silent, the message becomes an
 order anyway and the resident gets the 'received' reply with its number. Nothing is dropped."""
 import logging
+import uuid
 
 from flask import current_app, render_template
-from sqlalchemy import select
-
 from .. import clock
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..errors import NotFound
 from ..extensions import db
 from ..orders import services as orders
-from ..orders.models import Order, OrderEvent
+from ..orders.models import Order
 from . import gateway
 
 log = logging.getLogger(__name__)
 
 
-def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
-    """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable"}."""
-    started = clock.now()
+def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_id: str | None = None,
+                   key: str | None = None) -> dict:
+    """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable"}.
+
+    The turn's idempotency key — the caller's (a WeChat MsgId), the client's message id, or one made
+    for this turn — goes with every order the turn makes, by the bot or by the fallback below: a
+    retried message finds the order it made instead of making a second."""
+    key = key or (f"chat:{client_id}" if client_id else f"turn:{uuid.uuid4().hex}")
     _end_transaction()
+    already = orders.find_by_key(resident_id, key)
+    if already is not None:  # this message was handled before (a retry): do not run its turn again
+        return _received(already, "replayed")
+    _end_transaction()  # the look-up's read must not stay open over the turn either
     try:
-        replies, created = gateway.turn(resident_id, text, channel)
+        replies, created = gateway.turn(resident_id, text, channel, key)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
-        # A slow bot may have created the order before we stopped waiting: never make a second one.
-        already = _order_created_since(resident_id, started)
-        if already is not None:
-            return _received(already, "bot_unavailable")
-        return _store_as_order(resident_id, text, channel, "bot_unavailable")
+        # A slow bot may have made the order before we stopped waiting: the key finds it.
+        return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
     if not replies:
-        return _store_as_order(resident_id, text, channel, "unclassified")
+        return _store_as_order(resident_id, text, channel, "unclassified", key)
     return {"replies": replies, "order_number": created, "bot": "ok"}
 
 
@@ -61,13 +66,14 @@ def create_for_sender(data: dict) -> Order:
         Actor("bot"), resident_id=resident.id, text=data["text"], kind=data["kind"],
         location_text=data["location_text"], contact=data["contact"],
         photos=[data["photo_url"]] if data["photo_url"] else [], channel=data["channel"],
-        flags=data["flags"])
+        flags=data["flags"], idempotency_key=data["idempotency_key"])
     return orders.present(resident, order)
 
 
-def _store_as_order(resident_id: int, text: str, channel: str, flag: str) -> dict:
+def _store_as_order(resident_id: int, text: str, channel: str, flag: str, key: str) -> dict:
     order = orders.create_order(Actor("resident", resident_id), text=text, channel=channel,
-                                location_text=text[:200], kind="complaint", flags=[flag])
+                                location_text=text[:200], kind="complaint", flags=[flag],
+                                idempotency_key=key)
     return _received(order, flag)
 
 
@@ -76,15 +82,6 @@ def _received(order: Order, flag: str) -> dict:
                             claim_by=clock.local(order.claim_by, current_app.config["TIMEZONE"]))
     return {"replies": [reply.strip()], "order_number": order.number,
             "bot": "unavailable" if flag == "bot_unavailable" else "ok"}
-
-
-def _order_created_since(resident_id: int, since) -> Order | None:
-    """The newest order the bot created for this resident during this turn, if any."""
-    return db.session.scalar(
-        select(Order).join(OrderEvent, OrderEvent.order_id == Order.id)
-        .where(Order.resident_id == resident_id, Order.created_at >= since,
-               OrderEvent.action == "submit", OrderEvent.actor_type == "bot")
-        .order_by(Order.id.desc()).limit(1))
 
 
 def parse(text: str) -> dict:

@@ -11,6 +11,7 @@ from ..notifications import services as notifications
 from ..categories import taxonomy
 from ..orders import lifecycle, states
 from ..orders.models import GRADES
+from ..ratelimits import login_limits
 from .auth import csrf_ok, csrf_token, login_required, login_user, logout_user
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -32,6 +33,7 @@ def _template_globals(state):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limits
 def login():
     failed = False
     if request.method == "POST":

@@ -1,11 +1,11 @@
 """marshmallow schemas for the worker / staff API. Validation only: no queries, no permissions."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..fields import BoundedInt, id_field
 from ..orders.models import GRADES
 from ..orders.schemas import OrderBaseSchema, StrictSchema, required_text
 
 _note = validate.Length(max=2000)
-_id = validate.Range(min=1, max=2**31 - 1)  # ids are 32-bit on both databases
 _photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=9))
 
 
@@ -34,8 +34,8 @@ class ReasonSchema(StrictSchema):
 class _TargetGrid(StrictSchema):
     grid = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
                          metadata={"description": "grid code, e.g. sjc-2"})
-    grid_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=_id)
-    building_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=_id)
+    grid_id = id_field(load_default=None, allow_none=True)
+    building_id = id_field(load_default=None, allow_none=True)
 
     @validates_schema
     def _one_target(self, data, **_):
@@ -73,12 +73,12 @@ class GradeSchema(StrictSchema):
 
 
 class QueueArgs(StrictSchema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    limit = BoundedInt(minimum=1, maximum=500, load_default=100)
 
 
 class SupervisionArgs(StrictSchema):
-    within = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=60, max=7 * 86400),
-                            metadata={"description": "seconds; default DUE_SOON_SECONDS (1 h)"})
+    within = BoundedInt(minimum=60, maximum=7 * 86400, load_default=None, allow_none=True,
+                        metadata={"description": "seconds; default DUE_SOON_SECONDS (1 h)"})
 
 
 class StaffOrderSchema(OrderBaseSchema):

@@ -7,14 +7,17 @@ from sqlalchemy import select
 from ..extensions import db
 from .models import Building, Community, Grid
 
+MAX_BUILDING_DIGITS = 9  # any such number fits the 32-bit column
+
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
 
 
 def chinese_number(text: str) -> int | None:
-    """'3' → 3, '十二' → 12, '二十三' → 23 (building numbers are small)."""
+    """'3' → 3, '十二' → 12, '二十三' → 23 (building numbers are small). A longer run of digits is no
+    building: past 64 bits it reached SQLite's driver as an OverflowError and lost the order."""
     if text.isdigit():
-        return int(text)
+        return int(text) if len(text) <= MAX_BUILDING_DIGITS else None
     if not text or any(ch not in _CN_DIGITS and ch != "十" for ch in text):
         return None
     if "十" in text:

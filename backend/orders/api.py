@@ -2,9 +2,10 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..accounts.tokens import require
+from ..accounts.tokens import rate_key, require
+from ..ratelimits import limit
 from . import lifecycle, services
-from .schemas import NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
+from .schemas import IdempotencyHeaders, NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders (诉求/工单)")
 
@@ -18,12 +19,17 @@ class Orders(MethodView):
         actor = require("resident", "staff")
         return {"orders": services.list_orders(actor, **args)}
 
+    # Only orders made count: a 422 or a replayed Idempotency-Key does not use the budget up.
+    @limit("RATE_LIMIT_ORDERS", rate_key, deduct_when=lambda response: response.status_code == 201)
     @blp.arguments(OrderCreateSchema)
+    @blp.arguments(IdempotencyHeaders, location="headers")
     @blp.response(201, OrderSchema)
-    def post(self, data):
-        """Send a new order."""
+    @blp.alt_response(200, schema=OrderSchema, description="a retry: the order first made with this Idempotency-Key")
+    def post(self, data, headers):
+        """Send a new order (201); the same Idempotency-Key again answers the first one (200)."""
         actor = require("resident")
-        return services.create_order(actor, **data)
+        order = services.create_order(actor, idempotency_key=headers["key"], **data)
+        return order, 200 if order.replayed else 201
 
 
 @blp.route("/<string:number>")

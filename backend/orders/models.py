@@ -10,6 +10,8 @@ from ..types import UTCDateTime
 from . import states
 
 CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report", "open311")
+# Channels a resident (or the bot for them) may name; hotline, walk-in and photo reports are entered by staff.
+RESIDENT_CHANNELS = ("wechat", "h5")
 KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute")
 GRADES = ("urgent", "normal")
 # The escalation ladder, bottom to top ("网格吹哨、部门报到").
@@ -46,11 +48,16 @@ class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_state_grid", "state", "grid_id"),
+        # One order per intake: a retry carrying the same key finds the first (services.create_order).
+        Index("uq_orders_idempotency_key", "idempotency_key", unique=True),
         *(CheckConstraint(sql, name=name) for name, sql in ORDER_CHECKS.items()),  # ck_orders_<name>
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
+    # "<resident id>:<source key>": an Idempotency-Key header, a WeChat MsgId, a chat client id, or
+    # a key derived for one bot turn. NULL for orders taken down without one (staff entries).
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20))
     category: Mapped[str | None] = mapped_column(String(80))  # taxonomy path "L1/L2[/L3]", e.g. "城乡建设/住房保障与房地产/物业服务"
@@ -107,6 +114,8 @@ class Order(db.Model):
     __mapper_args__ = {"version_id_col": version}
     # Set per response by services.present, for whoever asked (not stored).
     allowed_actions = ()
+    # Set by create_order when a retried intake found this order instead of making one.
+    replayed = False
 
     def add_flag(self, flag: str) -> None:
         if flag not in (self.flags or []):

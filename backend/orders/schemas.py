@@ -1,12 +1,11 @@
 """marshmallow schemas for the order API. Validation only: no queries, no permission checks."""
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from ..fields import BoundedInt, id_field
 from ..labels import label
-from .models import GRADES, KINDS, SATISFACTIONS
+from .models import GRADES, KINDS, RESIDENT_CHANNELS, SATISFACTIONS
 from . import states
 
-# Channels a resident (or the bot for them) may name; hotline, walk-in and photo reports are entered by staff.
-RESIDENT_CHANNELS = ("wechat", "h5")
 # What residents type or tap for the 12345 scale, mapped onto its codes.
 SATISFACTION_WORDS = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "unsatisfied"}
 
@@ -35,11 +34,25 @@ class OrderCreateSchema(StrictSchema):
     channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS))
     grade = fields.String(load_default="normal", validate=validate.OneOf(GRADES))
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    building_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                 validate=validate.Range(min=1, max=2**31 - 1))
+    building_id = id_field(load_default=None, allow_none=True)
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list,
                          validate=validate.Length(max=9))
+
+
+def idempotency_key(**kwargs) -> fields.String:
+    """A client's key for one intake: printable ASCII, as in the IETF Idempotency-Key draft."""
+    return fields.String(validate=[validate.Length(min=1, max=128), validate.Regexp(r"^[\x21-\x7e]+$")],
+                         **kwargs)
+
+
+class IdempotencyHeaders(Schema):
+    class Meta:
+        unknown = EXCLUDE  # every other header
+
+    key = idempotency_key(data_key="Idempotency-Key", load_default=None, metadata={
+        "description": "a fresh key per order (e.g. a UUID): a retry with the same key answers 200 with "
+                       "the first order instead of making a second"})
 
 
 class RatingSchema(StrictSchema):
@@ -48,7 +61,7 @@ class RatingSchema(StrictSchema):
     satisfaction = fields.String(load_default=None, validate=validate.OneOf(SATISFACTIONS),
                                  metadata={"description": "satisfied | basically_satisfied | unsatisfied "
                                                           "(满意 / 基本满意 / 不满意 also accepted)"})
-    score = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
+    score = BoundedInt(minimum=1, maximum=5, load_default=None, strict=True)
     comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @pre_load
@@ -69,8 +82,8 @@ class NoteSchema(StrictSchema):
 
 class OrderListArgs(StrictSchema):
     state = fields.String(load_default=None, validate=validate.OneOf(states.STATES))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    limit = BoundedInt(minimum=1, maximum=200, load_default=50)
+    offset = BoundedInt(minimum=0, maximum=1_000_000, load_default=0)
 
 
 class EventSchema(Schema):

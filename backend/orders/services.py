@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,8 +17,9 @@ from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, Validatio
 from ..extensions import db
 from ..grids.models import Building, Grid
 from ..grids.routing import place
+from ..types import INT32_MAX
 from . import deadlines, ladder, lifecycle, states
-from .models import GRADES, SATISFACTIONS, Attachment, Order, OrderEvent
+from .models import GRADES, RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
 from .signals import order_changed
 
@@ -73,17 +75,29 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
                  location_text: str | None = None, building_id: int | None = None,
                  grade: str = "normal", category: str | None = None, contact: str | None = None,
                  photos: list[str] | None = None, resident_id: int | None = None,
-                 flags: list[str] | None = None) -> Order:
-    """Store, classify, route and time-limit a new order in one transaction."""
+                 flags: list[str] | None = None, idempotency_key: str | None = None) -> Order:
+    """Store, classify, route and time-limit a new order in one transaction.
+
+    With an idempotency key, a second call with the same key (a retry after a crash, a duplicate
+    sent at the same moment) returns the first order with `replayed` set instead of making one:
+    the unique index on the key decides between concurrent ones."""
     if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
         _refuse(f"a {actor.role or actor.kind} may not submit an order")
+    if actor.kind in ("resident", "bot") and channel not in RESIDENT_CHANNELS:
+        # A hotline call, a walk-in or a photo report is what staff record; a resident claiming
+        # one would jump the channel statistics and the hotline's own follow-up rules.
+        _refuse("居民只能通过微信或H5提交诉求", ValidationFailed, code="channel_not_allowed",
+                fields={"channel": [f"must be one of {', '.join(RESIDENT_CHANNELS)}"]})
     if actor.is_resident:
         resident_id = actor.id
     # Classify before touching the database: CPU work must not hold a write transaction open.
     confident = None if category else _classify(" ".join(filter(None, [text, location_text])))
+    key = _stored_key(actor, resident_id, idempotency_key)
+    if key and (first := _first_for(key, resident_id)) is not None:
+        return _replay(actor, first)
     now = clock.now()
-    order = Order(number=next_number(), channel=channel, kind=kind, grade=grade, text=text,
-                  location_text=location_text, contact=contact, resident_id=resident_id,
+    order = Order(number=next_number(), idempotency_key=key, channel=channel, kind=kind, grade=grade,
+                  text=text, location_text=location_text, contact=contact, resident_id=resident_id,
                   state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
                   created_at=now, updated_at=now)
     if category:
@@ -103,7 +117,40 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     event = _event(order, actor, "submit", None, states.SUBMITTED, flags=list(order.flags),
                    grid=order.grid.code if order.grid else None)
     _attach(order, event, photos, now)
-    _commit(order, "submit", event)
+    try:
+        _commit(order, "submit", event)
+    except IntegrityError:  # rolled back; a concurrent twin with the same key may have won
+        first = _first_for(key, resident_id) if key else None
+        if first is None:
+            raise
+        return _replay(actor, first)
+    return present(actor, order)
+
+
+def _stored_key(actor: Actor | None, resident_id: int | None, key: str | None) -> str | None:
+    """Keys are the resident's own: the same key from another resident names another order. The
+    bot and the chat's fallback store one message under the same key, so a turn makes one order."""
+    if not key:
+        return None
+    owner = resident_id if resident_id is not None else f"{actor.kind}{actor.id or ''}"
+    return f"{owner}:{key}"
+
+
+def find_by_key(resident_id: int, key: str) -> Order | None:
+    """The order an intake with this key already made for this resident, if any."""
+    return db.session.scalar(select(Order).where(Order.idempotency_key == _stored_key(None, resident_id, key)))
+
+
+def _first_for(key: str, resident_id: int | None) -> Order | None:
+    first = db.session.scalar(select(Order).where(Order.idempotency_key == key))
+    if first is not None and first.resident_id != resident_id:
+        _refuse("这个幂等键已用于另一张工单", Conflict, code="idempotency_key_reused")
+    return first
+
+
+def _replay(actor: Actor, order: Order) -> Order:
+    log.info("intake retried with the key of %s: answered with it, no second order", order.number)
+    order.replayed = True
     return present(actor, order)
 
 
@@ -282,8 +329,11 @@ def _may_send_to(actor: Actor, grid: Grid) -> bool:
 
 def _target_worker(order: Order, who) -> Staff:
     worker = None
-    if isinstance(who, int) or (isinstance(who, str) and who.isdigit()):
-        worker = db.session.get(Staff, int(who))
+    if isinstance(who, str) and who.isascii() and who.isdigit():
+        who = int(who)
+    if isinstance(who, int):
+        # A number past the id column's range names nobody (and SQLite's driver refuses it).
+        worker = db.session.get(Staff, who) if 0 < who <= INT32_MAX else None
     elif isinstance(who, str):
         worker = db.session.scalar(select(Staff).where(Staff.username == who))
     if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..accounts.schemas import TokenSchema
+from .. import ratelimits
 from ..errors import Forbidden, DomainError
 from . import inbound, jobs, services
 
@@ -60,6 +61,8 @@ def callback():
     if msg_type not in services.KNOWN_TYPES:
         log.info("acknowledged a push of unknown type %r from WeChat", msg_type)
         return _ack()
+    # Counted per openid only now: the push is signed, so nobody can use another's budget up.
+    ratelimits.check("RATE_LIMIT_WECHAT", "wechat-openid", str(message["FromUserName"]))
     row = services.accept_push(message)
     if row is None:
         log.info("duplicate push %s acknowledged", inbound.msg_key(message))

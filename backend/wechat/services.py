@@ -193,19 +193,24 @@ def _reply_row(resident_id: int, text: str, row: WechatInbound) -> Notification:
 
 def _text(row: WechatInbound, resident: Resident) -> list[str]:
     from ..chat import services as chat
-    result = chat.handle_message(resident.id, row.content or "", channel="wechat")
+    # The push's MsgId is the turn's key: a retried row (its worker died) finds the order it made.
+    result = chat.handle_message(resident.id, row.content or "", channel="wechat", key=f"wechat:{row.msg_key}")
     row.order_number = result.get("order_number")
     return list(result.get("replies") or [])
 
 
 def _image(row: WechatInbound, resident: Resident) -> list[str]:
+    order = _recent_open_order(resident.id)
+    if order is not None and any(e.action == "attach" and (e.data or {}).get("push") == row.msg_key
+                                 for e in order.events):
+        row.order_number = order.number  # a retry after a crash: this push's photo is there already
+        return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
     path, url, content_type, size = save_media(row.media_id)
     row.attachment_path = str(path)
-    order = _recent_open_order(resident.id)
     if order is None:
         return [render_template("notifications/wechat/photo_no_order.txt").strip()]
     row.order_number = order.number
-    orders.perform(Actor.for_resident(resident), order, "attach", channel="wechat",
+    orders.perform(Actor.for_resident(resident), order, "attach", channel="wechat", push=row.msg_key,
                    photos=[{"url": url, "content_type": content_type, "size": size}])
     return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
 

@@ -85,9 +85,11 @@ def create_order(
     photo_url: Optional[str] = None,
     flags: Optional[List[str]] = None,
     channel: str = "h5",
+    idempotency_key: Optional[str] = None,
 ) -> Reply:
     """flags: ["unclassified"] when the bot took the text down without understanding it; channel:
-    where the resident wrote from (the message metadata)."""
+    where the resident wrote from (the message metadata); idempotency_key: the turn's key (also
+    metadata) — the backend answers a repeated key with the order it already made (200)."""
     body: Dict[str, Any] = {
         "sender_id": sender_id,
         "channel": channel,
@@ -99,6 +101,8 @@ def create_order(
     }
     if flags:
         body["flags"] = flags
+    if idempotency_key:
+        body["idempotency_key"] = idempotency_key
     return _call("POST", "/api/v1/bot/orders", timeout=CREATE_TIMEOUT_SECONDS, json=body)
 
 

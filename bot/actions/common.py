@@ -55,6 +55,13 @@ def channel_of(tracker: Tracker) -> str:
     return channel if channel in RESIDENT_CHANNELS else "h5"
 
 
+def idempotency_key_of(tracker: Tracker) -> Optional[str]:
+    """The key the backend gave this turn (message metadata): sent with the order it makes, so a
+    retried turn gets the first order back instead of making a second."""
+    key = (tracker.latest_message.get("metadata") or {}).get("idempotency_key")
+    return key if isinstance(key, str) and key else None
+
+
 def given(value: Any) -> bool:
     return value not in (None, "", SKIPPED)
 

@@ -11,8 +11,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.types import DomainDict
 
 from . import backend_client as backend
-from .common import (LOCATION_MAX, SKIPPED, STOP_INTENTS, channel_of, format_time, given, latest_intent, latest_text,
-                     reset_order_events)
+from .common import (LOCATION_MAX, SKIPPED, STOP_INTENTS, channel_of, format_time, given, idempotency_key_of,
+                     latest_intent, latest_text, reset_order_events)
 from .parsing import entities_of, find_phone, find_url, guess_kind, is_substantive, location_parts, means_skip, merge_location
 
 logger = logging.getLogger(__name__)
@@ -217,6 +217,7 @@ class ActionSubmitOrder(Action):
                 photo_url=photo if given(photo) else None,
                 flags=["unclassified"] if tracker.get_slot("unclassified") else None,
                 channel=channel_of(tracker),
+                idempotency_key=idempotency_key_of(tracker),
             )
         except backend.BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")
@@ -262,6 +263,7 @@ class ActionRecordUnclear(Action):
                 kind="consultation",
                 flags=["unclassified"],
                 channel=channel_of(tracker),
+                idempotency_key=idempotency_key_of(tracker),
             )
         except backend.BackendUnavailable:
             dispatcher.utter_message(response="utter_backend_unavailable")

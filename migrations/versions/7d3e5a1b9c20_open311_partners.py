@@ -1,7 +1,7 @@
 """Open311 GeoReport v2: partner systems with hashed api keys, and the open311 order channel
 
 Revision ID: 7d3e5a1b9c20
-Revises: c4f1a7d2e9b3
+Revises: d7a3e5b1c920
 Create Date: 2026-12-01 19:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import backend.types
 
 revision = '7d3e5a1b9c20'
-down_revision = 'c4f1a7d2e9b3'
+down_revision = 'd7a3e5b1c920'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 categories from the old community second levels onto the standard's paths
 
 Revision ID: c4f1a7d2e9b3
-Revises: 402e7597a03b
+Revises: 5b1d2c3e4f60
 Create Date: 2026-11-24 12:20:00
 
 Orders whose category was an old "L1/L2" path get the standard path listed below (level 2, or

@@ -54,8 +54,9 @@ def test_a_bot_that_times_out_after_creating_the_order_does_not_cause_a_second(c
     from backend.orders import services as orders
     world = make.world()
 
-    def slow_bot(resident, text, channel):
-        orders.create_order(Actor("bot"), resident_id=resident, text=text, location_text="水晶城小区3号楼")
+    def slow_bot(resident, text, channel, key):
+        orders.create_order(Actor("bot"), resident_id=resident, text=text, location_text="水晶城小区3号楼",
+                            idempotency_key=key)
         raise gateway.BotUnavailable("ReadTimeout")
     monkeypatch.setattr(gateway, "turn", slow_bot)
     body = client.post("/api/v1/chat", json={"text": "3号楼楼道灯坏了"}, headers=auth.headers_for(world["resident"])).json

@@ -18,7 +18,7 @@ def bot(monkeypatch):
     """A bot that echoes; used where the bot itself is not the point."""
     seen = []
 
-    def handle_message(resident_id, text, channel="wechat"):
+    def handle_message(resident_id, text, channel="wechat", key=None):
         seen.append((resident_id, text, channel))
         return {"replies": [f"echo:{text}"], "order_number": None}
 
@@ -187,7 +187,7 @@ def test_database_decides_when_the_redis_dedupe_key_is_gone(pusher, redis, worke
 
 
 def test_callback_answers_within_a_second_when_the_bot_takes_ten(pusher, monkeypatch, worker, db):
-    def slow_bot(resident_id, text, channel="wechat"):
+    def slow_bot(resident_id, text, channel="wechat", key=None):
         time.sleep(10)
         return {"replies": ["late"], "order_number": None}
 

@@ -364,3 +364,17 @@ def test_chehui_after_an_unclear_message_cancels_that_order(snapshot, run):
     assert messages[0]["response"] == "utter_order_cancelled"
     assert messages[0]["order_number"] == "HX20261123-0004"
     assert slot_events(events)["last_order_number"] == "HX20261123-0004"
+
+
+@responses.activate
+def test_submit_sends_the_turns_idempotency_key_and_takes_a_200_replay(snapshot, run):
+    """The backend gave this turn a key (message metadata); a repeated key answers 200 with the first
+    order, which the bot reports like a new one."""
+    responses.post(ORDERS, status=200, json={"number": "HX20261123-0009", "state": "submitted",
+                                             "grid": "水晶城社区第一网格", "claim_by": None, "resolve_by": None})
+    tracker = snapshot("submit_ready")
+    tracker.latest_message["metadata"] = {"channel": "wechat", "idempotency_key": "wechat:msg:42"}
+    messages, events = run(A.ActionSubmitOrder(), tracker)
+    assert json.loads(responses.calls[0].request.body)["idempotency_key"] == "wechat:msg:42"
+    assert messages[1]["custom"] == {"order_number": "HX20261123-0009"}
+    assert slot_events(events)["last_order_number"] == "HX20261123-0009"
