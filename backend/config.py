@@ -117,6 +117,7 @@ class Config:
     RATE_LIMIT_CHAT = _env("RATE_LIMIT_CHAT", "20 per minute;300 per day")  # chat messages per resident
     RATE_LIMIT_ORDERS = _env("RATE_LIMIT_ORDERS", "10 per hour;30 per day")  # API-created orders per resident
     RATE_LIMIT_WECHAT = _env("RATE_LIMIT_WECHAT", "20 per minute;300 per day")  # WeChat pushes per openid
+    RATE_LIMIT_OPEN311 = _env("RATE_LIMIT_OPEN311", "120 per minute;20000 per day")  # Open311 POSTs per partner
 
 
 class ProductionConfig(Config):
@@ -168,7 +169,7 @@ class TestConfig(Config):
     BOT_SERVICE_TOKEN = "test-bot-token"
     # Raised far past what any test sends; tests/api/test_rate_limits.py sets the real ones.
     RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_CHAT = "100000 per hour"
-    RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = "100000 per hour"
+    RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = RATE_LIMIT_OPEN311 = "100000 per hour"
 
 
 def config_for(name: str | None):

@@ -8,6 +8,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
                    send_file, session, url_for)
 from marshmallow import ValidationError
 
+from .. import ratelimits
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..chat import services as chat
@@ -58,7 +59,7 @@ def resident_required(view):
 
 def _refused(error: DomainError) -> None:
     db.session.rollback()
-    message = error.message if error.status == 422 and _is_chinese(error.message) else None
+    message = error.message if error.status in (422, 429) and _is_chinese(error.message) else None
     flash(("error", message or _REFUSED.get(error.status, "操作没有完成，请稍后再试")))
 
 
@@ -103,14 +104,17 @@ def oauth_callback():
 @resident_required
 def home():
     return render_template("h5/home.html", orders=orders.list_orders(g.actor, limit=30),
-                           talk=session.pop("talk", None))
+                           talk=session.pop("talk", None), client_id=secrets.token_hex(16))
 
 
 @bp.post("/chat")
 @resident_required
 def send():
     try:
-        answer = chat.handle_message(g.actor.id, _form(ChatSchema())["text"], channel="h5")
+        ratelimits.check("RATE_LIMIT_CHAT", "h5-chat", str(g.actor.id))  # the API's budget, counted apart
+        data = _form(ChatSchema())
+        # The form's client_id makes a double tap or a resent form one message, not two orders.
+        answer = chat.handle_message(g.actor.id, data["text"], channel="h5", client_id=data["client_id"])
         session["talk"] = {"you": request.form.get("text", "").strip(), **answer}
     except DomainError as error:
         _refused(error)

@@ -22,7 +22,10 @@ def _domain_error(error):
     description = error.message
     if error.fields:
         description += " (" + ", ".join(sorted(error.fields)) + ")"
-    return formats.error(error.status, description, _fmt())
+    response = formats.error(error.status, description, _fmt())
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @bp.errorhandler(HTTPException)
@@ -53,8 +56,8 @@ def requests_list(fmt):
 @bp.post(f"/requests.{FMT}")
 def requests_create(fmt):
     form = request.form if request.form else (request.get_json(silent=True) or {})
-    order = services.create_request(form.get("api_key"), form)
-    return formats.render("requests", [services.created(order)], fmt, status=201)
+    order = services.create_request(form.get("api_key"), form, request.headers.get("Idempotency-Key"))
+    return formats.render("requests", [services.created(order)], fmt, status=200 if order.replayed else 201)
 
 
 @bp.get(f"/requests/<string:number>.{FMT}")

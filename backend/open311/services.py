@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import or_, select
 
-from .. import clock
+from .. import clock, ratelimits
 from ..accounts.actors import Actor
 from ..categories import taxonomy
 from ..errors import DomainError, Forbidden, NotFound
@@ -77,10 +77,12 @@ def service_definition(code: str) -> dict:
 
 # --- requests -------------------------------------------------------------------------------
 
-def create_request(api_key: str | None, form: dict) -> Order:
+def create_request(api_key: str | None, form: dict, idempotency_key: str | None = None) -> Order:
     """POST requests: the description becomes an order's text, address_string its place (routed like
-    any order), service_code its category; media_url is kept as a photo."""
+    any order), service_code its category; media_url is kept as a photo. A partner that sends an
+    Idempotency-Key gets the first order back when it retries (the key is the partner's own)."""
     partner = partner_for(api_key)
+    ratelimits.check("RATE_LIMIT_OPEN311", "open311-partner", str(partner.id))
     code = (form.get("service_code") or "").strip()
     if not code:
         raise BadRequest("service_code is required", fields={"service_code": ["required"]})
@@ -97,9 +99,13 @@ def create_request(api_key: str | None, form: dict) -> Order:
     media = (form.get("media_url") or "").strip()
     if media and not media.startswith(("https://", "http://")):
         raise BadRequest("media_url must be an http(s) URL", fields={"media_url": ["not a URL"]})
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 128 and idempotency_key.isascii()
+                                            and idempotency_key.isprintable()):
+        raise BadRequest("Idempotency-Key must be 1-128 printable ASCII characters",
+                         fields={"Idempotency-Key": ["invalid"]})
     return orders.create_order(Actor.for_partner(partner), text=description, channel="open311",
                                kind="complaint", location_text=address, category=node.path,
-                               photos=[media[:500]] if media else None)
+                               photos=[media[:500]] if media else None, idempotency_key=idempotency_key)
 
 
 def _public(order: Order) -> bool:

@@ -140,6 +140,15 @@ def test_photos_are_checked_by_content_and_only_the_owner_sees_them(app, client,
     assert world
 
 
+def test_the_same_form_sent_twice_makes_one_order(client, stub, make, db):
+    make.world()
+    login(client, stub, "feng")
+    form = {"text": "水晶城小区3号楼电梯坏了", "client_id": "c0ffee", "csrf": _csrf(client)}
+    client.post("/m/chat", data=form)
+    client.post("/m/chat", data=form)  # a double tap, or the browser resending the form
+    assert db.session.query(Order).count() == 1
+
+
 def test_a_post_without_the_form_token_is_refused(client, stub, make, db):
     make.world()
     login(client, stub, "wu")

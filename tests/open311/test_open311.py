@@ -170,6 +170,29 @@ def test_bad_filters_are_400_in_the_specs_format(live_server, city, query):
     assert answer.status_code == 400 and set(answer.json()[0]) == ERROR_FIELDS
 
 
+def test_a_partners_retry_with_its_idempotency_key_makes_one_order(live_server, city, partner, db):
+    from backend.orders.models import Order
+    form = {"api_key": partner, "service_code": _code("城乡建设/住房保障与房地产"), "description": "8号楼电梯坏了",
+            "address_string": "水晶城小区8号楼"}
+    first = requests.post(f"{live_server}/open311/v2/requests.json", data=form, headers={"Idempotency-Key": "p-1"}, timeout=10)
+    again = requests.post(f"{live_server}/open311/v2/requests.json", data=form, headers={"Idempotency-Key": "p-1"}, timeout=10)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()[0]["service_request_id"] == again.json()[0]["service_request_id"]
+    db.session.rollback()
+    assert db.session.query(Order).count() == 1
+
+
+def test_a_partner_past_its_limit_gets_429_with_retry_after(app, live_server, city, partner):
+    app.config["RATE_LIMIT_OPEN311"], saved = "2 per minute", app.config["RATE_LIMIT_OPEN311"]
+    try:
+        form = {"api_key": partner, "service_code": _code("城乡建设/住房保障与房地产"), "description": "井盖坏了"}
+        answers = [requests.post(f"{live_server}/open311/v2/requests.json", data=form, timeout=10) for _ in range(3)]
+    finally:
+        app.config["RATE_LIMIT_OPEN311"] = saved
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert int(answers[2].headers["Retry-After"]) >= 1 and answers[2].json()[0]["code"] == 429
+
+
 def test_a_new_key_replaces_the_old_one_and_keys_are_stored_hashed(app, db, redis, city):
     from backend.open311.models import Partner
     first = open311.issue_key("网格通")
