@@ -3,9 +3,11 @@ may do, from which state and for whom, is its lifecycle row (described in each o
 from flask_smorest import Blueprint
 
 from ..accounts.tokens import require
+from ..orders import intake
 from ..orders.lifecycle import describe
+from ..orders.schemas import IdempotencyHeaders
 from . import services
-from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, PlaceSchema, ProgressSchema,
+from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, IntakeSchema, PlaceSchema, ProgressSchema,
                       QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
 
@@ -18,6 +20,18 @@ blp = Blueprint("dispatch", __name__, url_prefix="/api/v1", description="Dispatc
 def queue(args):
     """My queue: orders I may claim (most urgent first, with due times) and the ones I hold."""
     return services.queue(require("staff"), **args)
+
+
+@blp.route("/intake", methods=["POST"])
+@blp.arguments(IntakeSchema)
+@blp.arguments(IdempotencyHeaders, location="headers")
+@blp.response(201, StaffOrderSchema)
+@blp.alt_response(200, schema=StaffOrderSchema, description="a retry: the order first made with this Idempotency-Key")
+def intake_order(data, headers):
+    """Enter a hotline call, walk-in or photo report for a resident (routed like any order; the
+    address must be in your scope). The caller's name and phone are kept, masked for other roles."""
+    order = intake.record(require("staff"), idempotency_key=headers["key"], **data)
+    return order, 200 if order.replayed else 201
 
 
 @blp.route("/supervision")

@@ -2,7 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..fields import BoundedInt, id_field
-from ..orders.models import GRADES
+from ..orders.models import GRADES, KINDS
 from ..orders.schemas import OrderBaseSchema, StrictSchema, required_text
 
 _note = validate.Length(max=2000)
@@ -81,10 +81,27 @@ class SupervisionArgs(StrictSchema):
                         metadata={"description": "seconds; default DUE_SOON_SECONDS (1 h)"})
 
 
+class IntakeSchema(StrictSchema):
+    """A hotline call, walk-in or photo report entered by staff for a resident."""
+    channel = fields.String(required=True, validate=validate.OneOf(("hotline", "walk_in", "photo_report")))
+    text = required_text()
+    caller_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    caller_phone = fields.String(load_default=None, allow_none=True,
+                                 validate=[validate.Length(max=20), validate.Regexp(r"^[0-9+\- ]*$")])
+    location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    building_id = id_field(load_default=None, allow_none=True)
+    kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
+    grade = fields.String(load_default="normal", validate=validate.OneOf(GRADES))
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    photos = _photos
+
+
 class StaffOrderSchema(OrderBaseSchema):
-    """What staff see of an order in their scope (the resident's contact included, for the visit)."""
+    """What staff see of an order in their scope; the caller's phone and name are masked unless
+    their work needs them (services.needs_contact)."""
     rung = fields.String()
-    contact = fields.String(allow_none=True)
+    contact = fields.String(attribute="contact_shown", allow_none=True)
+    caller_name = fields.String(attribute="caller_shown", allow_none=True)
     grid = fields.Function(lambda o: o.grid.code if o.grid else None)
     grid_name = fields.Function(lambda o: o.grid.name if o.grid else None)
     department = fields.Function(lambda o: o.department.name if o.department else None)

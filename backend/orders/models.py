@@ -65,7 +65,8 @@ class Order(db.Model):
     grade: Mapped[str] = mapped_column(String(10), default="normal")
     text: Mapped[str] = mapped_column(Text)
     location_text: Mapped[str | None] = mapped_column(String(200))
-    contact: Mapped[str | None] = mapped_column(String(40))
+    contact: Mapped[str | None] = mapped_column(String(40))  # a phone number to call back
+    caller_name: Mapped[str | None] = mapped_column(String(40))  # who called or came in (staff-entered)
     state: Mapped[str] = mapped_column(String(20), default=states.SUBMITTED, index=True)
     rung: Mapped[str] = mapped_column(String(20), default="grid_worker")
     # Routing: building → grid → community. An unplaced order has only a community (the pool).
@@ -112,8 +113,11 @@ class Order(db.Model):
     department = relationship("Department")
 
     __mapper_args__ = {"version_id_col": version}
-    # Set per response by services.present, for whoever asked (not stored).
+    # Set per response by services.present, for whoever asked (not stored): what they may do, and
+    # the caller's phone and name as they may see them (masked unless their work needs them).
     allowed_actions = ()
+    contact_shown = None
+    caller_shown = None
     # Set by create_order when a retried intake found this order instead of making one.
     replayed = False
 

@@ -11,12 +11,13 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock
-from ..accounts.actors import Actor, in_scope, scope_column
-from ..accounts.models import Staff
+from ..accounts.actors import Actor, in_scope, may_hold, scope_column
+from ..accounts.models import Staff, mask_name
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..grids.models import Building, Grid
 from ..grids.routing import place
+from ..masking import mask
 from ..types import INT32_MAX
 from . import deadlines, ladder, lifecycle, states
 from .models import GRADES, RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
@@ -75,7 +76,8 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
                  location_text: str | None = None, building_id: int | None = None,
                  grade: str = "normal", category: str | None = None, contact: str | None = None,
                  photos: list[str] | None = None, resident_id: int | None = None,
-                 flags: list[str] | None = None, idempotency_key: str | None = None) -> Order:
+                 flags: list[str] | None = None, idempotency_key: str | None = None,
+                 caller_name: str | None = None) -> Order:
     """Store, classify, route and time-limit a new order in one transaction.
 
     With an idempotency key, a second call with the same key (a retry after a crash, a duplicate
@@ -97,7 +99,8 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
         return _replay(actor, first)
     now = clock.now()
     order = Order(number=next_number(), idempotency_key=key, channel=channel, kind=kind, grade=grade,
-                  text=text, location_text=location_text, contact=contact, resident_id=resident_id,
+                  text=text, location_text=location_text, contact=contact, caller_name=caller_name,
+                  resident_id=resident_id,
                   state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
                   created_at=now, updated_at=now)
     if category:
@@ -159,10 +162,24 @@ _NEW = SimpleNamespace(state=None, resident_id=None)  # the order that does not 
 
 def present(actor: Actor, found):
     """Attach, for `actor`, the actions they may ask for now to an order or a list of orders: every
-    order response carries them, and the console's buttons and the bot read nothing else."""
+    order response carries them, and the console's buttons and the bot read nothing else. The
+    caller's phone and name come along as the actor may see them."""
     for order in ([found] if isinstance(found, Order) else found):
         order.allowed_actions = lifecycle.allowed_actions(actor, order)
+        plain = needs_contact(actor, order)
+        order.contact_shown = order.contact if plain else mask(order.contact)
+        order.caller_shown = order.caller_name if plain else mask_name(order.caller_name)
     return found
+
+
+def needs_contact(actor: Actor, order: Order) -> bool:
+    """Whose work needs the caller's number: the resident's own, its assignee, and staff who could
+    take it at its rung (who would call back). Admins above, liaisons and the sysadmin see it masked."""
+    if actor.is_resident:
+        return order.resident_id == actor.id
+    if not actor.is_staff or actor.role == "sysadmin":
+        return False
+    return order.assignee_id == actor.id or (in_scope(actor, order) and may_hold(actor, order))
 
 
 def get_order(actor: Actor, number: str) -> Order:
