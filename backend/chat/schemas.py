@@ -3,6 +3,9 @@ from marshmallow import Schema, fields, validate
 from ..orders.models import KINDS
 from ..orders.schemas import RESIDENT_CHANNELS, OrderSummarySchema, RatingSchema, StrictSchema, required_text
 
+# The conversation id the chat gives Rasa: "resident-<id>", the id a 32-bit integer.
+_SENDER = validate.Regexp(r"^resident-[0-9]{1,10}$")
+
 
 
 class ChatSchema(StrictSchema):
@@ -27,7 +30,7 @@ class ParseResultSchema(Schema):
 
 
 class BotOrderCreateSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=_SENDER)
     text = required_text()
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
@@ -40,16 +43,16 @@ class BotOrderCreateSchema(StrictSchema):
 
 
 class BotSenderSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=_SENDER)
     number = fields.String(load_default=None)
 
 
 class BotRatingSchema(RatingSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=_SENDER)
 
 
 class BotCancelSchema(StrictSchema):
-    sender_id = fields.String(required=True, validate=validate.Regexp(r"^resident-\d+$"))
+    sender_id = fields.String(required=True, validate=_SENDER)
 
 
 class BotOrderSchema(OrderSummarySchema):

@@ -1,0 +1,284 @@
+"""Authorization matrix: every route of the app × every kind of actor → the expected answer.
+
+The table below is the one source: a route registered in the app without a row (or a row for a
+route that no longer exists) fails `test_every_route_has_a_row`, so a new endpoint cannot ship
+without someone deciding who may call it. Each row builds a fresh order of resident A in the state
+its action needs, calls the route as every actor, and checks the status, that a refused call changed
+nothing, and that nobody but resident A and the staff in scope ever reads A's text, phone or photos.
+
+Columns (the world of `_world`): one street with two communities; community 1 has grids 1 and 2;
+A's orders are in grid 1 of community 1.
+  anon      no credentials
+  res_a     resident A, who sent the order          res_b    another resident
+  w1, w2    grid workers of grid 1 / grid 2         leader   grid leader of grid 1
+  cadmin    community 1's admin                     cadmin2  community 2's admin
+  sadmin    the street's admin                      liaison  a department liaison (城乡建设)
+  sys       sysadmin
+  bot_a     the bot service token acting for A      bot_b    the bot token acting for B
+  partner   a partner API key: n/a until Open311 (/open311/v2) exists — there is no key to test.
+
+Console pages authenticate by session cookie only: a bearer token (resident or bot) is no login
+there, so those columns are redirected to the login page (302) like anonymous visitors.
+
+Console action tokens: `done` = 302 and the order changed; `refused` = 302 with an error flash and
+the order unchanged; `302` = sent to the login page.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.accounts.actors import Actor
+from backend.dispatch import services as dispatch
+from backend.orders.models import Order, OrderEvent
+
+ACTORS = ("anon", "res_a", "res_b", "w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison",
+          "sys", "bot_a", "bot_b")
+STAFF = {"w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison", "sys"}
+PARTNER = "n/a until Open311 exists"
+
+# What only resident A and staff in scope may ever read (in any response body).
+A_TEXT = "楼道灯坏了 标记XQ7私密"
+A_PHONE = "13912340001"
+A_PHOTO = "https://img.example/a-private-7731.jpg"
+A_MARKERS = (A_TEXT, A_PHONE, A_PHOTO)
+
+
+@dataclass
+class Row:
+    method: str
+    rule: str
+    expect: str  # one token per column of ACTORS
+    setup: str | None = None  # the state of A's order the call needs (see _order_in)
+    body: Callable | dict | None = None
+    path: str | None = None  # the concrete path when it differs from the rule
+    readers: set = field(default_factory=set)  # who may see A's data in a 2xx answer
+
+    def expected(self) -> dict:
+        tokens = self.expect.split()
+        assert len(tokens) == len(ACTORS), (self.method, self.rule, len(tokens))
+        return dict(zip(ACTORS, tokens))
+
+
+# Staff who may see A's grid-1 order (scope): the grid's staff, community 1, the street, sysadmin.
+IN_SCOPE = {"w1", "leader", "cadmin", "sadmin", "sys"}
+A_READERS = {"res_a", "bot_a"} | IN_SCOPE
+
+O = "/api/v1/orders/<string:number>"
+
+#                          anon res_a res_b w1  w2  lead cad cad2 sad liai sys bot_a bot_b
+TABLE = [
+    Row("GET", "/", "302 302 302 302 302 302 302 302 302 302 302 302 302"),
+    Row("GET", "/healthz", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/v1/openapi.json", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/v1/docs", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/vendor/<string:package>/<path:filename>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200", path="/vendor/chart.js/dist/chart.umd.js"),
+    # Public logins: a wrong password / an empty code is refused the same for everyone.
+    Row("POST", "/api/v1/auth/login", "401 401 401 401 401 401 401 401 401 401 401 401 401",
+        body=lambda w, s: {"username": w["staff"]["w1"].username, "password": "wrong"}),
+    Row("POST", "/api/v1/auth/wechat", "422 422 422 422 422 422 422 422 422 422 422 422 422", body={}),
+    Row("GET", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403"),
+    Row("POST", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403"),
+    # Resident endpoints.
+    Row("GET", "/api/v1/orders", "401 200 200 403 403 403 403 403 403 403 200 403 403", setup="submitted",
+        readers={"res_a", "sys"}),
+    Row("POST", "/api/v1/orders", "401 201 201 403 403 403 403 403 403 403 403 403 403",
+        body={"text": "路灯不亮", "location_text": "水晶城小区3号楼"}),
+    Row("GET", O, "401 200 404 200 404 200 200 404 200 404 200 403 403", setup="submitted",
+        readers=A_READERS),
+    Row("POST", O + "/cancel", "401 200 404 403 403 403 403 403 403 403 403 403 403", setup="submitted",
+        body={}, readers={"res_a"}),
+    Row("POST", O + "/rating", "401 200 404 403 403 403 403 403 403 403 403 403 403", setup="resolved",
+        body={"satisfaction": "满意"}, readers={"res_a"}),
+    Row("POST", "/api/v1/chat", "401 200 200 403 403 403 403 403 403 403 403 403 403", body={"text": "你好"}),
+    # Staff endpoints.
+    Row("GET", "/api/v1/queue", "401 403 403 200 200 200 200 200 200 200 200 403 403", setup="submitted",
+        readers=IN_SCOPE),
+    Row("GET", "/api/v1/supervision", "401 403 403 200 200 200 200 200 200 200 200 403 403",
+        setup="submitted", readers=IN_SCOPE),
+    Row("POST", "/api/v1/nlu/parse", "401 403 403 200 200 200 200 200 200 200 200 403 403",
+        body={"text": "楼道灯坏了"}),
+    Row("POST", O + "/claim", "401 403 403 200 404 200 200 404 200 404 200 403 403", setup="submitted",
+        body={}, readers=IN_SCOPE),
+    Row("POST", O + "/assign", "401 403 403 403 404 200 200 404 200 404 200 403 403", setup="submitted",
+        body=lambda w, s: {"assignee": w["staff"]["w1"].username}, readers=IN_SCOPE),
+    # Held by w1: the assignee or a leader above them may give it back, work on it, finish it.
+    Row("POST", O + "/release", "401 403 403 200 404 200 200 404 200 404 200 403 403", setup="claimed",
+        body={}, readers=IN_SCOPE),
+    Row("POST", O + "/progress", "401 403 403 200 404 200 200 404 200 404 200 403 403", setup="claimed",
+        body={"note": "已联系物业"}, readers=IN_SCOPE),
+    Row("POST", O + "/resolve", "401 403 403 200 404 200 200 404 200 404 200 403 403", setup="claimed",
+        body={"result": "灯已换好"}, readers=IN_SCOPE),
+    Row("POST", O + "/escalate", "401 403 403 200 404 200 200 404 200 404 200 403 403", setup="submitted",
+        body={"reason": "需要物业配合"}, readers=IN_SCOPE),
+    Row("POST", O + "/transfer", "401 403 403 200 404 200 200 404 200 404 200 403 403", setup="submitted",
+        body=lambda w, s: {"reason": "地址在2网格", "grid": w["grids"][1].code}, readers=IN_SCOPE),
+    Row("POST", O + "/place", "401 403 403 403 404 403 200 404 200 404 200 403 403", setup="submitted",
+        body=lambda w, s: {"grid": w["grids"][1].code}, readers=IN_SCOPE),
+    Row("POST", O + "/supervise", "401 403 403 403 404 200 200 404 200 404 200 403 403", setup="submitted",
+        body={"note": "请尽快处理"}, readers=IN_SCOPE),
+    Row("POST", O + "/category", "401 403 403 200 404 200 200 404 200 404 200 403 403", setup="submitted",
+        body={"category": "城乡建设/城市建设和市政管理"}, readers=IN_SCOPE),
+    Row("POST", O + "/grade", "401 403 403 403 404 200 200 404 200 404 200 403 403", setup="submitted",
+        body={"grade": "urgent"}, readers=IN_SCOPE),
+    Row("POST", O + "/reopen", "401 403 403 403 404 403 200 404 200 404 200 403 403", setup="resolved",
+        body={"reason": "回访不满意"}, readers=IN_SCOPE),
+    Row("POST", O + "/close", "401 403 403 403 404 403 200 404 200 404 200 403 403", setup="resolved",
+        body={"reason": "已回访"}, readers=IN_SCOPE),
+    # The bot's service API: only the service token; it acts for the conversation's resident only.
+    Row("POST", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 201 201",
+        body=lambda w, s: {"sender_id": s, "text": "路灯不亮"}),
+    Row("GET", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 200 404",
+        setup="submitted", path="/api/v1/bot/orders?sender_id={sender}&number={number}", readers={"bot_a"}),
+    Row("POST", "/api/v1/bot/orders/<string:number>/rating",
+        "401 403 403 403 403 403 403 403 403 403 403 200 404", setup="resolved",
+        body=lambda w, s: {"sender_id": s, "satisfaction": "满意"}, readers={"bot_a"}),
+    Row("POST", "/api/v1/bot/orders/<string:number>/cancel",
+        "401 403 403 403 403 403 403 403 403 403 403 200 404", setup="submitted",
+        body=lambda w, s: {"sender_id": s}, readers={"bot_a"}),
+    # The console (session cookie; forms carry the CSRF token).
+    Row("GET", "/console/login", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("POST", "/console/login", "401 401 401 401 401 401 401 401 401 401 401 401 401",
+        body=lambda w, s: {"username": w["staff"]["w1"].username, "password": "wrong"}),
+    Row("POST", "/console/logout", "302 302 302 302 302 302 302 302 302 302 302 302 302", body={}),
+    Row("GET", "/console/", "302 302 302 200 200 200 200 200 200 200 200 302 302", setup="submitted",
+        readers=IN_SCOPE),
+    Row("POST", "/console/notifications/read", "302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body={}),
+    Row("GET", "/console/outbox", "302 302 302 200 200 200 200 200 200 200 200 302 302"),
+    Row("GET", "/console/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302",
+        setup="submitted", readers=IN_SCOPE),
+    Row("POST", "/console/orders/<string:number>/<string:action>",
+        "302 302 302 done refused done done refused done refused done 302 302", setup="submitted",
+        path="/console/orders/{number}/claim", body={}, readers=IN_SCOPE),
+]
+
+
+def _routes(app) -> set:
+    return {(method, rule.rule) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_has_a_row(app):
+    rows = [(row.method, row.rule) for row in TABLE]
+    assert len(rows) == len(set(rows)), "a route has two rows"
+    assert set(rows) == _routes(app), "routes and matrix rows differ: add or remove rows"
+
+
+# --- the world and A's order in each state ----------------------------------------------------------
+
+def _world(make):
+    street = make.street()
+    c1 = make.community(street, name="水晶城社区", aliases=["水晶城小区"])
+    c2 = make.community(street, name="翠苑社区", aliases=["翠苑小区"])
+    g1, g2 = make.grid(c1), make.grid(c1)
+    make.building(g1, number=3)
+    make.building(g2, number=8)
+    department = make.department(street, categories=["城乡建设", "国土资源"])
+    staff = {
+        "w1": make.staff("grid_worker", grid=g1), "w2": make.staff("grid_worker", grid=g2),
+        "leader": make.staff("grid_leader", grid=g1), "cadmin": make.staff("community_admin", community=c1),
+        "cadmin2": make.staff("community_admin", community=c2),
+        "sadmin": make.staff("street_admin", street=street),
+        "liaison": make.staff("department_liaison", department=department), "sys": make.staff("sysadmin"),
+    }
+    residents = {"a": make.resident(name="李桂兰", phone=A_PHONE), "b": make.resident(name="赵建国", phone="13700000002")}
+    return {"grids": (g1, g2), "staff": staff, "residents": residents}
+
+
+def _order_in(make, world, state: str) -> Order:
+    order = make.order(world["residents"]["a"], text=A_TEXT, location_text="水晶城小区3号楼2单元",
+                       contact=A_PHONE, photos=[A_PHOTO])
+    worker = Actor.for_staff(world["staff"]["w1"])
+    if state in ("claimed", "resolved"):
+        dispatch.claim(worker, order.number)
+    if state == "resolved":
+        dispatch.act(worker, order.number, "resolve", result="灯已换好")
+    return order
+
+
+def _snapshot(db, number):
+    db.session.rollback()
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    events = db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.order_id == order.id))
+    return order.version, order.state, events
+
+
+def _sender(world, who: str) -> str:
+    resident = world["residents"]["b" if who == "bot_b" else "a"]
+    return f"resident-{resident.id}"
+
+
+def _call(app, auth, world, row: Row, who: str, number: str | None):
+    client = app.test_client()
+    staff = world["staff"].get(who)
+    headers = {}
+    if who in ("res_a", "res_b"):
+        headers = auth.headers_for(world["residents"][who[-1]])
+    elif who.startswith("bot_"):
+        headers = auth.bot()
+    elif staff is not None:
+        headers = auth.headers_for(staff)
+    console = row.rule.startswith("/console")
+    with client.session_transaction() as session:
+        session["csrf"] = "matrix-csrf"
+        if console and staff is not None:
+            session["staff_id"] = staff.id
+    sender = _sender(world, who)
+    path = (row.path or row.rule).replace("<string:number>", "{number}").format(number=number, sender=sender)
+    body = row.body(world, sender) if callable(row.body) else row.body
+    if row.method == "GET":
+        return client.get(path, headers=headers)
+    if console:
+        return client.post(path, data={**(body or {}), "csrf": "matrix-csrf"}, headers=headers)
+    return client.post(path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[f"{r.method} {r.rule}" for r in TABLE])
+def test_matrix(app, db, redis, make, auth, row):
+    world = _world(make)
+    expected = row.expected()
+    problems = []
+    for who in ACTORS:
+        order = _order_in(make, world, row.setup) if row.setup else None
+        number = order.number if order else None
+        before = _snapshot(db, number) if order else None
+        response = _call(app, auth, world, row, who, number)
+        db.session.rollback()
+        want = expected[who]
+        got = str(response.status_code)
+        if want in ("done", "refused"):
+            changed = _snapshot(db, number) != before
+            got = "302" if response.status_code == 302 and "/console/login" in response.location else (
+                ("done" if changed else "refused") if response.status_code == 302 else got)
+        if got != want:
+            problems.append(f"{who}: expected {want}, got {got} {response.get_data(as_text=True)[:200]}")
+            continue
+        if order is not None and not (got.startswith("2") or got == "done"):
+            if _snapshot(db, number) != before:
+                problems.append(f"{who}: refused ({got}) but the order changed")
+        body = response.get_data(as_text=True)
+        may_read = who in row.readers and (got.startswith("2") or got == "done")
+        if not may_read:
+            leaked = [m for m in A_MARKERS if m in body]
+            if leaked:
+                problems.append(f"{who}: answer ({got}) shows resident A's {leaked}")
+    assert not problems, f"{row.method} {row.rule}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("sender", ["resident-9999999999", "resident-2147483648"])
+def test_a_bot_sender_beyond_the_id_range_is_nobody_not_a_server_error(client, make, auth, sender):
+    make.resident()
+    for response in (client.get(f"/api/v1/bot/orders?sender_id={sender}", headers=auth.bot()),
+                     client.post("/api/v1/bot/orders", json={"sender_id": sender, "text": "路灯不亮"},
+                                 headers=auth.bot())):
+        assert response.status_code == 404 and response.json["error"]["code"] == "unknown_sender"
+
+
+def test_a_bot_sender_with_a_longer_number_or_other_digits_is_refused_as_input(client, auth):
+    for sender in ("resident-99999999999999999999999", "resident-１"):
+        response = client.get(f"/api/v1/bot/orders?sender_id={sender}", headers=auth.bot())
+        assert response.status_code == 422 and "sender_id" in response.json["error"]["fields"]
