@@ -5,13 +5,17 @@ import os
 from flask import Flask, abort, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
-from . import errors
+from . import apidoc, errors
 from .config import ROOT, check_production, config_for
 from .extensions import db, migrate, redis
 
 
 class JsonErrorApi(Api):
-    """flask-smorest, but errors follow our contract {"error": {...}}."""
+    """flask-smorest, but errors follow our contract {"error": {...}}, documented as such, and each
+    operation lists its own error answers (apidoc.errors) instead of one catch-all "default"."""
+
+    ERROR_SCHEMA = apidoc.ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         return errors.handle_http_exception(error)

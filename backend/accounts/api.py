@@ -1,5 +1,6 @@
 from flask_smorest import Blueprint
 
+from ..apidoc import BODY, errors
 from . import services
 from .schemas import LoginSchema, TokenSchema
 
@@ -9,6 +10,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Login"
 @blp.route("/login", methods=["POST"])
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
+@errors(blp, 401, 429, *BODY)
 def login(data):
     """Staff login → bearer token with role and expiry."""
     return services.login(data["username"], data["password"])

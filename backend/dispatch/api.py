@@ -3,6 +3,7 @@ may do, from which state and for whom, is its lifecycle row (described in each o
 from flask_smorest import Blueprint
 
 from ..accounts.tokens import require
+from ..apidoc import AUTH, BODY, ORDER, errors
 from ..orders.lifecycle import describe
 from . import services
 from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, PlaceSchema, ProgressSchema,
@@ -15,6 +16,7 @@ blp = Blueprint("dispatch", __name__, url_prefix="/api/v1", description="Dispatc
 @blp.route("/queue")
 @blp.arguments(QueueArgs, location="query")
 @blp.response(200, QueueSchema)
+@errors(blp, *AUTH)
 def queue(args):
     """My queue: orders I may claim (most urgent first, with due times) and the ones I hold."""
     return services.queue(require("staff"), **args)
@@ -23,6 +25,7 @@ def queue(args):
 @blp.route("/supervision")
 @blp.arguments(SupervisionArgs, location="query")
 @blp.response(200, SupervisionSchema)
+@errors(blp, *AUTH)
 def supervision(args):
     """督办 lists in my scope: overdue, and due within `within` seconds."""
     return services.supervision(require("staff"), within_seconds=args["within"])
@@ -33,6 +36,7 @@ def _action(path: str, action: str, schema, summary: str):
     @blp.route(f"/orders/<string:number>/{path}", methods=["POST"], endpoint=action)
     @blp.arguments(schema)
     @blp.response(200, StaffOrderSchema)
+    @errors(blp, *AUTH, *BODY, *ORDER)
     @blp.doc(summary=summary, description=describe(action))
     def view(data, number):
         return services.act(require("staff"), number, action, **data)

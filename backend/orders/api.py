@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from ..accounts.tokens import require
+from ..apidoc import AUTH, BODY, ORDER, errors
 from . import lifecycle, services
 from .schemas import NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
 
@@ -13,6 +14,7 @@ blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Or
 class Orders(MethodView):
     @blp.arguments(OrderListArgs, location="query")
     @blp.response(200, OrderListSchema)
+    @errors(blp, *AUTH)
     def get(self, args):
         """List my orders (resident) — newest first."""
         actor = require("resident", "staff")
@@ -20,6 +22,7 @@ class Orders(MethodView):
 
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
+    @errors(blp, *AUTH, *BODY)
     def post(self, data):
         """Send a new order."""
         actor = require("resident")
@@ -28,6 +31,7 @@ class Orders(MethodView):
 
 @blp.route("/<string:number>")
 @blp.response(200, OrderSchema)
+@errors(blp, *AUTH, 404)
 def get_order(number):
     """One order with its history."""
     actor = require("resident", "staff")
@@ -37,6 +41,7 @@ def get_order(number):
 @blp.route("/<string:number>/cancel", methods=["POST"])
 @blp.arguments(NoteSchema)
 @blp.response(200, OrderSchema)
+@errors(blp, *AUTH, *BODY, *ORDER)
 @blp.doc(description=lifecycle.describe("cancel"))
 def cancel(data, number):
     """Withdraw an order that nobody has started on (撤回)."""
@@ -47,6 +52,7 @@ def cancel(data, number):
 @blp.route("/<string:number>/rating", methods=["POST"])
 @blp.arguments(RatingSchema)
 @blp.response(200, OrderSchema)
+@errors(blp, *AUTH, *BODY, *ORDER)
 @blp.doc(description=lifecycle.describe("rate") + "\n\n" + lifecycle.describe("reopen"))
 def rate(data, number):
     """回访评价: 满意 / 基本满意 close the loop, 不满意 reopens the order."""
