@@ -2,11 +2,11 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..orders.models import GRADES
-from ..orders.schemas import OrderBaseSchema, StrictSchema, required_text
+from ..orders.schemas import OrderBaseSchema, StrictSchema, photo_url, required_text
 
 _note = validate.Length(max=2000)
 _id = validate.Range(min=1, max=2**31 - 1)  # ids are 32-bit on both databases
-_photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=9))
+_photos = fields.List(photo_url(), load_default=list, validate=validate.Length(max=9))
 
 
 class EmptySchema(StrictSchema):

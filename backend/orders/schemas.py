@@ -2,6 +2,7 @@
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..labels import label
+from ..text import CleanSchema, clean
 from .models import GRADES, KINDS, SATISFACTIONS
 from . import states
 
@@ -13,14 +14,19 @@ SATISFACTION_WORDS = {"满意": "satisfied", "基本满意": "basically_satisfie
 _text = validate.Length(min=1, max=2000)
 
 
-class StrictSchema(Schema):
+def photo_url(**kwargs) -> fields.Url:
+    """A photo's address: http(s), at most the 500 characters its column holds."""
+    return fields.Url(schemes={"http", "https"}, validate=validate.Length(max=500), **kwargs)
+
+
+class StrictSchema(CleanSchema):
     class Meta:
         unknown = RAISE
         ordered = True
 
 
 def _not_blank(value: str):
-    if not value.strip():
+    if not clean(value).strip():
         raise ValidationError("must not be blank")
 
 
@@ -38,7 +44,7 @@ class OrderCreateSchema(StrictSchema):
     building_id = fields.Integer(load_default=None, allow_none=True, strict=True,
                                  validate=validate.Range(min=1, max=2**31 - 1))
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list,
+    photos = fields.List(photo_url(), load_default=list,
                          validate=validate.Length(max=9))
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock
+from ..text import clean, is_clean
 from ..accounts.actors import Actor, in_scope, scope_column
 from ..accounts.models import Staff
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -75,6 +76,9 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
                  photos: list[str] | None = None, resident_id: int | None = None,
                  flags: list[str] | None = None) -> Order:
     """Store, classify, route and time-limit a new order in one transaction."""
+    text, location_text, contact = clean(text), clean(location_text), clean(contact)
+    if not (text or "").strip():
+        _refuse("请写下诉求内容", ValidationFailed, fields={"text": ["must not be blank"]})
     if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
         _refuse(f"a {actor.role or actor.kind} may not submit an order")
     if actor.is_resident:
@@ -119,7 +123,8 @@ def present(actor: Actor, found):
 
 
 def get_order(actor: Actor, number: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.number == number))
+    # A number with control characters names no order (and PostgreSQL refuses a NUL in a query).
+    order = db.session.scalar(select(Order).where(Order.number == number)) if is_clean(number) else None
     # Out of scope looks the same as missing: do not confirm that a number exists.
     if order is None or not in_scope(actor, order):
         raise NotFound(f"no order {number}")
@@ -218,6 +223,10 @@ def _blank(value) -> bool:
 
 def _checked_input(actor: Actor, order: Order, row, **given) -> dict:
     """The action's input, required fields present, targets looked up and checked against scope."""
+    given = {k: clean(v) for k, v in given.items()}  # the console's forms come here unvalidated too
+    long = [k for k in _TEXTS if isinstance(given.get(k), str) and len(given[k]) > TEXT_MAX]
+    if long:
+        _refuse(f"不能超过 {TEXT_MAX} 字", ValidationFailed, fields={k: [f"at most {TEXT_MAX} characters"] for k in long})
     if given.get("score") is not None and _blank(given.get("satisfaction")):
         given["satisfaction"] = SCORE_SATISFACTION.get(given["score"])
     target_given = any(given.get(k) for k in ("grid", "grid_id", "building_id"))
@@ -244,6 +253,8 @@ def _checked_input(actor: Actor, order: Order, row, **given) -> dict:
     return data
 
 
+TEXT_MAX = 2000  # as the API's schemas (required_text)
+_TEXTS = ("note", "reason", "result", "comment")
 _FIELD_LABELS = {"note": "说明", "reason": "原因", "result": "办理结果", "satisfaction": "满意度",
                  "category": "类别", "grade": "等级", "assignee": "派给谁", "grid": "目标网格", "photos": "照片"}
 
