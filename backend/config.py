@@ -33,6 +33,8 @@ class Config:
     WECHAT_AES_KEY = _env("WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
     WECHAT_API_BASE = _env("WECHAT_API_BASE", "http://127.0.0.1:5100/")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(VAR / "uploads"))
+    # A phone photo is 2–5 MB; WeChat's own limit for an image message is 10 MB.
+    PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
     WECHAT_QUEUE = _env("WECHAT_QUEUE", "wechat")
     WECHAT_HTTP_TIMEOUT = float(_env("WECHAT_HTTP_TIMEOUT", "4"))
     # WeChat retries an unanswered push 3 times within ~15 s; a day covers every retry with margin.

@@ -1,0 +1,47 @@
+"""Photos people send: the type is read from the file's first bytes, never from its name or from
+a Content-Type header (both are whatever the sender says), and the size is bounded. Anything that
+is not a JPEG, PNG or WebP image is refused (422) and never written to disk."""
+import uuid
+from pathlib import Path
+
+from flask import current_app
+
+from .. import clock
+from ..errors import ValidationFailed
+
+# content type → (file suffix, what its bytes start with)
+_KINDS = {
+    "image/jpeg": (".jpg", lambda b: b[:3] == b"\xff\xd8\xff"),
+    "image/png": (".png", lambda b: b[:8] == b"\x89PNG\r\n\x1a\n"),
+    "image/webp": (".webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
+}
+
+
+class PhotoRefused(ValidationFailed):
+    code = "photo_refused"
+
+
+def sniff(body: bytes) -> str | None:
+    """The image type the bytes are, or None."""
+    return next((kind for kind, (_, test) in _KINDS.items() if test(body)), None)
+
+
+def check(body: bytes) -> str:
+    limit = current_app.config["PHOTO_MAX_BYTES"]
+    if len(body) > limit:
+        raise PhotoRefused(f"照片不能超过 {limit // (1024 * 1024)} MB", fields={"photo": ["too large"]})
+    kind = sniff(body)
+    if kind is None:
+        raise PhotoRefused("只能接收 JPEG、PNG 或 WebP 格式的照片", fields={"photo": ["not a JPEG, PNG or WebP image"]})
+    return kind
+
+
+def store(body: bytes, folder: str) -> dict:
+    """Check, then write under UPLOAD_DIR/<folder>/<day>/ with a name of our own. Returns the
+    attachment's fields (url, content_type, size) and the file's path."""
+    kind = check(body)
+    relative = Path(folder) / clock.now().strftime("%Y%m%d") / f"{uuid.uuid4().hex}{_KINDS[kind][0]}"
+    target = Path(current_app.config["UPLOAD_DIR"]) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(body)
+    return {"url": "/uploads/" + relative.as_posix(), "content_type": kind, "size": len(body), "path": target}
