@@ -63,7 +63,9 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui/"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A database error's message lists the statement's parameters: residents' phone numbers and
+    # texts, password hashes. Keep them out of logs and error columns.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     # Dispatch: working time for time limits (限时办理). Grades in SLA_CALENDAR_GRADES run on
     # calendar time; the others only count working hours (a "day" is one working day's hours).
