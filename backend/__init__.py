@@ -5,7 +5,7 @@ import os
 from flask import Flask, abort, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
-from . import apidoc, errors
+from . import apidoc, errors, headers
 from .config import ROOT, check_production, config_for
 from .extensions import db, migrate, redis
 
@@ -25,13 +25,15 @@ api = JsonErrorApi()
 
 
 def create_app(config: str | type | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=None)
+    # Our own scripts and styles are files (static/): the pages' CSP allows no inline ones.
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     cfg = config if isinstance(config, type) else config_for(config or os.environ.get("RED_MAILBOX_ENV"))
     app.config.from_object(cfg)
     app.json.ensure_ascii = False  # Chinese stays readable in API responses
     if app.config.get("ENV_NAME") == "production":
         check_production(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    errors.redact_logs()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -39,6 +41,7 @@ def create_app(config: str | type | None = None) -> Flask:
     _sqlite_tuning(app)
     api.init_app(app)
     errors.register(app)
+    headers.register(app)
 
     from . import models  # noqa: F401  (every model registered before migrations/queries)
     from .accounts.api import blp as auth_blp

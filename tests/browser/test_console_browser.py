@@ -16,6 +16,8 @@ def test_worker_logs_in_sees_chart_and_claims(browser, live_server, make, db):
     page = browser.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A script or style the Content-Security-Policy blocks shows up as a console error.
+    page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     page.goto(f"{live_server}/console/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)

@@ -74,6 +74,8 @@ TABLE = [
     Row("GET", "/healthz", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
     Row("GET", "/api/v1/openapi.json", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
     Row("GET", "/api/v1/docs", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/static/<path:filename>", "200 200 200 200 200 200 200 200 200 200 200 200 200",
+        path="/static/console.css"),
     Row("GET", "/vendor/<string:package>/<path:filename>",
         "200 200 200 200 200 200 200 200 200 200 200 200 200", path="/vendor/chart.js/dist/chart.umd.js"),
     # Public logins: a wrong password / an empty code is refused the same for everyone.
