@@ -4,8 +4,9 @@ from flask_smorest import Blueprint
 
 from ..accounts.tokens import require
 from ..apidoc import AUTH, BODY, ORDER, errors
-from . import lifecycle, services
-from .schemas import NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
+from . import lifecycle, photos, services
+from .schemas import (NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, PhotoSchema,
+                      RatingSchema)
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders (诉求/工单)")
 
@@ -58,3 +59,15 @@ def rate(data, number):
     """回访评价: 满意 / 基本满意 close the loop, 不满意 reopens the order."""
     actor = require("resident")
     return services.rate(actor, services.get_order(actor, number), **data)
+
+
+@blp.route("/<string:number>/photos", methods=["POST"])
+@blp.arguments(PhotoSchema, location="files")
+@blp.response(201, OrderSchema)
+@errors(blp, *AUTH, *BODY, *ORDER)
+@blp.doc(description=lifecycle.describe("attach") + "\n\nJPEG, PNG or WebP (judged by the file's bytes), "
+         "at most PHOTO_MAX_BYTES (5 MB); anything else 422.")
+def add_photo(data, number):
+    """Add a photo to my order (multipart, field `photo`)."""
+    actor = require("resident")
+    return photos.attach(actor, services.get_order(actor, number), data["photo"].read())

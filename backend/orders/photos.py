@@ -45,3 +45,19 @@ def store(body: bytes, folder: str) -> dict:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(body)
     return {"url": "/uploads/" + relative.as_posix(), "content_type": kind, "size": len(body), "path": target}
+
+
+def attach(actor, order, body: bytes):
+    """A resident's photo for their own order (the lifecycle's `attach` row). The bytes are judged
+    and the row's checks run before a file is written; a refused change leaves no file behind."""
+    from . import lifecycle, services
+    check(body)
+    if lifecycle.refusal(actor, order, lifecycle.ACTIONS["attach"]):
+        return services.perform(actor, order, "attach")  # refuses with the row's status
+    photo = store(body, "orders")
+    path = photo.pop("path")
+    try:
+        return services.perform(actor, order, "attach", photos=[photo])
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise

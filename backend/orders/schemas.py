@@ -73,6 +73,10 @@ class NoteSchema(StrictSchema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
 
+class PhotoSchema(StrictSchema):
+    photo = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
 class OrderListArgs(StrictSchema):
     state = fields.String(load_default=None, validate=validate.OneOf(states.STATES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

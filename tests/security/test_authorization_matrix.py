@@ -23,8 +23,9 @@ there, so those columns are redirected to the login page (302) like anonymous vi
 Console action tokens: `done` = 302 and the order changed; `refused` = 302 with an error flash and
 the order unchanged; `302` = sent to the login page.
 """
-import re
+import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -44,6 +45,7 @@ A_TEXT = "楼道灯坏了 标记XQ7私密"
 A_PHONE = "13912340001"
 A_PHOTO = "https://img.example/a-private-7731.jpg"
 A_MARKERS = (A_TEXT, A_PHONE, A_PHOTO)
+PNG = (Path(__file__).resolve().parents[1] / "fixtures/wechat/media.png").read_bytes()
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Row:
     rule: str
     expect: str  # one token per column of ACTORS
     setup: str | None = None  # the state of A's order the call needs (see _order_in)
-    body: Callable | dict | None = None
+    body: Callable | dict | str | None = None  # "photo": a multipart upload
     path: str | None = None  # the concrete path when it differs from the rule
     readers: set = field(default_factory=set)  # who may see A's data in a 2xx answer
 
@@ -95,6 +97,8 @@ TABLE = [
         body={}, readers={"res_a"}),
     Row("POST", O + "/rating", "401 200 404 403 403 403 403 403 403 403 403 403 403", setup="resolved",
         body={"satisfaction": "满意"}, readers={"res_a"}),
+    Row("POST", O + "/photos", "401 201 404 403 403 403 403 403 403 403 403 403 403", setup="submitted",
+        body="photo", readers={"res_a"}),
     Row("POST", "/api/v1/chat", "401 200 200 403 403 403 403 403 403 403 403 403 403", body={"text": "你好"}),
     # Staff endpoints.
     Row("GET", "/api/v1/queue", "401 403 403 200 200 200 200 200 200 200 200 403 403", setup="submitted",
@@ -236,6 +240,9 @@ def _call(app, auth, world, row: Row, who: str, number: str | None):
         return client.get(path, headers=headers)
     if console:
         return client.post(path, data={**(body or {}), "csrf": "matrix-csrf"}, headers=headers)
+    if body == "photo":
+        return client.post(path, data={"photo": (io.BytesIO(PNG), "p.png")}, headers=headers,
+                           content_type="multipart/form-data")
     return client.post(path, json=body, headers=headers)
 
 

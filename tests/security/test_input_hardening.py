@@ -1,6 +1,7 @@
 """Hostile or careless input: body and field limits, control characters, full-width forms, NUL
 characters (which PostgreSQL refuses: each of these was a 500 there), photos judged by their bytes,
 stored text shown as text, and the security headers of HTML pages."""
+import io
 import logging
 import re
 from pathlib import Path
@@ -197,3 +198,23 @@ def test_no_credentials_reach_a_log_line(caplog, app, client, world):
 
 def test_database_errors_do_not_log_the_statements_parameters(app):
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
+
+
+def test_a_resident_uploads_a_photo_judged_by_its_bytes(app, client, db, make, world, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+    order = make.order(world["resident"])
+
+    def upload(body, name):
+        return client.post(f"/api/v1/orders/{order.number}/photos", data={"photo": (io.BytesIO(body), name)},
+                           headers=world["mine"], content_type="multipart/form-data")
+    disguised = upload(b"<html><script>alert(1)</script></html>", "cat.jpg")
+    assert disguised.status_code == 422 and disguised.json["error"]["code"] == "photo_refused"
+    assert list(tmp_path.rglob("*.*")) == []
+    added = upload(PNG, "anything.gif")
+    assert added.status_code == 201 and len(added.json["photos"]) == 1
+    [stored] = list(tmp_path.rglob("*.*"))
+    assert stored.suffix == ".png" and stored.read_bytes() == PNG
+    assert added.json["photos"][0].endswith(stored.name)
+    db.session.rollback()
+    assert [e.action for e in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))] == [
+        "submit", "attach"]
