@@ -1,10 +1,12 @@
 """API fuzzing with schemathesis against /api/v1/openapi.json, inside the normal pytest run.
 
-Every operation of the document, as an anonymous caller, a resident, staff (a sysadmin, who may
-try every staff action) and the bot's service token, with a bounded number of generated requests each (FUZZ_EXAMPLES, default
-small enough for `make test`). Checks: never a 5xx, and every answer is one the document declares —
-its status, content type, headers and body schema. Path parameters name a real order of the
-resident half of the time, so the actions reach the lifecycle rather than stopping at a 404."""
+Every operation of the document, each generated request sent as an anonymous caller, a resident, a
+sysadmin (who may try every staff action), the worker of the order's grid (held to the ladder) and
+the bot's service token; a bounded number of positive and negative examples per operation
+(FUZZ_EXAMPLES, small enough for `make test`; raise it for a longer hunt). Checks: never a 5xx, and
+every answer is one the document declares — status, content type, headers and body schema. Path
+parameters name a real order of the resident about half of the time, so actions reach the
+lifecycle rather than stopping at a 404."""
 import os
 import zlib
 
@@ -36,10 +38,12 @@ def people(make, auth):
     resident = make.resident()
     street = make.street()
     community = make.community(street, name="水晶城社区", aliases=["水晶城小区"])
-    make.building(make.grid(community), number=3)
-    admin = make.staff("sysadmin")
+    grid = make.grid(community)
+    make.building(grid, number=3)
+    admin, worker = make.staff("sysadmin"), make.staff("grid_worker", grid=grid)
     return {"resident": resident, "headers": {"anonymous": {}, "resident": auth.headers_for(resident),
-                                              "staff": auth.headers_for(admin), "bot": auth.bot()},
+                                              "staff": auth.headers_for(admin),
+                                              "worker": auth.headers_for(worker), "bot": auth.bot()},
             "order": lambda: make.order(resident, location_text="水晶城小区3号楼").number}
 
 
