@@ -291,3 +291,26 @@ def test_a_bot_sender_with_a_longer_number_or_other_digits_is_refused_as_input(c
     for sender in ("resident-99999999999999999999999", "resident-１"):
         response = client.get(f"/api/v1/bot/orders?sender_id={sender}", headers=auth.bot())
         assert response.status_code == 422 and "sender_id" in response.json["error"]["fields"]
+
+
+# Every console action is the API's staff action under another URL: the same table decides it.
+CONSOLE_NAMES = {"category": "correct_category", "grade": "set_grade"}
+STAFF_ACTION_ROWS = [r for r in TABLE if r.rule.startswith(O + "/") and r.expected()["sys"] == "200"
+                     and r.expected()["res_a"] == "403"]
+
+
+@pytest.mark.parametrize("row", STAFF_ACTION_ROWS, ids=[r.rule.rsplit("/", 1)[1] for r in STAFF_ACTION_ROWS])
+def test_console_actions_follow_the_api_rows(app, db, redis, make, auth, row):
+    world = _world(make)
+    action = CONSOLE_NAMES.get(row.rule.rsplit("/", 1)[1], row.rule.rsplit("/", 1)[1])
+    console_row = Row("POST", "/console/orders/<string:number>/<string:action>", "", setup=row.setup,
+                      path=f"/console/orders/{{number}}/{action}", body=row.body)
+    problems = []
+    for who in sorted(STAFF):
+        order = _order_in(make, world, row.setup)
+        before = _snapshot(db, order.number)
+        response = _call(app, auth, world, console_row, who, order.number)
+        done = response.status_code == 302 and _snapshot(db, order.number) != before
+        if done != (row.expected()[who] == "200"):
+            problems.append(f"{who}: API {row.expected()[who]}, console {'done' if done else 'refused'}")
+    assert not problems, f"console {action}:\n  " + "\n  ".join(problems)
