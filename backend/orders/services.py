@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock
-from ..text import clean, is_clean
+from ..text import clean, for_matching, is_clean
 from ..accounts.actors import Actor, in_scope, scope_column
 from ..accounts.models import Staff
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -266,7 +266,8 @@ def _target_grid(actor: Actor, order: Order, given: dict):
     elif given.get("grid_id"):
         grid = db.session.get(Grid, given["grid_id"])
     else:
-        grid = db.session.scalar(select(Grid).where(Grid.code == given.get("grid"))) if given.get("grid") else None
+        code = for_matching(given.get("grid"))  # ｓｊｃ－２ typed on a phone is sjc-2
+        grid = db.session.scalar(select(Grid).where(Grid.code == code)) if code else None
     if grid is None:
         _refuse("没有这个网格或楼栋", ValidationFailed, fields={"grid": ["unknown grid"]})
     if actor.is_staff and not _may_send_to(actor, grid):
@@ -296,7 +297,7 @@ def _target_worker(order: Order, who) -> Staff:
     if isinstance(who, int) or (isinstance(who, str) and who.isdigit()):
         worker = db.session.get(Staff, int(who))
     elif isinstance(who, str):
-        worker = db.session.scalar(select(Staff).where(Staff.username == who))
+        worker = db.session.scalar(select(Staff).where(Staff.username == for_matching(who)))
     if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \
             or order.grid_id is None or worker.grid_id != order.grid_id:
         _refuse("只能派给本网格在岗的网格员或网格长", ValidationFailed, fields={"assignee": ["not a worker of this grid"]})

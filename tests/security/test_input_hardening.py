@@ -218,3 +218,15 @@ def test_a_resident_uploads_a_photo_judged_by_its_bytes(app, client, db, make, w
     db.session.rollback()
     assert [e.action for e in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))] == [
         "submit", "attach"]
+
+
+def test_grid_codes_and_usernames_typed_full_width_are_found(client, make, world):
+    order = make.order(world["resident"], location_text="水晶城小区3号楼")
+    worker, target = world["workers"][0], world["grids"][1]
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in worker.username)
+    assigned = client.post(f"/api/v1/orders/{order.number}/assign", json={"assignee": wide}, headers=world["admin"])
+    assert assigned.status_code == 200 and assigned.json["assignee"] == worker.name
+    code = "".join(chr(ord(c) + 0xFEE0) for c in target.code)
+    moved = client.post(f"/api/v1/orders/{order.number}/transfer", json={"reason": "在8号楼", "grid": code},
+                        headers=world["admin"])
+    assert moved.status_code == 200 and moved.json["grid"] == target.code
