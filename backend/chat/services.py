@@ -12,6 +12,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..orders import services as orders
 from ..orders.models import Order, OrderEvent
+from ..text import clean
 from . import gateway
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 
 def handle_message(resident_id: int, text: str, channel: str = "h5") -> dict:
     """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable"}."""
+    text = clean(text)
+    if not text.strip():  # e.g. a WeChat text of invisible characters only: no request, no order
+        return {"replies": [], "order_number": None, "bot": "skipped"}
     started = clock.now()
     _end_transaction()
     try:

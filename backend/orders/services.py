@@ -76,11 +76,11 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
                  photos: list[str] | None = None, resident_id: int | None = None,
                  flags: list[str] | None = None) -> Order:
     """Store, classify, route and time-limit a new order in one transaction."""
+    if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
+        _refuse(f"a {actor.role or actor.kind} may not submit an order")
     text, location_text, contact = clean(text), clean(location_text), clean(contact)
     if not (text or "").strip():
         _refuse("请写下诉求内容", ValidationFailed, fields={"text": ["must not be blank"]})
-    if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
-        _refuse(f"a {actor.role or actor.kind} may not submit an order")
     if actor.is_resident:
         resident_id = actor.id
     # Classify before touching the database: CPU work must not hold a write transaction open.
@@ -295,7 +295,8 @@ def _may_send_to(actor: Actor, grid: Grid) -> bool:
 def _target_worker(order: Order, who) -> Staff:
     worker = None
     if isinstance(who, int) or (isinstance(who, str) and who.isdigit()):
-        worker = db.session.get(Staff, int(who))
+        # ids are 32-bit: a longer number names nobody (and overflows PostgreSQL's integer)
+        worker = db.session.get(Staff, int(who)) if int(who) <= 2**31 - 1 else None
     elif isinstance(who, str):
         worker = db.session.scalar(select(Staff).where(Staff.username == for_matching(who)))
     if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \

@@ -230,3 +230,18 @@ def test_grid_codes_and_usernames_typed_full_width_are_found(client, make, world
     moved = client.post(f"/api/v1/orders/{order.number}/transfer", json={"reason": "在8号楼", "grid": code},
                         headers=world["admin"])
     assert moved.status_code == 200 and moved.json["grid"] == target.code
+
+
+def test_an_assignee_named_by_a_number_beyond_32_bits_is_nobody(client, make, world):
+    order = make.order(world["resident"])
+    response = client.post(f"/api/v1/orders/{order.number}/assign", json={"assignee": "9" * 40},
+                           headers=world["admin"])
+    assert response.status_code == 422 and "assignee" in response.json["error"]["fields"]
+
+
+def test_a_chat_message_of_invisible_characters_only_makes_no_order(app, db, make):
+    from backend.chat import services as chat
+    resident = make.resident()
+    with app.test_request_context():
+        assert chat.handle_message(resident.id, "\u202e\ufeff\x00", channel="wechat")["order_number"] is None
+    assert db.session.scalar(select(Order)) is None
