@@ -12,10 +12,15 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
               "六": 6, "七": 7, "八": 8, "九": 9}
 
 
+# A longer number is no building's (a phone number, a date): looking it up would overflow the
+# database's integer and lose the order with a 500.
+_MAX_BUILDING_NUMBER = 99999
+
+
 def chinese_number(text: str) -> int | None:
     """'3' → 3, '十二' → 12, '二十三' → 23 (building numbers are small)."""
     if text.isdigit():
-        return int(text)
+        return int(text) if int(text) <= _MAX_BUILDING_NUMBER else None
     if not text or any(ch not in _CN_DIGITS and ch != "十" for ch in text):
         return None
     if "十" in text:

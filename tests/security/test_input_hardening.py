@@ -245,3 +245,9 @@ def test_a_chat_message_of_invisible_characters_only_makes_no_order(app, db, mak
     with app.test_request_context():
         assert chat.handle_message(resident.id, "\u202e\ufeff\x00", channel="wechat")["order_number"] is None
     assert db.session.scalar(select(Order)) is None
+
+
+def test_a_building_number_beyond_any_building_routes_to_the_pool(client, world):
+    response = client.post("/api/v1/orders", json={"text": "楼道灯坏了", "location_text": "水晶城小区" + "9" * 30 + "号楼"},
+                           headers=world["mine"])
+    assert response.status_code == 201 and "unplaced" in response.json["flags"]
