@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 
 from ..accounts.actors import Actor
-from ..accounts.tokens import require
+from ..accounts.tokens import authenticate_first, require
 from ..apidoc import AUTH, BODY, ORDER, errors
 from ..orders import services as orders
 from ..orders.schemas import OrderSchema
@@ -13,6 +13,8 @@ from .schemas import (BotCancelSchema, BotOrderListSchema, BotOrderCreateSchema,
 blp = Blueprint("chat", __name__, url_prefix="/api/v1", description="Chat with the bot, NLU")
 bot_blp = Blueprint("bot", __name__, url_prefix="/api/v1/bot",
                     description="Service API for the Rasa action server (bot service token)")
+authenticate_first(blp)
+authenticate_first(bot_blp)
 
 
 @blp.route("/chat", methods=["POST"])

@@ -2,7 +2,7 @@
 may do, from which state and for whom, is its lifecycle row (described in each operation)."""
 from flask_smorest import Blueprint
 
-from ..accounts.tokens import require
+from ..accounts.tokens import authenticate_first, require
 from ..apidoc import AUTH, BODY, ORDER, errors
 from ..orders.lifecycle import describe
 from . import services
@@ -11,6 +11,7 @@ from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, Pl
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1", description="Dispatch: queues, claims, ladder, 督办")
+authenticate_first(blp)
 
 
 @blp.route("/queue")

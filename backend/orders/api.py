@@ -2,13 +2,14 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..accounts.tokens import require
+from ..accounts.tokens import authenticate_first, require
 from ..apidoc import AUTH, BODY, ORDER, errors
 from . import lifecycle, photos, services
 from .schemas import (NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, PhotoSchema,
                       RatingSchema)
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders (诉求/工单)")
+authenticate_first(blp)
 
 
 @blp.route("")

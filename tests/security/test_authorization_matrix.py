@@ -314,3 +314,18 @@ def test_console_actions_follow_the_api_rows(app, db, redis, make, auth, row):
         if done != (row.expected()[who] == "200"):
             problems.append(f"{who}: API {row.expected()[who]}, console {'done' if done else 'refused'}")
     assert not problems, f"console {action}:\n  " + "\n  ".join(problems)
+
+
+def test_without_a_token_the_answer_is_401_before_any_input_is_judged(app, db, redis, make, auth):
+    """Nobody unauthenticated learns what an endpoint accepts from its validation messages."""
+    world = _world(make)
+    number = _order_in(make, world, "submitted").number
+    client = app.test_client()
+    for row in TABLE:
+        expected = set(row.expected().values())
+        if not row.rule.startswith("/api/v1/") or "401" not in expected or expected == {"401"}:
+            continue  # public, or a login (where 401 is the wrong password's answer)
+        path = row.rule.replace("<string:number>", number)
+        response = (client.get(path + "?unexpected=1") if row.method == "GET"
+                    else client.post(path, json={"unexpected": "x" * 5000}))
+        assert response.status_code == 401, (row.method, row.rule, response.get_json())
