@@ -70,6 +70,7 @@ A_READERS = {"res_a", "bot_a"} | IN_SCOPE
 
 O = "/api/v1/orders/<string:number>"
 
+# One column per ACTORS entry. A partner API key column: n/a until Open311 exists (no key to test).
 #                          anon res_a res_b w1  w2  lead cad cad2 sad liai sys bot_a bot_b
 TABLE = [
     Row("GET", "/", "302 302 302 302 302 302 302 302 302 302 302 302 302"),
@@ -154,7 +155,9 @@ TABLE = [
         readers=IN_SCOPE),
     Row("POST", "/console/notifications/read", "302 302 302 302 302 302 302 302 302 302 302 302 302",
         body={}),
-    Row("GET", "/console/outbox", "302 302 302 200 200 200 200 200 200 200 200 302 302"),
+    # Claimed: the resident's "claimed" message waits in the outbox, shown only to staff in scope.
+    Row("GET", "/console/outbox", "302 302 302 200 200 200 200 200 200 200 200 302 302", setup="claimed",
+        readers=IN_SCOPE),
     Row("GET", "/console/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302",
         setup="submitted", readers=IN_SCOPE),
     Row("POST", "/console/orders/<string:number>/<string:action>",
