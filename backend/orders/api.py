@@ -62,7 +62,7 @@ def rate(data, number):
     return services.rate(actor, services.get_order(actor, number), **data)
 
 
-@blp.route("/<string:number>/photos", methods=["POST"])
+@blp.route("/<string:number>/photos", methods=["POST"], endpoint="attach")
 @blp.arguments(PhotoSchema, location="files")
 @blp.response(201, OrderSchema)
 @errors(blp, *AUTH, *BODY, *ORDER)
