@@ -33,13 +33,14 @@ def for_matching(value: str | None) -> str:
     return unicodedata.normalize("NFKC", clean(value or ""))
 
 
-def _cleaned(data):
+def clean_all(data):
+    """`clean` applied to every string of a JSON-like value, keys included."""
     if isinstance(data, str):
         return clean(data)
     if isinstance(data, list):
-        return [_cleaned(v) for v in data]
+        return [clean_all(v) for v in data]
     if isinstance(data, Mapping):  # a JSON object, or webargs' proxy of the query string
-        return {_cleaned(k): _cleaned(data[k]) for k in data}
+        return {clean_all(k): clean_all(data[k]) for k in data}
     return data
 
 
@@ -49,4 +50,4 @@ class CleanSchema(Schema):
 
     @pre_load
     def _clean_strings(self, data, **_):
-        return _cleaned(data)
+        return clean_all(data)

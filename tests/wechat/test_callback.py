@@ -110,6 +110,19 @@ def test_json_push_in_safe_mode(pusher, stub, worker, bot):
     assert cs_messages(stub, "o-json")[0]["text"]["content"] == "echo:json hi"
 
 
+def test_a_json_push_is_stored_cleaned_and_an_oversized_one_refused(pusher, db):
+    """A JSON push can carry a NUL (PostgreSQL refuses it: the callback answered 500) and fields
+    longer than their columns; WeChat sends neither, so such a push is cleaned or refused (400)."""
+    body = json.dumps({"ToUserName": "gh", "FromUserName": "o-nul", "CreateTime": 1, "MsgType": "text",
+                       "Content": "灯坏了\u0000\u202e", "MsgId": 4343})
+    assert pusher.push(body, safe=True, content_type="application/json").status_code == 200
+    assert db.session.scalar(select(WechatInbound.content)) == "灯坏了"
+    long = json.dumps({"ToUserName": "gh", "FromUserName": "o" * 65, "CreateTime": 1, "MsgType": "text",
+                       "Content": "x", "MsgId": 4344})
+    assert pusher.push(long, safe=True, content_type="application/json").status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(WechatInbound)) == 1
+
+
 def test_image_is_fetched_and_attached_to_the_residents_open_order(pusher, stub, worker, db, make, app):
     resident = make.resident(openid="o-photo")
     order = make.order(resident=resident)
