@@ -52,7 +52,7 @@ def create_app(config: str | type | None = None) -> Flask:
     from .dispatch.api import blp as dispatch_blp
     from .health import bp as health_bp
     from .orders import notices as order_notices
-    from .orders.api import blp as orders_blp
+    from .orders.api import blp as orders_blp, files as uploads_bp
     from . import wechat
     for blueprint in (auth_blp, orders_blp, dispatch_blp, chat_blp, bot_blp):
         api.register_blueprint(blueprint)
@@ -63,6 +63,7 @@ def create_app(config: str | type | None = None) -> Flask:
     wechat.init_app(app, api)
     app.register_blueprint(health_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(uploads_bp)
     app.add_template_filter(_localtime(app.config["TIMEZONE"]), "localtime")
 
     @app.get("/")

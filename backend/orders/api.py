@@ -1,4 +1,5 @@
 """Resident order endpoints. Thin: schema.load → one service call → schema.dump."""
+from flask import Blueprint as FlaskBlueprint, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -72,3 +73,16 @@ def add_photo(data, number):
     """Add a photo to my order (multipart, field `photo`)."""
     actor = require("resident")
     return photos.attach(actor, services.get_order(actor, number), data["photo"].read())
+
+
+# Photo files: not part of the JSON API (so not in the OpenAPI document), but the same bearer token
+# and the same scope as the order they belong to.
+files = FlaskBlueprint("uploads", __name__, url_prefix="/uploads")
+
+
+@files.get("/<path:name>")
+def photo_file(name):
+    path, content_type = photos.file_for(require("resident", "staff"), name)
+    response = send_file(path, mimetype=content_type, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"  # personal data: no shared caches
+    return response

@@ -5,9 +5,14 @@ import uuid
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import select
 
 from .. import clock
-from ..errors import ValidationFailed
+from ..accounts.actors import in_scope
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..text import is_clean
+from .models import Attachment
 
 # content type → (file suffix, what its bytes start with)
 _KINDS = {
@@ -61,3 +66,18 @@ def attach(actor, order, body: bytes):
     except Exception:
         path.unlink(missing_ok=True)
         raise
+
+
+def file_for(actor, name: str) -> tuple[Path, str]:
+    """The stored file behind the photo URL /uploads/<name>, for someone who may see its order.
+    Anyone else, and any name that is not a stored photo's, gets 404: a URL is no permission."""
+    url = "/uploads/" + name
+    attachment = (db.session.scalar(select(Attachment).where(Attachment.url == url))
+                  if is_clean(url) and len(url) <= 500 else None)
+    if attachment is None or not in_scope(actor, attachment.order):
+        raise NotFound("no such photo")
+    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
+    path = (root / name).resolve()
+    if root not in path.parents or not path.is_file():  # a stored URL, but never outside UPLOAD_DIR
+        raise NotFound("no such photo")
+    return path, attachment.content_type or "application/octet-stream"

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from backend.accounts.actors import Actor
 from backend.dispatch import services as dispatch
+from backend.orders import photos
 from backend.orders.models import Order, OrderEvent
 
 ACTORS = ("anon", "res_a", "res_b", "w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison",
@@ -77,6 +78,9 @@ TABLE = [
     Row("GET", "/healthz", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
     Row("GET", "/api/v1/openapi.json", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
     Row("GET", "/api/v1/docs", "200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    # A photo A uploaded: served to whoever may see the order, with a token; a URL is no permission.
+    Row("GET", "/uploads/<path:name>", "401 200 404 200 404 200 200 404 200 404 200 403 403", setup="photo",
+        path="{photo}", readers=A_READERS),
     Row("GET", "/static/<path:filename>", "200 200 200 200 200 200 200 200 200 200 200 200 200",
         path="/static/console.css"),
     Row("GET", "/vendor/<string:package>/<path:filename>",
@@ -166,6 +170,10 @@ TABLE = [
 ]
 
 
+def _text(response) -> str:
+    return response.get_data().decode("utf-8", "replace")  # photos are bytes
+
+
 def _routes(app) -> set:
     return {(method, rule.rule) for rule in app.url_map.iter_rules()
             for method in rule.methods - {"HEAD", "OPTIONS"}}
@@ -202,6 +210,8 @@ def _order_in(make, world, state: str) -> Order:
     order = make.order(world["residents"]["a"], text=A_TEXT, location_text="水晶城小区3号楼2单元",
                        contact=A_PHONE, photos=[A_PHOTO])
     worker = Actor.for_staff(world["staff"]["w1"])
+    if state == "photo":
+        photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
     if state in ("claimed", "resolved"):
         dispatch.claim(worker, order.number)
     if state == "resolved":
@@ -221,7 +231,7 @@ def _sender(world, who: str) -> str:
     return f"resident-{resident.id}"
 
 
-def _call(app, auth, world, row: Row, who: str, number: str | None):
+def _call(app, auth, world, row: Row, who: str, order: Order | None):
     client = app.test_client()
     staff = world["staff"].get(who)
     headers = {}
@@ -237,7 +247,10 @@ def _call(app, auth, world, row: Row, who: str, number: str | None):
         if console and staff is not None:
             session["staff_id"] = staff.id
     sender = _sender(world, who)
-    path = (row.path or row.rule).replace("<string:number>", "{number}").format(number=number, sender=sender)
+    number = order.number if order else None
+    photo = next((a.url for a in order.attachments if a.url.startswith("/uploads/")), None) if order else None
+    path = (row.path or row.rule).replace("<string:number>", "{number}").format(number=number, sender=sender,
+                                                                                photo=photo)
     body = row.body(world, sender) if callable(row.body) else row.body
     if row.method == "GET":
         return client.get(path, headers=headers)
@@ -258,7 +271,7 @@ def test_matrix(app, db, redis, make, auth, row):
         order = _order_in(make, world, row.setup) if row.setup else None
         number = order.number if order else None
         before = _snapshot(db, number) if order else None
-        response = _call(app, auth, world, row, who, number)
+        response = _call(app, auth, world, row, who, order)
         db.session.rollback()
         want = expected[who]
         got = str(response.status_code)
@@ -267,12 +280,12 @@ def test_matrix(app, db, redis, make, auth, row):
             got = "302" if response.status_code == 302 and "/console/login" in response.location else (
                 ("done" if changed else "refused") if response.status_code == 302 else got)
         if got != want:
-            problems.append(f"{who}: expected {want}, got {got} {response.get_data(as_text=True)[:200]}")
+            problems.append(f"{who}: expected {want}, got {got} {_text(response)[:200]}")
             continue
         if order is not None and not (got.startswith("2") or got == "done"):
             if _snapshot(db, number) != before:
                 problems.append(f"{who}: refused ({got}) but the order changed")
-        body = response.get_data(as_text=True)
+        body = _text(response)
         may_read = who in row.readers and (got.startswith("2") or got == "done")
         if not may_read:
             leaked = [m for m in A_MARKERS if m in body]
@@ -312,7 +325,7 @@ def test_console_actions_follow_the_api_rows(app, db, redis, make, auth, row):
     for who in sorted(STAFF):
         order = _order_in(make, world, row.setup)
         before = _snapshot(db, order.number)
-        response = _call(app, auth, world, console_row, who, order.number)
+        response = _call(app, auth, world, console_row, who, order)
         done = response.status_code == 302 and _snapshot(db, order.number) != before
         if done != (row.expected()[who] == "200"):
             problems.append(f"{who}: API {row.expected()[who]}, console {'done' if done else 'refused'}")

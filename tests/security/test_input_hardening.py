@@ -216,8 +216,9 @@ def test_a_resident_uploads_a_photo_judged_by_its_bytes(app, client, db, make, w
     assert stored.suffix == ".png" and stored.read_bytes() == PNG
     assert added.json["photos"][0].endswith(stored.name)
     db.session.rollback()
-    assert [e.action for e in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))] == [
-        "submit", "attach"]
+    events = db.session.scalars(select(OrderEvent.action).where(OrderEvent.order_id == order.id)
+                                .order_by(OrderEvent.id)).all()
+    assert events == ["submit", "attach"]
 
 
 def test_grid_codes_and_usernames_typed_full_width_are_found(client, make, world):
@@ -251,3 +252,17 @@ def test_a_building_number_beyond_any_building_routes_to_the_pool(client, world)
     response = client.post("/api/v1/orders", json={"text": "楼道灯坏了", "location_text": "水晶城小区" + "9" * 30 + "号楼"},
                            headers=world["mine"])
     assert response.status_code == 201 and "unplaced" in response.json["flags"]
+
+
+def test_a_photo_is_served_to_its_readers_as_the_image_it_is_and_nothing_else_is(app, client, make, world):
+    order = make.order(world["resident"])
+    added = client.post(f"/api/v1/orders/{order.number}/photos", data={"photo": (io.BytesIO(PNG), "p.png")},
+                        headers=world["mine"], content_type="multipart/form-data")
+    url = added.json["photos"][0]
+    served = client.get(url, headers=world["admin"])
+    assert served.status_code == 200 and served.data == PNG and served.mimetype == "image/png"
+    assert served.headers["X-Content-Type-Options"] == "nosniff" and "private" in served.headers["Cache-Control"]
+    stray = Path(app.config["UPLOAD_DIR"]) / "orders" / "stray.png"
+    stray.write_bytes(PNG)  # on disk, but no order's photo
+    for path in ("/uploads/orders/stray.png", "/uploads/..%2f..%2fetc/passwd", url + "%00"):
+        assert client.get(path, headers=world["admin"]).status_code == 404, path
