@@ -5,13 +5,17 @@ import os
 from flask import Flask, abort, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
-from . import errors, ratelimits
+from . import apidoc, errors, headers, ratelimits
 from .config import ROOT, check_production, config_for
 from .extensions import db, migrate, redis
 
 
 class JsonErrorApi(Api):
-    """flask-smorest, but errors follow our contract {"error": {...}}."""
+    """flask-smorest, but errors follow our contract {"error": {...}}, documented as such, and each
+    operation lists its own error answers (apidoc.errors) instead of one catch-all "default"."""
+
+    ERROR_SCHEMA = apidoc.ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error):
         return errors.handle_http_exception(error)
@@ -21,13 +25,15 @@ api = JsonErrorApi()
 
 
 def create_app(config: str | type | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=None)
+    # Our own scripts and styles are files (static/): the pages' CSP allows no inline ones.
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     cfg = config if isinstance(config, type) else config_for(config or os.environ.get("RED_MAILBOX_ENV"))
     app.config.from_object(cfg)
     app.json.ensure_ascii = False  # Chinese stays readable in API responses
     if app.config.get("ENV_NAME") == "production":
         check_production(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    errors.redact_logs()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -36,6 +42,7 @@ def create_app(config: str | type | None = None) -> Flask:
     _sqlite_tuning(app)
     api.init_app(app)
     errors.register(app)
+    headers.register(app)
 
     from . import models  # noqa: F401  (every model registered before migrations/queries)
     from .accounts.api import blp as auth_blp
@@ -49,7 +56,7 @@ def create_app(config: str | type | None = None) -> Flask:
     from .open311.api import bp as open311_bp
     from .h5.views import bp as h5_bp
     from .orders import notices as order_notices
-    from .orders.api import blp as orders_blp
+    from .orders.api import blp as orders_blp, files as uploads_bp
     from . import wechat
     for blueprint in (auth_blp, orders_blp, dispatch_blp, chat_blp, bot_blp):
         api.register_blueprint(blueprint)
@@ -63,6 +70,7 @@ def create_app(config: str | type | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(h5_bp)
+    app.register_blueprint(uploads_bp)
     app.add_template_filter(_localtime(app.config["TIMEZONE"]), "localtime")
 
     @app.get("/")

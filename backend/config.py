@@ -35,6 +35,7 @@ class Config:
     # Web OAuth for the resident H5 pages (open.weixin.qq.com/connect/ in production).
     WECHAT_OAUTH_BASE = _env("WECHAT_OAUTH_BASE", "http://127.0.0.1:5100/connect/")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(VAR / "uploads"))
+    # A phone photo is 2–5 MB; WeChat's own limit for an image message is 10 MB.
     PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
     WECHAT_QUEUE = _env("WECHAT_QUEUE", "wechat")
     WECHAT_HTTP_TIMEOUT = float(_env("WECHAT_HTTP_TIMEOUT", "4"))
@@ -64,7 +65,9 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui/"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A database error's message lists the statement's parameters: residents' phone numbers and
+    # texts, password hashes. Keep them out of logs and error columns.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
 
     # Dispatch: working time for time limits (限时办理). Grades in SLA_CALENDAR_GRADES run on
     # calendar time; the others only count working hours (a "day" is one working day's hours).

@@ -115,13 +115,35 @@ def handle_unexpected(error: Exception):
 
 
 # A requests error names the URL it failed on, and WeChat's URLs carry credentials as query
-# parameters (access_token on every call, secret on the token fetch).
-_URL_CREDENTIALS = re.compile(r"\b(access_token|secret|js_code)=[^&\s'\"()]+")
+# parameters (access_token on every call, secret on the token fetch); a bearer token or a password
+# must not reach a log line either, whoever wrote it.
+_URL_CREDENTIALS = re.compile(r"\b(access_token|secret|js_code|password|token)=[^&\s'\"()]+")
+_BEARER = re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=-]+")
+
+
+def redact(message: str) -> str:
+    return _BEARER.sub(r"\1 ***", _URL_CREDENTIALS.sub(r"\1=***", message))
 
 
 def describe(error: Exception, limit: int = 500) -> str:
     """`Type: message` of an exception for logs and error columns, credentials blanked."""
-    return _URL_CREDENTIALS.sub(r"\1=***", f"{type(error).__name__}: {error}")[:limit]
+    return redact(f"{type(error).__name__}: {error}")[:limit]
+
+
+class Redact(logging.Filter):
+    """Credentials blanked in every record a handler writes, its traceback included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def redact_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, Redact) for f in handler.filters):
+            handler.addFilter(Redact())
 
 
 def register(app):

@@ -20,7 +20,8 @@ tests/fixtures/wechat/. Control:
                                   "invalid_codes": [...], "delay": {"<path>": seconds},
                                   "oauth_users": {"<browser user cookie>": openid}}
 Any code is valid once (its openid derives from the code) unless listed as invalid; a reused
-code gets 40163 like WeChat's.
+code gets 40163 like WeChat's. media/get answers 40007 for a media id starting with "bad", and an
+HTML page labelled image/jpeg for one starting with "disguised".
 """
 import argparse
 import hashlib
@@ -230,6 +231,8 @@ def create_app(state: StubState | None = None) -> Flask:
         media_id = request.args.get("media_id", "")
         if not media_id or media_id.startswith("bad"):
             return error(40007)
+        if media_id.startswith("disguised"):  # a page that says it is a JPEG
+            return Response(b"<html><script>alert(1)</script></html>", mimetype="image/jpeg")
         return Response((FIXTURES / "media.png").read_bytes(), mimetype="image/png",
                         headers={"Content-Disposition": f'attachment; filename="{media_id}.png"'})
 

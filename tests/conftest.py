@@ -63,6 +63,7 @@ def app(redis_url, tmp_path_factory):
     class Config(TestConfig):
         SQLALCHEMY_DATABASE_URI = os.environ["TEST_DATABASE_URL"]
         REDIS_URL = redis_url
+        UPLOAD_DIR = str(tmp_path_factory.mktemp("uploads"))  # photos the tests upload stay out of var/
 
     app = create_app(Config)
     with app.app_context():

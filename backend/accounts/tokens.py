@@ -11,6 +11,7 @@ from .actors import Actor
 from .models import Resident, Staff
 
 _SALT = "red-mailbox-token"
+_ACTOR_KEY = "red_mailbox.actor"
 
 
 def _serializer():
@@ -44,6 +45,14 @@ def rate_key() -> str:
 
 
 def current_actor(required: bool = True) -> Actor | None:
+    # Kept per request (not on flask.g, which can outlive a request): authenticate_first reads it first.
+    actor = request.environ.get(_ACTOR_KEY) or _read_actor(required)
+    if actor is not None:
+        request.environ[_ACTOR_KEY] = actor
+    return actor
+
+
+def _read_actor(required: bool) -> Actor | None:
     token = _bearer()
     if token is None:
         if required:
@@ -85,3 +94,9 @@ def require(*kinds: str) -> Actor:
         from ..errors import Forbidden
         raise Forbidden(f"this endpoint is for {', '.join(kinds)}")
     return actor
+
+
+def authenticate_first(blueprint) -> None:
+    """Every request to the blueprint needs a valid bearer token, checked before its input is read:
+    a caller without one gets 401, not a list of what the endpoint would accept."""
+    blueprint.before_request(lambda: current_actor() and None)

@@ -24,9 +24,15 @@ def sender_id(resident_id: int) -> str:
     return f"resident-{resident_id}"
 
 
+_MAX_ID = 2**31 - 1  # ids are 32-bit on both databases: a longer number names nobody
+
+
 def resident_id_of(sender: str) -> int | None:
     prefix, _, number = sender.partition("-")
-    return int(number) if prefix == "resident" and number.isdigit() else None
+    # ASCII only: str.isdigit() and int() also accept other scripts' digits ("resident-١").
+    if prefix != "resident" or not (number.isascii() and number.isdigit()) or int(number) > _MAX_ID:
+        return None
+    return int(number)
 
 
 def turn(resident_id: int, text: str, channel: str = "h5",

@@ -2,7 +2,8 @@ from marshmallow import Schema, fields, validate
 
 from ..fields import SENDER_PATTERN
 from ..orders.models import KINDS, RESIDENT_CHANNELS
-from ..orders.schemas import OrderSummarySchema, RatingSchema, StrictSchema, idempotency_key, required_text
+from ..orders.schemas import (OrderSummarySchema, RatingSchema, StrictSchema, idempotency_key, photo_url,
+                              required_text)
 
 
 
@@ -36,7 +37,7 @@ class BotOrderCreateSchema(StrictSchema):
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    photo_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"})
+    photo_url = photo_url(load_default=None, allow_none=True)
     # Where the conversation came from (the chat passes it to Rasa as message metadata).
     channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS))
     # The bot marks what it took down without understanding it, so a person looks at it.

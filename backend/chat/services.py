@@ -11,6 +11,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..orders import services as orders
 from ..orders.models import Order
+from ..text import clean
 from . import gateway
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     The turn's idempotency key — the caller's (a WeChat MsgId), the client's message id, or one made
     for this turn — goes with every order the turn makes, by the bot or by the fallback below: a
     retried message finds the order it made instead of making a second."""
+    text = clean(text)
+    if not text.strip():  # e.g. a WeChat text of invisible characters only: no request, no order
+        return {"replies": [], "order_number": None, "bot": "skipped"}
     key = key or (f"chat:{client_id}" if client_id else f"turn:{uuid.uuid4().hex}")
     _end_transaction()
     already = orders.find_by_key(resident_id, key)

@@ -2,7 +2,8 @@
 may do, from which state and for whom, is its lifecycle row (described in each operation)."""
 from flask_smorest import Blueprint
 
-from ..accounts.tokens import require
+from ..accounts.tokens import authenticate_first, require
+from ..apidoc import AUTH, BODY, ORDER, errors
 from ..orders import intake
 from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
@@ -12,11 +13,13 @@ from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, In
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
 
 blp = Blueprint("dispatch", __name__, url_prefix="/api/v1", description="Dispatch: queues, claims, ladder, 督办")
+authenticate_first(blp)
 
 
 @blp.route("/queue")
 @blp.arguments(QueueArgs, location="query")
 @blp.response(200, QueueSchema)
+@errors(blp, *AUTH)
 def queue(args):
     """My queue: orders I may claim (most urgent first, with due times) and the ones I hold."""
     return services.queue(require("staff"), **args)
@@ -27,6 +30,7 @@ def queue(args):
 @blp.arguments(IdempotencyHeaders, location="headers")
 @blp.response(201, StaffOrderSchema)
 @blp.alt_response(200, schema=StaffOrderSchema, description="a retry: the order first made with this Idempotency-Key")
+@errors(blp, *AUTH, *BODY, 409)
 def intake_order(data, headers):
     """Enter a hotline call, walk-in or photo report for a resident (routed like any order; the
     address must be in your scope). The caller's name and phone are kept, masked for other roles."""
@@ -37,6 +41,7 @@ def intake_order(data, headers):
 @blp.route("/supervision")
 @blp.arguments(SupervisionArgs, location="query")
 @blp.response(200, SupervisionSchema)
+@errors(blp, *AUTH)
 def supervision(args):
     """督办 lists in my scope: overdue, and due within `within` seconds."""
     return services.supervision(require("staff"), within_seconds=args["within"])
@@ -47,6 +52,7 @@ def _action(path: str, action: str, schema, summary: str):
     @blp.route(f"/orders/<string:number>/{path}", methods=["POST"], endpoint=action)
     @blp.arguments(schema)
     @blp.response(200, StaffOrderSchema)
+    @errors(blp, *AUTH, *BODY, *ORDER)
     @blp.doc(summary=summary, description=describe(action))
     def view(data, number):
         return services.act(require("staff"), number, action, **data)

@@ -3,10 +3,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ..fields import BoundedInt, id_field
 from ..orders.models import GRADES, KINDS
-from ..orders.schemas import OrderBaseSchema, StrictSchema, required_text
+from ..orders.schemas import OrderBaseSchema, StrictSchema, photo_url, required_text
 
 _note = validate.Length(max=2000)
-_photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list, validate=validate.Length(max=9))
+_photos = fields.List(photo_url(), load_default=list, validate=validate.Length(max=9))
 
 
 class EmptySchema(StrictSchema):

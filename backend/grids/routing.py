@@ -5,19 +5,23 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ..extensions import db
+from ..text import for_matching as _m
 from .models import Building, Community, Grid
-
-MAX_BUILDING_DIGITS = 9  # any such number fits the 32-bit column
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+# A longer number is no building's (a phone number, a date): looking it up would overflow the
+# database's integer and lose the order with a 500.
+_MAX_BUILDING_NUMBER = 99999
 
 
 def chinese_number(text: str) -> int | None:
     """'3' → 3, '十二' → 12, '二十三' → 23 (building numbers are small). A longer run of digits is no
     building: past 64 bits it reached SQLite's driver as an OverflowError and lost the order."""
     if text.isdigit():
-        return int(text) if len(text) <= MAX_BUILDING_DIGITS else None
+        return int(text) if int(text) <= _MAX_BUILDING_NUMBER else None
     if not text or any(ch not in _CN_DIGITS and ch != "十" for ch in text):
         return None
     if "十" in text:
@@ -44,7 +48,7 @@ class Placement:
 
 def _community_in(text: str, communities) -> Community | None:
     for community in communities:
-        names = [community.name, *(community.aliases or [])]
+        names = [_m(n) for n in (community.name, *(community.aliases or []))]
         names += [n.removesuffix("社区") for n in names if n.endswith("社区")]
         if any(name and name in text for name in names):
             return community
@@ -53,18 +57,19 @@ def _community_in(text: str, communities) -> Community | None:
 
 def place(location_text: str | None, building_id: int | None = None,
           default_community_id: int | None = None) -> Placement:
-    """Find the building (hence grid) for an address; failing that, at least the community."""
+    """Find the building (hence grid) for an address; failing that, at least the community.
+    Compared in NFKC (and the registry's names too): "水晶城小区３号楼" is building 3."""
     if building_id:
         building = db.session.get(Building, building_id)
         if building:
             return Placement(building, building.grid.community)
-    text = (location_text or "").replace(" ", "")
+    text = _m(location_text).replace(" ", "")
     communities = db.session.scalars(select(Community).order_by(Community.id)).all()
     community = _community_in(text, communities)
     if text:
         # A building's own alias ("东区A座", "老干部楼") names it outright, when only one has it.
         named = db.session.scalars(select(Building).where(Building.aliases.is_not(None))).all()
-        named = [b for b in named if any(a and a in text for a in b.aliases or [])]
+        named = [b for b in named if any(a and _m(a) in text for a in b.aliases or [])]
         if community:
             named = [b for b in named if b.grid.community_id == community.id]
         if len(named) == 1:
@@ -73,7 +78,7 @@ def place(location_text: str | None, building_id: int | None = None,
             # No community name, but a compound (小区) name that belongs to exactly one community.
             compounds = db.session.execute(select(Building.compound, Grid.community_id)
                                            .join(Grid, Building.grid_id == Grid.id).distinct()).all()
-            owners = {cid for compound, cid in compounds if compound and compound in text}
+            owners = {cid for compound, cid in compounds if compound and _m(compound) in text}
             if len(owners) == 1:
                 community = db.session.get(Community, owners.pop())
     number = None
@@ -85,7 +90,8 @@ def place(location_text: str | None, building_id: int | None = None,
         candidates = db.session.scalars(query).all()
         if community:
             candidates = [b for b in candidates if b.grid.community_id == community.id]
-        compound_hits = [b for b in candidates if b.compound in text or any(a in text for a in b.aliases or [])]
+        compound_hits = [b for b in candidates
+                         if _m(b.compound) in text or any(a and _m(a) in text for a in b.aliases or [])]
         if len(compound_hits) == 1:
             candidates = compound_hits
         if len(candidates) == 1:

@@ -157,7 +157,7 @@ def add_photo(number):
     upload = request.files.get("photo")
     # One byte past the limit is enough to know it is too large.
     data = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload else b""
-    return _act(number, lambda o: orders.perform(g.actor, o, "attach", photos=[photos.store(data)]))
+    return _act(number, lambda o: photos.attach(g.actor, o, data))
 
 
 @bp.get("/orders/<string:number>/photos/<int:attachment_id>")
@@ -165,10 +165,10 @@ def add_photo(number):
 def photo(number, attachment_id):
     found = orders.get_order(g.actor, number)  # only the resident's own order (404 otherwise)
     attachment = next((a for a in found.attachments if a.id == attachment_id), None)
-    path = photos.path_of(attachment.url) if attachment else None
-    if path is None:
+    if attachment is None or not attachment.url.startswith("/uploads/"):
         abort(404)
-    return send_file(path, mimetype=attachment.content_type or "application/octet-stream")
+    path, content_type = photos.file_for(g.actor, attachment.url[len("/uploads/"):])
+    return send_file(path, mimetype=content_type)
 
 
 @bp.post("/logout")

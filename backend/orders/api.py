@@ -1,19 +1,24 @@
 """Resident order endpoints. Thin: schema.load → one service call → schema.dump."""
+from flask import Blueprint as FlaskBlueprint, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..accounts.tokens import rate_key, require
+from ..accounts.tokens import authenticate_first, rate_key, require
+from ..apidoc import AUTH, BODY, ORDER, errors
 from ..ratelimits import limit
-from . import lifecycle, services
-from .schemas import IdempotencyHeaders, NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, RatingSchema
+from . import lifecycle, photos, services
+from .schemas import (IdempotencyHeaders, NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema,
+                      PhotoSchema, RatingSchema)
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders (诉求/工单)")
+authenticate_first(blp)
 
 
 @blp.route("")
 class Orders(MethodView):
     @blp.arguments(OrderListArgs, location="query")
     @blp.response(200, OrderListSchema)
+    @errors(blp, *AUTH)
     def get(self, args):
         """List my orders (resident) — newest first."""
         actor = require("resident", "staff")
@@ -25,6 +30,7 @@ class Orders(MethodView):
     @blp.arguments(IdempotencyHeaders, location="headers")
     @blp.response(201, OrderSchema)
     @blp.alt_response(200, schema=OrderSchema, description="a retry: the order first made with this Idempotency-Key")
+    @errors(blp, *AUTH, *BODY)
     def post(self, data, headers):
         """Send a new order (201); the same Idempotency-Key again answers the first one (200)."""
         actor = require("resident")
@@ -34,6 +40,7 @@ class Orders(MethodView):
 
 @blp.route("/<string:number>")
 @blp.response(200, OrderSchema)
+@errors(blp, *AUTH, 404)
 def get_order(number):
     """One order with its history."""
     actor = require("resident", "staff")
@@ -43,6 +50,7 @@ def get_order(number):
 @blp.route("/<string:number>/cancel", methods=["POST"])
 @blp.arguments(NoteSchema)
 @blp.response(200, OrderSchema)
+@errors(blp, *AUTH, *BODY, *ORDER)
 @blp.doc(description=lifecycle.describe("cancel"))
 def cancel(data, number):
     """Withdraw an order that nobody has started on (撤回)."""
@@ -53,8 +61,34 @@ def cancel(data, number):
 @blp.route("/<string:number>/rating", methods=["POST"])
 @blp.arguments(RatingSchema)
 @blp.response(200, OrderSchema)
+@errors(blp, *AUTH, *BODY, *ORDER)
 @blp.doc(description=lifecycle.describe("rate") + "\n\n" + lifecycle.describe("reopen"))
 def rate(data, number):
     """回访评价: 满意 / 基本满意 close the loop, 不满意 reopens the order."""
     actor = require("resident")
     return services.rate(actor, services.get_order(actor, number), **data)
+
+
+@blp.route("/<string:number>/photos", methods=["POST"], endpoint="attach")
+@blp.arguments(PhotoSchema, location="files")
+@blp.response(201, OrderSchema)
+@errors(blp, *AUTH, *BODY, *ORDER)
+@blp.doc(description=lifecycle.describe("attach") + "\n\nJPEG, PNG or WebP (judged by the file's bytes), "
+         "at most PHOTO_MAX_BYTES (5 MB); anything else 422.")
+def add_photo(data, number):
+    """Add a photo to my order (multipart, field `photo`)."""
+    actor = require("resident")
+    return photos.attach(actor, services.get_order(actor, number), data["photo"].read())
+
+
+# Photo files: not part of the JSON API (so not in the OpenAPI document), but the same bearer token
+# and the same scope as the order they belong to.
+files = FlaskBlueprint("uploads", __name__, url_prefix="/uploads")
+
+
+@files.get("/<path:name>")
+def photo_file(name):
+    path, content_type = photos.file_for(require("resident", "staff"), name)
+    response = send_file(path, mimetype=content_type, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"  # personal data: no shared caches
+    return response

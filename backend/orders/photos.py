@@ -1,56 +1,89 @@
-"""Photos residents and staff upload: the type is read from the file's first bytes (never from its
-name or the browser's word for it), the size is limited, and the file lands under UPLOAD_DIR with a
-random name. Only JPEG, PNG and WebP are accepted: what phones take, and nothing a browser would run."""
+"""Photos people send: the type is read from the file's first bytes, never from its name or from
+a Content-Type header (both are whatever the sender says), and the size is bounded. Anything that
+is not a JPEG, PNG or WebP image is refused (422) and never written to disk."""
 import uuid
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import select
 
 from .. import clock
-from ..errors import ValidationFailed
+from ..accounts.actors import in_scope
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from ..text import is_clean
+from .models import Attachment
 
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
-)
+# content type → (file suffix, what its bytes start with)
+_KINDS = {
+    "image/jpeg": (".jpg", lambda b: b[:3] == b"\xff\xd8\xff"),
+    "image/png": (".png", lambda b: b[:8] == b"\x89PNG\r\n\x1a\n"),
+    "image/webp": (".webp", lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
+}
 
 
-def sniff(head: bytes) -> tuple[str, str] | None:
-    """(content type, suffix) of an image by its magic bytes, or None."""
-    for magic, content_type, suffix in _SIGNATURES:
-        if head.startswith(magic):
-            return content_type, suffix
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
+class PhotoRefused(ValidationFailed):
+    code = "photo_refused"
+
+
+def sniff(body: bytes) -> str | None:
+    """The image type the bytes are, or None."""
+    return next((kind for kind, (_, test) in _KINDS.items() if test(body)), None)
 
 
 def _size(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{max(n // 1024, 1)} KB"
 
 
-def store(data: bytes, folder: str = "h5") -> dict:
-    """Keep an uploaded photo; returns what an Attachment records (url, content_type, size)."""
-    limit = int(current_app.config["PHOTO_MAX_BYTES"])
-    if not data:
-        raise ValidationFailed("请选择一张照片", fields={"photo": ["empty"]})
-    if len(data) > limit:
-        raise ValidationFailed(f"照片不能超过 {_size(limit)}", fields={"photo": ["too large"]})
-    kind = sniff(data[:16])
+def check(body: bytes) -> str:
+    limit = current_app.config["PHOTO_MAX_BYTES"]
+    if not body:
+        raise PhotoRefused("请选择一张照片", fields={"photo": ["empty"]})
+    if len(body) > limit:
+        raise PhotoRefused(f"照片不能超过 {_size(limit)}", fields={"photo": ["too large"]})
+    kind = sniff(body)
     if kind is None:
-        raise ValidationFailed("只能上传 JPEG、PNG 或 WebP 格式的照片", fields={"photo": ["not an image"]})
-    content_type, suffix = kind
-    relative = Path(folder) / clock.now().strftime("%Y%m%d") / f"{uuid.uuid4().hex}{suffix}"
+        raise PhotoRefused("只能接收 JPEG、PNG 或 WebP 格式的照片", fields={"photo": ["not a JPEG, PNG or WebP image"]})
+    return kind
+
+
+def store(body: bytes, folder: str) -> dict:
+    """Check, then write under UPLOAD_DIR/<folder>/<day>/ with a name of our own. Returns the
+    attachment's fields (url, content_type, size) and the file's path."""
+    kind = check(body)
+    relative = Path(folder) / clock.now().strftime("%Y%m%d") / f"{uuid.uuid4().hex}{_KINDS[kind][0]}"
     target = Path(current_app.config["UPLOAD_DIR"]) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return {"url": "/uploads/" + relative.as_posix(), "content_type": content_type, "size": len(data)}
+    target.write_bytes(body)
+    return {"url": "/uploads/" + relative.as_posix(), "content_type": kind, "size": len(body), "path": target}
 
 
-def path_of(url: str) -> Path | None:
-    """The file behind an /uploads/ URL we stored ourselves (None for anything else)."""
-    if not url.startswith("/uploads/"):
-        return None
+def attach(actor, order, body: bytes):
+    """A resident's photo for their own order (the lifecycle's `attach` row). The bytes are judged
+    and the row's checks run before a file is written; a refused change leaves no file behind."""
+    from . import lifecycle, services
+    check(body)
+    if lifecycle.refusal(actor, order, lifecycle.ACTIONS["attach"]):
+        return services.perform(actor, order, "attach")  # refuses with the row's status
+    photo = store(body, "orders")
+    path = photo.pop("path")
+    try:
+        return services.perform(actor, order, "attach", photos=[photo])
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def file_for(actor, name: str) -> tuple[Path, str]:
+    """The stored file behind the photo URL /uploads/<name>, for someone who may see its order.
+    Anyone else, and any name that is not a stored photo's, gets 404: a URL is no permission."""
+    url = "/uploads/" + name
+    attachment = (db.session.scalar(select(Attachment).where(Attachment.url == url))
+                  if is_clean(url) and len(url) <= 500 else None)
+    if attachment is None or not in_scope(actor, attachment.order):
+        raise NotFound("no such photo")
     root = Path(current_app.config["UPLOAD_DIR"]).resolve()
-    target = (root / url[len("/uploads/"):]).resolve()
-    return target if root in target.parents and target.is_file() else None
+    path = (root / name).resolve()
+    if root not in path.parents or not path.is_file():  # a stored URL, but never outside UPLOAD_DIR
+        raise NotFound("no such photo")
+    return path, attachment.content_type or "application/octet-stream"

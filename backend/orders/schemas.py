@@ -3,6 +3,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_loa
 
 from ..fields import BoundedInt, id_field
 from ..labels import label
+from ..text import CleanSchema, clean
 from .models import GRADES, KINDS, RESIDENT_CHANNELS, SATISFACTIONS
 from . import states
 
@@ -12,14 +13,19 @@ SATISFACTION_WORDS = {"满意": "satisfied", "基本满意": "basically_satisfie
 _text = validate.Length(min=1, max=2000)
 
 
-class StrictSchema(Schema):
+def photo_url(**kwargs) -> fields.Url:
+    """A photo's address: http(s), at most the 500 characters its column holds."""
+    return fields.Url(schemes={"http", "https"}, validate=validate.Length(max=500), **kwargs)
+
+
+class StrictSchema(CleanSchema):
     class Meta:
         unknown = RAISE
         ordered = True
 
 
 def _not_blank(value: str):
-    if not value.strip():
+    if not clean(value).strip():
         raise ValidationError("must not be blank")
 
 
@@ -36,7 +42,7 @@ class OrderCreateSchema(StrictSchema):
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     building_id = id_field(load_default=None, allow_none=True)
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    photos = fields.List(fields.Url(schemes={"http", "https"}), load_default=list,
+    photos = fields.List(photo_url(), load_default=list,
                          validate=validate.Length(max=9))
 
 
@@ -78,6 +84,10 @@ class RatingSchema(StrictSchema):
 
 class NoteSchema(StrictSchema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class PhotoSchema(StrictSchema):
+    photo = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
 class OrderListArgs(StrictSchema):

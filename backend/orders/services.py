@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import clock
 from ..accounts.actors import Actor, in_scope, may_hold, scope_column
 from ..accounts.models import Staff, mask_name
+from ..text import clean, for_matching, is_clean
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..grids.models import Building, Grid
@@ -90,6 +91,10 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
         # one would jump the channel statistics and the hotline's own follow-up rules.
         _refuse("居民只能通过微信或H5提交诉求", ValidationFailed, code="channel_not_allowed",
                 fields={"channel": [f"must be one of {', '.join(RESIDENT_CHANNELS)}"]})
+    text, location_text, contact = clean(text), clean(location_text), clean(contact)
+    caller_name = clean(caller_name)
+    if not (text or "").strip():
+        _refuse("请写下诉求内容", ValidationFailed, fields={"text": ["must not be blank"]})
     if actor.is_resident:
         resident_id = actor.id
     # Classify before touching the database: CPU work must not hold a write transaction open.
@@ -183,7 +188,8 @@ def needs_contact(actor: Actor, order: Order) -> bool:
 
 
 def get_order(actor: Actor, number: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.number == number))
+    # A number with control characters names no order (and PostgreSQL refuses a NUL in a query).
+    order = db.session.scalar(select(Order).where(Order.number == number)) if is_clean(number) else None
     # Out of scope looks the same as missing: do not confirm that a number exists.
     if order is None or not in_scope(actor, order):
         raise NotFound(f"no order {number}")
@@ -282,6 +288,10 @@ def _blank(value) -> bool:
 
 def _checked_input(actor: Actor, order: Order, row, **given) -> dict:
     """The action's input, required fields present, targets looked up and checked against scope."""
+    given = {k: clean(v) for k, v in given.items()}  # the console's forms come here unvalidated too
+    long = [k for k in _TEXTS if isinstance(given.get(k), str) and len(given[k]) > TEXT_MAX]
+    if long:
+        _refuse(f"不能超过 {TEXT_MAX} 字", ValidationFailed, fields={k: [f"at most {TEXT_MAX} characters"] for k in long})
     if given.get("score") is not None and _blank(given.get("satisfaction")):
         given["satisfaction"] = SCORE_SATISFACTION.get(given["score"])
     target_given = any(given.get(k) for k in ("grid", "grid_id", "building_id"))
@@ -308,6 +318,8 @@ def _checked_input(actor: Actor, order: Order, row, **given) -> dict:
     return data
 
 
+TEXT_MAX = 2000  # as the API's schemas (required_text)
+_TEXTS = ("note", "reason", "result", "comment")
 _FIELD_LABELS = {"note": "说明", "reason": "原因", "result": "办理结果", "satisfaction": "满意度",
                  "category": "类别", "grade": "等级", "assignee": "派给谁", "grid": "目标网格", "photos": "照片"}
 
@@ -319,7 +331,8 @@ def _target_grid(actor: Actor, order: Order, given: dict):
     elif given.get("grid_id"):
         grid = db.session.get(Grid, given["grid_id"])
     else:
-        grid = db.session.scalar(select(Grid).where(Grid.code == given.get("grid"))) if given.get("grid") else None
+        code = for_matching(given.get("grid"))  # ｓｊｃ－２ typed on a phone is sjc-2
+        grid = db.session.scalar(select(Grid).where(Grid.code == code)) if code else None
     if grid is None:
         _refuse("没有这个网格或楼栋", ValidationFailed, fields={"grid": ["unknown grid"]})
     if actor.is_staff and not _may_send_to(actor, grid):
@@ -352,7 +365,7 @@ def _target_worker(order: Order, who) -> Staff:
         # A number past the id column's range names nobody (and SQLite's driver refuses it).
         worker = db.session.get(Staff, who) if 0 < who <= INT32_MAX else None
     elif isinstance(who, str):
-        worker = db.session.scalar(select(Staff).where(Staff.username == who))
+        worker = db.session.scalar(select(Staff).where(Staff.username == for_matching(who)))
     if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \
             or order.grid_id is None or worker.grid_id != order.grid_id:
         _refuse("只能派给本网格在岗的网格员或网格长", ValidationFailed, fields={"assignee": ["not a worker of this grid"]})

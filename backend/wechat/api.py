@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from ..accounts.schemas import TokenSchema
 from .. import ratelimits
+from ..apidoc import BODY, errors
 from ..errors import Forbidden, DomainError
 from . import inbound, jobs, services
 
@@ -26,6 +27,7 @@ class WechatLoginSchema(Schema):
 @auth_blp.route("/wechat", methods=["POST"])
 @auth_blp.arguments(WechatLoginSchema)
 @auth_blp.response(200, TokenSchema)
+@errors(auth_blp, 401, 429, 503, *BODY)
 def wechat_login(data):
     """Mini-program login: wx.login() code → resident token (401 for an invalid or reused code)."""
     return services.login(data["code"])

@@ -9,6 +9,12 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
+from ..text import clean_all
+
+# Longest value each stored field may have (their columns; WeChat's own are far shorter). The
+# dedupe key "evt:<FromUserName>:<CreateTime>:<Event>" must fit its 128 characters too.
+_LIMITS = {"FromUserName": 64, "MsgType": 30, "Event": 40, "CreateTime": 12, "MsgId": 100, "MediaId": 200}
+
 
 class BadSignature(Exception):
     pass
@@ -67,6 +73,10 @@ def decode(body: bytes, *, safe_mode: bool, token: str, aes_key: str, appid: str
         message = _parse(plain)
     if not message.get("MsgType") or not message.get("FromUserName"):
         raise Malformed("MsgType and FromUserName are required")
+    message = clean_all(message)  # a JSON push can carry a NUL, which PostgreSQL would refuse
+    long = [name for name, limit in _LIMITS.items() if len(str(message.get(name) or "")) > limit]
+    if long:
+        raise Malformed("too long: " + ", ".join(long))
     return message
 
 

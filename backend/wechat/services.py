@@ -3,10 +3,7 @@
 Durability rule: a push is a database row before it is acknowledged. Redis (dedupe fast path,
 job queue) only makes things faster; when it is down the row waits and `sweep()` picks it up."""
 import logging
-import mimetypes
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import requests
 from flask import current_app, render_template
@@ -22,7 +19,7 @@ from ..extensions import db, redis
 from ..notifications import services as notifications
 from ..notifications.models import Notification
 from ..accounts.actors import SYSTEM, Actor
-from ..orders import services as orders, states
+from ..orders import photos, services as orders, states
 from ..orders.models import Order, OrderEvent
 from . import client as wx
 from .inbound import msg_key, subscription_answers
@@ -37,7 +34,6 @@ STALE_CLAIM = timedelta(minutes=10)
 SWEEP_GRACE = timedelta(seconds=30)
 # A push that keeps failing stops being retried and stays visible as failed.
 MAX_INBOUND_ATTEMPTS = 5
-IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
 
 
 class WechatUnavailable(DomainError):
@@ -205,13 +201,17 @@ def _image(row: WechatInbound, resident: Resident) -> list[str]:
                                  for e in order.events):
         row.order_number = order.number  # a retry after a crash: this push's photo is there already
         return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
-    path, url, content_type, size = save_media(row.media_id)
-    row.attachment_path = str(path)
+    try:
+        photo = save_media(row.media_id)
+    except photos.PhotoRefused as refused:
+        # Sending it again changes nothing: tell the resident instead of retrying.
+        return [render_template("notifications/wechat/photo_refused.txt", reason=refused.message).strip()]
+    row.attachment_path = str(photo.pop("path"))
     if order is None:
         return [render_template("notifications/wechat/photo_no_order.txt").strip()]
     row.order_number = order.number
     orders.perform(Actor.for_resident(resident), order, "attach", channel="wechat", push=row.msg_key,
-                   photos=[{"url": url, "content_type": content_type, "size": size}])
+                   photos=[photo])
     return [render_template("notifications/wechat/photo_attached.txt", order=order).strip()]
 
 
@@ -223,22 +223,13 @@ def _recent_open_order(resident_id: int) -> Order | None:
                             Order.created_at >= since).order_by(Order.id.desc()).limit(1))
 
 
-def save_media(media_id: str) -> tuple[Path, str, str, int]:
-    """Fetch a temporary media file from WeChat (it expires after 3 days) into UPLOAD_DIR."""
+def save_media(media_id: str) -> dict:
+    """Fetch a temporary media file from WeChat (it expires after 3 days) into UPLOAD_DIR, if its
+    bytes are a photo we accept (photos.PhotoRefused otherwise: WeChat's header is not trusted)."""
     response = wx.get_client().media.download(media_id)
     if isinstance(response, dict):  # wechatpy returns JSON bodies as dicts: an error answer
         raise RuntimeError(f"media/get answered {response.get('errcode')}")
-    content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-    suffix = IMAGE_TYPES.get(content_type) or mimetypes.guess_extension(content_type) or ".bin"
-    body = response.content
-    if len(body) > current_app.config["MAX_CONTENT_LENGTH"]:
-        raise RuntimeError("media file too large")
-    day = clock.now().strftime("%Y%m%d")
-    relative = Path("wechat") / day / f"{uuid.uuid4().hex}{suffix}"
-    target = Path(current_app.config["UPLOAD_DIR"]) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(body)
-    return target, "/uploads/" + relative.as_posix(), content_type or "application/octet-stream", len(body)
+    return photos.store(response.content, "wechat")
 
 
 def _subscription_event(row: WechatInbound, resident: Resident) -> list[str]:

@@ -116,7 +116,7 @@ def test_photos_are_checked_by_content_and_only_the_owner_sees_them(app, client,
     url = f"/m/orders/{order.number}/photos"
     fake = client.post(url, data={"csrf": _csrf(client), "photo": (io.BytesIO(b"<script>x</script>"), "a.jpg")},
                        content_type="multipart/form-data")
-    assert "只能上传 JPEG、PNG 或 WebP" in client.get(fake.location).get_data(as_text=True)
+    assert "JPEG、PNG 或 WebP" in client.get(fake.location).get_data(as_text=True)
     app.config["PHOTO_MAX_BYTES"], saved = len(PNG) - 1, app.config["PHOTO_MAX_BYTES"]
     try:
         big = client.post(url, data={"csrf": _csrf(client), "photo": (io.BytesIO(PNG), "b.png")},

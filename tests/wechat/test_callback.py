@@ -3,6 +3,7 @@ import json
 import logging
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -109,6 +110,19 @@ def test_json_push_in_safe_mode(pusher, stub, worker, bot):
     assert cs_messages(stub, "o-json")[0]["text"]["content"] == "echo:json hi"
 
 
+def test_a_json_push_is_stored_cleaned_and_an_oversized_one_refused(pusher, db):
+    """A JSON push can carry a NUL (PostgreSQL refuses it: the callback answered 500) and fields
+    longer than their columns; WeChat sends neither, so such a push is cleaned or refused (400)."""
+    body = json.dumps({"ToUserName": "gh", "FromUserName": "o-nul", "CreateTime": 1, "MsgType": "text",
+                       "Content": "灯坏了\u0000\u202e", "MsgId": 4343})
+    assert pusher.push(body, safe=True, content_type="application/json").status_code == 200
+    assert db.session.scalar(select(WechatInbound.content)) == "灯坏了"
+    long = json.dumps({"ToUserName": "gh", "FromUserName": "o" * 65, "CreateTime": 1, "MsgType": "text",
+                       "Content": "x", "MsgId": 4344})
+    assert pusher.push(long, safe=True, content_type="application/json").status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(WechatInbound)) == 1
+
+
 def test_image_is_fetched_and_attached_to_the_residents_open_order(pusher, stub, worker, db, make, app):
     resident = make.resident(openid="o-photo")
     order = make.order(resident=resident)
@@ -125,6 +139,22 @@ def test_image_is_fetched_and_attached_to_the_residents_open_order(pusher, stub,
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert [c["query"]["media_id"] for c in stub.calls("cgi-bin/media/get")] == ["media-1"]
     assert order.number in cs_messages(stub, "o-photo")[0]["text"]["content"]
+
+
+def test_a_file_that_only_claims_to_be_a_photo_is_refused_and_the_resident_told(pusher, stub, worker, db,
+                                                                                 make, app):
+    resident = make.resident(openid="o-fake")
+    order = make.order(resident=resident)
+    xml = ("<xml><ToUserName>gh</ToUserName><FromUserName>o-fake</FromUserName><CreateTime>2</CreateTime>"
+           "<MsgType>image</MsgType><PicUrl>http://mmbiz/x</PicUrl><MediaId>disguised-1</MediaId>"
+           "<MsgId>778</MsgId></xml>")
+    assert pusher.push(xml, safe=True).status_code == 200
+    worker()
+    assert db.session.scalars(select(Attachment).where(Attachment.order_id == order.id)).all() == []
+    row = db.session.scalar(select(WechatInbound))
+    assert row.status == "done" and row.attachment_path is None and row.attempts == 1
+    assert not (Path(app.config["UPLOAD_DIR"]) / "wechat").exists()
+    assert "JPEG、PNG 或 WebP" in cs_messages(stub, "o-fake")[0]["text"]["content"]
 
 
 def test_subscribe_popup_event_records_each_template_answer(pusher, worker, db, make):

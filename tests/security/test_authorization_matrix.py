@@ -1,0 +1,432 @@
+"""Authorization matrix: every route of the app × every kind of actor → the expected answer.
+
+The table below is the one source: a route registered in the app without a row (or a row for a
+route that no longer exists) fails `test_every_route_has_a_row`, so a new endpoint cannot ship
+without someone deciding who may call it. Each row builds a fresh order of resident A in the state
+its action needs, calls the route as every actor, and checks the status, that a refused call changed
+nothing, and that nobody but resident A and the staff in scope ever reads A's text, phone or photos.
+
+Columns (the world of `_world`): one street with two communities; community 1 has grids 1 and 2;
+A's orders are in grid 1 of community 1.
+  anon      no credentials
+  res_a     resident A, who sent the order          res_b    another resident
+  w1, w2    grid workers of grid 1 / grid 2         leader   grid leader of grid 1
+  cadmin    community 1's admin                     cadmin2  community 2's admin
+  sadmin    the street's admin                      liaison  a department liaison (城乡建设)
+  sys       sysadmin
+  bot_a     the bot service token acting for A      bot_b    the bot token acting for B
+  partner   an Open311 partner's api_key, sent as the spec says (a form field, a query parameter):
+            outside /open311/v2 it is no identity, so it answers like anonymous.
+
+Console pages authenticate by session cookie only: a bearer token (resident or bot) is no login
+there, so those columns are redirected to the login page (302) like anonymous visitors. The
+resident H5 pages (/m/) likewise: a resident's session comes only from WeChat OAuth (the matrix
+puts residents A and B in the session, as the callback would); everyone else is sent to log in
+(`login`).
+
+Console and H5 action tokens: `done` = 302 and the order changed; `refused` = 302 with an error
+flash and the order unchanged; `302` = sent to the console's login page; `login` = sent to the H5
+login (WeChat OAuth).
+
+What a row keeps from the other actors is `hidden` (A's text, phone and photo). The 公示 pages and
+Open311's GETs publish resolved requests' texts on purpose (masked), so they hide only A's phone and
+photo — from everyone.
+"""
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.accounts.actors import Actor
+from backend.categories import taxonomy
+from backend.open311 import services as open311
+from backend.dispatch import services as dispatch
+from backend.orders import photos
+from backend.orders.models import Order, OrderEvent
+
+ACTORS = ("anon", "res_a", "res_b", "w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison",
+          "sys", "bot_a", "bot_b", "partner")
+STAFF = {"w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison", "sys"}
+
+# What only resident A and staff in scope may ever read (in any response body).
+A_TEXT = "楼道灯坏了 标记XQ7私密"
+A_PHONE = "13912340001"
+A_PHOTO = "https://img.example/a-private-7731.jpg"
+A_MARKERS = (A_TEXT, A_PHONE, A_PHOTO)
+PNG = (Path(__file__).resolve().parents[1] / "fixtures/wechat/media.png").read_bytes()
+
+
+@dataclass
+class Row:
+    method: str
+    rule: str
+    expect: str  # one token per column of ACTORS
+    setup: str | None = None  # the state of A's order the call needs (see _order_in)
+    body: Callable | dict | str | None = None  # "photo": a multipart upload
+    path: str | None = None  # the concrete path when it differs from the rule
+    readers: set = field(default_factory=set)  # who may see A's data in a 2xx answer
+    hidden: tuple = None  # what of A's the others must not see (default: A_MARKERS)
+
+    def expected(self) -> dict:
+        tokens = self.expect.split()
+        assert len(tokens) == len(ACTORS), (self.method, self.rule, len(tokens))
+        return dict(zip(ACTORS, tokens))
+
+
+# Staff who may see A's grid-1 order (scope): the grid's staff, community 1, the street, sysadmin.
+IN_SCOPE = {"w1", "leader", "cadmin", "sadmin", "sys"}
+A_READERS = {"res_a", "bot_a"} | IN_SCOPE
+
+O = "/api/v1/orders/<string:number>"
+
+# One column per ACTORS entry.
+#                          anon res_a res_b w1  w2  lead cad cad2 sad liai sys bot_a bot_b partner
+TABLE = [
+    Row("GET", "/", "302 302 302 302 302 302 302 302 302 302 302 302 302 302"),
+    Row("GET", "/healthz", "200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/v1/openapi.json", "200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/v1/docs", "200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    # A photo A uploaded: served to whoever may see the order, with a token; a URL is no permission.
+    Row("GET", "/uploads/<path:name>", "401 200 404 200 404 200 200 404 200 404 200 403 403 401", setup="photo",
+        path="{photo}", readers=A_READERS),
+    Row("GET", "/static/<path:filename>", "200 200 200 200 200 200 200 200 200 200 200 200 200 200",
+        path="/static/console.css"),
+    Row("GET", "/vendor/<string:package>/<path:filename>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/vendor/chart.js/dist/chart.umd.js"),
+    # Public logins: a wrong password / an empty code is refused the same for everyone.
+    # (A partner's api_key in a login body is an unknown field: 422, like any stray field.)
+    Row("POST", "/api/v1/auth/login", "401 401 401 401 401 401 401 401 401 401 401 401 401 422",
+        body=lambda w, s: {"username": w["staff"]["w1"].username, "password": "wrong"}),
+    Row("POST", "/api/v1/auth/wechat", "422 422 422 422 422 422 422 422 422 422 422 422 422 422", body={}),
+    Row("GET", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
+    Row("POST", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
+    # Resident endpoints.
+    Row("GET", "/api/v1/orders", "401 200 200 403 403 403 403 403 403 403 200 403 403 401", setup="submitted",
+        readers={"res_a", "sys"}),
+    Row("POST", "/api/v1/orders", "401 201 201 403 403 403 403 403 403 403 403 403 403 401",
+        body={"text": "路灯不亮", "location_text": "水晶城小区3号楼"}),
+    Row("GET", O, "401 200 404 200 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        readers=A_READERS),
+    Row("POST", O + "/cancel", "401 200 404 403 403 403 403 403 403 403 403 403 403 401", setup="submitted",
+        body={}, readers={"res_a"}),
+    Row("POST", O + "/rating", "401 200 404 403 403 403 403 403 403 403 403 403 403 401", setup="resolved",
+        body={"satisfaction": "满意"}, readers={"res_a"}),
+    Row("POST", O + "/photos", "401 201 404 403 403 403 403 403 403 403 403 403 403 401", setup="submitted",
+        body="photo", readers={"res_a"}),
+    Row("POST", "/api/v1/chat", "401 200 200 403 403 403 403 403 403 403 403 403 403 401", body={"text": "你好"}),
+    # Staff endpoints.
+    Row("GET", "/api/v1/queue", "401 403 403 200 200 200 200 200 200 200 200 403 403 401", setup="submitted",
+        readers=IN_SCOPE),
+    Row("GET", "/api/v1/supervision", "401 403 403 200 200 200 200 200 200 200 200 403 403 401",
+        setup="submitted", readers=IN_SCOPE),
+    Row("POST", "/api/v1/nlu/parse", "401 403 403 200 200 200 200 200 200 200 200 403 403 401",
+        body={"text": "楼道灯坏了"}),
+    Row("POST", O + "/claim", "401 403 403 200 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        body={}, readers=IN_SCOPE),
+    Row("POST", O + "/assign", "401 403 403 403 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        body=lambda w, s: {"assignee": w["staff"]["w1"].username}, readers=IN_SCOPE),
+    # Held by w1: the assignee or a leader above them may give it back, work on it, finish it.
+    Row("POST", O + "/release", "401 403 403 200 404 200 200 404 200 404 200 403 403 401", setup="claimed",
+        body={}, readers=IN_SCOPE),
+    Row("POST", O + "/progress", "401 403 403 200 404 200 200 404 200 404 200 403 403 401", setup="claimed",
+        body={"note": "已联系物业"}, readers=IN_SCOPE),
+    Row("POST", O + "/resolve", "401 403 403 200 404 200 200 404 200 404 200 403 403 401", setup="claimed",
+        body={"result": "灯已换好"}, readers=IN_SCOPE),
+    Row("POST", O + "/escalate", "401 403 403 200 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        body={"reason": "需要物业配合"}, readers=IN_SCOPE),
+    Row("POST", O + "/transfer", "401 403 403 200 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        body=lambda w, s: {"reason": "地址在2网格", "grid": w["grids"][1].code}, readers=IN_SCOPE),
+    Row("POST", O + "/place", "401 403 403 403 404 403 200 404 200 404 200 403 403 401", setup="submitted",
+        body=lambda w, s: {"grid": w["grids"][1].code}, readers=IN_SCOPE),
+    Row("POST", O + "/supervise", "401 403 403 403 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        body={"note": "请尽快处理"}, readers=IN_SCOPE),
+    Row("POST", O + "/category", "401 403 403 200 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        body={"category": "城乡建设/城市建设和市政管理"}, readers=IN_SCOPE),
+    Row("POST", O + "/grade", "401 403 403 403 404 200 200 404 200 404 200 403 403 401", setup="submitted",
+        body={"grade": "urgent"}, readers=IN_SCOPE),
+    Row("POST", O + "/reopen", "401 403 403 403 404 403 200 404 200 404 200 403 403 401", setup="resolved",
+        body={"reason": "回访不满意"}, readers=IN_SCOPE),
+    Row("POST", O + "/close", "401 403 403 403 404 403 200 404 200 404 200 403 403 401", setup="resolved",
+        body={"reason": "已回访"}, readers=IN_SCOPE),
+    # The bot's service API: only the service token; it acts for the conversation's resident only.
+    Row("POST", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 201 201 401",
+        body=lambda w, s: {"sender_id": s, "text": "路灯不亮"}),
+    Row("GET", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 200 404 401",
+        setup="submitted", path="/api/v1/bot/orders?sender_id={sender}&number={number}", readers={"bot_a"}),
+    Row("POST", "/api/v1/bot/orders/<string:number>/rating",
+        "401 403 403 403 403 403 403 403 403 403 403 200 404 401", setup="resolved",
+        body=lambda w, s: {"sender_id": s, "satisfaction": "满意"}, readers={"bot_a"}),
+    Row("POST", "/api/v1/bot/orders/<string:number>/cancel",
+        "401 403 403 403 403 403 403 403 403 403 403 200 404 401", setup="submitted",
+        body=lambda w, s: {"sender_id": s}, readers={"bot_a"}),
+    # The console (session cookie; forms carry the CSRF token).
+    Row("GET", "/console/login", "200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("POST", "/console/login", "401 401 401 401 401 401 401 401 401 401 401 401 401 401",
+        body=lambda w, s: {"username": w["staff"]["w1"].username, "password": "wrong"}),
+    Row("POST", "/console/logout", "302 302 302 302 302 302 302 302 302 302 302 302 302 302", body={}),
+    Row("GET", "/console/", "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="submitted",
+        readers=IN_SCOPE),
+    Row("POST", "/console/notifications/read", "302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body={}),
+    # Claimed: the resident's "claimed" message waits in the outbox, shown only to staff in scope.
+    Row("GET", "/console/outbox", "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="claimed",
+        readers=IN_SCOPE),
+    Row("GET", "/console/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302",
+        setup="submitted", readers=IN_SCOPE),
+    Row("POST", "/console/orders/<string:number>/<string:action>",
+        "302 302 302 done refused done done refused done refused done 302 302 302", setup="submitted",
+        path="/console/orders/{number}/claim", body={}, readers=IN_SCOPE),
+    # Staff enter calls for addresses they serve (A's grid 1 here).
+    Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401",
+        body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
+              "location_text": "水晶城小区3号楼"}),
+    Row("POST", O + "/private", "401 403 403 403 404 200 200 404 200 404 200 403 403 401", setup="resolved",
+        body={"reason": "涉及个人隐私"}, readers=IN_SCOPE),
+    Row("POST", O + "/public", "401 403 403 403 404 200 200 404 200 404 200 403 403 401", setup="private",
+        body={"reason": "当事人同意公开"}, readers=IN_SCOPE),
+    # 公示: public, no login; resolved requests are published masked, never A's phone or photo.
+    Row("GET", "/public/", "200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+        hidden=(A_PHONE, A_PHOTO)),
+    Row("GET", "/public/communities/<int:community_id>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+        path="/public/communities/{community}", hidden=(A_PHONE, A_PHOTO)),
+    # Open311 GeoReport v2: reads are public (masked, like 公示); a POST needs a partner's key.
+    Row("GET", "/open311/v2/discovery.<any(json,xml):fmt>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/discovery.json"),
+    Row("GET", "/open311/v2/services.<any(json,xml):fmt>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/services.xml"),
+    Row("GET", "/open311/v2/services/<string:code>.<any(json,xml):fmt>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/services/{service}.json"),
+    Row("GET", "/open311/v2/requests.<any(json,xml):fmt>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+        path="/open311/v2/requests.json", hidden=(A_PHONE, A_PHOTO)),
+    Row("POST", "/open311/v2/requests.<any(json,xml):fmt>",
+        "403 403 403 403 403 403 403 403 403 403 403 403 403 201", path="/open311/v2/requests.json",
+        body=lambda w, s: {"service_code": w["service"], "description": "路灯不亮", "address_string": "水晶城小区3号楼"}),
+    Row("GET", "/open311/v2/requests/<string:number>.<any(json,xml):fmt>",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+        path="/open311/v2/requests/{number}.json", hidden=(A_PHONE, A_PHOTO)),
+    Row("GET", "/open311/v2/tokens/<string:token>.<any(json,xml):fmt>",  # A's order is no partner's
+        "404 404 404 404 404 404 404 404 404 404 404 404 404 404", setup="submitted",
+        path="/open311/v2/tokens/{number}.json"),
+    # The resident's H5 pages (session from WeChat OAuth only).
+    Row("GET", "/m/login", "302 302 302 302 302 302 302 302 302 302 302 302 302 302"),
+    Row("GET", "/m/oauth/callback", "400 400 400 400 400 400 400 400 400 400 400 400 400 400"),
+    Row("GET", "/m/", "login 200 200 login login login login login login login login login login login",
+        setup="submitted", readers={"res_a"}),
+    Row("POST", "/m/chat", "login 302 302 login login login login login login login login login login login",
+        body={"text": "你好"}),
+    Row("GET", "/m/orders/<string:number>",
+        "login 200 404 login login login login login login login login login login login", setup="submitted",
+        readers={"res_a"}),
+    Row("POST", "/m/orders/<string:number>/cancel",
+        "login done refused login login login login login login login login login login login",
+        setup="submitted", body={}, readers={"res_a"}),
+    Row("POST", "/m/orders/<string:number>/rating",
+        "login done refused login login login login login login login login login login login",
+        setup="resolved", body={"satisfaction": "satisfied"}, readers={"res_a"}),
+    Row("POST", "/m/orders/<string:number>/photos",
+        "login done refused login login login login login login login login login login login",
+        setup="submitted", body="photo", readers={"res_a"}),
+    Row("GET", "/m/orders/<string:number>/photos/<int:attachment_id>",
+        "login 200 404 login login login login login login login login login login login", setup="photo",
+        path="/m/orders/{number}/photos/{photo_id}", readers={"res_a"}),
+    Row("POST", "/m/logout", "login 200 200 login login login login login login login login login login login",
+        body={}),
+]
+
+
+def _text(response) -> str:
+    return response.get_data().decode("utf-8", "replace")  # photos are bytes
+
+
+def _routes(app) -> set:
+    return {(method, rule.rule) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_route_has_a_row(app):
+    rows = [(row.method, row.rule) for row in TABLE]
+    assert len(rows) == len(set(rows)), "a route has two rows"
+    assert set(rows) == _routes(app), "routes and matrix rows differ: add or remove rows"
+
+
+# --- the world and A's order in each state ----------------------------------------------------------
+
+def _world(make):
+    street = make.street()
+    c1 = make.community(street, name="水晶城社区", aliases=["水晶城小区"])
+    c2 = make.community(street, name="翠苑社区", aliases=["翠苑小区"])
+    g1, g2 = make.grid(c1), make.grid(c1)
+    make.building(g1, number=3)
+    make.building(g2, number=8)
+    department = make.department(street, categories=["城乡建设", "国土资源"])
+    staff = {
+        "w1": make.staff("grid_worker", grid=g1), "w2": make.staff("grid_worker", grid=g2),
+        "leader": make.staff("grid_leader", grid=g1), "cadmin": make.staff("community_admin", community=c1),
+        "cadmin2": make.staff("community_admin", community=c2),
+        "sadmin": make.staff("street_admin", street=street),
+        "liaison": make.staff("department_liaison", department=department), "sys": make.staff("sysadmin"),
+    }
+    residents = {"a": make.resident(name="李桂兰", phone=A_PHONE), "b": make.resident(name="赵建国", phone="13700000002")}
+    partner_key = open311.issue_key("12345热线平台")
+    service = taxonomy.lookup("城乡建设/住房保障与房地产").code
+    return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1,
+            "partner_key": partner_key, "service": service}
+
+
+def _order_in(make, world, state: str) -> Order:
+    order = make.order(world["residents"]["a"], text=A_TEXT, location_text="水晶城小区3号楼2单元",
+                       contact=A_PHONE, photos=[A_PHOTO])
+    worker = Actor.for_staff(world["staff"]["w1"])
+    if state == "photo":
+        photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
+    if state in ("claimed", "resolved", "private"):
+        dispatch.claim(worker, order.number)
+    if state in ("resolved", "private"):
+        dispatch.act(worker, order.number, "resolve", result="灯已换好")
+    if state == "private":
+        dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "make_private", reason="隐私")
+    return order
+
+
+def _snapshot(db, number):
+    db.session.rollback()
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    events = db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.order_id == order.id))
+    return order.version, order.state, events
+
+
+def _sender(world, who: str) -> str:
+    resident = world["residents"]["b" if who == "bot_b" else "a"]
+    return f"resident-{resident.id}"
+
+
+def _call(app, auth, world, row: Row, who: str, order: Order | None):
+    client = app.test_client()
+    staff = world["staff"].get(who)
+    headers = {}
+    if who in ("res_a", "res_b"):
+        headers = auth.headers_for(world["residents"][who[-1]])
+    elif who.startswith("bot_"):
+        headers = auth.bot()
+    elif staff is not None:
+        headers = auth.headers_for(staff)
+    console = row.rule.startswith("/console")
+    h5 = row.rule.startswith("/m/")
+    with client.session_transaction() as session:
+        session["csrf"] = "matrix-csrf"
+        if console and staff is not None:
+            session["staff_id"] = staff.id
+        if h5 and who in ("res_a", "res_b"):  # as the WeChat OAuth callback leaves it
+            session["resident_id"] = world["residents"][who[-1]].id
+    sender = _sender(world, who)
+    number = order.number if order else None
+    stored = next((a for a in order.attachments if a.url.startswith("/uploads/")), None) if order else None
+    path = (row.path or row.rule).replace("<string:number>", "{number}").format(
+        number=number, sender=sender, photo=stored.url if stored else None, photo_id=stored.id if stored else None,
+        community=world["community"].id, service=world["service"])
+    body = row.body(world, sender) if callable(row.body) else row.body
+    if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field
+        path += ("&" if "?" in path else "?") + "api_key=" + world["partner_key"]
+        if isinstance(body, dict):
+            body = {**body, "api_key": world["partner_key"]}
+    if row.method == "GET":
+        return client.get(path, headers=headers)
+    if body == "photo":
+        data = {"photo": (io.BytesIO(PNG), "p.png"), **({"csrf": "matrix-csrf"} if h5 else {})}
+        return client.post(path, data=data, headers=headers, content_type="multipart/form-data")
+    if console or h5:
+        return client.post(path, data={**(body or {}), "csrf": "matrix-csrf"}, headers=headers)
+    return client.post(path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[f"{r.method} {r.rule}" for r in TABLE])
+def test_matrix(app, db, redis, make, auth, row):
+    world = _world(make)
+    expected = row.expected()
+    problems = []
+    for who in ACTORS:
+        order = _order_in(make, world, row.setup) if row.setup else None
+        number = order.number if order else None
+        before = _snapshot(db, number) if order else None
+        response = _call(app, auth, world, row, who, order)
+        db.session.rollback()
+        want = expected[who]
+        got = str(response.status_code)
+        if response.status_code == 302 and "/m/login" in (response.location or ""):
+            got = "login"
+        elif want in ("done", "refused"):
+            changed = _snapshot(db, number) != before
+            got = "302" if response.status_code == 302 and "/console/login" in response.location else (
+                ("done" if changed else "refused") if response.status_code == 302 else got)
+        if got != want:
+            problems.append(f"{who}: expected {want}, got {got} {_text(response)[:200]}")
+            continue
+        if order is not None and not (got.startswith("2") or got == "done"):
+            if _snapshot(db, number) != before:
+                problems.append(f"{who}: refused ({got}) but the order changed")
+        body = _text(response)
+        may_read = who in row.readers and (got.startswith("2") or got == "done")
+        if not may_read:
+            leaked = [m for m in (row.hidden or A_MARKERS) if m in body]
+            if leaked:
+                problems.append(f"{who}: answer ({got}) shows resident A's {leaked}")
+    assert not problems, f"{row.method} {row.rule}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("sender", ["resident-9999999999", "resident-2147483648"])
+def test_a_bot_sender_beyond_the_id_range_is_nobody_not_a_server_error(client, make, auth, sender):
+    make.resident()
+    for response in (client.get(f"/api/v1/bot/orders?sender_id={sender}", headers=auth.bot()),
+                     client.post("/api/v1/bot/orders", json={"sender_id": sender, "text": "路灯不亮"},
+                                 headers=auth.bot())):
+        assert response.status_code == 404 and response.json["error"]["code"] == "unknown_sender"
+
+
+def test_a_bot_sender_with_a_longer_number_or_other_digits_is_refused_as_input(client, auth):
+    for sender in ("resident-99999999999999999999999", "resident-１"):
+        response = client.get(f"/api/v1/bot/orders?sender_id={sender}", headers=auth.bot())
+        assert response.status_code == 422 and "sender_id" in response.json["error"]["fields"]
+
+
+# Every console action is the API's staff action under another URL: the same table decides it.
+CONSOLE_NAMES = {"category": "correct_category", "grade": "set_grade", "private": "make_private",
+                 "public": "make_public"}
+STAFF_ACTION_ROWS = [r for r in TABLE if r.rule.startswith(O + "/") and r.expected()["sys"] == "200"
+                     and r.expected()["res_a"] == "403"]
+
+
+@pytest.mark.parametrize("row", STAFF_ACTION_ROWS, ids=[r.rule.rsplit("/", 1)[1] for r in STAFF_ACTION_ROWS])
+def test_console_actions_follow_the_api_rows(app, db, redis, make, auth, row):
+    world = _world(make)
+    action = CONSOLE_NAMES.get(row.rule.rsplit("/", 1)[1], row.rule.rsplit("/", 1)[1])
+    console_row = Row("POST", "/console/orders/<string:number>/<string:action>", "", setup=row.setup,
+                      path=f"/console/orders/{{number}}/{action}", body=row.body)
+    problems = []
+    for who in sorted(STAFF):
+        order = _order_in(make, world, row.setup)
+        before = _snapshot(db, order.number)
+        response = _call(app, auth, world, console_row, who, order)
+        done = response.status_code == 302 and _snapshot(db, order.number) != before
+        if done != (row.expected()[who] == "200"):
+            problems.append(f"{who}: API {row.expected()[who]}, console {'done' if done else 'refused'}")
+    assert not problems, f"console {action}:\n  " + "\n  ".join(problems)
+
+
+def test_without_a_token_the_answer_is_401_before_any_input_is_judged(app, db, redis, make, auth):
+    """Nobody unauthenticated learns what an endpoint accepts from its validation messages."""
+    world = _world(make)
+    number = _order_in(make, world, "submitted").number
+    client = app.test_client()
+    for row in TABLE:
+        expected = row.expected()
+        if not row.rule.startswith("/api/v1/") or expected["anon"] != "401" or expected["res_a"] == "401":
+            continue  # public, or a login (where 401 is the wrong password's answer, for everyone)
+        path = row.rule.replace("<string:number>", number)
+        response = (client.get(path + "?unexpected=1") if row.method == "GET"
+                    else client.post(path, json={"unexpected": "x" * 5000}))
+        assert response.status_code == 401, (row.method, row.rule, response.get_json())
