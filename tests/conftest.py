@@ -125,6 +125,12 @@ def make(db):
     return Factory(db)
 
 
+@pytest.fixture
+def world(make):
+    """The standard small world of Factory.world(): a street, a community, two grids, their staff."""
+    return make.world()
+
+
 class Auth:
     def __init__(self, app):
         self.app = app

@@ -79,3 +79,14 @@ class Factory:
         fields.setdefault("location_text", "水晶城小区3号楼2单元")
         fields.setdefault("category", "城乡建设/住房保障与房地产/物业服务")
         return services.create_order(Actor.for_resident(resident), **fields)
+
+
+def count_orders(db, **where) -> int:
+    """Orders stored with these column values, read afresh (what another process committed counts)."""
+    from sqlalchemy import func, select
+    from backend.orders.models import Order
+    db.session.rollback()
+    query = select(func.count()).select_from(Order)
+    for name, value in where.items():
+        query = query.where(getattr(Order, name) == value)
+    return db.session.scalar(query)

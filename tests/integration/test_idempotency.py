@@ -11,19 +11,7 @@ from backend.accounts.actors import Actor
 from backend.chat import gateway
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderEvent
-
-
-def _orders(db, **where):
-    db.session.rollback()
-    query = select(func.count()).select_from(Order)
-    for name, value in where.items():
-        query = query.where(getattr(Order, name) == value)
-    return db.session.scalar(query)
-
-
-@pytest.fixture
-def world(make):
-    return make.world()
+from tests.factories import count_orders
 
 
 def test_api_create_with_the_same_key_answers_the_first_order(client, db, make, auth, world):
@@ -41,7 +29,7 @@ def test_api_create_with_the_same_key_answers_the_first_order(client, db, make, 
     for _ in range(2):
         assert client.post("/api/v1/orders", json={"text": "楼道灯坏了"},
                            headers=auth.headers_for(resident)).status_code == 201
-    assert _orders(db, resident_id=resident.id) == 3
+    assert count_orders(db, resident_id=resident.id) == 3
     assert db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.action == "submit")) == 4
 
 
@@ -50,7 +38,7 @@ def test_a_malformed_key_is_a_422_naming_the_header(client, db, auth, world, key
     response = client.post("/api/v1/orders", json={"text": "楼道灯坏了"},
                            headers={**auth.headers_for(world["resident"]), "Idempotency-Key": key})
     assert response.status_code == 422 and "Idempotency-Key" in response.json["error"]["fields"]
-    assert _orders(db) == 0
+    assert count_orders(db) == 0
 
 
 def test_concurrent_twins_with_one_key_make_one_order(app, db, auth, world):
@@ -70,7 +58,7 @@ def test_concurrent_twins_with_one_key_make_one_order(app, db, auth, world):
         thread.join(60)
     assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
     assert len({a.json["number"] for a in answers}) == 1
-    assert _orders(db) == 1
+    assert count_orders(db) == 1
 
 
 def test_when_the_twin_commits_between_look_up_and_insert_the_unique_index_decides(db, world, monkeypatch):
@@ -86,7 +74,7 @@ def test_when_the_twin_commits_between_look_up_and_insert_the_unique_index_decid
     monkeypatch.setattr(orders, "_first_for", blind_once)
     again = orders.create_order(resident, text="3号楼水管爆了", idempotency_key="race-1")
     assert again.replayed and again.number == first.number and len(calls) == 2
-    assert _orders(db) == 1
+    assert count_orders(db) == 1
     assert db.session.scalar(select(func.count()).select_from(OrderEvent)) == 1
     assert orders.create_order(resident, text="另一件事").number.endswith("-0002")
 
@@ -104,11 +92,11 @@ def test_chat_with_the_same_client_id_does_not_run_the_turn_again(client, db, au
     first = client.post("/api/v1/chat", json=body, headers=headers).json
     again = client.post("/api/v1/chat", json=body, headers=headers).json
     assert first["order_number"] and again["order_number"] == first["order_number"]
-    assert len(turns) == 1 and _orders(db) == 1
+    assert len(turns) == 1 and count_orders(db) == 1
     # A new message (another client id, or none) is a new turn.
     client.post("/api/v1/chat", json={**body, "client_id": "msg-7f3b"}, headers=headers)
     client.post("/api/v1/chat", json={"text": body["text"]}, headers=headers)
-    assert len(turns) == 3 and _orders(db) == 3
+    assert len(turns) == 3 and count_orders(db) == 3
 
 
 def test_the_bot_api_answers_a_repeated_turn_key_with_the_first_order(client, db, auth, world):
@@ -117,4 +105,4 @@ def test_the_bot_api_answers_a_repeated_turn_key_with_the_first_order(client, db
     first = client.post("/api/v1/bot/orders", json=body, headers=auth.bot())
     again = client.post("/api/v1/bot/orders", json=body, headers=auth.bot())
     assert (first.status_code, again.status_code) == (201, 200)
-    assert again.json["number"] == first.json["number"] and _orders(db) == 1
+    assert again.json["number"] == first.json["number"] and count_orders(db) == 1

@@ -12,20 +12,8 @@ from backend.orders import services as orders
 from backend.orders.models import Order
 from backend.wechat import services as wechat
 from backend.wechat.models import WechatInbound
+from tests.factories import count_orders
 from tests.wechat.conftest import text_xml
-
-
-def _orders(db, **where):
-    db.session.rollback()
-    query = select(func.count()).select_from(Order)
-    for name, value in where.items():
-        query = query.where(getattr(Order, name) == value)
-    return db.session.scalar(query)
-
-
-@pytest.fixture
-def world(make):
-    return make.world()
 
 
 class WorkerKilled(BaseException):
@@ -67,7 +55,7 @@ def test_a_worker_killed_after_the_bot_made_the_order_is_retried_into_the_same_o
         wechat.process_inbound(row.id)
     db.session.rollback()  # the dead worker's transaction is gone with it
     assert db.session.get(WechatInbound, row.id).status == "processing"
-    assert _orders(db) == 1 and len(bot_over_http) == 1
+    assert count_orders(db) == 1 and len(bot_over_http) == 1
 
     monkeypatch.setattr(wechat, "_reply_row", real_reply_row)
     clock.travel(wechat.STALE_CLAIM + timedelta(minutes=1))
@@ -75,7 +63,7 @@ def test_a_worker_killed_after_the_bot_made_the_order_is_retried_into_the_same_o
     notes = wechat.process_inbound(row.id)
     db.session.rollback()
     number = bot_over_http[0]
-    assert _orders(db) == 1 and _orders(db, number=number) == 1
+    assert count_orders(db) == 1 and count_orders(db, number=number) == 1
     done = db.session.get(WechatInbound, row.id)
     assert done.status == "done" and done.order_number == number and len(notes) == 1
     assert db.session.scalar(select(Order.idempotency_key)) == f"{done.resident_id}:wechat:msg:24601"
@@ -91,7 +79,7 @@ def test_a_retry_that_reaches_the_bot_again_still_finds_the_first_order(db, stub
     monkeypatch.setattr(orders, "find_by_key", lambda resident_id, key: None)
     again = chat.handle_message(resident.id, "3号楼楼道灯坏了", channel="wechat", key="wechat:msg:5150")
     assert len(bot_over_http) == 2 and bot_over_http[0] == bot_over_http[1]
-    assert again["order_number"] == first["order_number"] and _orders(db) == 1
+    assert again["order_number"] == first["order_number"] and count_orders(db) == 1
 
 
 def test_a_duplicate_push_end_to_end_gives_one_order(db, pusher, worker, world, bot_over_http):
@@ -100,7 +88,7 @@ def test_a_duplicate_push_end_to_end_gives_one_order(db, pusher, worker, world, 
     worker()
     assert pusher.push(xml).status_code == 200  # WeChat's retry: acknowledged, dropped
     worker()
-    assert _orders(db) == 1 and len(bot_over_http) == 1
+    assert count_orders(db) == 1 and len(bot_over_http) == 1
 
 
 def test_a_photo_push_retried_after_a_crash_is_attached_once(db, stub, make, monkeypatch):
