@@ -51,6 +51,11 @@ _FULL_NAME_TITLE = re.compile(rf"({_SURNAME})([\u4e00-\u9fa5]{{1,2}}?)(女士|�
 _NOT_A_NAME = re.compile(r"^(?:业主|居民|租户|住户|老人|党员|志愿|网格|物业|外卖|快递|保安|家长|学生|本地|外地|这里|那里|这边|楼上|楼下|对门|隔壁|马路|路过|路人)")
 
 
+# Full-width digits and Latin letters (１３８…, 鲁Ｐ) are typed on Chinese keyboards; a number written
+# with them is the same number. Only these are folded: Chinese punctuation stays as written.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))}
+
+
 def _stars(n: int) -> str:
     return "*" * n
 
@@ -70,6 +75,7 @@ def mask(text: str | None) -> str | None:
     """`text` with personal data replaced by asterisks (see the module docstring). None stays None."""
     if not text:
         return text
+    text = text.translate(_FULL_WIDTH)
     text = _ID.sub(lambda m: m.group(1) + _stars(14), text)
     text = _LONG_DIGITS.sub(lambda m: _stars(len(m.group(0)) - 4) + m.group(1), text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
