@@ -1,20 +1,20 @@
 """Admin and worker web console (Jinja). It calls the same services as the API, which check every
 action against the staff member's role and scope."""
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from ..accounts import services as accounts
 from ..dispatch import services as dispatch
 from ..errors import DomainError
 from ..extensions import db
-from ..labels import label
 from ..notifications import services as notifications
 from ..categories import taxonomy
 from ..orders import lifecycle, states
 from ..orders.models import GRADES
 from ..ratelimits import login_limits
-from .auth import csrf_ok, csrf_token, login_required, login_user, logout_user
+from ..wechat import transcript
+from .auth import csrf_ok, login_required, login_user, logout_user
+from .blueprint import bp
 
-bp = Blueprint("console", __name__, url_prefix="/console")
 
 
 # Form fields each action's input comes from (the lifecycle row says which are required).
@@ -24,12 +24,6 @@ FORM_FIELDS = ("note", "reason", "result", "category", "grade", "assignee", "gri
 def _form_input() -> dict:
     return {name: (request.form.get(name) or "").strip() or None for name in FORM_FIELDS
             if name in request.form}
-
-
-@bp.record_once
-def _template_globals(state):
-    # Globals (not a context processor) so imported macros see them too.
-    state.app.jinja_env.globals.update(csrf_token=csrf_token, label=label)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -83,7 +77,7 @@ def order(number):
     # The buttons are the order's allowed actions for this staff member, each with the inputs its
     # lifecycle row requires.
     forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]
-    return render_template("console/order.html", order=found, forms=forms,
+    return render_template("console/order.html", order=found, forms=forms, talk=transcript.for_order(found),
                            workers=dispatch.grid_workers(g.actor, found), grids=dispatch.grids_in_scope(g.actor),
                            categories=taxonomy.labels(2), grades=GRADES)
 

@@ -179,6 +179,15 @@ TABLE = [
     Row("POST", "/console/orders/<string:number>/<string:action>",
         "302 302 302 done refused done done refused done refused done 302 302 302", setup="submitted",
         path="/console/orders/{number}/claim", body={}, readers=IN_SCOPE),
+    # The order desk lists and exports what each one's scope holds; A's order only for those in scope.
+    Row("GET", "/console/orders", "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="submitted",
+        readers=IN_SCOPE),
+    Row("GET", "/console/export/orders.<any(csv,xlsx):fmt>",
+        "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="submitted",
+        path="/console/export/orders.csv", readers=IN_SCOPE),
+    # A photo through the staff session: the order's scope, like /uploads/ with a bearer token.
+    Row("GET", "/console/photos/<path:name>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302",
+        setup="photo", path="/console/photos/{photo_name}", readers=IN_SCOPE),
     # Staff enter calls for addresses they serve (A's grid 1 here).
     Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
@@ -327,7 +336,8 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
     number = order.number if order else None
     stored = next((a for a in order.attachments if a.url.startswith("/uploads/")), None) if order else None
     path = (row.path or row.rule).replace("<string:number>", "{number}").format(
-        number=number, sender=sender, photo=stored.url if stored else None, photo_id=stored.id if stored else None,
+        number=number, sender=sender, photo=stored.url if stored else None,
+        photo_name=stored.url[len("/uploads/"):] if stored else None, photo_id=stored.id if stored else None,
         community=world["community"].id, service=world["service"])
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field

@@ -1,0 +1,96 @@
+"""The console's order desk: filters, paging, exports, the staff's photo route, the source talk."""
+import csv
+import io
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from openpyxl import load_workbook
+
+from backend.accounts.actors import Actor
+from backend.orders import photos
+from tests.console.test_console import _csrf, _login
+
+PNG = (Path(__file__).resolve().parents[1] / "fixtures/wechat/media.png").read_bytes()
+
+
+def _numbers(page: bytes) -> list[str]:
+    return re.findall(r'data-number="([^"]+)"', page.decode())
+
+
+def test_the_desk_filters_searches_and_pages_within_scope(client, make, db):
+    world = make.world()
+    mine = [make.order(world["resident"], text=f"楼道灯坏了第{i}次") for i in range(3)]
+    other = make.order(world["resident"], text="垃圾没人清", location_text="水晶城小区8号楼")
+    _login(client, world["workers"][0])
+    page = client.get("/console/orders")
+    assert page.status_code == 200 and "工单台账".encode() in page.data
+    # A grid-1 worker sees grid 1's orders only, newest first.
+    assert _numbers(page.data) == [o.number for o in reversed(mine)]
+    found = client.get("/console/orders?q=第1次")
+    assert _numbers(found.data) == [mine[1].number]
+    first = client.get("/console/orders?sort=oldest&state=submitted")
+    # 50 a page: three fit, so no 下一页.
+    assert _numbers(first.data) == [o.number for o in mine] and "下一页".encode() not in first.data
+    assert other.number.encode() not in client.get("/console/orders?q=垃圾").data
+
+
+def test_the_next_page_link_keeps_the_filters(client, make, db, monkeypatch):
+    from backend.console import desk as console_desk
+    world = make.world()
+    orders = [make.order(world["resident"]) for _ in range(3)]
+    monkeypatch.setattr(console_desk, "PAGE", 2)
+    _login(client, world["community_admin"])
+    page = client.get("/console/orders?sort=oldest&channel=h5")
+    assert _numbers(page.data) == [o.number for o in orders[:2]]
+    link = re.search(r'id="next-page" href="([^"]+)"', page.data.decode()).group(1).replace("&amp;", "&")
+    assert "sort=oldest" in link and "channel=h5" in link
+    assert _numbers(client.get(link).data) == [orders[2].number]
+
+
+def test_bad_filters_are_refused_in_chinese_not_a_server_error(client, make):
+    world = make.world()
+    _login(client, world["workers"][0])
+    for query in ("state=nonsense", "grid=99999999999999999999", "created_from=昨天", "sort=x", "after=garbage"):
+        page = client.get(f"/console/orders?{query}")
+        assert page.status_code == 400, query
+        assert "请检查" in page.data.decode() or "翻页位置无效" in page.data.decode(), query
+
+
+def test_exports_hold_exactly_the_filtered_list_with_a_chinese_filename(client, make, db):
+    world = make.world()
+    urgent = make.order(world["resident"], text="窨井盖丢了", grade="urgent")
+    make.order(world["resident"], text="楼道灯坏了")
+    _login(client, world["community_admin"])
+    sheet = client.get("/console/export/orders.xlsx?grade=urgent")
+    assert sheet.status_code == 200
+    assert sheet.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    disposition = sheet.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "工单导出_" in unquote(disposition.split("UTF-8''")[1])
+    rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "工单号" and [r[0] for r in rows[1:]] == [urgent.number]
+    text = client.get("/console/export/orders.csv?q=楼道").data.decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][0] == "工单号" and len(table) == 2 and table[1][8] == "楼道灯坏了"
+
+
+def test_staff_see_photos_through_their_session_and_only_in_scope(client, make, db):
+    world = make.world()
+    order = make.order(world["resident"])
+    photos.attach(Actor.for_resident(world["resident"]), order, PNG)
+    name = next(a.url for a in order.attachments if a.url.startswith("/uploads/"))[len("/uploads/"):]
+    _login(client, world["workers"][0])
+    page = client.get(f"/console/orders/{order.number}")
+    assert f"/console/photos/{name}".encode() in page.data
+    assert client.get(f"/console/photos/{name}").data == PNG
+    other = make.world()
+    client.post("/console/logout", data={"csrf": _csrf(page.data)})
+    _login(client, other["workers"][0])
+    assert client.get(f"/console/photos/{name}").status_code == 404
+
+
+def test_the_order_page_says_when_no_conversation_was_stored(client, make):
+    world = make.world()
+    order = make.order(world["resident"], channel="h5")
+    _login(client, world["workers"][0])
+    assert "没有保存的对话记录".encode() in client.get(f"/console/orders/{order.number}").data
