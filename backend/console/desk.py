@@ -7,7 +7,7 @@ from flask import Response, current_app, g, render_template, request, send_file,
 from marshmallow import ValidationError
 
 from .. import clock
-from ..accounts import staff as staff_service
+from ..grids import staff as staff_service
 from ..categories import taxonomy
 from ..dispatch import services as dispatch
 from ..errors import DomainError

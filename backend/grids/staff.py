@@ -9,9 +9,9 @@ from sqlalchemy import or_, select
 
 from ..errors import Forbidden, NotFound, ValidationFailed
 from ..extensions import db
-from ..grids.models import Community, Grid
-from .actors import Actor
-from .models import Staff
+from ..accounts.models import Staff
+from .models import Community, Grid
+from ..accounts.actors import Actor
 
 log = logging.getLogger(__name__)
 
