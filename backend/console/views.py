@@ -6,9 +6,10 @@ from ..accounts import services as accounts
 from ..dispatch import services as dispatch
 from ..errors import DomainError
 from ..extensions import db
+from ..labels import label
 from ..notifications import services as notifications
 from ..categories import taxonomy
-from ..orders import lifecycle, states
+from ..orders import figures, lifecycle, states
 from ..orders.models import GRADES
 from ..ratelimits import login_limits
 from ..wechat import transcript
@@ -58,7 +59,10 @@ def logout():
 @login_required
 def dashboard():
     inbox = [(n, notifications.render(n)) for n in notifications.console_inbox(g.staff.id)]
+    shown = figures.dashboard(g.actor)
+    by_channel = [{"channel": label("channels", c["channel"]), "count": c["count"]} for c in shown["by_channel"]]
     return render_template("console/dashboard.html", counts=dispatch.state_counts(g.actor), states=states.STATES,
+                           figures=shown, by_channel=by_channel,
                            supervision=dispatch.supervision(g.actor), queue=dispatch.queue(g.actor, limit=50),
                            inbox=inbox)
 

@@ -188,6 +188,14 @@ TABLE = [
     # A photo through the staff session: the order's scope, like /uploads/ with a bearer token.
     Row("GET", "/console/photos/<path:name>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302",
         setup="photo", path="/console/photos/{photo_name}", readers=IN_SCOPE),
+    # The grid worker's phone pages: the same scope and lifecycle rows as the desk.
+    Row("GET", "/console/m/", "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="submitted",
+        readers=IN_SCOPE),
+    Row("GET", "/console/m/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302",
+        setup="submitted", readers=IN_SCOPE),
+    Row("POST", "/console/m/orders/<string:number>/<string:action>",
+        "302 302 302 done refused done done refused done refused done 302 302 302", setup="submitted",
+        path="/console/m/orders/{number}/claim", body={}, readers=IN_SCOPE),
     # Staff enter calls for addresses they serve (A's grid 1 here).
     Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
