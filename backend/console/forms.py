@@ -12,7 +12,8 @@ from ..types import INT32_MAX
 NAMES = {"state": "状态", "grid": "网格", "category": "类别", "grade": "等级", "channel": "渠道",
          "overdue": "超时", "assignee": "接单人", "created_from": "开始日期", "created_to": "结束日期",
          "q": "搜索", "sort": "排序", "after": "翻页位置", "text": "诉求内容",
-         "caller_name": "来电人", "caller_phone": "联系电话", "location_text": "地点", "kind": "类型"}
+         "caller_name": "来电人", "caller_phone": "联系电话", "location_text": "地点", "kind": "类型",
+         "client_id": "表单编号"}
 
 
 def _blank_to_none(data: dict) -> dict:
@@ -67,6 +68,8 @@ class IntakeForm(Schema):
     kind = fields.String(validate=validate.OneOf(KINDS), load_default="complaint")
     grade = fields.String(validate=validate.OneOf(GRADES), load_default="normal")
     category = fields.String(validate=validate.Length(max=100))
+    # A fresh id per form shown: a double tap or a resubmitted page makes one order, not two.
+    client_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$"))
 
 
 def load_form(schema: Schema, form) -> dict:

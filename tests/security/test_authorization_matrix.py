@@ -197,6 +197,12 @@ TABLE = [
         "302 302 302 done refused done done refused done refused done 302 302 302", setup="submitted",
         path="/console/m/orders/{number}/claim", body={}, readers=IN_SCOPE),
     # Staff enter calls for addresses they serve (A's grid 1 here).
+    # The console's form: a made order sends its maker to the order's page (302 here is that, for
+    # staff); an address outside the scope is refused on the form page (403).
+    Row("GET", "/console/intake", "302 302 302 200 200 200 200 200 200 200 200 302 302 302"),
+    Row("POST", "/console/intake", "302 302 302 302 403 302 302 403 302 403 302 302 302 302",
+        body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
+              "location_text": "水晶城小区3号楼"}),
     Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
               "location_text": "水晶城小区3号楼"}),
