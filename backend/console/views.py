@@ -33,7 +33,7 @@ def login():
     failed = False
     if request.method == "POST":
         if not csrf_ok():  # login CSRF: nobody may sign a browser into an account of theirs
-            abort(400, "the form expired; reload the page and try again")
+            abort(400, "表单已过期，请刷新页面后重试")
         try:
             staff = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         except DomainError:

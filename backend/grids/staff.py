@@ -49,9 +49,13 @@ def may_manage(actor: Actor) -> bool:
     return actor.is_staff and actor.role in MANAGERS
 
 
-def _managed(actor: Actor, staff_id: int) -> Staff:
+def require_manager(actor: Actor) -> None:
     if not may_manage(actor):
         raise Forbidden("只有社区、街道管理员和系统管理员可以管理人员")
+
+
+def _managed(actor: Actor, staff_id: int) -> Staff:
+    require_manager(actor)
     staff = db.session.scalar(select(Staff).where(Staff.id == staff_id, _scope(actor)))
     if staff is None:
         raise NotFound("没有这个人员，或不在你的管辖范围内")
@@ -97,3 +101,10 @@ def reset_password(actor: Actor, staff_id: int) -> tuple[Staff, str]:
     password = secrets.token_urlsafe(9)
     staff.set_password(password)
     return _done(actor, staff, "password reset"), password
+
+
+def require_registry_admin(actor: Actor) -> None:
+    """The registry import writes any street's communities, grids and staff (it has no scope), and
+    its export lists every account: the system administrator's work only."""
+    if not (actor.is_staff and actor.role == "sysadmin"):
+        raise Forbidden("只有系统管理员可以导入或导出台账")

@@ -196,6 +196,17 @@ TABLE = [
     Row("POST", "/console/m/orders/<string:number>/<string:action>",
         "302 302 302 done refused done done refused done refused done 302 302 302", setup="submitted",
         path="/console/m/orders/{number}/claim", body={}, readers=IN_SCOPE),
+    # The registry import has no scope (it writes any street's rows) and its export lists every
+    # account: the sysadmin's only. Without a file, or with nothing checked, the sysadmin gets 400.
+    Row("GET", "/console/registry", "302 302 302 403 403 403 403 403 403 403 200 302 302 302"),
+    Row("POST", "/console/registry/check", "302 302 302 403 403 403 403 403 403 403 400 302 302 302", body={}),
+    Row("POST", "/console/registry/import", "302 302 302 403 403 403 403 403 403 403 400 302 302 302", body={}),
+    Row("GET", "/console/registry/<any(template,current):which>.xlsx",
+        "302 302 302 403 403 403 403 403 403 403 200 302 302 302", path="/console/registry/current.xlsx"),
+    # Staff management: community and street admins for the staff of their scope, and the sysadmin.
+    Row("GET", "/console/staff", "302 302 302 403 403 403 200 200 200 403 200 302 302 302"),
+    Row("POST", "/console/staff/<int:staff_id>/<any(deactivate,reactivate,move,password):action>",
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302", path="/console/staff/{w1}/reactivate", body={}),
     # Staff enter calls for addresses they serve (A's grid 1 here).
     # The console's form: a made order sends its maker to the order's page (302 here is that, for
     # staff); an address outside the scope is refused on the form page (403).
@@ -351,7 +362,7 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
     stored = next((a for a in order.attachments if a.url.startswith("/uploads/")), None) if order else None
     path = (row.path or row.rule).replace("<string:number>", "{number}").format(
         number=number, sender=sender, photo=stored.url if stored else None,
-        photo_name=stored.url[len("/uploads/"):] if stored else None, photo_id=stored.id if stored else None,
+        photo_name=stored.url[len("/uploads/"):] if stored else None, w1=world["staff"]["w1"].id, photo_id=stored.id if stored else None,
         community=world["community"].id, service=world["service"])
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field
