@@ -2,10 +2,17 @@
 // script: the CSP forbids it); Chart.js is served from this site's /vendor/.
 (function () {
   if (!window.Chart) return;
+  // People who asked their system for less motion get the charts drawn at once (and so do
+  // screenshots taken with that preference).
+  if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+    Chart.defaults.animation = false;
+  }
   var RED = "#c62828";
   var PALETTE = ["#c62828", "#ef6c00", "#f9a825", "#2e7d32", "#1565c0", "#6a1b9a", "#00838f", "#5d4037",
                  "#ad1457", "#546e7a", "#9e9d24", "#283593", "#4e342e", "#00695c", "#8e24aa", "#d84315"];
   var integers = { y: { beginAtZero: true, ticks: { precision: 0 } } };
+  // The charts of the figures fill their .chart-box (a fixed height in console.css), at any width.
+  var FILL = { responsive: true, maintainAspectRatio: false };
 
   function data(id) {
     var el = document.getElementById(id);
@@ -35,7 +42,7 @@
       data: { labels: perDay.rows.map(function (r) { return r.day.slice(5); }),
               datasets: [{ label: "受理量", borderColor: RED, backgroundColor: RED, tension: 0.2,
                            data: perDay.rows.map(function (r) { return r.count; }) }] },
-      options: { plugins: { legend: { display: false } }, scales: integers }
+      options: Object.assign({ plugins: { legend: { display: false } }, scales: integers }, FILL)
     });
   }
 
@@ -45,7 +52,7 @@
   if (byCategory) {
     var top = byCategory.rows;
     var chart = bar(byCategory.el, [], [], {
-      options: { indexAxis: "y", plugins: { legend: { display: false } },
+      options: { indexAxis: "y", responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
                  scales: { x: { beginAtZero: true, ticks: { precision: 0 } } },
                  onClick: function (event, elements) {
                    if (!elements.length || (drill && drill.value)) return;
@@ -73,7 +80,8 @@
 
   var byGrid = data("chart-by-grid");
   if (byGrid) {
-    bar(byGrid.el, byGrid.rows.map(function (r) { return r.grid; }), byGrid.rows.map(function (r) { return r.count; }));
+    bar(byGrid.el, byGrid.rows.map(function (r) { return r.grid; }), byGrid.rows.map(function (r) { return r.count; }),
+        { options: Object.assign({ plugins: { legend: { display: false } }, scales: integers }, FILL) });
   }
 
   var byChannel = data("chart-by-channel");
@@ -81,7 +89,8 @@
     new Chart(byChannel.el, {
       type: "doughnut",
       data: { labels: byChannel.rows.map(function (r) { return r.channel; }),
-              datasets: [{ data: byChannel.rows.map(function (r) { return r.count; }), backgroundColor: PALETTE }] }
+              datasets: [{ data: byChannel.rows.map(function (r) { return r.count; }), backgroundColor: PALETTE }] },
+      options: Object.assign({ plugins: { legend: { position: "right" } } }, FILL)
     });
   }
 })();

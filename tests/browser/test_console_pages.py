@@ -88,7 +88,7 @@ def test_a_community_admins_dashboard_shows_the_figures_and_draws_the_charts(bro
                                                                             artifacts):
     username = seeded["community_admin"].username
     db.session.rollback()
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN", reduced_motion="reduce")
     errors = _watch(page)
     _login(page, live_server, username)
     page.wait_for_load_state("load")  # Chart.js and dashboard.js are plain scripts at the end: they have run
