@@ -3,7 +3,7 @@
 member's scope — then the new order's page."""
 import uuid
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from ..categories import taxonomy
@@ -36,7 +36,11 @@ def intake_submit():
     except ValidationError as invalid:
         return _page(forms.message(invalid), 400)
     try:
-        order = intake.record(g.actor, idempotency_key=data.pop("client_id", None), **data)
+        upload = request.files.get("photo")
+        # One byte past the limit is enough to know it is too large.
+        body = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload and upload.filename else b""
+        order = intake.record_with_photos(g.actor, [body] if body else [],
+                                          idempotency_key=data.pop("client_id", None), **data)
     except DomainError as refused:
         db.session.rollback()
         return _page(refused.message, refused.status if 400 <= refused.status < 500 else 400)

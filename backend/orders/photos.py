@@ -2,6 +2,7 @@
 a Content-Type header (both are whatever the sender says), and the size is bounded. Anything that
 is not a JPEG, PNG or WebP image is refused (422) and never written to disk."""
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
@@ -105,6 +106,22 @@ def act_with_photos(actor, order, action: str, bodies: list[bytes], **given):
     paths = [photo.pop("path") for photo in stored]
     try:
         return services.perform(actor, order, action, photos=stored, **given)
+    except Exception:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def stored_for(bodies: list[bytes]):
+    """Photos for an order about to be made (a photo report entered by staff): every one judged
+    first, then written; if making the order fails, the files are removed again."""
+    for body in bodies:
+        check(body)
+    stored = [store(body, "orders") for body in bodies]
+    paths = [photo.pop("path") for photo in stored]
+    try:
+        yield stored
     except Exception:
         for path in paths:
             path.unlink(missing_ok=True)

@@ -48,3 +48,24 @@ def test_bad_input_and_foreign_addresses_are_refused_in_chinese(client, make, db
                                                    "csrf": token, "client_id": client_id})
     assert unknown.status_code == 422 and "类别不是标准分类" in unknown.data.decode()
     assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_a_photo_report_keeps_its_photo_and_a_refused_one_leaves_no_file(client, make, db, app):
+    import io
+    from pathlib import Path
+    world = make.world()
+    png = (Path(__file__).resolve().parents[1] / "fixtures/wechat/media.png").read_bytes()
+    uploads = Path(app.config["UPLOAD_DIR"])
+    before = set(uploads.rglob("*.png"))
+    _login(client, world["workers"][0])
+    token, client_id = _form(client)
+    foreign = client.post("/console/intake", content_type="multipart/form-data", data={
+        **CALL, "channel": "photo_report", "csrf": token, "client_id": client_id, "photo": (io.BytesIO(png), "p.png")})
+    assert foreign.status_code == 403 and set(uploads.rglob("*.png")) == before  # grid 2's address: no file kept
+    made = client.post("/console/intake", content_type="multipart/form-data", data={
+        **CALL, "channel": "photo_report", "location_text": "水晶城小区3号楼", "csrf": token, "client_id": client_id,
+        "photo": (io.BytesIO(png), "p.png")})
+    assert made.status_code == 302
+    order = db.session.scalar(select(Order).where(Order.number == made.location.rsplit("/", 1)[1]))
+    assert order.channel == "photo_report" and len(order.attachments) == 1
+    assert (uploads / order.attachments[0].url[len("/uploads/"):]).read_bytes() == png
