@@ -94,3 +94,26 @@ def test_the_order_page_says_when_no_conversation_was_stored(client, make):
     order = make.order(world["resident"], channel="h5")
     _login(client, world["workers"][0])
     assert "没有保存的对话记录".encode() in client.get(f"/console/orders/{order.number}").data
+
+
+def test_the_order_page_shows_the_wechat_talk_that_made_the_order(client, make, db):
+    from backend.notifications.models import Notification
+    from backend.wechat.models import WechatInbound
+    world = make.world()
+    resident = world["resident"]
+    earlier = make.order(resident, channel="wechat", text="上一次的诉求")
+    order = make.order(resident, channel="wechat", text="3号楼楼道灯坏了")
+    rows = [("m0", "上一次的诉求", earlier.number), ("m1", "楼道灯坏了", None), ("m2", "3号楼2单元", order.number)]
+    for key, text, number in rows:
+        push = WechatInbound(msg_key=key, openid=resident.openid, resident_id=resident.id, msg_type="text",
+                             content=text, order_number=number, status="done")
+        db.session.add(push)
+        db.session.flush()
+        db.session.add(Notification(recipient_type="resident", recipient_id=resident.id, channel="wechat_cs",
+                                    kind="reply", payload={"text": f"答复{key}", "inbound_id": push.id}))
+    db.session.commit()
+    _login(client, world["workers"][0])
+    page = client.get(f"/console/orders/{order.number}").data.decode()
+    talk = page[page.index('id="conversation"'):page.index("全程记录")]
+    assert talk.index("楼道灯坏了") < talk.index("答复m1") < talk.index("3号楼2单元") < talk.index("答复m2")
+    assert "上一次的诉求" not in talk and "答复m0" not in talk  # the talk that made another order
