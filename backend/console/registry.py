@@ -111,7 +111,8 @@ def registry_import():
         return _page(error=refused.message, status=400)
     if report.ok:
         _forget()
-    return _page(report=report, status=200 if report.ok else 422)
+    html, status = _page(report=report, status=200 if report.ok else 422)
+    return html, status, {"Cache-Control": "no-store"}  # the new accounts' first passwords
 
 
 @bp.get("/registry/<any(template,current):which>.xlsx")

@@ -36,7 +36,7 @@ def test_a_broken_row_imports_nothing_and_the_corrected_file_imports(client, mak
     assert fixed.status_code == 200 and "检查通过" in fixed.data.decode() and 'id="registry-import"' in fixed.data.decode()
     assert db.session.scalar(select(func.count()).select_from(Building)) == 0  # a dry run writes nothing
     done = client.post("/console/registry/import", data={"csrf": token})
-    assert done.status_code == 200 and "导入完成" in done.data.decode()
+    assert done.status_code == 200 and "导入完成" in done.data.decode() and done.headers["Cache-Control"] == "no-store"
     assert db.session.scalar(select(func.count()).select_from(Building)) == 3
     new = db.session.scalar(select(Staff).where(Staff.username == "liwei"))
     password = re.search(r"<td>liwei</td><td><code>([^<]+)</code>", done.data.decode()).group(1)
