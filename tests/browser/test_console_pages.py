@@ -5,12 +5,14 @@ imports nothing and names it, the corrected one imports; a hotline call entered 
 the right grid's queue; the XLSX export of a filtered list holds exactly that list."""
 import copy
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from backend import clock
 from backend.grids.models import Building
 from backend.orders.models import Order
 from tests.dispatch.test_dashboard_figures import seeded  # noqa: F401  (the fixture)
@@ -44,9 +46,12 @@ def test_a_grid_worker_on_a_phone_claims_notes_progress_with_a_photo_and_resolve
                                                                                    artifacts):
     world = make.world()
     worker = world["workers"][0]
+    clock.travel(-timedelta(days=10))  # made ten days ago: past its deadline by the browser's clock too
+    overdue = make.order(world["resident"], text="3号楼垃圾桶满了没人清")
+    clock.reset()
     order = make.order(world["resident"], text="3号楼2单元楼道灯坏了，晚上很黑")
     later = make.order(world["resident"], text="3号楼门口井盖松动", grade="urgent")
-    number, later_number, username = order.number, later.number, worker.username
+    number, later_number, overdue_number, username = order.number, later.number, overdue.number, worker.username
     # SQLite: the live server must not wait for this thread's lock (and reading an expired
     # attribute after this would take one again: everything the browser needs is read above).
     db.session.rollback()
@@ -57,6 +62,7 @@ def test_a_grid_worker_on_a_phone_claims_notes_progress_with_a_photo_and_resolve
     _login(page, live_server, username, "/console/m/")
     countdown = page.locator(f"#waiting [data-number='{later_number}'] .countdown")
     assert countdown.inner_text().startswith("还剩")  # countdown.js replaced the deadline's time
+    assert page.locator(f"#waiting [data-number='{overdue_number}'] .countdown").inner_text().startswith("已超时")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     page.screenshot(path=str(artifacts / "console-phone-queue.png"), full_page=True)
 
