@@ -13,7 +13,8 @@ NAMES = {"state": "状态", "grid": "网格", "category": "类别", "grade": "�
          "overdue": "超时", "assignee": "接单人", "created_from": "开始日期", "created_to": "结束日期",
          "q": "搜索", "sort": "排序", "after": "翻页位置", "text": "诉求内容",
          "caller_name": "来电人", "caller_phone": "联系电话", "location_text": "地点", "kind": "类型",
-         "client_id": "表单编号"}
+         "client_id": "表单编号", "username": "账号（3–40位字母、数字）", "name": "姓名", "role": "角色",
+         "phone": "电话"}
 
 
 def _blank_to_none(data: dict) -> dict:
@@ -70,6 +71,17 @@ class IntakeForm(Schema):
     category = fields.String(validate=validate.Length(max=100))
     # A fresh id per form shown: a double tap or a resubmitted page makes one order, not two.
     client_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$"))
+
+
+class NewStaffForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,40}$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    role = fields.String(required=True, validate=validate.OneOf(("grid_worker", "grid_leader")))
+    grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
 
 
 def load_form(schema: Schema, form) -> dict:

@@ -13,12 +13,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
+from marshmallow import ValidationError
 
 from .. import clock
 from ..dispatch import services as dispatch
-from ..errors import DomainError, ValidationFailed
+from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
 from ..grids import registry, staff as staff_service
+
+from . import forms
 from .auth import login_required
 from .blueprint import bp
 
@@ -133,8 +136,29 @@ def registry_download(which):
 @login_required
 def staff_list():
     staff_service.require_manager(g.actor)
+    return _staff_page()
+
+
+@bp.post("/staff/new")
+@login_required
+def staff_new():
+    try:
+        data = forms.load_form(forms.NewStaffForm(), request.form)
+        person, password = staff_service.create(g.actor, grid_id=data.pop("grid"), **data)
+    except ValidationError as invalid:
+        flash(("error", forms.message(invalid)))
+        return redirect(url_for("console.staff_list"))
+    except (ValidationFailed, Conflict) as refused:
+        db.session.rollback()
+        flash(("error", refused.message))
+        return redirect(url_for("console.staff_list"))
+    # The first password: shown once, on this page only.
+    return _staff_page(password=(person, password)), 200, {"Cache-Control": "no-store"}
+
+
+def _staff_page(password=None):
     return render_template("console/staff.html", people=staff_service.visible(g.actor),
-                           grids=dispatch.grids_in_scope(g.actor), password=None)
+                           grids=dispatch.grids_in_scope(g.actor), password=password)
 
 
 @bp.post("/staff/<int:staff_id>/<any(deactivate,reactivate,move,password):action>")
@@ -144,9 +168,7 @@ def staff_act(staff_id, action):
         if action == "password":
             person, password = staff_service.reset_password(g.actor, staff_id)
             # Shown once, on this page only: never in a redirect, a flash or a log.
-            response = render_template("console/staff.html", people=staff_service.visible(g.actor),
-                                       grids=dispatch.grids_in_scope(g.actor), password=(person, password))
-            return response, 200, {"Cache-Control": "no-store"}
+            return _staff_page(password=(person, password)), 200, {"Cache-Control": "no-store"}
         if action == "move":
             grid = request.form.get("grid", "")
             if not grid.isdigit() or len(grid) > 9:

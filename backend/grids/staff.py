@@ -7,7 +7,7 @@ import secrets
 
 from sqlalchemy import or_, select
 
-from ..errors import Forbidden, NotFound, ValidationFailed
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..accounts.models import Staff
 from .models import Community, Grid
@@ -88,6 +88,27 @@ def move(actor: Actor, staff_id: int, grid_id: int) -> Staff:
     before = staff.grid_id
     staff.grid_id = grid.id
     return _done(actor, staff, f"moved from grid {before} to grid {grid.id}")
+
+
+def create(actor: Actor, *, username: str, name: str, role: str, grid_id: int,
+           phone: str | None = None) -> tuple[Staff, str]:
+    """新增网格员/网格长 in a grid of the manager's scope, with a random first password returned
+    once. (Admins and liaisons come from the registry import: their place is a community, a street
+    or a department, which is the registry's to name.)"""
+    require_manager(actor)
+    if role not in GRID_ROLES:
+        raise ValidationFailed("这里只能新增网格员或网格长", fields={"role": ["grid_worker or grid_leader"]})
+    grid = db.session.get(Grid, grid_id)
+    if grid is None or not _grid_in_scope(actor, grid):
+        raise NotFound("目标网格不存在，或不在你的管辖范围内")
+    if db.session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise Conflict(f"账号「{username}」已被使用，请换一个", code="username_taken")
+    password = secrets.token_urlsafe(9)
+    staff = Staff(username=username, name=name, role=role, phone=phone, grid_id=grid.id, active=True)
+    staff.set_password(password)
+    db.session.add(staff)
+    db.session.flush()
+    return _done(actor, staff, f"created in grid {grid.id}"), password
 
 
 def _grid_in_scope(actor: Actor, grid: Grid) -> bool:

@@ -82,3 +82,24 @@ def test_admins_manage_the_staff_of_their_scope(client, make, db):
     assert client.post(f"/console/staff/{other['workers'][0].id}/deactivate", data={"csrf": token}).status_code == 404
     assert client.post(f"/console/staff/{world['community_admin'].id}/deactivate",
                        data={"csrf": token}).status_code == 403  # not oneself
+
+
+def test_an_admin_adds_a_grid_worker_in_a_grid_of_theirs_with_a_password_shown_once(client, make, db):
+    world = make.world()
+    other = make.world()
+    _login(client, world["community_admin"])
+    token = _csrf(client.get("/console/staff").data)
+    form = {"csrf": token, "username": "wang.fang", "name": "王芳", "role": "grid_worker",
+            "grid": str(world["grids"][1].id), "phone": "13900000001"}
+    made = client.post("/console/staff/new", data=form)
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
+    password = re.search(r"<code>([^<]+)</code>", made.data.decode()).group(1)
+    new = db.session.scalar(select(Staff).where(Staff.username == "wang.fang"))
+    assert new.check_password(password) and (new.role, new.grid_id) == ("grid_worker", world["grids"][1].id)
+    again = client.post("/console/staff/new", data=form, follow_redirects=True)
+    assert "已被使用" in again.data.decode()
+    bad = client.post("/console/staff/new", data={**form, "username": "x", "role": "sysadmin"}, follow_redirects=True)
+    assert "请检查" in bad.data.decode() and "角色" in bad.data.decode()
+    foreign = client.post("/console/staff/new", data={**form, "username": "li.si", "grid": str(other["grids"][0].id)})
+    assert foreign.status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(Staff).where(Staff.username == "li.si")) == 0

@@ -33,6 +33,7 @@ Open311's GETs publish resolved requests' texts on purpose (masked), so they hid
 photo — from everyone.
 """
 import io
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -81,6 +82,7 @@ IN_SCOPE = {"w1", "leader", "cadmin", "sadmin", "sys"}
 A_READERS = {"res_a", "bot_a"} | IN_SCOPE
 
 O = "/api/v1/orders/<string:number>"
+_NEW = itertools.count()
 
 # One column per ACTORS entry.
 #                          anon res_a res_b w1  w2  lead cad cad2 sad liai sys bot_a bot_b partner
@@ -205,6 +207,10 @@ TABLE = [
         "302 302 302 403 403 403 403 403 403 403 200 302 302 302", path="/console/registry/current.xlsx"),
     # Staff management: community and street admins for the staff of their scope, and the sysadmin.
     Row("GET", "/console/staff", "302 302 302 403 403 403 200 200 200 403 200 302 302 302"),
+    # A new grid worker in grid 1 (a fresh username per call): shown with its first password (200).
+    Row("POST", "/console/staff/new", "302 302 302 403 403 403 200 404 200 403 200 302 302 302",
+        body=lambda w, s: {"username": f"new-{next(_NEW)}", "name": "新网格员", "role": "grid_worker",
+                           "grid": str(w["grids"][0].id)}),
     Row("POST", "/console/staff/<int:staff_id>/<any(deactivate,reactivate,move,password):action>",
         "302 302 302 403 403 403 302 404 302 403 302 302 302 302", path="/console/staff/{w1}/reactivate", body={}),
     # Staff enter calls for addresses they serve (A's grid 1 here).
