@@ -1,8 +1,11 @@
 """The console's form and query-string schemas (marshmallow at the edge: shapes and bounds only,
 no queries, no permissions — the services decide those)."""
+from datetime import date
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from ..fields import BoundedInt
+from ..text import clean_all
 from ..orders import desk, states
 from ..orders.intake import STAFF_CHANNELS
 from ..orders.models import CHANNELS, GRADES, KINDS
@@ -18,8 +21,14 @@ NAMES = {"state": "状态", "grid": "网格", "category": "类别", "grade": "�
 
 
 def _blank_to_none(data: dict) -> dict:
-    # An empty select or text box means "any", not "the empty string".
+    # Control characters go first (PostgreSQL refuses a NUL in a query); an empty select or text
+    # box then means "any", not "the empty string".
+    data = clean_all(data)
     return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+
+
+# Dates a person means: far outside, date arithmetic overflows (9999-12-31 plus a day).
+_DAYS = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31), error="日期超出范围")
 
 
 class DeskQuery(Schema):
@@ -33,8 +42,8 @@ class DeskQuery(Schema):
     channel = fields.String(validate=validate.OneOf(CHANNELS))
     overdue = fields.Boolean()
     assignee = BoundedInt(minimum=1, maximum=INT32_MAX)
-    created_from = fields.Date()
-    created_to = fields.Date()
+    created_from = fields.Date(validate=_DAYS)
+    created_to = fields.Date(validate=_DAYS)
     q = fields.String(validate=validate.Length(max=100))
     sort = fields.String(validate=validate.OneOf(desk.SORTS), load_default="newest")
     after = fields.String(validate=validate.Length(max=200))

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
+from ..types import INT32_MAX
 from ..accounts.models import Staff
 from .models import Community, Grid
 from ..accounts.actors import Actor
@@ -56,7 +57,9 @@ def require_manager(actor: Actor) -> None:
 
 def _managed(actor: Actor, staff_id: int) -> Staff:
     require_manager(actor)
-    staff = db.session.scalar(select(Staff).where(Staff.id == staff_id, _scope(actor)))
+    # An id past the column's range is nobody (and past 64 bits SQLite's driver would overflow).
+    staff = (db.session.scalar(select(Staff).where(Staff.id == staff_id, _scope(actor)))
+             if 1 <= staff_id <= INT32_MAX else None)
     if staff is None:
         raise NotFound("没有这个人员，或不在你的管辖范围内")
     if staff.id == actor.id:

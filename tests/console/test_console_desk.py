@@ -51,10 +51,21 @@ def test_the_next_page_link_keeps_the_filters(client, make, db, monkeypatch):
 def test_bad_filters_are_refused_in_chinese_not_a_server_error(client, make):
     world = make.world()
     _login(client, world["workers"][0])
-    for query in ("state=nonsense", "grid=99999999999999999999", "created_from=昨天", "sort=x", "after=garbage"):
+    for query in ("state=nonsense", "grid=99999999999999999999", "created_from=昨天", "sort=x", "after=garbage",
+                  "created_to=9999-12-31", "assignee=-1"):
         page = client.get(f"/console/orders?{query}")
         assert page.status_code == 400, query
         assert "请检查" in page.data.decode() or "翻页位置无效" in page.data.decode(), query
+
+
+def test_control_characters_in_the_search_are_dropped_not_a_database_error(client, make):
+    world = make.world()
+    order = make.order(world["resident"], text="楼道灯坏了")
+    _login(client, world["workers"][0])
+    for query in ("q=%00楼道", "category=%00城乡建设", "q=%E2%80%AE楼道"):
+        page = client.get(f"/console/orders?{query}")
+        assert page.status_code == 200 and order.number in page.data.decode(), query
+    assert client.get("/console/export/orders.csv?q=%00").status_code == 200
 
 
 def test_exports_hold_exactly_the_filtered_list_with_a_chinese_filename(client, make, db):

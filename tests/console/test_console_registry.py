@@ -80,6 +80,7 @@ def test_admins_manage_the_staff_of_their_scope(client, make, db):
     db.session.expire_all()
     assert worker.check_password(password) and reset.headers["Cache-Control"] == "no-store"
     assert client.post(f"/console/staff/{other['workers'][0].id}/deactivate", data={"csrf": token}).status_code == 404
+    assert client.post("/console/staff/99999999999999999999999/deactivate", data={"csrf": token}).status_code == 404
     assert client.post(f"/console/staff/{world['community_admin'].id}/deactivate",
                        data={"csrf": token}).status_code == 403  # not oneself
 
