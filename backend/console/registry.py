@@ -5,6 +5,7 @@ the staff list with deactivate / reactivate, move to another grid and reset pass
 The checked upload waits for its import in a private temporary folder named by a random token
 kept in the uploader's session (not in a hidden form field: a 20,000-row file is larger than a
 form field may be). The import checks every row again, all-or-nothing."""
+import json
 import secrets
 import shutil
 import tempfile
@@ -19,6 +20,7 @@ from .. import clock
 from ..dispatch import services as dispatch
 from ..errors import Conflict, DomainError, ValidationFailed
 from ..extensions import db
+from ..text import clean
 from ..grids import registry, staff as staff_service
 
 from . import forms
@@ -40,7 +42,7 @@ def _pending_root() -> Path:
 
 
 def _uploads() -> list[tuple[str, bytes]]:
-    files = [(Path(f.filename).name, f.read()) for f in request.files.getlist("file") if f and f.filename]
+    files = [(Path(clean(f.filename)).name[:200], f.read()) for f in request.files.getlist("file") if f and f.filename]
     if not files:
         raise ValidationFailed("请选择要导入的 XLSX 或 CSV 文件", fields={"file": ["missing"]})
     return files
@@ -50,8 +52,11 @@ def _keep(files) -> str:
     token = secrets.token_urlsafe(16)
     folder = _pending_root() / token
     folder.mkdir(mode=0o700)
-    for name, content in files:
-        (folder / name).write_bytes(content)
+    # Files by number, their names (which say their kind: 社区.csv …) in a list beside them: a
+    # name is the sender's, never a path here.
+    for number, (_, content) in enumerate(files):
+        (folder / str(number)).write_bytes(content)
+    (folder / "names.json").write_text(json.dumps([name for name, _ in files]), encoding="utf-8")
     session["registry_pending"] = token
     return token
 
@@ -61,7 +66,8 @@ def _kept() -> list[tuple[str, bytes]] | None:
     folder = _pending_root() / token
     if not token or not token.replace("-", "").replace("_", "").isalnum() or not folder.is_dir():
         return None
-    return [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())]
+    names = json.loads((folder / "names.json").read_text(encoding="utf-8"))
+    return [(name, (folder / str(number)).read_bytes()) for number, name in enumerate(names)]
 
 
 def _forget() -> None:
