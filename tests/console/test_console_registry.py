@@ -54,6 +54,9 @@ def test_a_file_that_is_no_registry_is_refused_in_chinese(client, make):
     token = _csrf(client.get("/console/registry").data)
     page = _upload(client, token, b"\x00\x01 not a workbook", name="x.xlsx")
     assert page.status_code == 400 and "不是可读取的 XLSX 文件" in page.data.decode()
+    gbk = "小区,楼号,单元数,网格编码,别名\n阳光花园,5,3,nowhere,\n".encode("gbk")
+    page = _upload(client, token, gbk, name="楼栋.csv")  # Excel's CSV on a Chinese Windows: read, then checked
+    assert page.status_code == 422 and "nowhere" in page.data.decode()
     empty = client.post("/console/registry/check", data={"csrf": token}, content_type="multipart/form-data")
     assert empty.status_code == 400 and "请选择要导入的" in empty.data.decode()
 
