@@ -47,7 +47,7 @@ def create_app(config: str | type | None = None) -> Flask:
     from . import models  # noqa: F401  (every model registered before migrations/queries)
     from .accounts.api import blp as auth_blp
     from .chat.api import blp as chat_blp, bot_blp
-    from .console.views import bp as console_bp
+    from .console import bp as console_bp
     from .dispatch import hooks as dispatch_hooks, jobs as dispatch_jobs
     from .notifications import services as notifications
     from .dispatch.api import blp as dispatch_blp

@@ -122,9 +122,16 @@ class Config:
     RATE_LIMIT_WECHAT = _env("RATE_LIMIT_WECHAT", "20 per minute;300 per day")  # WeChat pushes per openid
     RATE_LIMIT_OPEN311 = _env("RATE_LIMIT_OPEN311", "120 per minute;20000 per day")  # Open311 POSTs per partner
 
+    # The console's and the H5 pages' session cookie: no script may read it (HttpOnly), and another
+    # site's form posts or images do not carry it (Lax; CSRF tokens guard the forms as well).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # development serves plain HTTP; production sets it
+
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True  # production is served over HTTPS only: the cookie never goes in clear
 
 
 class ConfigurationError(RuntimeError):

@@ -27,7 +27,7 @@ def login_required(view):
         if staff is None or not staff.active:
             return redirect(url_for("console.login", next=request.path))
         if request.method == "POST" and not csrf_ok():
-            abort(400, "the form expired; reload the page and try again")
+            abort(400, "表单已过期，请刷新页面后重试")
         g.staff = staff
         g.actor = Actor.for_staff(staff)
         return view(*args, **kwargs)

@@ -1,6 +1,6 @@
 """Admin and worker web console (Jinja). It calls the same services as the API, which check every
 action against the staff member's role and scope."""
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from ..accounts import services as accounts
 from ..dispatch import services as dispatch
@@ -9,12 +9,13 @@ from ..extensions import db
 from ..labels import label
 from ..notifications import services as notifications
 from ..categories import taxonomy
-from ..orders import lifecycle, states
+from ..orders import figures, lifecycle, states
 from ..orders.models import GRADES
 from ..ratelimits import login_limits
-from .auth import csrf_ok, csrf_token, login_required, login_user, logout_user
+from ..wechat import transcript
+from .auth import csrf_ok, login_required, login_user, logout_user
+from .blueprint import bp
 
-bp = Blueprint("console", __name__, url_prefix="/console")
 
 
 # Form fields each action's input comes from (the lifecycle row says which are required).
@@ -26,19 +27,13 @@ def _form_input() -> dict:
             if name in request.form}
 
 
-@bp.record_once
-def _template_globals(state):
-    # Globals (not a context processor) so imported macros see them too.
-    state.app.jinja_env.globals.update(csrf_token=csrf_token, label=label)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @login_limits
 def login():
     failed = False
     if request.method == "POST":
         if not csrf_ok():  # login CSRF: nobody may sign a browser into an account of theirs
-            abort(400, "the form expired; reload the page and try again")
+            abort(400, "表单已过期，请刷新页面后重试")
         try:
             staff = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         except DomainError:
@@ -64,7 +59,10 @@ def logout():
 @login_required
 def dashboard():
     inbox = [(n, notifications.render(n)) for n in notifications.console_inbox(g.staff.id)]
+    shown = figures.dashboard(g.actor)
+    by_channel = [{"channel": label("channels", c["channel"]), "count": c["count"]} for c in shown["by_channel"]]
     return render_template("console/dashboard.html", counts=dispatch.state_counts(g.actor), states=states.STATES,
+                           figures=shown, by_channel=by_channel,
                            supervision=dispatch.supervision(g.actor), queue=dispatch.queue(g.actor, limit=50),
                            inbox=inbox)
 
@@ -83,7 +81,7 @@ def order(number):
     # The buttons are the order's allowed actions for this staff member, each with the inputs its
     # lifecycle row requires.
     forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]
-    return render_template("console/order.html", order=found, forms=forms,
+    return render_template("console/order.html", order=found, forms=forms, talk=transcript.for_order(found),
                            workers=dispatch.grid_workers(g.actor, found), grids=dispatch.grids_in_scope(g.actor),
                            categories=taxonomy.labels(2), grades=GRADES)
 

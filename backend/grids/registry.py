@@ -102,6 +102,17 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
+def _decode_csv(name: str, content: bytes) -> str:
+    """UTF-8 (with or without Excel's BOM), else GB18030: Excel on a Chinese Windows saves CSV in
+    GBK, which GB18030 contains. Neither: the file is refused, not a server error."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RegistryFileError(f"{name}：读不出文字编码，请另存为 UTF-8 编码的 CSV")
+
+
 def read_tables(files: Iterable[tuple[str, bytes]]) -> dict[str, list[list[str]]]:
     """{kind: rows (header first)} from (file name, content) pairs: XLSX workbooks or CSV files."""
     tables: dict[str, list[list[str]]] = {}
@@ -120,7 +131,7 @@ def read_tables(files: Iterable[tuple[str, bytes]]) -> dict[str, list[list[str]]
             kind = _kind_of(name)
             if kind is None:
                 raise RegistryFileError(f"看不出 {name} 是哪一类（文件名应为 社区/网格/楼栋/部门/人员 或英文名）")
-            text = content.decode("utf-8-sig", errors="strict") if content else ""
+            text = _decode_csv(name, content)
             tables[kind] = [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text))]
         else:
             raise RegistryFileError(f"{name}：只能导入 XLSX 或 CSV 文件")

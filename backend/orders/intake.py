@@ -36,3 +36,10 @@ def record(actor: Actor, *, channel: str, text: str, caller_name: str | None = N
         actor, text=text, channel=channel, kind=kind, grade=grade, location_text=location_text,
         building_id=building_id, category=taxonomy.normalize_path(category) if category else None,
         contact=caller_phone, caller_name=caller_name, photos=photos, idempotency_key=idempotency_key)
+
+
+def record_with_photos(actor: Actor, bodies: list[bytes], **fields):
+    """`record` with photos sent as files (the console's 随手拍): stored only for an order made."""
+    from . import photos
+    with photos.stored_for(bodies) as stored:
+        return record(actor, photos=stored or None, **fields)

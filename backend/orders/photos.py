@@ -2,6 +2,7 @@
 a Content-Type header (both are whatever the sender says), and the size is bounded. Anything that
 is not a JPEG, PNG or WebP image is refused (422) and never written to disk."""
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
@@ -87,3 +88,41 @@ def file_for(actor, name: str) -> tuple[Path, str]:
     if root not in path.parents or not path.is_file():  # a stored URL, but never outside UPLOAD_DIR
         raise NotFound("no such photo")
     return path, attachment.content_type or "application/octet-stream"
+
+
+def act_with_photos(actor, order, action: str, bodies: list[bytes], **given):
+    """A staff action whose lifecycle row accepts photos (a progress note, a resolution) with
+    photos taken on the phone. Like `attach`: every photo is judged and the row's checks run before
+    a file is written, and a refused change leaves no file behind."""
+    from . import lifecycle, services
+    row = lifecycle.ACTIONS[action]
+    if bodies and "photos" not in row.accepts:
+        raise PhotoRefused("这一步不能附照片", fields={"photo": ["not accepted by this action"]})
+    for body in bodies:
+        check(body)
+    if lifecycle.refusal(actor, order, row):
+        return services.perform(actor, order, action, **given)  # refuses with the row's status
+    stored = [store(body, "orders") for body in bodies]
+    paths = [photo.pop("path") for photo in stored]
+    try:
+        return services.perform(actor, order, action, photos=stored, **given)
+    except Exception:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def stored_for(bodies: list[bytes]):
+    """Photos for an order about to be made (a photo report entered by staff): every one judged
+    first, then written; if making the order fails, the files are removed again."""
+    for body in bodies:
+        check(body)
+    stored = [store(body, "orders") for body in bodies]
+    paths = [photo.pop("path") for photo in stored]
+    try:
+        yield stored
+    except Exception:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        raise

@@ -123,3 +123,12 @@ def test_escalation_reaches_the_leaders_console_inbox(client, make, db):
     assert order.number in inbox
     client.post("/console/notifications/read", data={"csrf": _csrf(page.encode())})
     assert all(n.read_at for n in notifications.console_inbox(world["leader"].id))
+
+
+def test_the_session_cookie_is_http_only_same_site_and_secure_in_production(client, make):
+    from backend.config import Config, ProductionConfig
+    response = _login(client, make.world()["workers"][0])
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # the test app, like development, is plain HTTP
+    assert ProductionConfig.SESSION_COOKIE_SECURE is True and Config.SESSION_COOKIE_SECURE is False

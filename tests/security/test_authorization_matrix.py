@@ -33,6 +33,7 @@ Open311's GETs publish resolved requests' texts on purpose (masked), so they hid
 photo — from everyone.
 """
 import io
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -81,6 +82,7 @@ IN_SCOPE = {"w1", "leader", "cadmin", "sadmin", "sys"}
 A_READERS = {"res_a", "bot_a"} | IN_SCOPE
 
 O = "/api/v1/orders/<string:number>"
+_NEW = itertools.count()
 
 # One column per ACTORS entry.
 #                          anon res_a res_b w1  w2  lead cad cad2 sad liai sys bot_a bot_b partner
@@ -179,7 +181,45 @@ TABLE = [
     Row("POST", "/console/orders/<string:number>/<string:action>",
         "302 302 302 done refused done done refused done refused done 302 302 302", setup="submitted",
         path="/console/orders/{number}/claim", body={}, readers=IN_SCOPE),
+    # The order desk lists and exports what each one's scope holds; A's order only for those in scope.
+    Row("GET", "/console/orders", "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="submitted",
+        readers=IN_SCOPE),
+    Row("GET", "/console/export/orders.<any(csv,xlsx):fmt>",
+        "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="submitted",
+        path="/console/export/orders.csv", readers=IN_SCOPE),
+    # A photo through the staff session: the order's scope, like /uploads/ with a bearer token.
+    Row("GET", "/console/photos/<path:name>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302",
+        setup="photo", path="/console/photos/{photo_name}", readers=IN_SCOPE),
+    # The grid worker's phone pages: the same scope and lifecycle rows as the desk.
+    Row("GET", "/console/m/", "302 302 302 200 200 200 200 200 200 200 200 302 302 302", setup="submitted",
+        readers=IN_SCOPE),
+    Row("GET", "/console/m/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302",
+        setup="submitted", readers=IN_SCOPE),
+    Row("POST", "/console/m/orders/<string:number>/<string:action>",
+        "302 302 302 done refused done done refused done refused done 302 302 302", setup="submitted",
+        path="/console/m/orders/{number}/claim", body={}, readers=IN_SCOPE),
+    # The registry import has no scope (it writes any street's rows) and its export lists every
+    # account: the sysadmin's only. Without a file, or with nothing checked, the sysadmin gets 400.
+    Row("GET", "/console/registry", "302 302 302 403 403 403 403 403 403 403 200 302 302 302"),
+    Row("POST", "/console/registry/check", "302 302 302 403 403 403 403 403 403 403 400 302 302 302", body={}),
+    Row("POST", "/console/registry/import", "302 302 302 403 403 403 403 403 403 403 400 302 302 302", body={}),
+    Row("GET", "/console/registry/<any(template,current):which>.xlsx",
+        "302 302 302 403 403 403 403 403 403 403 200 302 302 302", path="/console/registry/current.xlsx"),
+    # Staff management: community and street admins for the staff of their scope, and the sysadmin.
+    Row("GET", "/console/staff", "302 302 302 403 403 403 200 200 200 403 200 302 302 302"),
+    # A new grid worker in grid 1 (a fresh username per call): shown with its first password (200).
+    Row("POST", "/console/staff/new", "302 302 302 403 403 403 200 404 200 403 200 302 302 302",
+        body=lambda w, s: {"username": f"new-{next(_NEW)}", "name": "新网格员", "role": "grid_worker",
+                           "grid": str(w["grids"][0].id)}),
+    Row("POST", "/console/staff/<int:staff_id>/<any(deactivate,reactivate,move,password):action>",
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302", path="/console/staff/{w1}/reactivate", body={}),
     # Staff enter calls for addresses they serve (A's grid 1 here).
+    # The console's form: a made order sends its maker to the order's page (302 here is that, for
+    # staff); an address outside the scope is refused on the form page (403).
+    Row("GET", "/console/intake", "302 302 302 200 200 200 200 200 200 200 200 302 302 302"),
+    Row("POST", "/console/intake", "302 302 302 302 403 302 302 403 302 403 302 302 302 302",
+        body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
+              "location_text": "水晶城小区3号楼"}),
     Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
               "location_text": "水晶城小区3号楼"}),
@@ -327,7 +367,8 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
     number = order.number if order else None
     stored = next((a for a in order.attachments if a.url.startswith("/uploads/")), None) if order else None
     path = (row.path or row.rule).replace("<string:number>", "{number}").format(
-        number=number, sender=sender, photo=stored.url if stored else None, photo_id=stored.id if stored else None,
+        number=number, sender=sender, photo=stored.url if stored else None,
+        photo_name=stored.url[len("/uploads/"):] if stored else None, w1=world["staff"]["w1"].id, photo_id=stored.id if stored else None,
         community=world["community"].id, service=world["service"])
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field

@@ -1,0 +1,103 @@
+"""The console's form and query-string schemas (marshmallow at the edge: shapes and bounds only,
+no queries, no permissions — the services decide those)."""
+from datetime import date
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+
+from ..fields import BoundedInt
+from ..text import clean_all
+from ..orders import desk, states
+from ..orders.intake import STAFF_CHANNELS
+from ..orders.models import CHANNELS, GRADES, KINDS
+from ..types import INT32_MAX
+
+# Field → what the form calls it, for the Chinese message of a refused filter.
+NAMES = {"state": "状态", "grid": "网格", "category": "类别", "grade": "等级", "channel": "渠道",
+         "overdue": "超时", "assignee": "接单人", "created_from": "开始日期", "created_to": "结束日期",
+         "q": "搜索", "sort": "排序", "after": "翻页位置", "text": "诉求内容",
+         "caller_name": "来电人", "caller_phone": "联系电话", "location_text": "地点", "kind": "类型",
+         "client_id": "表单编号", "username": "账号（3–40位字母、数字）", "name": "姓名", "role": "角色",
+         "phone": "电话"}
+
+
+def _blank_to_none(data: dict) -> dict:
+    # Control characters go first (PostgreSQL refuses a NUL in a query); an empty select or text
+    # box then means "any", not "the empty string".
+    data = clean_all(data)
+    return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+
+
+# Dates a person means: far outside, date arithmetic overflows (9999-12-31 plus a day).
+_DAYS = validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31), error="日期超出范围")
+
+
+class DeskQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the page's own parameters (e.g. an export button's name) are not filters
+
+    state = fields.List(fields.String(validate=validate.OneOf(states.STATES)))
+    grid = BoundedInt(minimum=1, maximum=INT32_MAX)
+    category = fields.String(validate=validate.Length(max=100))
+    grade = fields.String(validate=validate.OneOf(GRADES))
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    overdue = fields.Boolean()
+    assignee = BoundedInt(minimum=1, maximum=INT32_MAX)
+    created_from = fields.Date(validate=_DAYS)
+    created_to = fields.Date(validate=_DAYS)
+    q = fields.String(validate=validate.Length(max=100))
+    sort = fields.String(validate=validate.OneOf(desk.SORTS), load_default="newest")
+    after = fields.String(validate=validate.Length(max=200))
+
+    @post_load
+    def to_filters(self, data, **kwargs):
+        filters = desk.Filters(
+            states=tuple(data.get("state") or ()), grid_id=data.get("grid"), category=data.get("category"),
+            grade=data.get("grade"), channel=data.get("channel"), overdue=bool(data.get("overdue")),
+            assignee_id=data.get("assignee"), created_from=data.get("created_from"),
+            created_to=data.get("created_to"), q=(data.get("q") or "").strip() or None, sort=data["sort"])
+        return filters, data.get("after")
+
+
+def load_desk_query(args) -> tuple[desk.Filters, str | None]:
+    """The desk's filters from a query string (a MultiDict: `state` may repeat)."""
+    data = _blank_to_none({k: (args.getlist(k) if k == "state" else args.get(k)) for k in args})
+    if "state" in data:
+        data["state"] = [s for s in data["state"] if s]
+    return DeskQuery().load(data)
+
+
+class IntakeForm(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the CSRF token and the submit button
+
+    channel = fields.String(required=True, validate=validate.OneOf(STAFF_CHANNELS))
+    text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    caller_name = fields.String(validate=validate.Length(max=40))
+    caller_phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
+    location_text = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    kind = fields.String(validate=validate.OneOf(KINDS), load_default="complaint")
+    grade = fields.String(validate=validate.OneOf(GRADES), load_default="normal")
+    category = fields.String(validate=validate.Length(max=100))
+    # A fresh id per form shown: a double tap or a resubmitted page makes one order, not two.
+    client_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$"))
+
+
+class NewStaffForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,40}$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    role = fields.String(required=True, validate=validate.OneOf(("grid_worker", "grid_leader")))
+    grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
+
+
+def load_form(schema: Schema, form) -> dict:
+    return schema.load(_blank_to_none({k: form.get(k) for k in form}))
+
+
+def message(error: ValidationError) -> str:
+    """One Chinese sentence naming the fields a form got wrong."""
+    names = sorted(NAMES.get(k, k) for k in (error.messages if isinstance(error.messages, dict) else {}))
+    return "请检查：" + "、".join(names) if names else "填写的内容无效，请检查后重试"

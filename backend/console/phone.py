@@ -1,0 +1,60 @@
+"""The grid worker's phone pages (/console/m/): my orders and the grid's queue by due time with
+countdowns, and one order with big buttons for what a worker does on the street — claim, a
+progress note with a photo from the camera, resolve with the result and an after photo, escalate
+with a reason. Separate pages rather than the desk made responsive: the desk is a wide table of
+filters for an office screen, a worker needs the few things at hand and one thumb's reach.
+
+They call the same services as the desk and the API; a photo goes through `photos.act_with_photos`
+(type sniffed from its bytes, size-limited, no file left behind by a refused step)."""
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from .. import clock
+from ..dispatch import services as dispatch
+from ..errors import DomainError
+from ..extensions import db
+from ..orders import lifecycle, photos
+from .auth import login_required
+from .blueprint import bp
+
+# What the phone offers; every other action of the order is on the full order page.
+PHONE_ACTIONS = ("claim", "progress", "resolve", "escalate")
+FIELDS = ("note", "reason", "result")
+
+
+@bp.get("/m/")
+@login_required
+def phone_home():
+    queue = dispatch.queue(g.actor, limit=100)
+    return render_template("console/phone/home.html", mine=queue["mine"], waiting=queue["waiting"],
+                           now=clock.now())
+
+
+@bp.get("/m/orders/<string:number>")
+@login_required
+def phone_order(number):
+    found = dispatch.get(g.actor, number)
+    actions = [a for a in PHONE_ACTIONS if a in found.allowed_actions]
+    others = [a for a in found.allowed_actions if a not in PHONE_ACTIONS]
+    return render_template("console/phone/order.html", order=found, actions=actions, others=others,
+                           now=clock.now())
+
+
+@bp.post("/m/orders/<string:number>/<string:action>")
+@login_required
+def phone_act(number, action):
+    if action not in PHONE_ACTIONS or action not in lifecycle.REQUESTABLE:
+        abort(404)
+    given = {name: (request.form.get(name) or "").strip() or None for name in FIELDS if name in request.form}
+    upload = request.files.get("photo")
+    # One byte past the limit is enough to know it is too large.
+    body = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload and upload.filename else b""
+    try:
+        if body:
+            photos.act_with_photos(g.actor, dispatch.get(g.actor, number), action, [body], **given)
+        else:
+            dispatch.act(g.actor, number, action, **given)
+        flash(("ok", action))
+    except DomainError as error:
+        db.session.rollback()
+        flash(("error", error.message))
+    return redirect(url_for("console.phone_order", number=number))
