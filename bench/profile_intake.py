@@ -42,9 +42,17 @@ def main(argv=None) -> int:
             from backend.extensions import db
             engine = db.engine
 
+        import time
+        spent = Counter()
+
         @event.listens_for(engine, "before_cursor_execute")
         def _count(conn, cursor, statement, *args):
             statements[" ".join(statement.split())[:110]] += 1
+            conn.info["rm_started"] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _timed(conn, cursor, statement, *args):
+            spent[" ".join(statement.split())[:110]] += time.perf_counter() - conn.info.pop("rm_started", 0)
 
         @event.listens_for(engine, "commit")
         def _commit(conn):
@@ -63,8 +71,8 @@ def main(argv=None) -> int:
           f"{ends['commit'] / n:.1f} commits, {ends['rollback'] / n:.1f} rollbacks")
     if "--sql" in argv:
         for statement, count in statements.most_common():
-            print(f"  {count / n:5.1f}  {statement}")
-    stats = pstats.Stats(profiler).strip_dirs().sort_stats("cumulative")
+            print(f"  {count / n:5.1f} × {spent[statement] / count * 1000:6.2f} ms  {statement}")
+    stats = pstats.Stats(profiler).strip_dirs().sort_stats("tottime" if "--self" in argv else "cumulative")
     stats.print_stats(45)
     return 0
 
