@@ -132,9 +132,11 @@ class Model:
         self.meta = meta
         self.dictionary = dictionary
         self._tok = tokenizer(dictionary)
-        # Run time works in float32 (no conversion per call); levels 1 and 2 share one gather.
+        # Weights stay float16 as stored: a call converts only the hundred rows it gathers (exactly
+        # what converting them all at load gave), and each web worker holds half the bytes.
+        # Levels 1 and 2 share one gather.
         for layer in layers.values():
-            layer.W = np.ascontiguousarray(layer.W, dtype=np.float32)
+            layer.W = np.ascontiguousarray(layer.W)
         self._n1 = len(layers["l1"].classes)
         self._W12 = np.ascontiguousarray(np.hstack([layers["l1"].W, layers["l2"].W]))
         self._b12 = np.concatenate([layers["l1"].b, layers["l2"].b])
