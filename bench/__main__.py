@@ -1,61 +1,124 @@
-"""`make bench`: run every benchmark in one process and rewrite BENCHMARKS.md.
+"""`make bench`: every benchmark in one run; a dated section appended to BENCHMARKS.md and the raw
+figures written to bench/results/<time>-<commit>.json.
 
-Results are ratios against a baseline measured in the same run, so they mean the same on a slow
-or a busy machine; the targets below are checked and reported, never asserted in tests."""
+Every result is a ratio against a baseline measured in the same run (interleaved with it where the
+two are servers under load), so it means the same on a slow or busy machine; the targets are checked
+and reported here, never asserted in tests.
+
+    python -m bench                 # everything (≈ 10 minutes on 2 cores)
+    python -m bench --quick         # short runs, one round: checks the harness end to end (≈ 2 minutes)
+    python -m bench intake peer     # only these
+"""
+import argparse
 import datetime
+import json
 import os
 import platform
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-from . import bench_chat, bench_claims, bench_queue
-from .harness import bench_app
+from . import report
 
-# name → (module, the ratio it is judged by, target: ratio must be ≤ this, what it means)
-BENCHES = [
-    # Listing still loads the rows from the database, so Redis cannot beat it by much; the target
-    # only bounds what the fast path costs. Its purpose is atomic claims (next).
-    ("queue", bench_queue, lambda r: r["listings"]["community admin"]["ratio"], 1.5,
-     "community admin's queue from Redis ÷ the same listing from the database (2,000 open orders)"),
-    ("chat_fallback", bench_chat, lambda r: r["ratio"], 1.5,
-     "a chat message with the bot down ÷ submitting the same order directly"),
-    ("claims", bench_claims, lambda r: r["ratio"], 1.0,
-     "8 workers racing for 200 orders with the Redis claim lock ÷ the same race decided by the database alone"),
-]
+ROOT = Path(__file__).resolve().parent.parent
+IN_PROCESS = ("queue", "chat_fallback", "claims")
+ALL = ("intake", "peer", *IN_PROCESS)
 
 
-def main() -> int:
+def _versions() -> dict:
+    from importlib.metadata import version
+    out = {"python": platform.python_version()}
+    for dist in ("Flask", "SQLAlchemy", "gunicorn", "psycopg2-binary", "redis", "rq", "marshmallow"):
+        try:
+            out[dist] = version(dist)
+        except Exception:
+            pass
+    for cmd, key in ((["psql", "--version"], "postgresql client"), (["redis-server", "--version"], "redis-server"),
+                     (["wrk", "--version"], "wrk")):
+        try:
+            text = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            first = (text.stdout or text.stderr).strip().splitlines()[0]
+            # "Redis server v=7.0.15 sha=…", "wrk debian/4.1.0-3 [epoll] Copyright…", "psql (PostgreSQL) 15.2 (…)"
+            out[key] = next((w.removeprefix("v=") for w in first.split() if w[:1].isdigit() or w.startswith(
+                ("v=", "debian/"))), first[:40])
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            pass
+    return out
+
+
+def _machine() -> str:
+    model = ""
+    try:
+        model = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                     if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores{', ' + model if model else ''}, {platform.system()} {platform.release()}"
+
+
+def _commit() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                               text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("only", nargs="*", help=f"run only these benchmarks: {', '.join(ALL)}")
+    parser.add_argument("--quick", action="store_true", help="short runs, one round (checks the harness)")
+    parser.add_argument("--no-write", action="store_true", help="print only: BENCHMARKS.md and bench/results/ untouched")
+    parser.add_argument("--label", default="", help="a note for this run's section (e.g. 'before the fixes')")
+    args = parser.parse_args(argv)
+    only = set(args.only) or set(ALL)
+    if only - set(ALL):
+        parser.error(f"unknown benchmark {', '.join(sorted(only - set(ALL)))}; known: {', '.join(ALL)}")
     import logging
     logging.getLogger("backend.chat.services").setLevel(logging.ERROR)  # the bot is down on purpose
-    only = set(sys.argv[1:])
-    rows, details = [], []
-    # SQLite always; PostgreSQL too when BENCH_DATABASE_URL names one (its schema is dropped!).
-    databases = [None] + ([os.environ["BENCH_DATABASE_URL"]] if os.environ.get("BENCH_DATABASE_URL") else [])
-    for url in databases:
-        with bench_app(url) as app:
-            database = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0]
-            for name, module, ratio_of, target, meaning in BENCHES:
-                if only and name not in only:
-                    continue
-                print(f"==> {name} on {database}: {meaning}")
-                result = module.run(app)
-                ratio = ratio_of(result)
-                verdict = "met" if ratio <= target else "MISSED"
-                print(f"    ratio {ratio:.2f} (target ≤ {target}) {verdict}")
-                rows.append(f"| {name} | {database} | {meaning} | {ratio:.2f} | ≤ {target} | {verdict} |")
-                details.append(f"- `{name}` on {database}: `{result}`")
-    report = "\n".join([
-        "# Benchmarks", "",
-        "Written by `make bench` (`python -m bench`). Every figure is a ratio against a baseline measured",
-        "in the same run on the same data, so it holds on a slow or busy machine; lower is better.", "",
-        f"Last run: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}.", "",
-        "| benchmark | database | ratio measured | value | target | |", "|---|---|---|---|---|---|", *rows, "",
-        "Raw results:", "", *details, ""])
-    Path(__file__).resolve().parent.parent.joinpath("BENCHMARKS.md").write_text(report, encoding="utf-8")
-    print("\nwrote BENCHMARKS.md")
+    started = time.monotonic()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    run = {"date": now.isoformat(timespec="seconds"), "commit": _commit(), "machine": _machine(),
+           "versions": _versions(), "quick": args.quick, "label": args.label, "results": {}}
+    pg = os.environ.get("BENCH_DATABASE_URL")
+    if "intake" in only or "peer" in only:
+        from . import bench_intake
+        url = bench_intake.default_database_url()
+    if "intake" in only:
+        print(f"==> intake: POST /api/v1/orders under gunicorn on {url.split(':')[0]} vs the bare ceiling", flush=True)
+        kwargs = {"rounds": 1, "seconds": 3, "warmup": 2} if args.quick else {"rounds": 3, "seconds": 10}
+        run["results"]["intake"] = bench_intake.run(url, **kwargs)
+    if "peer" in only:
+        from . import bench_peer
+        print("==> peer: django-helpdesk POST /api/tickets/ vs POST /api/v1/orders, same server settings", flush=True)
+        kwargs = {"rounds": 1, "seconds": 3, "warmup": 2} if args.quick else {"rounds": 3, "seconds": 10}
+        run["results"]["peer"] = bench_peer.run(url, **kwargs)
+    wanted = [name for name in IN_PROCESS if name in only]
+    if wanted:
+        from . import bench_chat, bench_claims, bench_queue
+        from .harness import bench_app
+        modules = {"queue": bench_queue, "chat_fallback": bench_chat, "claims": bench_claims}
+        for database in [None] + ([pg] if pg else []):
+            with bench_app(database) as app:
+                dialect = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0]
+                for name in wanted:
+                    print(f"==> {name} on {dialect}", flush=True)
+                    run["results"][f"{name}/{dialect}"] = modules[name].run(app, quick=args.quick)
+    run["elapsed_s"] = round(time.monotonic() - started, 1)
+    section = report.section(run)
+    print("\n" + section)
+    if not args.no_write:
+        results = ROOT / "bench" / "results"
+        results.mkdir(parents=True, exist_ok=True)
+        name = f"{now:%Y%m%dT%H%M%SZ}-{run['commit'].replace('+', '-')}{'-quick' if args.quick else ''}.json"
+        (results / name).write_text(json.dumps(run, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+        report.append(ROOT / "BENCHMARKS.md", section)
+        print(f"appended to BENCHMARKS.md; raw figures in bench/results/{name}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -5,7 +5,8 @@ from .harness import measure
 ROUNDS = 20
 
 
-def run(app) -> dict:
+def run(app, quick: bool = False) -> dict:
+    repeat = 2 if quick else 5
     from sqlalchemy import select
     from backend.accounts.actors import Actor
     from backend.accounts.models import Resident
@@ -26,7 +27,7 @@ def run(app) -> dict:
             for _ in range(ROUNDS):
                 chat.handle_message(resident.id, text)
 
-        base = measure(direct, repeat=5, label="direct submission x20")
-        with_bot_down = measure(fallback, repeat=5, label="chat with bot down x20")
+        base = measure(direct, repeat=repeat, label="direct submission x20")
+        with_bot_down = measure(fallback, repeat=repeat, label="chat with bot down x20")
     return {"direct_ms_per_order": base / ROUNDS * 1000, "fallback_ms_per_message": with_bot_down / ROUNDS * 1000,
             "ratio": with_bot_down / base}

@@ -9,7 +9,8 @@ from .harness import measure
 OPEN_ORDERS = 2000
 
 
-def run(app) -> dict:
+def run(app, quick: bool = False) -> dict:
+    open_orders = 200 if quick else OPEN_ORDERS
     from sqlalchemy import select
     from backend.accounts.actors import Actor
     from backend.accounts.models import Resident, Staff
@@ -20,12 +21,12 @@ def run(app) -> dict:
     with app.app_context():
         resident = db.session.scalar(select(Resident))
         actor = Actor.for_resident(resident)
-        for i in range(OPEN_ORDERS):
+        for i in range(open_orders):
             building = 1 + i % 18
             orders.create_order(actor, text=f"第{i}号诉求 楼道灯坏了", category="城乡建设/物业管理",
                                 location_text=f"水晶城小区{building}号楼")
             if i % 200 == 0:
-                print(f"\r  seeding open orders {i}/{OPEN_ORDERS}", end="", flush=True)
+                print(f"\r  seeding open orders {i}/{open_orders}", end="", flush=True)
         print()
         admin = Actor.for_staff(db.session.scalar(select(Staff).where(Staff.username == "sjc-admin")))
         worker = Actor.for_staff(db.session.scalar(select(Staff).where(Staff.username == "sjc-wg1")))
@@ -39,4 +40,4 @@ def run(app) -> dict:
             with mock.patch.object(queues, "members", redis_down):
                 slow = measure(lambda: dispatch.queue(who, limit=50), label=f"queue via database ({name})")
             results[name] = {"redis_ms": fast * 1000, "database_ms": slow * 1000, "ratio": fast / slow}
-        return {"open_orders": OPEN_ORDERS, "listings": results}
+        return {"open_orders": open_orders, "listings": results}

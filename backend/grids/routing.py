@@ -2,7 +2,8 @@
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..text import for_matching as _m
@@ -46,13 +47,127 @@ class Placement:
         return self.building.grid if self.building else None
 
 
-def _community_in(text: str, communities) -> Community | None:
-    for community in communities:
-        names = [_m(n) for n in (community.name, *(community.aliases or []))]
-        names += [n.removesuffix("社区") for n in names if n.endswith("社区")]
-        if any(name and name in text for name in names):
-            return community
+# --- the registry as routing reads it, cached per process ---------------------------------------
+#
+# Routing used to load every community, alias and building per order (12 % of a worker's time under
+# load). The registry changes a few times a year (an import), orders arrive by the thousand, so each
+# process keeps a snapshot of what matching needs and checks per order that it is current: one Redis
+# GET of a token that every registry change replaces (any process, see the session hooks below), plus
+# a counter of this process's own changes, which a flush of a street, community, grid or building
+# bumps at once. When Redis does not answer, routing reads the database as before (slower, never
+# stale); a snapshot is also never older than SNAPSHOT_MAX_AGE, for writes made behind the ORM's back.
+
+VERSION_KEY = "rm:registry:version"
+SNAPSHOT_MAX_AGE = 60.0
+_REGISTRY = (Community, Grid, Building)
+_CHANGED = "rm_registry_changed"
+
+
+@dataclass(frozen=True)
+class _Known:
+    id: int
+    community_id: int
+    compound: str  # matching form (NFKC, lower case)
+    aliases: tuple  # matching forms of its non-empty aliases
+
+
+@dataclass
+class _Snapshot:
+    key: tuple
+    built: float
+    communities: list  # [(id, matching names)] by id, as _community_in compares them
+    named: list  # buildings with an alias
+    compounds: list  # [(compound's matching form, community id)] of non-empty compounds
+    by_number: dict  # building number → [_Known]
+
+
+_local_changes = 0
+_snapshots: dict = {}  # database URL → _Snapshot (a process may serve several apps: tests, bench)
+
+
+def registry_changed() -> None:
+    """The registry changed in this process: drop this process's snapshot now, the others' at their
+    next order (they read the token). A failed Redis write leaves them on SNAPSHOT_MAX_AGE."""
+    global _local_changes
+    _local_changes += 1
+    try:
+        import uuid
+        from ..extensions import redis
+        redis.set(VERSION_KEY, uuid.uuid4().hex)
+    except Exception:  # Redis down: the token cannot say it; the age bound does
+        pass
+
+
+def _names(community) -> tuple:
+    names = [_m(n) for n in (community.name, *(community.aliases or []))]
+    names += [n.removesuffix("社区") for n in names if n.endswith("社区")]
+    return tuple(n for n in names if n)
+
+
+def _build(key) -> _Snapshot:
+    import time
+    communities = [(c.id, _names(c)) for c in db.session.scalars(select(Community).order_by(Community.id))]
+    rows = db.session.execute(select(Building.id, Building.number, Building.compound, Building.aliases,
+                                     Grid.community_id).join(Grid, Building.grid_id == Grid.id)
+                              .order_by(Building.id)).all()
+    named, compounds, by_number = [], set(), {}
+    for bid, number, compound, aliases, community_id in rows:
+        known = _Known(bid, community_id, _m(compound), tuple(_m(a) for a in aliases or [] if a))
+        if known.aliases:
+            named.append(known)
+        if compound:
+            compounds.add((known.compound, community_id))
+        by_number.setdefault(number, []).append(known)
+    return _Snapshot(key, time.monotonic(), communities, named, sorted(compounds), by_number)
+
+
+def _snapshot() -> _Snapshot:
+    import time
+    session = db.session()
+    if any(isinstance(o, _REGISTRY) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.flush()  # what the old queries' autoflush did: a pending building routes at once
+    url = db.engine.url.render_as_string()
+    try:
+        from ..extensions import redis
+        key = (redis.get(VERSION_KEY), _local_changes)
+    except Exception:  # Redis down: no token to trust, so no cache
+        return _build(None)
+    cached = _snapshots.get(url)
+    if cached is None or cached.key != key or time.monotonic() - cached.built > SNAPSHOT_MAX_AGE:
+        cached = _snapshots[url] = _build(key)
+    return cached
+
+
+@event.listens_for(db.session, "after_flush")
+def _flushed(session, _context):
+    if any(isinstance(o, _REGISTRY) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
+        global _local_changes
+        _local_changes += 1  # this transaction sees it now; the others once it commits
+
+
+@event.listens_for(db.session, "after_commit")
+def _committed(session):
+    if session.info.pop(_CHANGED, False):
+        registry_changed()
+
+
+@event.listens_for(db.session, "after_rollback")
+def _rolled_back(session):
+    if session.info.pop(_CHANGED, False):
+        global _local_changes
+        _local_changes += 1  # a snapshot may hold the rows that were just undone
+
+
+def _community_in(text: str, communities) -> int | None:
+    for community_id, names in communities:
+        if any(name in text for name in names):
+            return community_id
     return None
+
+
+def _building(building_id: int):
+    return db.session.get(Building, building_id, options=[joinedload(Building.grid).joinedload(Grid.community)])
 
 
 def place(location_text: str | None, building_id: int | None = None,
@@ -63,44 +178,55 @@ def place(location_text: str | None, building_id: int | None = None,
         building = db.session.get(Building, building_id)
         if building:
             return Placement(building, building.grid.community)
+    snap = _snapshot()
+    placement = _place(snap, location_text, default_community_id)
+    if placement is None:  # a row the snapshot names is gone (deleted behind the ORM): read afresh
+        registry_changed()
+        placement = _place(_build(None), location_text, default_community_id) or Placement()
+    return placement
+
+
+def _place(snap: _Snapshot, location_text, default_community_id) -> Placement | None:
     text = _m(location_text).replace(" ", "")
-    communities = db.session.scalars(select(Community).order_by(Community.id)).all()
-    community = _community_in(text, communities)
+    community_id = _community_in(text, snap.communities)
     if text:
         # A building's own alias ("东区A座", "老干部楼") names it outright, when only one has it.
-        named = db.session.scalars(select(Building).where(Building.aliases.is_not(None))).all()
-        named = [b for b in named if any(a and _m(a) in text for a in b.aliases or [])]
-        if community:
-            named = [b for b in named if b.grid.community_id == community.id]
+        named = [b for b in snap.named if any(a in text for a in b.aliases)]
+        if community_id:
+            named = [b for b in named if b.community_id == community_id]
         if len(named) == 1:
-            return Placement(named[0], named[0].grid.community)
-        if community is None:
+            return _found(named[0].id)
+        if community_id is None:
             # No community name, but a compound (小区) name that belongs to exactly one community.
-            compounds = db.session.execute(select(Building.compound, Grid.community_id)
-                                           .join(Grid, Building.grid_id == Grid.id).distinct()).all()
-            owners = {cid for compound, cid in compounds if compound and _m(compound) in text}
+            owners = {cid for compound, cid in snap.compounds if compound in text}
             if len(owners) == 1:
-                community = db.session.get(Community, owners.pop())
+                community_id = owners.pop()
     number = None
     match = _BUILDING_RE.search(text)
     if match:
         number = chinese_number(match.group(1))
     if number is not None:
-        query = select(Building).where(Building.number == number)
-        candidates = db.session.scalars(query).all()
-        if community:
-            candidates = [b for b in candidates if b.grid.community_id == community.id]
-        compound_hits = [b for b in candidates
-                         if _m(b.compound) in text or any(a and _m(a) in text for a in b.aliases or [])]
+        candidates = snap.by_number.get(number, [])
+        if community_id:
+            candidates = [b for b in candidates if b.community_id == community_id]
+        compound_hits = [b for b in candidates if b.compound in text or any(a in text for a in b.aliases)]
         if len(compound_hits) == 1:
             candidates = compound_hits
         if len(candidates) == 1:
-            return Placement(candidates[0], candidates[0].grid.community)
+            return _found(candidates[0].id)
+    community = db.session.get(Community, community_id) if community_id else None
+    if community_id and community is None:
+        return None
     if community is None and default_community_id:
         community = db.session.get(Community, default_community_id)
-    if community is None and len(communities) == 1:
-        community = communities[0]
-    if community is None and communities:
-        # Never drop an order: the first community's pool takes it, flagged for a person.
-        community = communities[0]
+    if community is None and snap.communities:
+        # Never drop an order: the first community's pool takes it (the only one, or flagged for a person).
+        community = db.session.get(Community, snap.communities[0][0])
+        if community is None:
+            return None
     return Placement(None, community)
+
+
+def _found(building_id: int) -> Placement | None:
+    building = _building(building_id)
+    return Placement(building, building.grid.community) if building is not None else None

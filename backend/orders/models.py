@@ -169,7 +169,8 @@ class Attachment(db.Model):
 
 
 class OrderSequence(db.Model):
-    """Per-day counter behind human-readable numbers (HX20261122-0007)."""
+    """Per-day counter behind human-readable numbers (HX20261122-0007). On SQLite `last` is the last
+    number given; on PostgreSQL the sequence value just before the day's first (see numbers.py)."""
 
     __tablename__ = "order_sequences"
     __table_args__ = (UniqueConstraint("prefix", "day"),)

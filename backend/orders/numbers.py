@@ -1,22 +1,44 @@
 """Human-readable order numbers, unique under concurrency: HX20261122-0007.
 
-The per-day counter is bumped with one atomic upsert (INSERT … ON CONFLICT DO UPDATE … RETURNING),
-inside the caller's transaction, so two concurrent submissions can never read the same value."""
+SQLite: the per-day counter is bumped with one atomic upsert (INSERT … ON CONFLICT DO UPDATE …
+RETURNING) inside the caller's transaction, so two concurrent submissions can never read the same
+value (SQLite runs one writer at a time anyway).
+
+PostgreSQL: that upsert locked the day's row until the caller's commit, so every submission queued
+behind the one before it (a third of a web worker's time under load, the cap on intake). There the
+number comes from a sequence, which takes no lock: the day's row holds the sequence value just
+before its first number, written once by the day's first order (INSERT … ON CONFLICT DO NOTHING),
+and a number is nextval − that. Numbers stay unique and grow through the day; an order whose
+transaction rolls back leaves a gap, as any sequence does."""
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 
 from .. import clock
 from ..extensions import db
 from .models import OrderSequence
 
+_PG_NEXT = text("""
+    WITH n AS (SELECT nextval('order_number_seq') AS v),
+         first AS (INSERT INTO order_sequences (prefix, day, last) SELECT :prefix, :day, v - 1 FROM n
+                   ON CONFLICT (prefix, day) DO NOTHING RETURNING last)
+    SELECT n.v, COALESCE((SELECT last FROM first),
+                         (SELECT last FROM order_sequences WHERE prefix = :prefix AND day = :day)) FROM n""")
+# A concurrent first order of the day committed its row after this statement's snapshot was taken.
+_PG_BASE = text("SELECT last FROM order_sequences WHERE prefix = :prefix AND day = :day")
+
 
 def next_number() -> str:
     prefix = current_app.config["ORDER_NUMBER_PREFIX"]
     day = clock.local(clock.now(), current_app.config["TIMEZONE"]).strftime("%Y%m%d")
-    dialect = db.session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    if db.session.get_bind().dialect.name == "postgresql":
+        params = {"prefix": prefix, "day": day}
+        value, base = db.session.execute(_PG_NEXT, params).one()
+        if base is None:
+            base = db.session.execute(_PG_BASE, params).scalar_one()
+        return f"{prefix}{day}-{value - base:04d}"
     table = OrderSequence.__table__
-    stmt = (insert(table).values(prefix=prefix, day=day, last=1)
+    stmt = (sqlite.insert(table).values(prefix=prefix, day=day, last=1)
             .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last": table.c.last + 1})
             .returning(table.c.last))
     last = db.session.execute(stmt).scalar_one()

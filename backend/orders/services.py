@@ -2,6 +2,7 @@
 `create_order` for a new one, `perform` for everything after. One transaction per change, with its
 audit event; the one signal `order_changed` is sent inside it, before the commit."""
 import logging
+import uuid
 from types import SimpleNamespace
 
 from flask import current_app
@@ -47,10 +48,17 @@ def _attach(order: Order, event: OrderEvent, photos: list | None, now) -> None:
         order.attachments.append(Attachment(kind="photo", event=event, created_at=now, **details))
 
 
-def _commit(order: Order, action: str, event: OrderEvent) -> None:
+def _commit(order: Order, action: str, event: OrderEvent, expire: bool = True, flushed=None) -> None:
+    session = db.session()
     try:
         db.session.flush()  # receivers see ids (a new order's grid, community) as the database will
+        if flushed is not None:
+            flushed()
         order_changed.send(order, action=action, event=event, row=lifecycle.ACTIONS[action])
+        # A new order holds only what this transaction wrote: reading it all back after the commit
+        # (to answer, to queue it) would cost a transaction of its own. Changes keep expiring, so
+        # an answer after `perform` shows what concurrent writers made of the row too.
+        session.expire_on_commit = expire
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
@@ -58,6 +66,8 @@ def _commit(order: Order, action: str, event: OrderEvent) -> None:
     except Exception:
         db.session.rollback()
         raise
+    finally:
+        session.expire_on_commit = True
 
 
 def _refuse(message: str, error=Forbidden, **kwargs):
@@ -103,11 +113,13 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     if key and (first := _first_for(key, resident_id)) is not None:
         return _replay(actor, first)
     now = clock.now()
-    order = Order(number=next_number(), idempotency_key=key, channel=channel, kind=kind, grade=grade,
+    # Numbered only once the row is in (see _number): until then a placeholder no number looks like.
+    order = Order(number=f"~{uuid.uuid4().hex[:31]}", idempotency_key=key, channel=channel, kind=kind, grade=grade,
                   text=text, location_text=location_text, contact=contact, caller_name=caller_name,
                   resident_id=resident_id,
                   state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
-                  created_at=now, updated_at=now)
+                  created_at=now, updated_at=now,
+                  attachments=[])  # known empty: the answer must not query for the photos of a new order
     if category:
         order.category, order.category_confidence = category, 1.0
     elif confident:
@@ -126,13 +138,22 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
                    grid=order.grid.code if order.grid else None)
     _attach(order, event, photos, now)
     try:
-        _commit(order, "submit", event)
+        _commit(order, "submit", event, expire=False, flushed=lambda: _number(order))
     except IntegrityError:  # rolled back; a concurrent twin with the same key may have won
         first = _first_for(key, resident_id) if key else None
         if first is None:
             raise
         return _replay(actor, first)
     return present(actor, order)
+
+
+def _number(order: Order) -> None:
+    """The order's number, taken once its INSERT has passed the idempotency key's unique index: a
+    twin that loses there spends no number. On SQLite the day's counter row stays locked until
+    the commit, so taking it last also keeps that wait short (PostgreSQL takes no lock: numbers.py);
+    the receivers of order_changed, which run next, see the real number."""
+    order.number = next_number()
+    db.session.flush()
 
 
 def _stored_key(actor: Actor | None, resident_id: int | None, key: str | None) -> str | None:

@@ -1,0 +1,89 @@
+"""One run's section of BENCHMARKS.md: every figure as a ratio against its same-run baseline,
+with the spread over rounds where there are rounds, judged against its target."""
+from pathlib import Path
+
+
+def _spread(s: dict, fmt="{:.2f}") -> str:
+    if len(s.get("rounds", [])) > 1:
+        return f"{fmt.format(s['median'])} ({fmt.format(s['min'])}–{fmt.format(s['max'])})"
+    return fmt.format(s["median"])
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def rows(results: dict) -> list[tuple]:
+    """(benchmark, what is measured, value, target, verdict) for each judged figure."""
+    out = []
+    intake = results.get("intake")
+    if intake:
+        for c, r in intake["concurrency"].items():
+            ratio = r["ratio"]
+            out.append((f"intake c{c}", f"POST /api/v1/orders ÷ bare Flask+marshmallow+INSERT ceiling, req/s "
+                        f"({_spread(r['app_rps'], '{:.0f}')} vs {_spread(r['ceiling_rps'], '{:.0f}')})",
+                        _spread(ratio), "≥ 0.6", _verdict(ratio["median"] >= 0.6)))
+            p99 = r["app_p99_ms"]
+            out.append((f"intake c{c} p99", f"p99 of POST /api/v1/orders, ms (ceiling's: "
+                        f"{_spread(r['ceiling_p99_ms'], '{:.0f}')})", _spread(p99, "{:.0f}"),
+                        "≤ 100 ms" if str(c) == "64" else "—",
+                        _verdict(p99["median"] <= 100) if str(c) == "64" else ""))
+        for name in ("web worker", "rq worker"):
+            idle = intake["memory_mb"]["idle after warm-up"].get(name, 0)
+            peak = intake["memory_mb"]["peak under load"].get(name, 0)
+            out.append((f"memory {name}", f"RSS, MB: at idle after warm-up / peak under load "
+                        f"(ceiling worker: {intake['memory_mb']['peak under load'].get('ceiling worker', 0):.0f})",
+                        f"{idle:.0f} / {peak:.0f}", "≤ 150 MB", _verdict(max(idle, peak) <= 150)))
+    peer = results.get("peer")
+    if peer and "error" not in peer:
+        for c, r in peer["concurrency"].items():
+            out.append((f"peer c{c}", f"POST /api/v1/orders ÷ django-helpdesk {peer.get('version', '')} "
+                        f"POST /api/tickets/, req/s ({_spread(r['app_rps'], '{:.0f}')} vs "
+                        f"{_spread(r['peer_rps'], '{:.0f}')})", _spread(r["ratio"]), "≥ 3",
+                        _verdict(r["ratio"]["median"] >= 3)))
+        if peer.get("memory_mb"):
+            out.append(("memory peer worker", "django-helpdesk gunicorn worker RSS, MB, peak under load",
+                        f"{peer['memory_mb']:.0f}", "—", ""))
+    elif peer:
+        out.append(("peer", f"not measured: {peer['error']}", "—", "≥ 3", "MISSED"))
+    for key, r in results.items():
+        if "/" not in key:
+            continue
+        name, dialect = key.split("/")
+        if name == "queue":
+            out.append((f"queue ({dialect})", f"community admin's queue from Redis ÷ the same listing from the "
+                        f"database ({r['open_orders']:,} open orders)",
+                        f"{r['listings']['community admin']['ratio']:.2f}", "≤ 1.5",
+                        _verdict(r["listings"]["community admin"]["ratio"] <= 1.5)))
+        elif name == "chat_fallback":
+            out.append((f"chat_fallback ({dialect})", "a chat message with the bot down ÷ submitting the same order "
+                        "directly", f"{r['ratio']:.2f}", "≤ 1.5", _verdict(r["ratio"] <= 1.5)))
+        elif name == "claims":
+            out.append((f"claims ({dialect})", f"{r['racers']} workers racing for {r['orders']} orders with the "
+                        "Redis claim lock ÷ the same race decided by the database alone", f"{r['ratio']:.2f}", "≤ 1.0",
+                        _verdict(r["ratio"] <= 1.0)))
+    return out
+
+
+def section(run: dict) -> str:
+    v = run["versions"]
+    lines = [f"## Run {run['date']} — commit {run['commit']}{' (quick)' if run['quick'] else ''}"
+             f"{' — ' + run['label'] if run['label'] else ''}", "",
+             f"Machine: {run['machine']}. Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
+             f"Took {run['elapsed_s'] / 60:.1f} min."]
+    intake = run["results"].get("intake")
+    if intake:
+        lines.append(f"Intake: gunicorn `{intake['gunicorn']}` (the Procfile's web line) for the app and the ceiling, "
+                     f"{intake['database']}, private redis-server, {intake['rate_limits']}, a fresh Idempotency-Key "
+                     f"per request, load by {intake['generator']}; {intake['rounds']} rounds of "
+                     f"{intake['seconds_per_run']:.0f} s per server and concurrency, interleaved; "
+                     "median (min–max) over rounds.")
+    lines += ["", "| benchmark | ratio measured | value | target | |", "|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(str(x) for x in row)} |" for row in rows(run["results"])]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def append(path: Path, section_text: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    path.write_text(text.rstrip("\n") + "\n\n" + section_text, encoding="utf-8")
