@@ -64,7 +64,9 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui/"
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection the database dropped (a restart) is noticed before use, not mid-request:
+    # service resumes by itself once the database is back.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
     # Dispatch: working time for time limits (限时办理). Grades in SLA_CALENDAR_GRADES run on
     # calendar time; the others only count working hours (a "day" is one working day's hours).
@@ -91,6 +93,8 @@ class Config:
     # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
     NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
     WECHAT_SWEEP_SECONDS = int(_env("WECHAT_SWEEP_SECONDS", "60"))
+    # A push whose worker has held it this long is taken to be from a dead worker and retried.
+    WECHAT_STALE_CLAIM_SECONDS = int(_env("WECHAT_STALE_CLAIM_SECONDS", "600"))
     NOTIFY_MAX_ATTEMPTS = int(_env("NOTIFY_MAX_ATTEMPTS", "5"))
     NOTIFY_BACKOFF_SECONDS = int(_env("NOTIFY_BACKOFF_SECONDS", "30"))
     NOTIFY_STAFF_CHANNEL = _env("NOTIFY_STAFF_CHANNEL", "console")
