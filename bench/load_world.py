@@ -10,7 +10,7 @@ import os
 import sys
 
 
-def prepare(residents: int, fresh: bool = True) -> dict:
+def prepare(residents: int, app=None, fresh: bool = True) -> dict:
     from flask_migrate import upgrade
     from sqlalchemy import select, text
 
@@ -20,7 +20,7 @@ def prepare(residents: int, fresh: bool = True) -> dict:
     from backend.extensions import db
 
     logging.disable(logging.INFO)  # alembic's progress would mix with the JSON on stdout
-    app = create_app()
+    app = app or create_app()
     with app.app_context(), app.test_request_context():
         if fresh and db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
