@@ -57,6 +57,8 @@ def create_app(config: str | type | None = None) -> Flask:
     dispatch_hooks.connect()
     dispatch_jobs.register()
     notifications.register_jobs()
+    from .privacy import jobs as privacy_jobs
+    privacy_jobs.register()
     wechat.init_app(app, api)
     app.register_blueprint(health_bp)
     app.register_blueprint(console_bp)

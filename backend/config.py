@@ -84,6 +84,9 @@ class Config:
     ARCHIVE_RATED_AFTER_DAYS = float(_env("ARCHIVE_RATED_AFTER_DAYS", "3"))
     ARCHIVE_UNRATED_AFTER_DAYS = float(_env("ARCHIVE_UNRATED_AFTER_DAYS", "7"))
     ARCHIVE_TICK_SECONDS = int(_env("ARCHIVE_TICK_SECONDS", "3600"))
+    # 个人信息保护: closed and cancelled orders older than this are anonymised by the retention tick
+    # (the order and its figures stay). 0 keeps personal data for ever.
+    RESIDENT_DATA_RETENTION_MONTHS = int(_env("RESIDENT_DATA_RETENTION_MONTHS", "36"))
     # 公示 pages: computed at most once per this many seconds (Redis), and how many results they list.
     PUBLIC_CACHE_SECONDS = int(_env("PUBLIC_CACHE_SECONDS", "300"))
     PUBLIC_RECENT_LIMIT = int(_env("PUBLIC_RECENT_LIMIT", "20"))

@@ -35,7 +35,7 @@ def _action(path: str, action: str, schema, summary: str):
     @blp.response(200, StaffOrderSchema)
     @blp.doc(summary=summary, description=describe(action))
     def view(data, number):
-        return services.act(require("staff"), number, action, **data)
+        return services.act(require("staff"), number, action, shown="api", **data)
     return view
 
 

@@ -2,6 +2,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..fields import BoundedInt, id_field
+from ..masking import mask
 from ..orders.models import GRADES
 from ..orders.schemas import OrderBaseSchema, StrictSchema, required_text
 
@@ -94,6 +95,9 @@ class StaffOrderSchema(OrderBaseSchema):
 
 
 class StaffOrderSummarySchema(StaffOrderSchema):
+    """A line of a list: the contact masked (a full number is shown, and audited, one order at a time)."""
+    contact = fields.Function(lambda o: mask(o.contact), allow_none=True)
+
     class Meta:
         exclude = ("events", "photos")
 
