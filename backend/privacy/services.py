@@ -21,6 +21,7 @@ from ..masking import mask
 from ..notifications.models import Notification
 from ..orders import services as orders, states
 from ..orders.models import Order
+from ..orders.signals import contact_shown
 from ..wechat.models import WechatInbound, WechatSubscription
 from .models import PrivacyEvent
 
@@ -38,6 +39,22 @@ def record_contact_read(actor: Actor, order: Order, surface: str) -> None:
                                 resident_id=order.resident_id, order_id=order.id, at=clock.now(),
                                 data={"surface": surface, "number": order.number}))
     db.session.commit()
+
+
+def _on_contact_shown(actor: Actor, orders: list, surface: str) -> None:
+    """A bulk read (the order desk's export): one audit row per order whose contact it showed."""
+    if not actor.is_staff:
+        return
+    now = clock.now()
+    db.session.add_all([PrivacyEvent(action="read_contact", actor_type="staff", actor_id=actor.id,
+                                     resident_id=resident_id, order_id=order_id, at=now,
+                                     data={"surface": surface, "number": number})
+                        for order_id, resident_id, number in orders])
+    db.session.commit()
+
+
+def connect() -> None:
+    contact_shown.connect(_on_contact_shown)
 
 
 def _months_ago(now, months: int):

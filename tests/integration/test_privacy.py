@@ -173,3 +173,25 @@ def test_a_deletion_that_fails_halfway_changes_nothing(app, make, world, db, mon
     assert db.session.get(Resident, resident.id).phone == PHONE
     assert [db.session.get(Order, o.id).contact for o in (first, second)] == [PHONE, PHONE]
     assert db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.action == "anonymise")) == 0
+
+
+def test_an_export_of_the_order_desk_audits_each_unmasked_contact_it_showed(make, world, db):
+    import csv
+    import io
+    from backend.orders import desk
+    from backend.orders.desk import Filters
+    mine = [make.order(world["resident"], text=f"楼道灯坏了{i}", contact=PHONE) for i in range(3)]
+    make.order(world["resident"], text="楼道灯坏了x")  # no contact: nothing to read
+    worker, admin = Actor.for_staff(world["workers"][0]), Actor.for_staff(world["community_admin"])
+    rows = list(csv.reader(io.StringIO("".join(desk.export_csv(worker, Filters(q="楼道灯"))).lstrip("\ufeff"))))
+    assert sum(PHONE in r for r in rows) == 3
+    reads = _reads(db)
+    assert sorted(r.order_id for r in reads) == sorted(o.id for o in mine)
+    assert {(r.actor_id, r.data["surface"]) for r in reads} == {(worker.id, "export")}
+    "".join(desk.export_csv(admin, Filters(q="楼道灯")))  # the community admin sees them masked
+    assert len(_reads(db)) == 3
+    stopped = desk.export_csv(worker, Filters(q="楼道灯"))
+    while PHONE not in next(stopped):  # up to the first row with a number, then the download is cut
+        pass
+    stopped.close()
+    assert len(_reads(db)) == 4  # what was sent before the cut is recorded
