@@ -19,6 +19,7 @@ from typing import Callable
 
 from ..accounts.actors import Actor, in_scope, may_hold
 from . import deadlines, ladder, states
+from .signals import after_commit
 from .models import SATISFACTIONS
 from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, OPEN_STATES, RATED,
                      REOPENED, RESOLVED, STATES, SUBMITTED, UNCLAIMED_STATES)
@@ -209,8 +210,21 @@ def _anonymise(order, ctx):
     for event in order.events:
         if event.note:
             event.note = mask(event.note)
+    # The resident's own photos go too (staff's result photos stay); files once the change commits.
+    theirs = [a for a in order.attachments if a.event is None or a.event.actor_type in ("resident", "bot")]
+    for attachment in theirs:
+        order.attachments.remove(attachment)
+        after_commit(_remove_file, attachment.url)
     order.add_flag("anonymised")
     ctx.event["fields"] = changed
+    ctx.event["photos_removed"] = len(theirs)
+
+
+def _remove_file(url: str) -> None:
+    from .photos import path_of
+    path = path_of(url)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def _not_anonymised(order) -> bool:

@@ -195,3 +195,24 @@ def test_an_export_of_the_order_desk_audits_each_unmasked_contact_it_showed(make
         pass
     stopped.close()
     assert len(_reads(db)) == 4  # what was sent before the cut is recorded
+
+
+def test_a_deletion_removes_the_residents_photos_and_keeps_the_staffs(app, make, world, db, tmp_path, monkeypatch):
+    from backend.orders import photos
+    from backend.orders.models import Attachment
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
+    resident = make.resident(openid="o-photos")
+    with app.test_request_context():
+        stored = photos.store(b"\xff\xd8\xff\xe0" + b"\0" * 64)
+    order = make.order(resident, contact=PHONE, photos=[stored])
+    worker = Actor.for_staff(world["workers"][0])
+    services.perform(worker, order, "claim")
+    services.perform(worker, order, "resolve", result="已修好", photos=["https://cdn.example.org/after.jpg"])
+    assert photos.path_of(stored["url"]) is not None
+    assert app.test_cli_runner().invoke(args=["delete-resident", "o-photos", "--yes"]).exit_code == 0
+    db.session.rollback()
+    assert photos.path_of(stored["url"]) is None  # the file is gone
+    left = db.session.scalars(select(Attachment.url).where(Attachment.order_id == order.id)).all()
+    assert left == ["https://cdn.example.org/after.jpg"]
+    [event] = [e for e in db.session.get(Order, order.id).events if e.action == "anonymise"]
+    assert event.data["photos_removed"] == 1
