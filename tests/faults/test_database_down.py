@@ -1,6 +1,7 @@
 """PostgreSQL dies under load and comes back: the app under gunicorn answers 503 in the error
 contract while it is down (never a 500 or a traceback), no order is half written, and service resumes
-by itself — the same gunicorn, no restart. The server is a private PostgreSQL of this test
+by itself — the same gunicorn, no restart. A WeChat push meeting the outage is not acknowledged (so
+WeChat retries it) and its retry is stored once. The server is a private PostgreSQL of this test
 (initdb in a temp dir, its own port): the machine's shared server is never touched."""
 import json
 import subprocess
@@ -15,11 +16,13 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import ROOT, _free_port, wait_for_http
 from tests.faults.conftest import PrivatePostgres, pg_available, wait_until
+from tests.wechat.conftest import sha1_signature, text_xml
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not pg_available(), reason="PostgreSQL 15 binaries are not installed")]
 
 THREADS, ORDERS_PER_THREAD = 4, 6
+WECHAT_TOKEN = "pg-down-wechat-token"
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,7 @@ def served(private_pg, redis_url, tmp_path_factory):
     logs = tmp_path_factory.mktemp("pg-down")
     env = {**os.environ, "DATABASE_URL": private_pg.url, "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/9",
            "SECRET_KEY": "pg-down-secret", "RATE_LIMITS_ENABLED": "0", "RASA_URL": "http://127.0.0.1:1",
-           "BOT_TIMEOUT_SECONDS": "1", "RED_MAILBOX_ENV": "development"}
+           "BOT_TIMEOUT_SECONDS": "1", "RED_MAILBOX_ENV": "development", "WECHAT_TOKEN": WECHAT_TOKEN}
     world = json.loads(subprocess.run([sys.executable, "-m", "bench.load_world", "--residents", str(THREADS)],
                                       env=env, cwd=ROOT, check=True, capture_output=True, timeout=300).stdout)
     port = _free_port()
@@ -48,6 +51,15 @@ def served(private_pg, redis_url, tmp_path_factory):
     yield url, world["tokens"], logs / "gunicorn.log"
     proc.terminate()
     proc.wait(30)
+
+
+def _push(url, msg_id):
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    query = {"signature": sha1_signature(WECHAT_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
+             "openid": "o-pg-down"}
+    return requests.post(f"{url}/wechat/callback", params=query, timeout=30,
+                         data=text_xml("o-pg-down", "楼道灯坏了", msg_id=msg_id).encode(),
+                         headers={"Content-Type": "text/xml"})
 
 
 def test_postgres_down_under_load_answers_503_and_resumes_by_itself(private_pg, served):
@@ -87,11 +99,16 @@ def test_postgres_down_under_load_answers_503_and_resumes_by_itself(private_pg, 
     private_pg.stop("immediate")  # as a crash leaves it: no checkpoint, connections cut
     wait_until(lambda: len(refused()) >= 2 * THREADS, 120, "requests refused while the database is down")
     health = requests.get(url + "/healthz", timeout=10)
+    push_down = _push(url, msg_id=424242)  # WeChat's push meets the outage …
     private_pg.start()
     for t in threads:
         t.join(300)
+    push_back = _push(url, msg_id=424242)  # … and its retry finds the database back
 
-    assert not problems, problems[:3]
+    assert not problems
+    # Not acknowledged while nothing could be stored (so WeChat retries), stored once after.
+    assert push_down.status_code == 503 and push_down.json()["error"]["code"] == "database_unavailable"
+    assert push_back.status_code == 200 and push_back.text == "success", problems[:3]
     assert health.status_code == 503 and health.json()["db"].startswith("down")
     statuses = {s for _, s, _, _ in answers}
     assert statuses <= {200, 201, 503} and 503 in statuses
@@ -110,7 +127,9 @@ def test_postgres_down_under_load_answers_503_and_resumes_by_itself(private_pg, 
             "SELECT count(*) FROM orders o WHERE o.idempotency_key LIKE :ours AND (o.due_at IS NULL OR "
             "(SELECT count(*) FROM order_events e WHERE e.order_id = o.id AND e.action = 'submit') != 1)"),
             {"ours": "%:pgdown-%"}).scalar()
+        pushes = conn.execute(text("SELECT count(*) FROM wechat_inbound WHERE msg_key = 'msg:424242'")).scalar()
     engine.dispose()
+    assert pushes == 1
     assert sorted(k.split(":", 1)[1] for k in stored) == sorted(keys)
     assert broken == 0
     assert "unhandled error" not in log.read_text(errors="replace")  # no request fell through to a 500
