@@ -184,8 +184,10 @@ class PrivatePostgres:
 
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="rm-test-pg-"))
+        # Unix socket only, in our own directory: no TCP port another process could take while the
+        # server is down (the port number only names the socket file).
         self.port = _free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.url = f"postgresql://postgres@/postgres?host={self.dir}&port={self.port}"
         self._as = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
         if self._as:
             shutil.chown(self.dir, "postgres")
@@ -199,7 +201,7 @@ class PrivatePostgres:
 
     def start(self):
         self._run(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-l", self.dir / "log", "-w", "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+                  f"-p {self.port} -k {self.dir} -c listen_addresses='' -c fsync=off", "start")
 
     def stop(self, mode="immediate"):
         """immediate: the server dies without a checkpoint, as a crash or an OOM kill leaves it."""
