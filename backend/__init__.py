@@ -64,6 +64,9 @@ def create_app(config: str | type | None = None) -> Flask:
     dispatch_hooks.connect()
     dispatch_jobs.register()
     notifications.register_jobs()
+    from .privacy import jobs as privacy_jobs, services as privacy
+    privacy_jobs.register()
+    privacy.connect()
     wechat.init_app(app, api)
     app.register_blueprint(health_bp)
     app.register_blueprint(console_bp)

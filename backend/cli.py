@@ -11,12 +11,14 @@ from .extensions import db
 
 def register(app):
     from .categories import cli as categories_cli
+    from .privacy import cli as privacy_cli
     from .dispatch import cli as dispatch_cli
     from .grids import cli as grids_cli
     from .open311 import cli as open311_cli
     from .orders import cli as orders_cli
     dispatch_cli.register(app)
     categories_cli.register(app)
+    privacy_cli.register(app)
     orders_cli.register(app)
     open311_cli.register(app)
     grids_cli.register(app)

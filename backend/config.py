@@ -66,8 +66,9 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/vendor/swagger-ui/"
     # A database error's message lists the statement's parameters: residents' phone numbers and
-    # texts, password hashes. Keep them out of logs and error columns.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True}
+    # texts, password hashes. Keep them out of logs and error columns. A pooled connection the
+    # database dropped (a restart) is noticed before use, not mid-request: service resumes by itself.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True, "pool_pre_ping": True}
 
     # Dispatch: working time for time limits (限时办理). Grades in SLA_CALENDAR_GRADES run on
     # calendar time; the others only count working hours (a "day" is one working day's hours).
@@ -85,6 +86,9 @@ class Config:
     ARCHIVE_RATED_AFTER_DAYS = float(_env("ARCHIVE_RATED_AFTER_DAYS", "3"))
     ARCHIVE_UNRATED_AFTER_DAYS = float(_env("ARCHIVE_UNRATED_AFTER_DAYS", "7"))
     ARCHIVE_TICK_SECONDS = int(_env("ARCHIVE_TICK_SECONDS", "3600"))
+    # 个人信息保护: closed and cancelled orders older than this are anonymised by the retention tick
+    # (the order and its figures stay). 0 keeps personal data for ever.
+    RESIDENT_DATA_RETENTION_MONTHS = int(_env("RESIDENT_DATA_RETENTION_MONTHS", "36"))
     # 公示 pages: computed at most once per this many seconds (Redis), and how many results they list.
     PUBLIC_CACHE_SECONDS = int(_env("PUBLIC_CACHE_SECONDS", "300"))
     PUBLIC_RECENT_LIMIT = int(_env("PUBLIC_RECENT_LIMIT", "20"))
@@ -94,6 +98,8 @@ class Config:
     # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
     NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
     WECHAT_SWEEP_SECONDS = int(_env("WECHAT_SWEEP_SECONDS", "60"))
+    # A push whose worker has held it this long is taken to be from a dead worker and retried.
+    WECHAT_STALE_CLAIM_SECONDS = int(_env("WECHAT_STALE_CLAIM_SECONDS", "600"))
     NOTIFY_MAX_ATTEMPTS = int(_env("NOTIFY_MAX_ATTEMPTS", "5"))
     NOTIFY_BACKOFF_SECONDS = int(_env("NOTIFY_BACKOFF_SECONDS", "30"))
     NOTIFY_STAFF_CHANNEL = _env("NOTIFY_STAFF_CHANNEL", "console")

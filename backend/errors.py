@@ -109,6 +109,32 @@ def handle_domain_error(error: DomainError):
                           {"Retry-After": str(retry_after)} if retry_after else None)
 
 
+def handle_database_unavailable(error: Exception):
+    """The database refused or dropped the connection (restart, failover): nothing was committed,
+    so the client may retry. Anything else SQLAlchemy raises stays a 500."""
+    from .extensions import db
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool drops it
+        pass
+    if not _is_disconnect(error):
+        return handle_unexpected(error)
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
+    return error_response(503, "database_unavailable", "the database is unavailable, try again shortly",
+                          headers={"Retry-After": "5"})
+
+
+def _is_disconnect(error: Exception) -> bool:
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, InterfaceError
+    if isinstance(error, DisconnectionError):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    # Connect refused or server gone: psycopg reports these as OperationalError/InterfaceError.
+    # SQLite's OperationalError ("database is locked", "no such table") is not an outage.
+    return isinstance(error, (OperationalError, InterfaceError)) and "sqlite" not in type(error.orig).__module__
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal_error", "internal error")
@@ -149,4 +175,7 @@ def redact_logs() -> None:
 def register(app):
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    from sqlalchemy.exc import DBAPIError, DisconnectionError
+    app.register_error_handler(DBAPIError, handle_database_unavailable)
+    app.register_error_handler(DisconnectionError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

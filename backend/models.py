@@ -4,3 +4,4 @@ from .grids.models import Building, Community, Department, Grid, Street  # noqa:
 from .orders.models import Attachment, Order, OrderEvent, OrderSequence  # noqa: F401
 from .notifications.models import Notification  # noqa: F401
 from .open311.models import Partner  # noqa: F401
+from .privacy.models import PrivacyEvent  # noqa: F401

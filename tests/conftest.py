@@ -196,6 +196,12 @@ def answer_to(question: str) -> str | None:
 def rasa_stack(app, live_server, redis_url, tmp_path_factory):
     """The real Rasa server and action server for one test module, the actions calling the test
     backend over HTTP. Yields the processes so a test may stop one."""
+    yield from start_rasa(app, live_server, redis_url, tmp_path_factory)
+
+
+def start_rasa(app, backend_url, redis_url, tmp_path_factory):
+    """Start Rasa and its action server (the actions reaching the backend at `backend_url`), point
+    the app at them, yield the processes; stop them afterwards."""
     # Conversation ids are resident-<id> and ids restart with the emptied tables: forget old talks.
     redis_lib.Redis.from_url(redis_url, db=3).flushdb()
     if not (ROOT / "bot" / "models" / "current.tar.gz").exists():
@@ -209,7 +215,7 @@ def rasa_stack(app, live_server, redis_url, tmp_path_factory):
     rasa_port, actions_port = _free_port(), _free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "REDIS_BOT_DB": "3", "RASA_PORT": str(rasa_port),
            "ACTIONS_PORT": str(actions_port), "ACTIONS_URL": f"http://127.0.0.1:{actions_port}",
-           "BACKEND_URL": live_server, "BOT_SERVICE_TOKEN": app.config["BOT_SERVICE_TOKEN"]}
+           "BACKEND_URL": backend_url, "BOT_SERVICE_TOKEN": app.config["BOT_SERVICE_TOKEN"]}
     procs = {}
     procs["actions"] = subprocess.Popen([str(ROOT / "scripts/bot-actions.sh")], env=env,
                                         stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT)

@@ -77,7 +77,7 @@ def read_notifications():
 @bp.get("/orders/<string:number>")
 @login_required
 def order(number):
-    found = dispatch.get(g.actor, number)
+    found = dispatch.get(g.actor, number, shown="console")
     # The buttons are the order's allowed actions for this staff member, each with the inputs its
     # lifecycle row requires.
     forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]

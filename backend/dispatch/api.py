@@ -55,7 +55,7 @@ def _action(path: str, action: str, schema, summary: str):
     @errors(blp, *AUTH, *BODY, *ORDER)
     @blp.doc(summary=summary, description=describe(action))
     def view(data, number):
-        return services.act(require("staff"), number, action, **data)
+        return services.act(require("staff"), number, action, shown="api", **data)
     return view
 
 

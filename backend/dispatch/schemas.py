@@ -2,6 +2,8 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..fields import BoundedInt, id_field
+from ..accounts.models import mask_name
+from ..masking import mask
 from ..orders.models import GRADES, KINDS
 from ..orders.schemas import OrderBaseSchema, StrictSchema, photo_url, required_text
 
@@ -111,6 +113,11 @@ class StaffOrderSchema(OrderBaseSchema):
 
 
 class StaffOrderSummarySchema(StaffOrderSchema):
+    """A line of a list: the contact and the caller masked (a full number is shown, and audited, one
+    order at a time)."""
+    contact = fields.Function(lambda o: mask(o.contact), allow_none=True)
+    caller_name = fields.Function(lambda o: mask_name(o.caller_name), allow_none=True)
+
     class Meta:
         exclude = ("events", "photos")
 

@@ -22,6 +22,7 @@ from ..orders import deadlines, ladder, states
 from ..orders import services as orders
 from ..orders.models import Order
 from ..orders.services import scope_filter
+from ..privacy import services as privacy
 from . import queues
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,13 @@ def claim(actor: Actor, number: str) -> Order:
             queues.unlock(number, token)
 
 
-def act(actor: Actor, number: str, action: str, **given) -> Order:
-    """Any other staff action on an order in scope, as its lifecycle row says."""
-    if action == "claim":
-        return claim(actor, number)
-    return orders.perform(actor, _get(actor, number), action, **given)
+def act(actor: Actor, number: str, action: str, *, shown: str | None = None, **given) -> Order:
+    """Any other staff action on an order in scope, as its lifecycle row says. `shown`: the surface
+    that will show the answer with the resident's unmasked contact (audited, backend.privacy)."""
+    order = claim(actor, number) if action == "claim" else orders.perform(actor, _get(actor, number), action, **given)
+    if shown:
+        privacy.record_contact_read(actor, order, shown)
+    return order
 
 
 def release(actor: Actor, number: str, note: str | None = None) -> Order:
@@ -297,8 +300,11 @@ def rebuild_queues() -> int:
     return queues.rebuild()
 
 
-def get(actor: Actor, number: str) -> Order:
-    return _get(actor, number)
+def get(actor: Actor, number: str, *, shown: str | None = None) -> Order:
+    order = _get(actor, number)
+    if shown:
+        privacy.record_contact_read(actor, order, shown)
+    return order
 
 
 def grid_workers(actor: Actor, order: Order) -> list:

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..accounts.actors import Actor, in_scope, may_hold
-from . import deadlines, ladder, states
+from . import deadlines, files, ladder, states
+from .signals import after_commit
 from .models import SATISFACTIONS
 from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, OPEN_STATES, RATED,
                      REOPENED, RESOLVED, STATES, SUBMITTED, UNCLAIMED_STATES)
@@ -193,6 +194,43 @@ def _unflag(name):
     return effect
 
 
+def _anonymise(order, ctx):
+    """Personal data out, the order's figures in: the contact goes, texts keep their words with
+    names, numbers and house numbers masked (backend.masking), and so do the notes of its events —
+    the one edit of the append-only history, because the law asks for it. Category, place ids,
+    times and rating stay, so every statistic is unchanged."""
+    from ..masking import mask
+    changed = [name for name in ("text", "location_text", "result", "rating_comment")
+               if getattr(order, name) and mask(getattr(order, name)) != getattr(order, name)]
+    for name in changed:
+        setattr(order, name, mask(getattr(order, name)))
+    if order.contact:
+        order.contact = None
+        changed.append("contact")
+    for event in order.events:
+        if event.note:
+            event.note = mask(event.note)
+    # The resident's own photos go too (staff's result photos stay); files once the change commits.
+    theirs = [a for a in order.attachments if a.event is None or a.event.actor_type in ("resident", "bot")]
+    for attachment in theirs:
+        order.attachments.remove(attachment)
+        after_commit(_remove_file, attachment.url)
+    order.add_flag("anonymised")
+    ctx.event["fields"] = changed
+    ctx.event["photos_removed"] = len(theirs)
+
+
+def _remove_file(url: str) -> None:
+    path = files.path_of(url)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def _not_anonymised(order) -> bool:
+    """not anonymised yet"""
+    return "anonymised" not in (order.flags or [])
+
+
 def _is_private(order) -> bool:
     """private"""
     return "private" in (order.flags or [])
@@ -271,6 +309,10 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("content_check", tuple(STATES), None, frozenset({"system"})),
     Action("content_flag", tuple(STATES), None, frozenset({"system"}), effect=_flag("content_flagged")),
     Action("note", tuple(STATES), None, frozenset({"system"})),
+    # 个人信息保护: retention (archived orders after RESIDENT_DATA_RETENTION_MONTHS) or a resident's
+    # deletion request (backend/privacy); the order and its figures stay
+    Action("anonymise", tuple(STATES), None, frozenset({"system"}), accepts=("why",), effect=_anonymise,
+           precondition=_not_anonymised),
 )}
 
 # What residents and staff can ask for by name; the rest are the product's own records.

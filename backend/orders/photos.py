@@ -13,6 +13,7 @@ from ..accounts.actors import in_scope
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..text import is_clean
+from .files import path_of
 from .models import Attachment
 
 # content type → (file suffix, what its bytes start with)
@@ -83,9 +84,8 @@ def file_for(actor, name: str) -> tuple[Path, str]:
                   if is_clean(url) and len(url) <= 500 else None)
     if attachment is None or not in_scope(actor, attachment.order):
         raise NotFound("no such photo")
-    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
-    path = (root / name).resolve()
-    if root not in path.parents or not path.is_file():  # a stored URL, but never outside UPLOAD_DIR
+    path = path_of(url)  # a stored URL, but never outside UPLOAD_DIR
+    if path is None:
         raise NotFound("no such photo")
     return path, attachment.content_type or "application/octet-stream"
 

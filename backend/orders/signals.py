@@ -11,6 +11,9 @@ from ..extensions import db
 
 _signals = Namespace()
 order_changed = _signals.signal("order-changed")
+# `contact_shown(actor, orders, surface)`: a staff member was shown these orders' contacts unmasked
+# (a desk export); backend.privacy audits it. A signal, because privacy sits above orders.
+contact_shown = _signals.signal("contact-shown")
 
 _AFTER_COMMIT = "rm_after_commit"
 

@@ -28,8 +28,13 @@ from .models import WechatInbound, WechatSubscription
 log = logging.getLogger(__name__)
 
 DEDUPE_KEY = "wechat:push:{}"
-# A row claimed longer ago than this belongs to a worker that died; the sweep retries it.
+# A row claimed longer ago than this belongs to a worker that died; the sweep retries it
+# (WECHAT_STALE_CLAIM_SECONDS; the default outlasts any bot turn, BOT_TIMEOUT_SECONDS included).
 STALE_CLAIM = timedelta(minutes=10)
+
+
+def _stale_claim() -> timedelta:
+    return timedelta(seconds=current_app.config.get("WECHAT_STALE_CLAIM_SECONDS", STALE_CLAIM.total_seconds()))
 # A pending row younger than this probably still has its job in the queue.
 SWEEP_GRACE = timedelta(seconds=30)
 # A push that keeps failing stops being retried and stays visible as failed.
@@ -140,7 +145,7 @@ def claim_inbound(inbound_id: int) -> WechatInbound | None:
         update(WechatInbound)
         .where(WechatInbound.id == inbound_id,
                (WechatInbound.status == "pending")
-               | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - STALE_CLAIM)))
+               | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - _stale_claim())))
         .values(status="processing", claimed_at=now, attempts=WechatInbound.attempts + 1))
     db.session.commit()
     if result.rowcount != 1:
@@ -312,7 +317,7 @@ def sweep_candidates(now=None) -> dict:
     now = now or clock.now()
     inbound = db.session.scalars(select(WechatInbound.id).where(
         ((WechatInbound.status == "pending") & (WechatInbound.created_at <= now - SWEEP_GRACE))
-        | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - STALE_CLAIM))
+        | ((WechatInbound.status == "processing") & (WechatInbound.claimed_at < now - _stale_claim()))
     ).order_by(WechatInbound.id).limit(500)).all()
     checked = select(OrderEvent.order_id).where(OrderEvent.action.in_(("content_check", "content_flag")))
     unchecked = db.session.scalars(select(Order.id).where(
