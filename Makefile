@@ -11,4 +11,6 @@ setup:
 	scripts/setup.sh
 
 bench:
+	scripts/setup.sh
+	scripts/bench-tools.sh
 	.venv/bin/python -m bench
