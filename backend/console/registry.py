@@ -18,10 +18,10 @@ from marshmallow import ValidationError
 
 from .. import clock
 from ..dispatch import services as dispatch
-from ..errors import Conflict, DomainError, ValidationFailed
+from ..errors import Conflict, DomainError, NotFound, ValidationFailed
 from ..extensions import db
 from ..text import clean
-from ..grids import registry, staff as staff_service
+from ..grids import registry, registry_jobs, staff as staff_service
 
 from . import forms
 from .auth import login_required
@@ -114,14 +114,53 @@ def registry_import():
     if files is None:
         return _page(error="没有待导入的文件（或已超过一小时），请重新选择文件并试导入", status=400)
     try:
-        report = registry.import_registry(files)
+        job_id, report = registry_jobs.start(files)
     except DomainError as refused:
         db.session.rollback()
         return _page(error=refused.message, status=400)
-    if report.ok:
+    if job_id:  # a worker imports it; the next page shows how far it has got
         _forget()
-    html, status = _page(report=report, status=200 if report.ok else 422)
+        return redirect(url_for("console.registry_job", job_id=job_id))
+    return _result(report)
+
+
+def _result(report: dict):
+    ok = not report["problems"]
+    if ok:
+        _forget()
+    html, status = _page(report=report, status=200 if ok else 422)
     return html, status, {"Cache-Control": "no-store"}  # the new accounts' first passwords
+
+
+def _job_id(job_id: str) -> str:
+    if not (0 < len(job_id) <= 32 and job_id.replace("-", "").replace("_", "").isalnum()):
+        raise NotFound("没有这个导入任务")
+    return job_id
+
+
+@bp.get("/registry/jobs/<string:job_id>")
+@login_required
+def registry_job(job_id):
+    """A worker's import: its progress until it is done, then its report (shown once)."""
+    staff_service.require_registry_admin(g.actor)
+    record = registry_jobs.status(_job_id(job_id), consume=True)
+    if record is None:
+        return _page(error="没有这个导入任务（或结果已显示过、已过期）", status=404)
+    if record["state"] == "failed":
+        return _page(error=record.get("error") or "导入失败", status=500)
+    if record["state"] == "done":
+        return _result(record["report"])
+    return render_template("console/registry_job.html", job_id=job_id, record=record), 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/registry/jobs/<string:job_id>.json")
+@login_required
+def registry_job_status(job_id):
+    staff_service.require_registry_admin(g.actor)
+    record = registry_jobs.status(_job_id(job_id))
+    if record is None:
+        raise NotFound("没有这个导入任务")
+    return {"state": record["state"], "done": record.get("done", 0), "total": record.get("total", 0)}
 
 
 @bp.get("/registry/<any(template,current):which>.xlsx")

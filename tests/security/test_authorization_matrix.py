@@ -203,6 +203,11 @@ TABLE = [
     Row("GET", "/console/registry", "302 302 302 403 403 403 403 403 403 403 200 302 302 302"),
     Row("POST", "/console/registry/check", "302 302 302 403 403 403 403 403 403 403 400 302 302 302", body={}),
     Row("POST", "/console/registry/import", "302 302 302 403 403 403 403 403 403 403 400 302 302 302", body={}),
+    # A worker's import: its progress and, once, its report (an unknown job is 404 to the sysadmin).
+    Row("GET", "/console/registry/jobs/<string:job_id>", "302 302 302 403 403 403 403 403 403 403 404 302 302 302",
+        path="/console/registry/jobs/nosuchjob"),
+    Row("GET", "/console/registry/jobs/<string:job_id>.json",
+        "302 302 302 403 403 403 403 403 403 403 404 302 302 302", path="/console/registry/jobs/nosuchjob.json"),
     Row("GET", "/console/registry/<any(template,current):which>.xlsx",
         "302 302 302 403 403 403 403 403 403 403 200 302 302 302", path="/console/registry/current.xlsx"),
     # Staff management: community and street admins for the staff of their scope, and the sysadmin.
