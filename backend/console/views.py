@@ -43,9 +43,17 @@ def login():
             target = request.args.get("next", "")
             # Only our own pages: never bounce a fresh session to another site.
             if not target.startswith("/console/") or target.startswith("//"):
-                target = url_for("console.dashboard")
+                target = url_for(_home_for(staff))
             return redirect(target)
     return render_template("console/login.html", failed=failed), 401 if failed else 200
+
+
+def _home_for(staff) -> str:
+    """Grid workers and leaders signing in on a phone start on the phone pages; everyone else, and
+    every desktop, on the dashboard."""
+    on_phone = request.user_agent.string and any(
+        word in request.user_agent.string for word in ("Mobile", "Android", "iPhone", "MicroMessenger"))
+    return "console.phone_home" if on_phone and staff.role in ("grid_worker", "grid_leader") else "console.dashboard"
 
 
 @bp.post("/logout")

@@ -73,3 +73,17 @@ def test_escalating_needs_a_reason_and_other_grids_cannot_act(client, make, db):
     db.session.expire_all()
     assert order.state == "escalated" and order.rung == "grid_leader"
     assert client.post(f"/console/m/orders/{order.number}/close", data={"csrf": token}).status_code == 404
+
+
+def test_a_grid_worker_signing_in_on_a_phone_starts_on_the_phone_pages(client, make, db):
+    from tests.console.test_console import _csrf
+    from tests.factories import PASSWORD
+    world = make.world()
+    phone = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 MicroMessenger/8.0"}
+    for who, agent, home in ((world["workers"][0], phone, "/console/m/"), (world["workers"][1], {}, "/console/"),
+                             (world["community_admin"], phone, "/console/")):
+        client.post("/console/logout", data={"csrf": "x"})
+        token = _csrf(client.get("/console/login", headers=agent).data)
+        signed_in = client.post("/console/login", data={"csrf": token, "username": who.username, "password": PASSWORD},
+                                headers=agent)
+        assert signed_in.status_code == 302 and signed_in.location.endswith(home), (who.role, signed_in.location)
