@@ -72,6 +72,12 @@ class Factory:
             "resident": self.resident(),
         }
 
+    def passed_content_check(self, order):
+        """WeChat's msg_sec_check passed (what the worker's job records): the public may read it."""
+        from backend.accounts.actors import SYSTEM
+        from backend.orders import services
+        return services.perform(SYSTEM, order, "content_check", check="msg_sec_check", verdict="pass")
+
     def order(self, resident=None, **fields):
         from backend.orders import services
         resident = resident or self.resident()

@@ -1,6 +1,8 @@
 """Open311 GeoReport v2 over our orders: services are the taxonomy's level-2 nodes (grouped by their
-top level), requests are orders. What a GET shows is public — the same rules as the 公示 pages: no
-cancelled, content-flagged or private orders, every text masked, never an openid or a resident id.
+top level), requests are orders. What a GET shows is public — the same rules as the 公示 pages
+(`public.services.listed` / `text_public`): no cancelled or private orders; a request's words
+(description, address, result) only once WeChat's content check passed, and masked; never an
+openid or a resident id.
 
 Mapping: service_request_id = order number; status open/closed (open while someone owes work);
 agency_responsible = the current rung (the department's name at the top); expected_datetime = due_at;
@@ -11,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from .. import clock, ratelimits
 from ..accounts.actors import Actor
@@ -21,9 +24,9 @@ from ..labels import label
 from ..masking import mask
 from ..orders import services as orders, states
 from ..orders.models import Order
+from ..public.services import listed, text_public
 from .models import Partner, key_digest
 
-HIDDEN_FLAGS = frozenset({"private", "content_flagged"})
 MAX_SPAN = timedelta(days=90)  # the spec's default window and longest range
 MAX_RESULTS = 1000
 
@@ -108,10 +111,6 @@ def create_request(api_key: str | None, form: dict, idempotency_key: str | None 
                                photos=[media[:500]] if media else None, idempotency_key=idempotency_key)
 
 
-def _public(order: Order) -> bool:
-    return order.state != states.CANCELLED and not (HIDDEN_FLAGS & set(order.flags or []))
-
-
 def _parse_time(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
@@ -127,7 +126,8 @@ def find_requests(args: dict) -> list[Order]:
     """GET requests with the spec's filters: service_request_id (comma list, overrides the rest),
     service_code (comma list), start_date / end_date (at most 90 days; the last 90 by default),
     status (open, closed; comma list)."""
-    query = select(Order).order_by(Order.created_at.desc(), Order.id.desc()).limit(MAX_RESULTS)
+    query = (select(Order).options(selectinload(Order.events), selectinload(Order.attachments))
+             .order_by(Order.created_at.desc(), Order.id.desc()).limit(MAX_RESULTS))
     ids = [i.strip() for i in (args.get("service_request_id") or "").split(",") if i.strip()]
     if ids:
         query = query.where(Order.number.in_(ids[:MAX_RESULTS]))
@@ -151,12 +151,12 @@ def find_requests(args: dict) -> list[Order]:
             query = query.where(Order.state.in_(states.OPEN_STATES))
         elif wanted == {"closed"}:
             query = query.where(Order.state.not_in(states.OPEN_STATES))
-    return [o for o in db.session.scalars(query).all() if _public(o)]
+    return [o for o in db.session.scalars(query).all() if listed(o)]
 
 
 def get_request(number: str) -> Order:
     order = db.session.scalar(select(Order).where(Order.number == number))
-    if order is None or not _public(order):
+    if order is None or not listed(order):
         raise NotFound(f"no request {number}")
     return order
 
@@ -182,20 +182,21 @@ def describe(order: Order) -> dict:
     else:
         agency = (order.community.name if order.community else "") + label("rungs", order.rung)
     done = order.state in (states.RESOLVED, states.RATED, states.CLOSED)
+    readable = text_public(order)  # the resident's words only once WeChat's content check passed
     media = next((a.url for a in order.attachments), None) if order.channel == "open311" else None
     return {
         "service_request_id": order.number,
         "status": "open" if order.state in states.OPEN_STATES else "closed",
-        "status_notes": mask(order.result) if done and order.result else label("states", order.state),
+        "status_notes": mask(order.result) if done and order.result and readable else label("states", order.state),
         "service_name": node.name if node else "未分类",
         "service_code": node.code if node else None,
-        "description": mask(order.text),
+        "description": mask(order.text) if readable else None,
         "agency_responsible": agency,
         "service_notice": None,
         "requested_datetime": _iso(order.created_at),
         "updated_datetime": _iso(order.updated_at),
         "expected_datetime": _iso(order.due_at),
-        "address": mask(order.location_text),
+        "address": mask(order.location_text) if readable else None,
         "address_id": None,
         "zipcode": None,
         "lat": None,

@@ -1,8 +1,8 @@
 """公示 (结果公开): what the public may see of a community's work — the month's figures per community
 and grid, and recently resolved orders with what was done, masked.
 
-Never shown: cancelled orders, orders the content check flagged, orders staff marked private
-(lifecycle `make_private`), and anything personal (`masking.mask` on every text; no names, no
+Never shown: cancelled orders, orders staff marked private (lifecycle `make_private`), the text of
+any order WeChat's content check has not passed (flagged, or not checked yet), and anything personal (`masking.mask` on every text; no names, no
 openids, no resident ids). Pages are computed once per PUBLIC_CACHE_SECONDS and kept in Redis; when
 Redis is down they are computed per request (slower, never an error)."""
 import json
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..categories import taxonomy
@@ -22,11 +23,21 @@ from ..labels import label
 from ..masking import mask
 from ..orders import figures, states
 from ..orders.models import Order
+from ..wechat.services import is_publishable
 
 log = logging.getLogger(__name__)
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
-HIDDEN_FLAGS = frozenset({"private", "content_flagged"})
+def listed(order) -> bool:
+    """May the public see that this order exists? Not when it was withdrawn or staff marked it
+    private (lifecycle `make_private`)."""
+    return order.state != states.CANCELLED and "private" not in (order.flags or [])
+
+
+def text_public(order) -> bool:
+    """May the public read what the resident wrote? Only once WeChat's content check passed and
+    nobody flagged it (`wechat.services.is_publishable`, the rule the check was built for)."""
+    return listed(order) and is_publishable(order)
 TEXT_LIMIT = 140  # characters of a request shown in the list: the gist, not the whole letter
 
 
@@ -35,10 +46,6 @@ def _figures(community_id: int, since: datetime, grid_id: int | None = None, row
     if grid_id is not None:
         rows = [r for r in rows if r.grid_id == grid_id]
     return figures.period(rows, since, clock.now())
-
-
-def _shown(order) -> bool:
-    return order.state != states.CANCELLED and not (HIDDEN_FLAGS & set(order.flags or []))
 
 
 def _category(path: str | None) -> str:
@@ -54,11 +61,12 @@ def _local(dt: datetime | None, tz: str) -> str | None:
 def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
     # Fetch a few times the limit: hidden orders are filtered here (flags are JSON, not a column).
     candidates = db.session.scalars(
-        select(Order).where(Order.community_id == community_id, Order.state.in_(DONE_STATES))
+        select(Order).options(selectinload(Order.events), selectinload(Order.grid))
+        .where(Order.community_id == community_id, Order.state.in_(DONE_STATES))
         .order_by(Order.resolved_at.desc(), Order.id.desc()).limit(limit * 4)).all()
     shown = []
     for o in candidates:
-        if not _shown(o):
+        if not text_public(o):
             continue
         text = mask(o.text) or ""
         shown.append({

@@ -55,7 +55,7 @@ def test_georeport_lists_our_services_in_json_and_xml(live_server, city):
         assert definition["service_code"] == property_service["service_code"]
 
 
-def test_a_partner_post_becomes_an_order_in_the_grids_queue(live_server, city, partner, client, auth, db):
+def test_a_partner_post_becomes_an_order_in_the_grids_queue(live_server, city, partner, client, auth, db, make):
     created = _post(live_server, api_key=partner, service_code=_code("城乡建设/住房保障与房地产"),
                     description="水晶城小区3号楼电梯停了两天，住户王芳13912345678说没人管",
                     address_string="水晶城小区3号楼", media_url="https://example.org/lift.jpg")
@@ -67,6 +67,12 @@ def test_a_partner_post_becomes_an_order_in_the_grids_queue(live_server, city, p
     assert number in [o["number"] for o in queue["waiting"]]
     other = client.get("/api/v1/queue", headers=auth.headers_for(city["workers"][1])).json
     assert number not in [o["number"] for o in other["waiting"]]
+    db.session.rollback()
+    # Listed at once, but its words only once WeChat's content check has passed.
+    unchecked = requests.get(f"{live_server}/open311/v2/requests/{number}.json", timeout=10).json()[0]
+    assert unchecked["description"] is None and unchecked["address"] is None and unchecked["status"] == "open"
+    from backend.orders.models import Order
+    make.passed_content_check(db.session.query(Order).filter_by(number=number).one())
     db.session.rollback()
 
     for fmt in ("json", "xml"):
@@ -93,6 +99,7 @@ def test_a_resolved_request_is_closed_with_the_masked_result(live_server, city, 
     worker = Actor.for_staff(city["workers"][0])
     orders.perform(worker, order, "claim")
     orders.perform(worker, order, "resolve", result="已换灯，联系了张阿姨确认")
+    make.passed_content_check(order)
     number = order.number
     db.session.rollback()
     shown = GeoReport(f"{live_server}/open311/v2").get_service_request(number)
