@@ -17,7 +17,7 @@ from ..csrf import csrf_ok, csrf_token
 from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..labels import label
-from ..orders import photos, services as orders
+from ..orders import photos, services as orders, timeline
 from ..orders.schemas import RatingSchema
 from ..wechat import oauth
 
@@ -27,9 +27,6 @@ bp = Blueprint("h5", __name__, url_prefix="/m")
 _REFUSED = {403: "您没有权限这样操作", 404: "没有找到这张工单", 409: "这张工单现在的状态不能这样操作",
             413: "内容太大了", 422: "请检查填写的内容", 503: "系统繁忙，请稍后再试"}
 # Timeline entries whose note the resident sees (the rest are the staff's internal reasons).
-_NOTES_SHOWN = {"progress", "resolve", "rate", "reopen", "cancel"}
-
-
 @bp.record_once
 def _template_globals(state):
     state.app.jinja_env.globals.update(csrf_token=csrf_token, label=label)
@@ -125,9 +122,8 @@ def send():
 @resident_required
 def order(number):
     found = orders.get_order(g.actor, number)
-    timeline = [(e, e.note if e.action in _NOTES_SHOWN else None) for e in found.events
-                if e.action not in ("content_check", "content_flag", "note", "overdue")]
-    return render_template("h5/order.html", order=found, timeline=timeline)
+    steps = [(e, timeline.note_for_resident(e)) for e in timeline.for_resident(found.events)]
+    return render_template("h5/order.html", order=found, timeline=steps)
 
 
 def _act(number, do):

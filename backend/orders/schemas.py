@@ -5,7 +5,7 @@ from ..fields import BoundedInt, id_field
 from ..labels import label
 from ..text import CleanSchema, clean
 from .models import GRADES, KINDS, RESIDENT_CHANNELS, SATISFACTIONS
-from . import states
+from . import states, timeline
 
 # What residents type or tap for the 12345 scale, mapped onto its codes.
 SATISFACTION_WORDS = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "unsatisfied"}
@@ -105,6 +105,10 @@ class EventSchema(Schema):
     created_at = fields.DateTime()
 
 
+class ResidentEventSchema(EventSchema):
+    note = fields.Function(timeline.note_for_resident, allow_none=True)
+
+
 class AttachmentSchema(Schema):
     url = fields.String()
     kind = fields.String()
@@ -144,6 +148,8 @@ class OrderSchema(OrderBaseSchema):
     grid = fields.Function(lambda o: o.grid.name if o.grid else None)
     assignee = fields.Function(lambda o: o.assignee.name_masked if o.assignee else None)
     rating_score = fields.Integer(allow_none=True)
+    events = fields.Function(lambda o: ResidentEventSchema(many=True).dump(timeline.for_resident(o.events)),
+                             metadata={"description": "the order's steps; staff-internal ones and notes left out"})
 
 
 class OrderSummarySchema(OrderSchema):

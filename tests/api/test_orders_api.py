@@ -1,5 +1,7 @@
 from sqlalchemy import func, select
 
+from backend.accounts.actors import SYSTEM, Actor
+from backend.orders import services
 from backend.orders.models import OrderEvent
 
 
@@ -67,8 +69,6 @@ def test_forged_token_is_401(client):
 
 
 def test_phone_of_assignee_never_leaks_and_name_is_masked(client, make, auth):
-    from backend.accounts.actors import Actor
-    from backend.orders import services
     world = make.world()
     order = make.order(world["resident"])
     services.perform(Actor.for_staff(world["workers"][0]), order, "claim")
@@ -96,3 +96,18 @@ def test_listing_orders_does_not_query_per_order(client, make, auth, db):
         event.remove(engine, "before_cursor_execute", count)
     assert len(listed) == 12 and all(o["photos"] for o in listed)
     assert len(statements) <= 8, statements
+
+
+def test_resident_sees_every_step_but_not_the_notes_staff_write_to_each_other(client, make, auth, redis):
+    world = make.world()
+    order = make.order(world["resident"])
+    leader = Actor.for_staff(world["leader"])
+    worker = Actor.for_staff(world["workers"][0])
+    services.perform(leader, order, "assign", assignee=world["workers"][0].id, note="张师傅手机13912345678,周末别派他")
+    services.perform(worker, order, "progress", note="已联系物业,明天上门")
+    services.perform(SYSTEM, order, "note", note="内部:重复投诉人")
+    body = client.get(f"/api/v1/orders/{order.number}", headers=auth.headers_for(world["resident"])).json
+    steps = {e["action"]: e["note"] for e in body["events"]}
+    assert list(steps) == ["submit", "assign", "progress"]
+    assert steps["assign"] is None and steps["progress"] == "已联系物业,明天上门"
+    assert "13912345678" not in str(body)
