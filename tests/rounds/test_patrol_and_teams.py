@@ -287,3 +287,20 @@ def test_a_team_role_that_does_not_fit_the_role_imports_nothing(db, redis, role,
     assert [(p.sheet, p.row, p.column) for p in report.problems] == [("人员", 2, "队伍角色")]
     assert problem in report.problems[0].problem
     assert db.session.scalar(select(Staff.id)) is None
+
+
+def test_the_intake_api_takes_patrol_reports_settled_or_not(client, auth, make, db, redis):
+    world = make.world()
+    headers = auth.headers_for(world["workers"][0])
+    settled = client.post("/api/v1/intake", json={"channel": "patrol", **PATROL, "settled": True, "done": "已处理"},
+                          headers=headers)
+    waiting = client.post("/api/v1/intake", json={"channel": "patrol", **PATROL, "done": "已设警示桩"}, headers=headers)
+    assert (settled.status_code, waiting.status_code) == (201, 201)
+    assert (settled.json["state"], settled.json["result"], settled.json["due_at"]) == ("resolved", "已处理", None)
+    assert waiting.json["state"] == "submitted" and waiting.json["due_at"]
+    assert _queued(redis, settled.json["number"]) is None and _queued(redis, waiting.json["number"])
+    # Settling is for patrols only, and needs what was done.
+    for body in ({"channel": "hotline", **PATROL, "settled": True, "done": "已处理"},
+                 {"channel": "patrol", **PATROL, "settled": True}):
+        refused = client.post("/api/v1/intake", json=body, headers=headers)
+        assert refused.status_code == 422 and "done" in refused.json["error"]["fields"]
