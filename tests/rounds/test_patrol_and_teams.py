@@ -142,6 +142,8 @@ def test_a_part_time_member_reports_a_visit_and_sees_the_residents_phone_masked(
     number = _number(made)
     page = client.get(f"/console/m/orders/{number}").data.decode()
     assert "139****5678" in page and "13912345678" not in page and "张桂芳" not in page
+    desk_page = client.get(f"/console/orders/{number}").data.decode()  # the full order page too
+    assert "139****5678" in desk_page and "13912345678" not in desk_page and "张桂芳" not in desk_page
     followed = client.get(f"/api/v1/orders/{number}", headers=auth.headers_for(rider))
     assert followed.status_code == 200 and "13912345678" not in followed.get_data(as_text=True)
     assert followed.json["allowed_actions"] == []
