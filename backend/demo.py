@@ -2,11 +2,12 @@
 from flask import current_app
 from sqlalchemy import select
 
+from . import clock
 from .accounts.actors import Actor
 from .accounts.models import Resident, Staff
 from .extensions import db
 from .grids.models import Building, Community, Department, Grid, Street
-from .orders import services
+from .orders import intake, services
 from .orders.models import Order
 
 STREET = "新区街道"
@@ -54,6 +55,9 @@ def seed() -> bool:
                    phone=f"1351234{n:04d}")
             _staff(f"{code}-wgz{g}", LEADER_NAMES[n], "grid_leader", grid_id=grid.id)
             n += 1
+        # "1+1+N+X": a delivery rider as a part-time member of the community's first grid (002).
+        _staff(f"{code}-jz1", f"{name}外卖骑手", "grid_member", team_role="part_time",
+               grid_id=db.session.scalar(select(Grid.id).where(Grid.code == f"{code}-1")))
     for i, (name, categories) in enumerate(DEPARTMENTS, start=1):
         department = Department(street=street, name=name, categories=categories)
         db.session.add(department)
@@ -87,6 +91,16 @@ def _demo_orders(residents) -> None:
     services.rate(me[3], o, "satisfied", "网格员很负责")
     services.create_order(me[0], text="希望社区能组织一次老年人智能手机培训", kind="wish",
                           location_text="水晶城小区")
+    # What the grid finds on its rounds (one settled on the spot), a letter and a volunteer's visit.
+    intake.record(worker, channel="patrol", text="2号楼前绿化带里的井盖缺了一角", location_text="水晶城小区2号楼",
+                  done="已放置警示锥", kind="repair")
+    intake.record(worker, channel="patrol", text="4号楼消防通道堆放了纸箱", location_text="水晶城小区4号楼",
+                  done="已联系住户当场清走", settled=True)
+    intake.record(Actor.for_staff(staff["sjc-admin"]), channel="letter", text="建议在小区东门加装一盏路灯",
+                  location_text="水晶城小区6号楼", caller_name="老周", kind="suggestion",
+                  opened_on=clock.local(clock.now(), current_app.config["TIMEZONE"]).date())
+    intake.record(Actor.for_staff(staff["sjc-jz1"]), channel="visit", text="3号楼的王奶奶说家里水龙头漏水，想请人修",
+                  location_text="水晶城小区3号楼", caller_name="王奶奶", caller_phone="13600001111", kind="repair")
 
 
 def accounts() -> list[tuple[str, str, str]]:

@@ -43,14 +43,24 @@ SYSTEM = Actor("system")
 
 # Each staff role sees the orders whose column equals its own (sysadmin sees all). The same rule is
 # read per order (`in_scope`) and as SQL (`orders.services.scope_filter`): one rule, no twins.
+# A part-time grid member (`grid_member`) sees only what they reported themselves: they follow
+# their own reports but are no one to read the grid's other residents' requests.
 SCOPE_COLUMNS = {
     "grid_worker": "grid_id", "grid_leader": "grid_id", "community_admin": "community_id",
-    "street_admin": "street_id", "department_liaison": "department_id",
+    "street_admin": "street_id", "department_liaison": "department_id", "grid_member": "reporter_id",
 }
+# The actor's own value for a scope column, when it is not named like the column.
+_ACTOR_VALUE = {"reporter_id": "id"}
 
 
 def scope_column(actor: Actor) -> str | None:
     return SCOPE_COLUMNS.get(actor.role)
+
+
+def scope_value(actor: Actor):
+    """The value the order's scope column must hold for this actor (None: nothing matches)."""
+    column = scope_column(actor)
+    return getattr(actor, _ACTOR_VALUE.get(column, column)) if column else None
 
 
 def in_scope(actor: Actor, order) -> bool:
@@ -61,9 +71,8 @@ def in_scope(actor: Actor, order) -> bool:
         return order.resident_id is not None and order.resident_id == actor.id
     if actor.role == "sysadmin":
         return True
-    column = scope_column(actor)
-    value = getattr(actor, column) if column else None
-    return value is not None and getattr(order, column) == value
+    value = scope_value(actor)
+    return value is not None and getattr(order, scope_column(actor), None) == value
 
 
 # How far up the ladder each staff role stands; an order at a rung is held by roles at or above it.

@@ -1,7 +1,7 @@
 """People: residents (WeChat users) and staff (grid workers up to sub-district admins)."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -9,12 +9,32 @@ from ..extensions import db
 from ..types import UTCDateTime
 from .. import clock
 
-ROLES = ("grid_worker", "grid_leader", "community_admin", "street_admin", "department_liaison", "sysadmin")
+ROLES = ("grid_worker", "grid_leader", "grid_member", "community_admin", "street_admin", "department_liaison",
+         "sysadmin")
 # Which scope column each role is bound to.
 ROLE_SCOPE = {
-    "grid_worker": "grid", "grid_leader": "grid", "community_admin": "community",
+    "grid_worker": "grid", "grid_leader": "grid", "grid_member": "grid", "community_admin": "community",
     "street_admin": "street", "department_liaison": "department", "sysadmin": None,
 }
+
+
+# A grid's "1+1+N+X" team: its leader, a full-time worker, N part-time members (delivery riders,
+# volunteers) and X others. The leader and the full-time worker are the ladder's grid roles; part-time
+# members and others are `grid_member`s, who report what they see but take no orders.
+TEAM_ROLES = ("leader", "full_time", "part_time", "other")
+TEAM_OF_ROLE = {"grid_leader": ("leader",), "grid_worker": ("full_time",), "grid_member": ("part_time", "other")}
+
+
+def _team_check() -> str:
+    grid = " OR ".join(f"(role = '{role}' AND team_role IN ({', '.join(repr(t) for t in teams)}))"
+                       for role, teams in TEAM_OF_ROLE.items())
+    others = ", ".join(repr(r) for r in TEAM_OF_ROLE)
+    return f"{grid} OR (role NOT IN ({others}) AND team_role IS NULL)"
+
+
+def _default_team(context) -> str | None:
+    teams = TEAM_OF_ROLE.get(context.get_current_parameters().get("role"))
+    return teams[0] if teams else None
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -49,12 +69,15 @@ class Resident(db.Model):
 
 class Staff(db.Model):
     __tablename__ = "staff"
+    # A team role exactly for the grid roles, and the one that fits the role (ck_staff_team_role).
+    __table_args__ = (CheckConstraint(_team_check(), name="team_role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(40))
     phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(30))
+    team_role: Mapped[str | None] = mapped_column(String(20), default=_default_team)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))

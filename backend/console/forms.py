@@ -2,7 +2,7 @@
 no queries, no permissions — the services decide those)."""
 from datetime import date
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..fields import BoundedInt
 from ..text import clean_all
@@ -17,7 +17,8 @@ NAMES = {"state": "状态", "grid": "网格", "category": "类别", "grade": "�
          "q": "搜索", "sort": "排序", "after": "翻页位置", "text": "诉求内容",
          "caller_name": "来电人", "caller_phone": "联系电话", "location_text": "地点", "kind": "类型",
          "client_id": "表单编号", "username": "账号（3–40位字母、数字）", "name": "姓名", "role": "角色",
-         "phone": "电话"}
+         "phone": "电话", "building": "楼栋", "done": "处理情况", "settled": "当场解决",
+         "opened_on": "开箱日期", "team_role": "队伍角色"}
 
 
 def _blank_to_none(data: dict) -> dict:
@@ -82,13 +83,67 @@ class IntakeForm(Schema):
     client_id = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$"))
 
 
+_phone = validate.Regexp(r"^[0-9+\- ]{5,20}$")
+_client_id = validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class PatrolForm(Schema):
+    """A patrol report from the phone (巡查上报): what was found, where, and what was done."""
+    class Meta:
+        unknown = EXCLUDE
+
+    text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    location_text = fields.String(validate=validate.Length(min=2, max=200))
+    building_id = BoundedInt(data_key="building", minimum=1, maximum=INT32_MAX)
+    category = fields.String(validate=validate.Length(max=100))
+    grade = fields.String(validate=validate.OneOf(GRADES), load_default="normal")
+    done = fields.String(validate=validate.Length(max=2000))
+    settled = fields.Boolean(load_default=False)
+    client_id = fields.String(validate=_client_id)
+
+    @validates_schema
+    def _somewhere(self, data, **kwargs):
+        if not data.get("location_text") and not data.get("building_id"):
+            raise ValidationError("choose a building or write the place", "location_text")
+        if data.get("settled") and not data.get("done"):
+            raise ValidationError("say what was done to settle it", "done")
+
+
+class VisitForm(Schema):
+    """What a resident told a volunteer on their round (走访), entered on the phone."""
+    class Meta:
+        unknown = EXCLUDE
+
+    text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    caller_name = fields.String(validate=validate.Length(max=40))
+    caller_phone = fields.String(validate=_phone)
+    location_text = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    kind = fields.String(validate=validate.OneOf(KINDS), load_default="complaint")
+    client_id = fields.String(validate=_client_id)
+
+
+class LetterForm(Schema):
+    """One letter from the paper mailbox, with the day the box was opened (每天开箱一次)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    opened_on = fields.Date(required=True, validate=_DAYS)
+    text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    caller_name = fields.String(validate=validate.Length(max=40))
+    caller_phone = fields.String(validate=_phone)
+    location_text = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    kind = fields.String(validate=validate.OneOf(KINDS), load_default="complaint")
+    client_id = fields.String(validate=_client_id)
+
+
 class NewStaffForm(Schema):
     class Meta:
         unknown = EXCLUDE
 
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,40}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    role = fields.String(required=True, validate=validate.OneOf(("grid_worker", "grid_leader")))
+    role = fields.String(required=True, validate=validate.OneOf(("grid_worker", "grid_leader", "grid_member")))
+    team_role = fields.String(validate=validate.OneOf(("part_time", "other")))
     grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
     phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
 

@@ -17,7 +17,7 @@ from .blueprint import bp
 
 
 def _page(error=None, status=200):
-    return render_template("console/intake.html", error=error, channels=intake.STAFF_CHANNELS, kinds=KINDS,
+    return render_template("console/intake.html", error=error, channels=intake.DESK_CHANNELS, kinds=KINDS,
                            grades=GRADES, categories=taxonomy.labels(2), client_id=uuid.uuid4().hex,
                            form=request.form), status
 

@@ -26,7 +26,7 @@ FIELDS = ("note", "reason", "result")
 def phone_home():
     queue = dispatch.queue(g.actor, limit=100)
     return render_template("console/phone/home.html", mine=queue["mine"], waiting=queue["waiting"],
-                           now=clock.now())
+                           reported=dispatch.reported_by(g.actor), now=clock.now())
 
 
 @bp.get("/m/orders/<string:number>")

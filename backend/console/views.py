@@ -53,7 +53,7 @@ def _home_for(staff) -> str:
     every desktop, on the dashboard."""
     on_phone = request.user_agent.string and any(
         word in request.user_agent.string for word in ("Mobile", "Android", "iPhone", "MicroMessenger"))
-    return "console.phone_home" if on_phone and staff.role in ("grid_worker", "grid_leader") else "console.dashboard"
+    return "console.phone_home" if on_phone and staff.role in ("grid_worker", "grid_leader", "grid_member") else "console.dashboard"
 
 
 @bp.post("/logout")

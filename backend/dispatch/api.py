@@ -32,8 +32,10 @@ def queue(args):
 @blp.alt_response(200, schema=StaffOrderSchema, description="a retry: the order first made with this Idempotency-Key")
 @errors(blp, *AUTH, *BODY, 409)
 def intake_order(data, headers):
-    """Enter a hotline call, walk-in or photo report for a resident (routed like any order; the
-    address must be in your scope). The caller's name and phone are kept, masked for other roles."""
+    """Enter a hotline call, walk-in, photo report, letter or visit for a resident, or a patrol
+    report of your own (`settled` with what was `done`: resolved at once, never queued). Routed like
+    any order; the address must be in your scope. The caller's name and phone are kept, masked for
+    other roles. A part-time grid member may enter only patrol (not settled) and visit reports."""
     order = intake.record(require("staff"), idempotency_key=headers["key"], **data)
     return order, 200 if order.replayed else 201
 

@@ -1,9 +1,12 @@
 """marshmallow schemas for the worker / staff API. Validation only: no queries, no permissions."""
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..fields import BoundedInt, id_field
 from ..accounts.models import mask_name
 from ..masking import mask
+from ..orders.intake import STAFF_CHANNELS
 from ..orders.models import GRADES, KINDS
 from ..orders.schemas import OrderBaseSchema, StrictSchema, photo_url, required_text
 
@@ -84,8 +87,10 @@ class SupervisionArgs(StrictSchema):
 
 
 class IntakeSchema(StrictSchema):
-    """A hotline call, walk-in or photo report entered by staff for a resident."""
-    channel = fields.String(required=True, validate=validate.OneOf(("hotline", "walk_in", "photo_report")))
+    """A request entered by staff: a hotline call, walk-in, photo report, letter from the paper
+    mailbox, what a resident told a volunteer on their round, or a patrol report (settled on the
+    spot with `settled` and what was `done`)."""
+    channel = fields.String(required=True, validate=validate.OneOf(STAFF_CHANNELS))
     text = required_text()
     caller_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     caller_phone = fields.String(load_default=None, allow_none=True,
@@ -96,6 +101,10 @@ class IntakeSchema(StrictSchema):
     grade = fields.String(load_default="normal", validate=validate.OneOf(GRADES))
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
     photos = _photos
+    done = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    settled = fields.Boolean(load_default=False)
+    opened_on = fields.Date(load_default=None, allow_none=True,
+                            validate=validate.Range(min=date(2000, 1, 1), max=date(2100, 12, 31)))
 
 
 class StaffOrderSchema(OrderBaseSchema):

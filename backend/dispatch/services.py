@@ -330,3 +330,21 @@ def grids_in_scope(actor: Actor) -> list[Grid]:
         return []
     return list(db.session.scalars(query))
 
+
+
+def reported_by(actor: Actor, limit: int = 20) -> list[Order]:
+    """What the actor entered themselves (patrol reports, visits, letters), newest first: a
+    part-time member follows their reports here, a worker sees what they settled on the spot."""
+    _staff_only(actor)
+    query = (select(Order).where(Order.reporter_id == actor.id, scope_filter(actor))
+             .order_by(Order.id.desc()).limit(limit))
+    return orders.present(actor, list(db.session.scalars(query)))
+
+
+def buildings_of_own_grid(actor: Actor) -> list:
+    """The buildings of the actor's grid, for a patrol report's place (a grid's team reports there)."""
+    from ..grids.models import Building
+    if not actor.grid_id:
+        return []
+    return list(db.session.scalars(select(Building).where(Building.grid_id == actor.grid_id)
+                                   .order_by(Building.compound, Building.number)))

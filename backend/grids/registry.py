@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from sqlalchemy import select
 
-from ..accounts.models import Staff
+from ..accounts.models import TEAM_OF_ROLE, TEAM_ROLES, Staff
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..labels import label
@@ -43,13 +43,14 @@ COLUMNS = {
               ("role", "角色", "role", True), ("phone", "电话", "phone", False),
               ("grid", "网格编码", "grid_code", False), ("community", "社区", "community", False),
               ("street", "街道", "street", False), ("department", "部门", "department", False),
-              ("active", "在岗", "active", False)],
+              ("active", "在岗", "active", False), ("team_role", "队伍角色", "team_role", False)],
 }
 SHEETS = {"communities": "社区", "grids": "网格", "buildings": "楼栋", "departments": "部门", "staff": "人员"}
 ORDER = tuple(COLUMNS)  # parents before children
-ROLES = ("grid_worker", "grid_leader", "community_admin", "street_admin", "department_liaison", "sysadmin")
+ROLES = ("grid_worker", "grid_leader", "grid_member", "community_admin", "street_admin", "department_liaison",
+         "sysadmin")
 # Which place a role's scope needs (accounts.actors reads exactly that column).
-ROLE_NEEDS = {"grid_worker": "grid", "grid_leader": "grid", "community_admin": "community",
+ROLE_NEEDS = {"grid_worker": "grid", "grid_leader": "grid", "grid_member": "grid", "community_admin": "community",
               "street_admin": "street", "department_liaison": "department", "sysadmin": None}
 _SEPARATORS = ("、", "；", ";", "，", ",", "|")
 
@@ -319,6 +320,21 @@ def _role(value: str) -> str | None:
     return value if value in ROLES else next((r for r in ROLES if label("roles", r) == value), None)
 
 
+def _team_role(report, number, role: str, value: str):
+    """The team role the row names (Chinese or English), else the role's own; False when it names
+    one the role cannot have (a grid leader is the team's leader, not a part-time member)."""
+    teams = TEAM_OF_ROLE.get(role, ())
+    value = value.strip()
+    if not value:
+        return teams[0] if teams else None
+    found = value if value in TEAM_ROLES else next((t for t in TEAM_ROLES if label("team_roles", t) == value), None)
+    if found not in teams:
+        allowed = "、".join(label("team_roles", t) for t in teams) or "不填"
+        report.problems.append(Problem("人员", number, "队伍角色", f"{label('roles', role)}的队伍角色不能是「{value}」（可填：{allowed}）"))
+        return False
+    return found
+
+
 def _active(value: str) -> bool | None:
     v = value.strip().lower()
     return True if v in ("", "是", "在岗", "true", "1", "yes", "y") else False if v in ("否", "离岗", "停用", "false", "0", "no", "n") else None
@@ -335,6 +351,9 @@ def _staff_row(known, report, number, row):
         report.problems.append(Problem("人员", number, "在岗", f"应填 是 或 否，而不是「{row['active']}」"))
     if role is None or active is None:
         return
+    team_role = _team_role(report, number, role, row["team_role"])
+    if team_role is False:
+        return
     places = {"grid": (known.grids, "网格编码"), "community": (known.communities, "社区"),
               "street": (known.streets, "街道"), "department": (known.departments, "部门")}
     needs = ROLE_NEEDS[role]
@@ -347,7 +366,7 @@ def _staff_row(known, report, number, row):
     if needs and found[needs] is None:
         report.problems.append(Problem("人员", number, places[needs][1], f"{label('roles', role)}必须填写{places[needs][1]}"))
         return
-    values = {"name": row["name"], "role": role, "phone": row["phone"] or None, "active": active,
+    values = {"name": row["name"], "role": role, "team_role": team_role, "phone": row["phone"] or None, "active": active,
               "grid_id": None, "community_id": None, "street_id": None, "department_id": None}
     # A role's scope is the one column it names (accounts.actors); the others stay empty.
     if needs:
@@ -392,7 +411,8 @@ def _rows_of(kind: str) -> list[list]:
     departments = {d.id: d.name for d in db.session.scalars(select(Department))}
     return [[s.username, s.name, label("roles", s.role), s.phone or "", grids.get(s.grid_id, ""),
              communities.get(s.community_id, ""), streets.get(s.street_id, ""),
-             departments.get(s.department_id, ""), "是" if s.active else "否"]
+             departments.get(s.department_id, ""), "是" if s.active else "否",
+             label("team_roles", s.team_role) if s.team_role else ""]
             for s in db.session.scalars(select(Staff).order_by(Staff.username))]
 
 

@@ -10,14 +10,15 @@ from sqlalchemy import or_, select
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..types import INT32_MAX
-from ..accounts.models import Staff
+from ..accounts.models import TEAM_OF_ROLE, Staff
 from .models import Community, Grid
 from ..accounts.actors import Actor
 
 log = logging.getLogger(__name__)
 
 MANAGERS = ("community_admin", "street_admin", "sysadmin")
-GRID_ROLES = ("grid_worker", "grid_leader")
+# The members of a grid's team: its leader, full-time workers and part-time members (TEAM_ROLES).
+GRID_ROLES = ("grid_worker", "grid_leader", "grid_member")
 
 
 def _scope(actor: Actor):
@@ -25,6 +26,8 @@ def _scope(actor: Actor):
     grids_of = lambda where: select(Grid.id).join(Community).where(where)  # noqa: E731
     if actor.role == "sysadmin":
         return Staff.id.is_not(None)
+    if actor.role == "grid_member":
+        return Staff.id == actor.id  # a part-time member is told no colleague's phone
     if actor.role in GRID_ROLES:
         return Staff.grid_id == actor.grid_id
     if actor.role == "community_admin":
@@ -81,10 +84,10 @@ def set_active(actor: Actor, staff_id: int, active: bool) -> Staff:
 
 
 def move(actor: Actor, staff_id: int, grid_id: int) -> Staff:
-    """调整网格: a grid worker or leader to another grid the manager's scope holds."""
+    """调整网格: a member of a grid's team to another grid the manager's scope holds."""
     staff = _managed(actor, staff_id)
     if staff.role not in GRID_ROLES:
-        raise ValidationFailed("只有网格员和网格长属于网格", fields={"grid": ["not a grid role"]})
+        raise ValidationFailed("只有网格员、网格长和兼职网格员属于网格", fields={"grid": ["not a grid role"]})
     grid = db.session.get(Grid, grid_id)
     if grid is None or not _grid_in_scope(actor, grid):
         raise NotFound("目标网格不存在，或不在你的管辖范围内")
@@ -94,20 +97,24 @@ def move(actor: Actor, staff_id: int, grid_id: int) -> Staff:
 
 
 def create(actor: Actor, *, username: str, name: str, role: str, grid_id: int,
-           phone: str | None = None) -> tuple[Staff, str]:
-    """新增网格员/网格长 in a grid of the manager's scope, with a random first password returned
-    once. (Admins and liaisons come from the registry import: their place is a community, a street
-    or a department, which is the registry's to name.)"""
+           phone: str | None = None, team_role: str | None = None) -> tuple[Staff, str]:
+    """新增网格员/网格长/兼职网格员 in a grid of the manager's scope, with a random first password
+    returned once. (Admins and liaisons come from the registry import: their place is a community,
+    a street or a department, which is the registry's to name.)"""
     require_manager(actor)
     if role not in GRID_ROLES:
-        raise ValidationFailed("这里只能新增网格员或网格长", fields={"role": ["grid_worker or grid_leader"]})
+        raise ValidationFailed("这里只能新增网格员、网格长或兼职网格员", fields={"role": ["a grid role"]})
+    teams = TEAM_OF_ROLE[role]
+    if team_role is not None and team_role not in teams:
+        raise ValidationFailed("队伍角色与角色不符", fields={"team_role": [f"one of {', '.join(teams)}"]})
     grid = db.session.get(Grid, grid_id)
     if grid is None or not _grid_in_scope(actor, grid):
         raise NotFound("目标网格不存在，或不在你的管辖范围内")
     if db.session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
         raise Conflict(f"账号「{username}」已被使用，请换一个", code="username_taken")
     password = secrets.token_urlsafe(9)
-    staff = Staff(username=username, name=name, role=role, phone=phone, grid_id=grid.id, active=True)
+    staff = Staff(username=username, name=name, role=role, team_role=team_role or teams[0], phone=phone,
+                  grid_id=grid.id, active=True)
     staff.set_password(password)
     db.session.add(staff)
     db.session.flush()

@@ -19,7 +19,7 @@ from .. import clock
 from ..accounts.actors import Actor
 from ..extensions import db
 from . import states
-from .models import Order, OrderEvent
+from .models import FOUND_CHANNELS, Order, OrderEvent
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
 SATISFIED = ("satisfied", "basically_satisfied")
@@ -131,8 +131,19 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
         "by_grid": [{"grid": grids.get(k, "待分派"), "count": v}
                     for k, v in Counter(r.grid_id for r in this_month).most_common()],
         "by_channel": [{"channel": k, "count": v} for k, v in Counter(r.channel for r in this_month).most_common()],
+        "sources": sources(this_month),
         "hot_spots": _hot_spots(rows, this_month, grids, week),
     }
+
+
+def sources(rows) -> dict:
+    """Found by the grid's own rounds (patrol) against reported by residents (every other channel:
+    their own, or told to staff by phone, letter, visit), and how many found ones were settled on
+    the spot (resolved with no claim, "小事不出格"). Cancelled orders are not counted, as in `period`."""
+    counted = [r for r in rows if r.state != states.CANCELLED]
+    found = [r for r in counted if r.channel in FOUND_CHANNELS]
+    return {"found": len(found), "reported": len(counted) - len(found),
+            "settled_on_spot": sum("on_the_spot" in (r.flags or []) for r in found)}
 
 
 def _hot_spots(rows, this_month, grids: dict, week: datetime, per_grid: int = 3) -> list[dict]:

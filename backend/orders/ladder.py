@@ -76,6 +76,7 @@ AUDIENCES = {
 CONDITIONS = {
     "placed": lambda order: order.grid_id is not None,
     "unplaced": lambda order: order.grid_id is None,
-    "placed_and_urgent": lambda order: order.grid_id is not None
+    # An order settled as it was reported (a patrol's 当场解决) is nobody's to take: no alarm.
+    "placed_and_urgent": lambda order: order.grid_id is not None and order.is_open
     and order.grade in _grades("NOTIFY_NEW_ORDER_GRADES"),
 }

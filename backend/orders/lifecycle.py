@@ -29,6 +29,9 @@ STAFF_ROLES = frozenset({"grid_worker", "grid_leader", "community_admin", "stree
 LEADERS = frozenset({"grid_leader", "community_admin", "street_admin", "sysadmin"})
 ADMINS = frozenset({"community_admin", "street_admin", "sysadmin"})
 ON_THE_LADDER = STAFF_ROLES - {"department_liaison"}  # a department reports; it does not pass orders on
+# Part-time grid members (and a team's other members) report what they see and follow it; they are
+# in no other row, so they never claim, hold or move an order.
+REPORTERS = STAFF_ROLES | {"grid_member"}
 # Satisfied and basically satisfied close the loop; unsatisfied reopens it (the 12345 scale).
 CLOSING_SATISFACTIONS = ("satisfied", "basically_satisfied")
 
@@ -88,6 +91,20 @@ def _rule_passes(rule: str, actor: Actor, order) -> bool:
 def _claim(order, ctx):
     order.assignee_id = ctx.actor.id
     ctx.event["acknowledged"] = order.rung == "department"  # at the top rung, taking it is 报到
+
+
+def _settle(order, ctx):
+    order.result = ctx.data["result"]
+    order.resolved_at = ctx.now
+    order.resolver_id = ctx.actor.id
+    order.add_flag("on_the_spot")  # counted apart: found and settled, never queued
+
+
+def _on_patrol(order) -> bool:
+    """a patrol report being made"""
+    # Only while the report is made (services.create_order): an order waiting in a queue is claimed
+    # and resolved like any other, so the claim time and the resolve limit mean what they say.
+    return order.channel == "patrol" and order.id is None
 
 
 def _assign(order, ctx):
@@ -244,8 +261,12 @@ def _is_public(order) -> bool:
 _HOLDERS_ASSIGNED = (Notice("holders", "assigned"),)
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
-    Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system", "partner"}), STAFF_ROLES,
+    Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system", "partner"}), REPORTERS,
            notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"))),
+    # 小事不出格: a patrol report settled on the spot is resolved as it is made, in the same
+    # transaction as its submit (services.create_order); it never waits in a queue
+    Action("settle", (SUBMITTED,), RESOLVED, frozenset({"staff"}), ON_THE_LADDER, "take",
+           requires={"*": ("result",)}, effect=_settle, precondition=_on_patrol),
     # 接单 (a department's 报到 at the top rung)
     Action("claim", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), STAFF_ROLES, "take",
            effect=_claim, notify=(Notice("resident", "claimed"),)),
@@ -316,8 +337,9 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
 )}
 
 # What residents and staff can ask for by name; the rest are the product's own records.
+# `settle` happens only as a patrol report is made, never to an order that exists.
 REQUESTABLE = tuple(name for name, a in ACTIONS.items()
-                    if name != "submit" and a.actors & {"resident", "staff"})
+                    if name not in ("submit", "settle") and a.actors & {"resident", "staff"})
 
 
 def row(action: str) -> Action:

@@ -9,9 +9,13 @@ from ..extensions import db
 from ..types import UTCDateTime
 from . import states
 
-CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report", "open311")
-# Channels a resident (or the bot for them) may name; hotline, walk-in and photo reports are entered by staff.
+CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report", "open311", "patrol", "letter", "visit")
+# Channels a resident (or the bot for them) may name; the others are entered by staff: hotline calls,
+# walk-ins, photo reports, what grid staff find on their rounds (patrol), letters from the paper
+# mailbox (letter) and what residents tell the walking volunteers (visit).
 RESIDENT_CHANNELS = ("wechat", "h5")
+# What staff found themselves, as against what residents reported (the dashboard counts both).
+FOUND_CHANNELS = ("patrol",)
 KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute")
 GRADES = ("urgent", "normal")
 # The escalation ladder, bottom to top ("网格吹哨、部门报到").
@@ -78,6 +82,9 @@ class Order(db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    # The staff member who entered it (a patrol report, a letter, a call); a part-time grid member's
+    # whole scope (accounts.actors).
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     resolver_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Flags a person should look at: unplaced, bot_unavailable, unclassified, content_flagged …
     flags: Mapped[list] = mapped_column(JSON, default=list)
@@ -107,6 +114,7 @@ class Order(db.Model):
     resident = relationship("Resident")
     assignee = relationship("Staff", foreign_keys=[assignee_id])
     resolver = relationship("Staff", foreign_keys=[resolver_id])
+    reporter = relationship("Staff", foreign_keys=[reporter_id])
     grid = relationship("Grid")
     building = relationship("Building")
     community = relationship("Community")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock
-from ..accounts.actors import Actor, in_scope, may_hold, scope_column
+from ..accounts.actors import Actor, in_scope, may_hold, scope_column, scope_value
 from ..accounts.models import Staff, mask_name
 from ..text import clean, for_matching, is_clean
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -88,8 +88,13 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
                  grade: str = "normal", category: str | None = None, contact: str | None = None,
                  photos: list[str] | None = None, resident_id: int | None = None,
                  flags: list[str] | None = None, idempotency_key: str | None = None,
-                 caller_name: str | None = None) -> Order:
+                 caller_name: str | None = None, note: str | None = None, settle: str | None = None,
+                 event_data: dict | None = None) -> Order:
     """Store, classify, route and time-limit a new order in one transaction.
+
+    `note` goes on the submit event (what a patrol already did); `settle`, the result of a patrol
+    report settled on the spot, resolves it in the same transaction through the lifecycle's
+    `settle` row, so it is audited and counted but never waits in a queue.
 
     With an idempotency key, a second call with the same key (a retry after a crash, a duplicate
     sent at the same moment) returns the first order with `replayed` set instead of making one:
@@ -102,7 +107,7 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
         _refuse("居民只能通过微信或H5提交诉求", ValidationFailed, code="channel_not_allowed",
                 fields={"channel": [f"must be one of {', '.join(RESIDENT_CHANNELS)}"]})
     text, location_text, contact = clean(text), clean(location_text), clean(contact)
-    caller_name = clean(caller_name)
+    caller_name, note = clean(caller_name), clean(note)
     if not (text or "").strip():
         _refuse("请写下诉求内容", ValidationFailed, fields={"text": ["must not be blank"]})
     if actor.is_resident:
@@ -116,7 +121,7 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     # Numbered only once the row is in (see _number): until then a placeholder no number looks like.
     order = Order(number=f"~{uuid.uuid4().hex[:31]}", idempotency_key=key, channel=channel, kind=kind, grade=grade,
                   text=text, location_text=location_text, contact=contact, caller_name=caller_name,
-                  resident_id=resident_id,
+                  resident_id=resident_id, reporter_id=actor.id if actor.is_staff else None,
                   state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
                   created_at=now, updated_at=now,
                   attachments=[])  # known empty: the answer must not query for the photos of a new order
@@ -134,9 +139,14 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     deadlines.set_for_rung(order, now)
     order.due_at = deadlines.current_due(order)
     db.session.add(order)
-    event = _event(order, actor, "submit", None, states.SUBMITTED, flags=list(order.flags),
-                   grid=order.grid.code if order.grid else None)
+    event = _event(order, actor, "submit", None, states.SUBMITTED, note or None, flags=list(order.flags),
+                   grid=order.grid.code if order.grid else None, **(event_data or {}))
     _attach(order, event, photos, now)
+    if settle is not None:
+        # The row's scope rule reads the ids the flush would write; set them now.
+        order.grid_id, order.community_id = placement.grid and placement.grid.id, placement.community and placement.community.id
+        order.building_id = placement.building and placement.building.id
+        perform(actor, order, "settle", result=settle, commit=False)
     try:
         _commit(order, "submit", event, expire=False, flushed=lambda: _number(order))
     except IntegrityError:  # rolled back; a concurrent twin with the same key may have won
@@ -224,9 +234,8 @@ def scope_filter(actor: Actor):
         return true()
     if actor.is_resident:
         return Order.resident_id == actor.id
-    column = scope_column(actor)
-    value = getattr(actor, column) if column else None
-    return getattr(Order, column) == value if value is not None else false()
+    value = scope_value(actor)
+    return getattr(Order, scope_column(actor)) == value if value is not None else false()
 
 
 def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0):
@@ -293,6 +302,7 @@ _FORBIDDEN = {
     "release": "只有接单人或其上级可以退回", "progress": "只有接单人或其上级可以记录进展",
     "resolve": "只有接单人或其上级可以办结", "escalate": "只有接单人或其上级可以上报",
     "transfer": "只有接单人或其上级可以转派",
+    "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
 }
 _INPUTS = {"note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
            "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos"}
