@@ -21,6 +21,7 @@ from ..orders import services as orders
 from ..orders.deadlines import WorkCalendar
 from ..orders.models import Order
 from ..text import clean, for_matching
+from ..types import INT32_MAX
 from . import lifecycle
 from .models import PARTY_KINDS, Dispute, DisputeEvent, DisputeMeeting, DisputeParty, DisputeTask
 
@@ -92,7 +93,8 @@ def present(actor: Actor, found):
 # --- reading ------------------------------------------------------------------------------------
 
 def get(actor: Actor, dispute_id: int) -> Dispute:
-    dispute = db.session.get(Dispute, dispute_id)
+    # An id past the column's range names nothing (and SQLite's driver refuses it).
+    dispute = db.session.get(Dispute, dispute_id) if 0 < dispute_id <= INT32_MAX else None
     if dispute is None or not actor.is_staff or not in_scope(actor, dispute):
         raise NotFound(f"no dispute {dispute_id}")  # out of scope looks the same as missing
     return present(actor, dispute)
@@ -359,7 +361,8 @@ def escalate_stalled(dispute_id: int, now) -> str | None:
     """A step past its limit → one level up with a fresh limit, or at the mediation centre one
     overdue record. Safe to repeat: keyed by (level, state, deadline), the new deadline lies ahead,
     and a concurrent tick loses on Dispute.version."""
-    dispute = db.session.get(Dispute, dispute_id)
+    # An id past the column's range names nothing (and SQLite's driver refuses it).
+    dispute = db.session.get(Dispute, dispute_id) if 0 < dispute_id <= INT32_MAX else None
     if dispute is None or dispute.due_at is None or dispute.due_at > now or dispute.overdue:
         db.session.rollback()
         return None
