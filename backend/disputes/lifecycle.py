@@ -97,7 +97,7 @@ _HOLDERS = (Notice("holders", "dispute_step"),)
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     # 定: the dispute, its parties and what is in dispute (services.register builds it)
     Action("register", "定", (), "registered", frozenset({"staff"}), REGISTRARS, "scope",
-           requires=("topic", "subject", "parties"), accepts=("order_number", "grid"),
+           requires=("topic", "parties"), accepts=("subject", "order_number", "grid"),
            notify=(Notice("community", "dispute_registered"),)),
     Action("add_party", "定", ("registered", "deliberating"), None, frozenset({"staff"}), REGISTRARS,
            requires=("party",)),

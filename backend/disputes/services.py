@@ -15,6 +15,7 @@ from ..accounts.models import Staff, mask_name
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..grids.models import Grid
+from ..labels import label
 from ..masking import mask
 from ..notifications.services import notify
 from ..orders import services as orders
@@ -227,7 +228,7 @@ def _checked(actor: Actor, dispute, row, given: dict) -> dict:
     blank = lambda v: v is None or (isinstance(v, str) and not v.strip()) or v == []  # noqa: E731
     missing = [k for k in lifecycle.required_for(row, actor) if blank(given.get(k))]
     if missing:
-        _refuse("请填写：" + "、".join(_LABELS.get(m, m) for m in missing), ValidationFailed,
+        _refuse("请填写：" + "、".join(label("dispute_inputs", m) for m in missing), ValidationFailed,
                 fields={m: ["required"] for m in missing})
     data = {k: (v.strip() if isinstance(v, str) else v) for k, v in given.items() if not blank(v)}
     if "party" in data:
@@ -244,11 +245,6 @@ def _checked(actor: Actor, dispute, row, given: dict) -> dict:
             _refuse("没有这个当事人", ValidationFailed, fields={"party_id": ["not a party of this dispute"]})
     return data
 
-
-_LABELS = {"reason": "原因", "party": "当事人", "held_at": "时间", "place": "地点", "attendees": "参会人",
-           "minutes": "会议纪要", "decision": "决定", "method": "决定方式", "text": "任务内容",
-           "location_text": "地点", "result": "办理情况", "feedback": "反馈", "party_id": "当事人",
-           "consent": "是否同意公示"}
 
 
 def _task_order(actor: Actor, dispute, data) -> Order:
