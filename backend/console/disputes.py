@@ -45,7 +45,7 @@ def _split(value: str, pattern=("，", "、", ";", "；", "\n")) -> list[str]:
 def _action_input(form) -> dict:
     """The form's strings in the API's shape: lists split, numbers and the local time parsed (what
     does not parse is passed on as it is, for the schema to refuse with its field named)."""
-    data = {k: v.strip() for k, v in clean_all(form.to_dict()).items() if k != "csrf" and v.strip()}
+    data = {k: v.strip() for k, v in clean_all(form.to_dict()).items() if k not in ("csrf", "do") and v.strip()}
     if "party_kind" in data or "party_name" in data:
         data["party"] = {"kind": data.pop("party_kind", ""), "name": data.pop("party_name", "")}
     if "attendees" in data:

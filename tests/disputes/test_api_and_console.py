@@ -80,7 +80,7 @@ def test_the_console_registers_and_steps_a_dispute_with_its_forms(client, world,
                          ("hold_meeting", {"held_at": "2026-11-20T19:00", "place": "党群服务站",
                                            "attendees": "网格员、王秀英，赵建国", "minutes": "各自陈述"}),
                          ("decide", {"method": "mediation", "decision": "楼上修复防水，赔偿楼下吊顶"})]:
-        done = c.post(f"{page_url}/{action}", data={"csrf": "t", **form})
+        done = c.post(f"{page_url}/{action}", data={"csrf": "t", "do": action, **form})
         assert done.status_code == 302
         assert "操作未完成" not in c.get(page_url).get_data(as_text=True), action
     page = c.get(page_url).get_data(as_text=True)
