@@ -109,8 +109,8 @@ def list_disputes(actor: Actor, *, state: str | None = None, limit: int = 50, of
     if actor.role != "sysadmin":
         column = scope_column(actor)
         value = getattr(actor, column, None) if column else None
-        if value is None or not hasattr(Dispute, column) or column == "department_id":
-            return []
+        if value is None or column not in ("grid_id", "community_id", "street_id"):
+            return []  # a department liaison holds no dispute
         query = query.where(getattr(Dispute, column) == value)
     if state:
         query = query.where(Dispute.state == state)
@@ -251,8 +251,6 @@ def _task_order(actor: Actor, dispute, data) -> Order:
     """The task as a real order (routed, time-limited, on the queues). create_order commits on its
     own: the checks above ran first, so what could fail after it is a crash, which leaves an order
     of kind dispute without its link — visible on the desk, never a half-changed dispute."""
-    if actor.kind != "staff":
-        _refuse("只有工作人员可以派发任务")
     return orders.create_order(actor, text=data["text"], kind="dispute", channel="walk_in",
                                location_text=data["location_text"], building_id=data.get("building_id"),
                                category=data.get("category"), flags=["dispute_task"])

@@ -39,6 +39,7 @@ def test_a_dispute_goes_through_five_steps_and_is_published_only_after_every_par
     task = d.tasks[0].order
     assert (task.kind, task.grid_id, task.state) == ("dispute", world["grids"][0].id, "submitted")
     assert task.due_at is not None and "dispute_task" in task.flags
+    assert task.number in [o.number for o in dispatch.queue(worker)["waiting"]]
     with pytest.raises(InvalidTransition):  # the task is still open
         services.perform(worker, d, "finish_work", result="已落实")
     dispatch.claim(worker, task.number)
@@ -157,3 +158,31 @@ def test_one_dispute_per_order(db, redis, world, parking):
         services.register(Actor.for_staff(world["workers"][0]), topic="parking",
                           order_number=parking.source_order.number,
                           parties=[{"kind": "resident", "name": "甲"}, {"kind": "resident", "name": "乙"}])
+
+
+def test_concurrent_ticks_escalate_each_stalled_dispute_once(app, db, redis, world, make):
+    import threading
+    worker = Actor.for_staff(world["workers"][0])
+    ids = []
+    for i in range(8):
+        d = services.register(worker, topic="lift", grid=world["grids"][0].code, subject=f"电梯加装第{i}件",
+                              parties=[{"kind": "committee", "name": "业委会"}, {"kind": "property", "name": "物业"}])
+        ids.append(d.id)
+    clock.travel(timedelta(days=5))  # past 定's two working days, whatever the weekday
+    db.session.rollback()
+    results = []
+
+    def tick():
+        with app.app_context():
+            results.append(jobs.stall_tick()["escalated"])
+
+    threads = [threading.Thread(target=tick) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sum(results) == len(ids)
+    db.session.rollback()
+    for dispute_id in ids:
+        events = db.session.query(DisputeEvent).filter_by(dispute_id=dispute_id, action="escalate").count()
+        assert events == 1
