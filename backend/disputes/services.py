@@ -173,6 +173,9 @@ def register(actor: Actor, *, topic: str, subject: str | None = None, parties: l
         db.session.flush()
     except IntegrityError:
         _refuse("这张工单已经登记为纠纷", Conflict, code="already_registered")
+    if source is not None:  # the order's own trail says where its matter went, in this transaction
+        orders.perform(SYSTEM, source, "note", note="已转入矛盾纠纷调处（定、商、决、办、馈）", commit=False,
+                       dispute=dispute.id)
     _notify(dispute, row, event)
     return present(actor, _commit(dispute))
 
@@ -233,6 +236,9 @@ def _checked(actor: Actor, dispute, row, given: dict) -> dict:
     data = {k: (v.strip() if isinstance(v, str) else v) for k, v in given.items() if not blank(v)}
     if "party" in data:
         _check_party(data["party"], "party")
+    if row.name == "hold_meeting" and data["held_at"] > clock.now():
+        # 商 records meetings that took place; one still to come is not yet a step
+        _refuse("会议时间不能晚于现在", ValidationFailed, fields={"held_at": ["in the future"]})
     if row.name == "decide":
         counts = [data.get(k) for k in ("votes_for", "votes_against", "votes_abstain")]
         if (data["method"] == "vote") != all(c is not None for c in counts) or \

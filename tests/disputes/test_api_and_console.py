@@ -51,6 +51,7 @@ def test_bad_input_names_its_fields(client, auth, world, parking):
     assert _post(client, auth, worker, f"/{parking.id}/open_deliberation").status_code == 200
     cases = [({"held_at": "昨天", "place": "x", "attendees": ["a"], "minutes": "m"}, "held_at"),
              ({"place": "x", "attendees": ["a"], "minutes": "m"}, "held_at"),
+             ({"held_at": "2099-01-01T19:00:00+08:00", "place": "x", "attendees": ["a"], "minutes": "m"}, "held_at"),
              ({"held_at": "2026-11-20T19:00:00+08:00", "place": "x", "attendees": ["a"], "minutes": "m",
                "unknown": 1}, "unknown")]
     for body, field in cases:

@@ -26,6 +26,7 @@ def test_a_dispute_goes_through_five_steps_and_is_published_only_after_every_par
     admin = Actor.for_staff(world["community_admin"])
     d = parking
     assert (d.state, d.level, d.source_order.kind) == ("registered", "grid", "dispute")
+    assert (d.source_order.events[-1].action, d.source_order.events[-1].data["dispute"]) == ("note", d.id)
     assert {"open_deliberation", "add_party"} <= set(d.allowed_actions)
     d = services.perform(worker, d, "open_deliberation", note="约定周五议事")
     # 商: two meetings — a vote with counts is the decision
