@@ -219,7 +219,10 @@ def perform(actor: Actor, dispute: Dispute, action: str, **given) -> Dispute:
     note = next((data[k] for k in ("reason", "note", "result", "feedback", "decision", "minutes") if data.get(k)), None)
     extra = {k: v for k, v in given.items() if k == "stall_key"}
     event = _event(dispute, actor, action, from_state, note, **ctx.event, **extra)
-    _notify(dispute, row, event)
+    try:
+        _notify(dispute, row, event)  # its queries flush the change: a concurrent writer may show here
+    except StaleDataError:
+        _refuse("这件纠纷刚被别人改过，请刷新后重试", Conflict, code="concurrent_change")
     return present(actor, _commit(dispute))
 
 
