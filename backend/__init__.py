@@ -57,12 +57,15 @@ def create_app(config: str | type | None = None) -> Flask:
     from .h5.views import bp as h5_bp
     from .orders import notices as order_notices
     from .orders.api import blp as orders_blp, files as uploads_bp
+    from .disputes.api import blp as disputes_blp
+    from .disputes import jobs as dispute_jobs
     from . import wechat
-    for blueprint in (auth_blp, orders_blp, dispatch_blp, chat_blp, bot_blp):
+    for blueprint in (auth_blp, orders_blp, dispatch_blp, chat_blp, bot_blp, disputes_blp):
         api.register_blueprint(blueprint)
     order_notices.connect()
     dispatch_hooks.connect()
     dispatch_jobs.register()
+    dispute_jobs.register()
     notifications.register_jobs()
     from .privacy import jobs as privacy_jobs, services as privacy
     privacy_jobs.register()

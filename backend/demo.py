@@ -101,6 +101,24 @@ def _demo_orders(residents) -> None:
                   opened_on=clock.local(clock.now(), current_app.config["TIMEZONE"]).date())
     intake.record(Actor.for_staff(staff["sjc-jz1"]), channel="visit", text="3号楼的王奶奶说家里水龙头漏水，想请人修",
                   location_text="水晶城小区3号楼", caller_name="王奶奶", caller_phone="13600001111", kind="repair")
+    _demo_dispute(me[1], worker)
+
+
+def _demo_dispute(resident: Actor, worker: Actor) -> None:
+    """A parking dispute from a resident's order, in 商 after its first meeting (定商决办馈)."""
+    from datetime import timedelta
+    from . import clock
+    from .disputes import services as disputes
+    o = services.create_order(resident, text="地下车库我家登记的车位被别人长期占着，找物业说管不了",
+                              kind="dispute", channel="wechat", location_text="水晶城小区1号楼")
+    d = disputes.register(worker, topic="parking", order_number=o.number, parties=[
+        {"kind": "resident", "name": "李建国"}, {"kind": "resident", "name": "1号楼占用车位的住户"},
+        {"kind": "property", "name": "水晶城物业服务中心"}, {"kind": "committee", "name": "水晶城业委会"}])
+    d = disputes.perform(worker, d, "open_deliberation", note="约定在党群服务站四方议事")
+    disputes.perform(worker, d, "hold_meeting", held_at=clock.now() - timedelta(hours=2), place="水晶城党群服务站",
+                     attendees=["网格员", "业委会", "物业服务中心", "李建国", "占用车位的住户"],
+                     positions="车位登记人要求归还；占用方称车位闲置才停放；物业愿意施划临时车位",
+                     minutes="各方同意一周内拿出车位登记材料，下次议事表决临时车位方案")
 
 
 def accounts() -> list[tuple[str, str, str]]:

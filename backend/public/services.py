@@ -137,3 +137,16 @@ def community_page(community_id: int, now: datetime | None = None) -> dict:
             "recent": _recent(community.id, tz, int(current_app.config["PUBLIC_RECENT_LIMIT"])),
         }
     return _cached(f"public:community:{community.id}:{since:%Y%m}", compute)
+
+
+def disputes_page() -> dict:
+    """公示 of settled disputes: only those every party agreed to publish (disputes.lifecycle
+    `publish`), with the text masked when it was published; parties only as kinds, never names."""
+    from ..disputes import services as disputes
+    tz = current_app.config["TIMEZONE"]
+    return {"disputes": [{
+        "id": d.id, "community": d.community.name, "topic": label("dispute_topics", d.topic),
+        "text": d.public_text, "method": label("decision_methods", d.decision_method),
+        "votes": (d.votes_for, d.votes_against, d.votes_abstain) if d.decision_method == "vote" else None,
+        "meetings": len(d.meetings), "parties": sorted({label("party_kinds", p.kind) for p in d.parties}),
+        "published_on": _local(d.published_at, tz)} for d in disputes.published()]}

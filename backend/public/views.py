@@ -21,3 +21,8 @@ def index():
 @bp.get("/communities/<int:community_id>")
 def community(community_id):
     return render_template("public/community.html", page=services.community_page(community_id))
+
+
+@bp.get("/disputes")
+def disputes():
+    return render_template("public/disputes.html", page=services.disputes_page())

@@ -16,6 +16,8 @@ def test_seed_demo_is_idempotent(app, db):
     assert [db.session.scalar(select(func.count()).select_from(m)) for m in (Community, Grid, Staff, Order)] == counts
     states = set(db.session.scalars(select(Order.state)))
     assert {"submitted", "claimed", "in_progress", "rated"} <= states
+    from backend.disputes.models import Dispute
+    assert [(d.state, len(d.meetings)) for d in db.session.scalars(select(Dispute))] == [("deliberating", 1)]
 
 
 def test_issue_token_cli_gives_a_working_resident_token(app, client, db):

@@ -47,6 +47,8 @@ from backend.accounts.actors import Actor
 from backend.categories import taxonomy
 from backend.open311 import services as open311
 from backend.dispatch import services as dispatch
+from backend.disputes import services as disputes
+from backend.disputes.models import Dispute, DisputeEvent
 from backend.orders import photos
 from backend.orders.models import Order, OrderEvent
 
@@ -271,6 +273,32 @@ TABLE = [
     Row("GET", "/open311/v2/tokens/<string:token>.<any(json,xml):fmt>",  # A's order is no partner's
         "404 404 404 404 404 404 404 404 404 404 404 404 404 404 404", setup="submitted",
         path="/open311/v2/tokens/{number}.json"),
+    # Disputes (定商决办馈): staff only, within the dispute's grid/community/street; a grid-level
+    # dispute is held by the grid's staff and everyone above (a liaison holds no dispute).
+    Row("GET", "/api/v1/disputes", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200", setup="dispute",
+        readers=IN_SCOPE),
+    Row("POST", "/api/v1/disputes", "401 403 403 201 403 201 201 403 201 403 201 403 403 401 403",
+        body=lambda w, s: {"topic": "parking", "grid": w["grids"][0].code, "subject": "车位被占",
+                           "parties": [{"kind": "resident", "name": "甲"}, {"kind": "property", "name": "物业"}]}),
+    Row("GET", "/api/v1/disputes/<int:dispute_id>", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404",
+        setup="dispute", path="/api/v1/disputes/{dispute}", readers=IN_SCOPE),
+    Row("POST", "/api/v1/disputes/<int:dispute_id>/<string:action>",
+        "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="dispute",
+        path="/api/v1/disputes/{dispute}/open_deliberation", body={}, readers=IN_SCOPE),
+    Row("GET", "/console/disputes", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200", setup="dispute",
+        readers=IN_SCOPE),
+    Row("GET", "/console/disputes/new", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200"),
+    # A registered dispute sends its maker to its page (302); a grid outside the scope is refused (403).
+    Row("POST", "/console/disputes/new", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 403",
+        body=lambda w, s: {"topic": "parking", "grid": w["grids"][0].code, "subject": "车位被占",
+                           "party_kind": ["resident", "property"], "party_name": ["甲", "物业"]}),
+    Row("GET", "/console/disputes/<int:dispute_id>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404",
+        setup="dispute", path="/console/disputes/{dispute}", readers=IN_SCOPE),
+    Row("POST", "/console/disputes/<int:dispute_id>/<string:action>",
+        "302 302 302 done refused done done refused done refused done 302 302 302 refused", setup="dispute",
+        path="/console/disputes/{dispute}/open_deliberation", body={}, readers=IN_SCOPE),
+    # 公示 of disputes: only those every party agreed to publish; A's unpublished one is nowhere.
+    Row("GET", "/public/disputes", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="dispute"),
     # The resident's H5 pages (session from WeChat OAuth only).
     Row("GET", "/m/login", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302"),
     Row("GET", "/m/oauth/callback", "400 400 400 400 400 400 400 400 400 400 400 400 400 400 400"),
@@ -340,7 +368,7 @@ def _world(make):
 
 def _order_in(make, world, state: str) -> Order:
     order = make.order(world["residents"]["a"], text=A_TEXT, location_text="水晶城小区3号楼2单元",
-                       contact=A_PHONE, photos=[A_PHOTO])
+                       contact=A_PHONE, photos=[A_PHOTO], kind="dispute" if state == "dispute" else "complaint")
     worker = Actor.for_staff(world["staff"]["w1"])
     if state == "photo":
         photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
@@ -350,6 +378,11 @@ def _order_in(make, world, state: str) -> Order:
         dispatch.act(worker, order.number, "resolve", result="灯已换好")
     if state == "private":
         dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "make_private", reason="隐私")
+    if state == "dispute":
+        world["dispute"] = disputes.register(Actor.for_staff(world["staff"]["cadmin"]), topic="parking",
+                                             order_number=order.number, parties=[
+                                                 {"kind": "resident", "name": "李桂兰"},
+                                                 {"kind": "property", "name": "水晶城物业"}]).id
     return order
 
 
@@ -357,7 +390,11 @@ def _snapshot(db, number):
     db.session.rollback()
     order = db.session.scalar(select(Order).where(Order.number == number))
     events = db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.order_id == order.id))
-    return order.version, order.state, events
+    # A dispute started from the order changes on its own row and its own trail.
+    dispute = db.session.scalar(select(Dispute).where(Dispute.source_order_id == order.id))
+    steps = db.session.scalar(select(func.count()).select_from(DisputeEvent)
+                              .where(DisputeEvent.dispute_id == dispute.id)) if dispute else None
+    return order.version, order.state, events, dispute.version if dispute else None, steps
 
 
 def _sender(world, who: str) -> str:
@@ -389,7 +426,7 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
     path = (row.path or row.rule).replace("<string:number>", "{number}").format(
         number=number, sender=sender, photo=stored.url if stored else None,
         photo_name=stored.url[len("/uploads/"):] if stored else None, w1=world["staff"]["w1"].id, photo_id=stored.id if stored else None,
-        community=world["community"].id, service=world["service"])
+        community=world["community"].id, service=world["service"], dispute=world.get("dispute"))
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field
         path += ("&" if "?" in path else "?") + "api_key=" + world["partner_key"]
@@ -487,7 +524,8 @@ def test_without_a_token_the_answer_is_401_before_any_input_is_judged(app, db, r
         expected = row.expected()
         if not row.rule.startswith("/api/v1/") or expected["anon"] != "401" or expected["res_a"] == "401":
             continue  # public, or a login (where 401 is the wrong password's answer, for everyone)
-        path = row.rule.replace("<string:number>", number)
+        path = row.rule.replace("<string:number>", number).replace("<int:dispute_id>", "1").replace(
+            "<string:action>", "open_deliberation")
         response = (client.get(path + "?unexpected=1") if row.method == "GET"
                     else client.post(path, json={"unexpected": "x" * 5000}))
         assert response.status_code == 401, (row.method, row.rule, response.get_json())

@@ -17,3 +17,11 @@ def test_the_documented_lifecycle_table_is_the_codes():
 
 def test_the_readme_links_the_architecture():
     assert "docs/architecture.md" in (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_documented_disputes_table_is_the_codes():
+    from backend.disputes.lifecycle import markdown_table as disputes_table
+    found = re.search(r"<!-- disputes-table:.*?-->\n(.*?)\n<!-- /disputes-table -->", DOC.read_text(encoding="utf-8"), re.S)
+    assert found, "docs/architecture.md lost its disputes-table markers"
+    assert found.group(1).strip() == disputes_table().strip(), (
+        "the disputes lifecycle changed: run .venv/bin/python scripts/docs-lifecycle.py")

@@ -1,0 +1,136 @@
+"""Disputes on the console (定、商、决、办、馈): the list in scope, the register form, and a dispute's
+page whose forms are its allowed actions. Forms are turned into the API's input shape and loaded by
+the API's schemas; `disputes.services` decides everything else."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from ..dispatch import services as dispatch
+from ..disputes import lifecycle, services
+from ..disputes.models import CONSENTS, METHODS, PARTY_KINDS, TOPICS
+from ..disputes.schemas import DisputeActionSchema, DisputeCreateSchema
+from ..errors import DomainError
+from ..extensions import db
+from ..labels import label
+from ..text import clean_all
+from .auth import login_required
+from .blueprint import bp
+
+# The form fields each action shows (its row's required input first, then what it accepts).
+FORM_FIELDS = {
+    "add_party": ("party_kind", "party_name"),
+    "open_deliberation": ("note",),
+    "hold_meeting": ("held_at", "place", "attendees", "positions", "minutes", "photos"),
+    "decide": ("method", "decision", "votes_for", "votes_against", "votes_abstain"),
+    "add_task": ("text", "location_text"),
+    "finish_work": ("result",),
+    "give_feedback": ("feedback",),
+    "record_consent": ("party_id", "consent"),
+    "publish": (),
+    "close": ("note",),
+    "escalate": ("reason",),
+}
+PARTY_ROWS = 4  # party lines on the register form; more are added on the dispute's page
+_INTS = ("votes_for", "votes_against", "votes_abstain", "party_id")
+
+
+def _split(value: str, pattern=("，", "、", ";", "；", "\n")) -> list[str]:
+    for sep in pattern:
+        value = value.replace(sep, ",")
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _action_input(form) -> dict:
+    """The form's strings in the API's shape: lists split, numbers and the local time parsed (what
+    does not parse is passed on as it is, for the schema to refuse with its field named)."""
+    data = {k: v.strip() for k, v in clean_all(form.to_dict()).items() if k not in ("csrf", "do") and v.strip()}
+    if "party_kind" in data or "party_name" in data:
+        data["party"] = {"kind": data.pop("party_kind", ""), "name": data.pop("party_name", "")}
+    if "attendees" in data:
+        data["attendees"] = _split(data["attendees"])
+    if "photos" in data:
+        data["photos"] = _split(data["photos"], ("\n", " "))
+    for name in _INTS:
+        if data.get(name, "").isascii() and data.get(name, "").isdigit():
+            data[name] = int(data[name])
+    if "held_at" in data:
+        try:  # datetime-local is the staff's local time
+            local = datetime.fromisoformat(data["held_at"]).replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+            data["held_at"] = local.isoformat()
+        except ValueError:
+            pass
+    return data
+
+
+def _message(invalid: ValidationError) -> str:
+    fields = invalid.messages if isinstance(invalid.messages, dict) else {}
+    names = sorted(label("dispute_inputs", k) or k for k in fields)
+    return "请检查：" + "、".join(names) if names else "填写的内容无效，请检查后重试"
+
+
+@bp.get("/disputes")
+@login_required
+def disputes():
+    return render_template("console/disputes.html", disputes=services.list_disputes(g.actor, limit=200))
+
+
+def _new_page(error=None, status=200):
+    return render_template("console/dispute_new.html", error=error, topics=TOPICS, kinds=PARTY_KINDS,
+                           rows=range(PARTY_ROWS), grids=dispatch.grids_in_scope(g.actor), form=request.form), status
+
+
+@bp.get("/disputes/new")
+@login_required
+def dispute_new():
+    return _new_page()
+
+
+@bp.post("/disputes/new")
+@login_required
+def dispute_register():
+    form = clean_all(request.form.to_dict(flat=False))
+    parties = [{"kind": k, "name": n.strip()} for k, n in zip(form.get("party_kind", []), form.get("party_name", []))
+               if n.strip()]
+    given = {"topic": (form.get("topic") or [""])[0], "parties": parties,
+             **{k: form[k][0].strip() for k in ("subject", "order_number", "grid") if (form.get(k) or [""])[0].strip()}}
+    try:
+        data = DisputeCreateSchema().load(given)
+    except ValidationError as invalid:
+        return _new_page(_message(invalid), 400)
+    try:
+        dispute = services.register(g.actor, **data)
+    except DomainError as refused:
+        db.session.rollback()
+        return _new_page(refused.message, refused.status if 400 <= refused.status < 500 else 400)
+    flash(("ok_text", "纠纷已登记"))
+    return redirect(url_for("console.dispute", dispute_id=dispute.id))
+
+
+@bp.get("/disputes/<int:dispute_id>")
+@login_required
+def dispute(dispute_id):
+    found = services.get(g.actor, dispute_id)
+    forms = [(name, FORM_FIELDS[name], lifecycle.required_for(lifecycle.ACTIONS[name], g.actor))
+             for name in found.allowed_actions]
+    return render_template("console/dispute.html", d=found, forms=forms, kinds=PARTY_KINDS, methods=METHODS,
+                           consents=CONSENTS)
+
+
+@bp.post("/disputes/<int:dispute_id>/<string:action>")
+@login_required
+def dispute_act(dispute_id, action):
+    if action not in lifecycle.REQUESTABLE:
+        abort(404)
+    try:
+        data = DisputeActionSchema().load(_action_input(request.form))
+        services.perform(g.actor, services.get(g.actor, dispute_id), action,
+                         **{k: v for k, v in data.items() if v is not None})
+        flash(("ok_text", "已" + label("dispute_actions", action)))
+    except ValidationError as invalid:
+        flash(("error", _message(invalid)))
+    except DomainError as error:
+        db.session.rollback()
+        flash(("error", error.message))
+    return redirect(url_for("console.dispute", dispute_id=dispute_id))
