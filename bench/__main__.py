@@ -23,7 +23,7 @@ from . import report
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_PROCESS = ("queue", "chat_fallback", "claims")
-ALL = ("intake", "peer", *IN_PROCESS)
+ALL = ("intake", "peer", "race", "scale", "wechat", "chat", *IN_PROCESS)
 
 
 def _versions() -> dict:
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     run = {"date": now.isoformat(timespec="seconds"), "commit": _commit(), "machine": _machine(),
            "versions": _versions(), "quick": args.quick, "label": args.label, "results": {}}
     pg = os.environ.get("BENCH_DATABASE_URL")
-    if "intake" in only or "peer" in only:
+    if only & {"intake", "peer", "race", "scale", "wechat", "chat"}:
         from . import bench_intake
         url = bench_intake.default_database_url()
     if "intake" in only:
@@ -96,6 +96,12 @@ def main(argv=None) -> int:
         print("==> peer: django-helpdesk POST /api/tickets/ vs POST /api/v1/orders, same server settings", flush=True)
         kwargs = {"rounds": 1, "seconds": 3, "warmup": 2} if args.quick else {"rounds": 3, "seconds": 10}
         run["results"]["peer"] = bench_peer.run(url, **kwargs)
+    if "race" in only:
+        from . import bench_race
+        print(f"==> race: {bench_race.THREADS} workers claiming {bench_race.ORDERS:,} orders vs raw Redis round trips",
+              flush=True)
+        bench_intake.ensure_database(url)
+        run["results"]["race"] = bench_race.run(url, quick=args.quick)
     wanted = [name for name in IN_PROCESS if name in only]
     if wanted:
         from . import bench_chat, bench_claims, bench_queue

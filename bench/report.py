@@ -46,6 +46,17 @@ def rows(results: dict) -> list[tuple]:
                         f"{peer['memory_mb']:.0f}", "—", ""))
     elif peer:
         out.append(("peer", f"not measured: {peer['error']}", "—", "≥ 3", "MISSED"))
+    race = results.get("race")
+    if race:
+        out.append(("claims c50 gate", f"{race['threads']} workers × {race['orders']:,} orders: the claim lock script ÷ "
+                    f"raw SET NX round trips, per s ({race['gate_per_s']:,.0f} vs {race['raw_per_s']:,.0f})",
+                    f"{race['gate_ratio']:.2f}", "≥ 0.8", _verdict(race["gate_ratio"] >= 0.8)))
+        out.append(("claims c50 whole", f"whole claims (lock + PostgreSQL transaction) ÷ raw SET NX round trips, per s "
+                    f"({race['claims_per_s']:,.0f} vs {race['raw_per_s']:,.0f}; {race['refused']:,} refused)",
+                    f"{race['claims_ratio']:.3f}", "—", ""))
+        out.append(("claims c50 doubles", "orders claimed twice / never / told \"yours\" but held by another",
+                    f"{race['claim_events_twice']} / {race['never_claimed']} / {race['told_but_not_holder']}",
+                    "0 / 0 / 0", _verdict(race["zero_double_claims"])))
     for key, r in results.items():
         if "/" not in key:
             continue
