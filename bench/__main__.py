@@ -102,6 +102,11 @@ def main(argv=None) -> int:
               flush=True)
         bench_intake.ensure_database(url)
         run["results"]["race"] = bench_race.run(url, quick=args.quick)
+    if "scale" in only:
+        from . import bench_scale
+        print("==> scale: dashboard, order desk, queue and public page at 100k and 1M orders of one district", flush=True)
+        bench_intake.ensure_database(url)
+        run["results"]["scale"] = bench_scale.run(url, quick=args.quick)
     wanted = [name for name in IN_PROCESS if name in only]
     if wanted:
         from . import bench_chat, bench_claims, bench_queue

@@ -57,6 +57,15 @@ def rows(results: dict) -> list[tuple]:
         out.append(("claims c50 doubles", "orders claimed twice / never / told \"yours\" but held by another",
                     f"{race['claim_events_twice']} / {race['never_claimed']} / {race['told_but_not_holder']}",
                     "0 / 0 / 0", _verdict(race["zero_double_claims"])))
+    scale = results.get("scale")
+    if scale:
+        small, large = scale["sizes"]
+        targets = {"dashboard (street)": 300, "dashboard (community)": 300, "queue": 50}
+        for name, figure in scale["stages"][str(large) if str(large) in scale["stages"] else large]["pages"].items():
+            target = targets.get(name)
+            out.append((f"scale {name}", f"p95 at {large:,} orders, ms (p50 {figure['p50_ms']:.0f}); growth "
+                        f"{large:,} ÷ {small:,}: {scale['growth'][name]:.2f}×", f"{figure['p95_ms']:.0f}",
+                        f"≤ {target} ms" if target else "—", _verdict(figure["p95_ms"] <= target) if target else ""))
     for key, r in results.items():
         if "/" not in key:
             continue
@@ -91,8 +100,26 @@ def section(run: dict) -> str:
                      "median (min–max) over rounds.")
     lines += ["", "| benchmark | ratio measured | value | target | |", "|---|---|---|---|---|"]
     lines += [f"| {' | '.join(str(x) for x in row)} |" for row in rows(run["results"])]
+    lines += scale_table(run["results"].get("scale"))
     lines.append("")
     return "\n".join(lines)
+
+
+def scale_table(scale: dict | None) -> list[str]:
+    """How each page grows from the small stage to the large one: p50 / p95 in ms at each."""
+    if not scale:
+        return []
+    sizes = scale["sizes"]
+    stage = lambda size: scale["stages"].get(size) or scale["stages"][str(size)]  # noqa: E731 — JSON keys are strings
+    lines = ["", f"Scale: {scale['district']}; p50 / p95 over {scale['repeat']} calls, ms; generated in "
+             + ", ".join(f"{scale['generation_s'].get(s, scale['generation_s'].get(str(s), 0)):.0f} s" for s in sizes)
+             + " (newest orders first).", "",
+             "| page | " + " | ".join(f"{s:,} orders" for s in sizes) + " | growth (p95) |",
+             "|---|" + "---|" * (len(sizes) + 1)]
+    for name in stage(sizes[-1])["pages"]:
+        cells = [f"{stage(s)['pages'][name]['p50_ms']:.0f} / {stage(s)['pages'][name]['p95_ms']:.0f}" for s in sizes]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {scale['growth'][name]:.2f}× |")
+    return lines
 
 
 def append(path: Path, section_text: str) -> None:
