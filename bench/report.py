@@ -57,6 +57,34 @@ def rows(results: dict) -> list[tuple]:
         out.append(("claims c50 doubles", "orders claimed twice / never / told \"yours\" but held by another",
                     f"{race['claim_events_twice']} / {race['never_claimed']} / {race['told_but_not_holder']}",
                     "0 / 0 / 0", _verdict(race["zero_double_claims"])))
+    bot = results.get("bot")
+    if bot and "error" in bot:
+        out.append(("chat turn", f"not measured: {bot['error']}", "—", "≥ 0.8", "MISSED"))
+    elif bot:
+        chat = bot["chat"]
+        out.append(("chat turn c4", f"POST /api/v1/chat ÷ Rasa's REST webhook called directly, req/s, a fresh resident "
+                    f"per message ({_spread(chat['app_rps'], '{:.1f}')} vs {_spread(chat['rasa_rps'], '{:.1f}')})",
+                    _spread(chat["ratio"]), "≥ 0.8", _verdict(chat["ratio"]["median"] >= 0.8)))
+        out.append(("chat turn c4 p99", f"p99 ÷ Rasa's p99 ({_spread(chat['app_p99_ms'], '{:.0f}')} vs "
+                    f"{_spread(chat['rasa_p99_ms'], '{:.0f}')} ms)", _spread(chat["p99_ratio"]), "≤ 1.3",
+                    _verdict(chat["p99_ratio"]["median"] <= 1.3)))
+        long = bot["long"]
+        out.append(("chat long conversation", "one resident talking on: req/s and p99 of its later turns, app vs Rasa "
+                    f"({long['app']['later']['rps']:.1f} / {long['app']['later']['p99_ms']:.0f} ms vs "
+                    f"{long['rasa']['later']['rps']:.1f} / {long['rasa']['later']['p99_ms']:.0f} ms; first turns "
+                    f"{long['app']['first']['rps']:.1f} vs {long['rasa']['first']['rps']:.1f} req/s)",
+                    f"{long['ratio']:.2f}", "—", ""))
+        wechat = bot["wechat"]
+        out.append(("wechat ack", f"p99 of the callback's acknowledgement at {wechat['rate']:.0f} pushes/s (open loop) "
+                    f"while the bot is busy, ms (the bare ceiling's at the same rate and load: "
+                    f"{_spread(wechat['ceiling_p99_ms'], '{:.0f}')}; ratio {_spread(wechat['p99_ratio'])})",
+                    _spread(wechat["app_p99_ms"], "{:.0f}"), "≤ 50 ms",
+                    _verdict(wechat["app_p99_ms"]["median"] <= 50)))
+        for name, target in (("rasa", 1024), ("actions", None)):
+            idle = bot["memory_mb"]["after start"].get(name, 0)
+            peak = bot["memory_mb"]["peak under load"].get(name, 0)
+            out.append((f"memory {name}", "RSS, MB: after start / peak under load", f"{idle:.0f} / {peak:.0f}",
+                        "≤ 1 GB" if target else "—", _verdict(max(idle, peak) <= target) if target else ""))
     scale = results.get("scale")
     if scale:
         small, large = scale["sizes"]
