@@ -5,7 +5,7 @@ Every result is a ratio against a baseline measured in the same run (interleaved
 two are servers under load), so it means the same on a slow or busy machine; the targets are checked
 and reported here, never asserted in tests.
 
-    python -m bench                 # everything (≈ 10 minutes on 2 cores)
+    python -m bench                 # everything (≈ 25 minutes on 2 cores)
     python -m bench --quick         # short runs, one round: checks the harness end to end (≈ 2 minutes)
     python -m bench intake peer     # only these
 """
@@ -23,7 +23,7 @@ from . import report
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_PROCESS = ("queue", "chat_fallback", "claims")
-ALL = ("intake", "peer", *IN_PROCESS)
+ALL = ("intake", "peer", "bot", "race", "scale", *IN_PROCESS)
 
 
 def _versions() -> dict:
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     run = {"date": now.isoformat(timespec="seconds"), "commit": _commit(), "machine": _machine(),
            "versions": _versions(), "quick": args.quick, "label": args.label, "results": {}}
     pg = os.environ.get("BENCH_DATABASE_URL")
-    if "intake" in only or "peer" in only:
+    if only & {"intake", "peer", "bot", "race", "scale"}:
         from . import bench_intake
         url = bench_intake.default_database_url()
     if "intake" in only:
@@ -96,6 +96,26 @@ def main(argv=None) -> int:
         print("==> peer: django-helpdesk POST /api/tickets/ vs POST /api/v1/orders, same server settings", flush=True)
         kwargs = {"rounds": 1, "seconds": 3, "warmup": 2} if args.quick else {"rounds": 3, "seconds": 10}
         run["results"]["peer"] = bench_peer.run(url, **kwargs)
+    if "bot" in only:
+        from . import bench_bot
+        print("==> bot: chat turns against Rasa alone, WeChat acknowledgements at 200/s while the bot is busy", flush=True)
+        try:
+            kwargs = {"rounds": 1, "seconds": 4, "quick": True} if args.quick else {"rounds": 3, "seconds": 10}
+            run["results"]["bot"] = bench_bot.run(url, **kwargs)
+        except Exception as exc:  # noqa: BLE001 — no trained model or Rasa would not start: the rest still runs
+            print(f"  bot benchmark failed: {exc}", flush=True)
+            run["results"]["bot"] = {"error": str(exc)[:200]}
+    if "race" in only:
+        from . import bench_race
+        print(f"==> race: {bench_race.THREADS} workers claiming {bench_race.ORDERS:,} orders vs raw Redis round trips",
+              flush=True)
+        bench_intake.ensure_database(url)
+        run["results"]["race"] = bench_race.run(url, quick=args.quick)
+    if "scale" in only:
+        from . import bench_scale
+        print("==> scale: dashboard, order desk, queue and public page at 100k and 1M orders of one district", flush=True)
+        bench_intake.ensure_database(url)
+        run["results"]["scale"] = bench_scale.run(url, quick=args.quick)
     wanted = [name for name in IN_PROCESS if name in only]
     if wanted:
         from . import bench_chat, bench_claims, bench_queue

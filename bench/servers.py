@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 # The Procfile's `web` line, as `make run` starts it (2 workers × 4 threads: gunicorn's gthread worker).
-GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--access-logfile", "-"]
+GUNICORN_ARGS = ["--workers", "2", "--threads", os.environ.get("BENCH_WEB_THREADS", "4"), "--access-logfile", "-"]
 
 
 def free_port() -> int:
@@ -58,13 +58,14 @@ def redis_server():
 
 
 @contextmanager
-def process(argv: list[str], env: dict, port: int | None = None, log: Path | None = None, cwd: Path = ROOT):
+def process(argv: list[str], env: dict, port: int | None = None, log: Path | None = None, cwd: Path = ROOT,
+            timeout: float = 60):
     out = open(log, "ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                             start_new_session=True)
     try:
         if port:
-            wait_for_port(port, proc)
+            wait_for_port(port, proc, timeout)
         yield proc
     finally:
         proc.terminate()
@@ -89,6 +90,27 @@ def children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(p) for p in text.split()]
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def wait_for_http(url: str, timeout: float = 60) -> None:
+    import urllib.error
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status < 500:
+                    return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer in {timeout:.0f}s")
 
 
 def rss_mb(pid: int) -> float:

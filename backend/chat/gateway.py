@@ -1,6 +1,19 @@
 """The one way the backend talks to the Rasa server: REST channel turns and /model/parse."""
+import threading
+
 import requests
 from flask import current_app
+
+# One keep-alive session per thread: a turn no longer opens (and Rasa no longer accepts) a new TCP
+# connection each time; a Session is not shared between threads.
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
 
 
 class BotUnavailable(Exception):
@@ -13,7 +26,7 @@ def _url(path: str) -> str:
 
 def _post(path: str, payload: dict):
     try:
-        response = requests.post(_url(path), json=payload, timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
+        response = _session().post(_url(path), json=payload, timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:

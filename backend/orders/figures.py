@@ -9,7 +9,7 @@ hours to claim and to resolve (from creation), rated, 满意率 = (满意 + 基�
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -46,6 +46,9 @@ def local_starts(now: datetime) -> tuple[datetime, datetime]:
 def period(rows, since: datetime, now: datetime, claimed_at: dict | None = None) -> dict:
     """The figures of the rows (orders with the columns `columns()` selects) for the period."""
     claimed_at = claimed_at or {}
+    # The same instants in UTC, as the rows' own: comparing against a ZoneInfo time costs ~40× more,
+    # and a dashboard makes a dozen comparisons for each of tens of thousands of rows.
+    since, now = since.astimezone(timezone.utc), now.astimezone(timezone.utc)
     received = resolved = on_time = rated = satisfied = unrated = overdue = claimed = 0
     to_claim, to_resolve = [], []
     for o in rows:
@@ -78,9 +81,22 @@ def columns():
 
 def rows_since(where, since: datetime):
     """Orders touched since `since` (created, resolved or rated), plus every open overdue one."""
-    return db.session.execute(select(*columns()).where(
-        where, or_(Order.created_at >= since, Order.resolved_at >= since, Order.rated_at >= since,
-                   Order.state.in_(states.OPEN_STATES)))).all()
+    return db.session.execute(select(*columns()).where(where, _touched_since(since))).all()
+
+
+def claimed_since(where, since: datetime) -> dict:
+    """order id → when it was first taken, for the orders `rows_since(where, since)` returns: one
+    grouped join instead of the ids sent back in chunks."""
+    return dict(db.session.execute(
+        select(OrderEvent.order_id, func.min(OrderEvent.created_at))
+        .join(Order, Order.id == OrderEvent.order_id)
+        .where(where, _touched_since(since), OrderEvent.action.in_(TAKEN))
+        .group_by(OrderEvent.order_id)).all())
+
+
+def _touched_since(since: datetime):
+    return or_(Order.created_at >= since, Order.resolved_at >= since, Order.rated_at >= since,
+               Order.state.in_(states.OPEN_STATES))
 
 
 def claimed_times(order_ids) -> dict:
@@ -111,10 +127,11 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
     week = now - timedelta(days=7)
     since = min(month, first_day, week - timedelta(weeks=WEEKS_BEFORE))
     rows = rows_since(scope_filter(actor), since)
-    claimed = claimed_times(r.id for r in rows)
-    this_month = [r for r in rows if r.created_at >= month]
+    claimed = claimed_since(scope_filter(actor), since)
+    month_utc, first_day_utc = month.astimezone(timezone.utc), first_day.astimezone(timezone.utc)
+    this_month = [r for r in rows if r.created_at >= month_utc]
 
-    per_day = Counter(r.created_at.astimezone(today.tzinfo).date() for r in rows if r.created_at >= first_day)
+    per_day = Counter(r.created_at.astimezone(today.tzinfo).date() for r in rows if r.created_at >= first_day_utc)
     by_top = Counter(_top(r.category, 1) for r in this_month)
     by_second = defaultdict(Counter)
     for r in this_month:

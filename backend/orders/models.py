@@ -52,6 +52,11 @@ class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_state_grid", "state", "grid_id"),
+        # "Touched since" (figures.rows_since) ORs these three with the open states: each an index,
+        # so the period's orders are found without reading the history behind them.
+        Index("ix_orders_created_at", "created_at"),
+        Index("ix_orders_resolved_at", "resolved_at"),
+        Index("ix_orders_rated_at", "rated_at"),
         # One order per intake: a retry carrying the same key finds the first (services.create_order).
         Index("uq_orders_idempotency_key", "idempotency_key", unique=True),
         *(CheckConstraint(sql, name=name) for name, sql in ORDER_CHECKS.items()),  # ck_orders_<name>

@@ -115,7 +115,11 @@ def accept_push(message: dict) -> WechatInbound | None:
         content=message.get("Content"), media_id=message.get("MediaId"),
         payload=message, status="pending", created_at=clock.now())
     db.session.add(row)
+    session = db.session()
     try:
+        # The callback only needs the new row's id to enqueue it: reading the row back after the
+        # commit would open a second transaction on every push.
+        session.expire_on_commit = False
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -125,6 +129,8 @@ def accept_push(message: dict) -> WechatInbound | None:
         # Not stored: let WeChat's retry through instead of deduping it into oblivion.
         _forget(redis_key)
         raise
+    finally:
+        session.expire_on_commit = True
     return row
 
 

@@ -67,3 +67,58 @@ def test_a_run_becomes_a_dated_section_with_every_target_judged(tmp_path):
     report.append(path, text)
     assert path.read_text(encoding="utf-8").startswith("# Benchmarks\n\nkept by hand") and \
         path.read_text(encoding="utf-8").count("## Run ") == 2
+
+
+def _echo_request(i):
+    return "POST", "/api/v1/orders", b'{"text": "\\u697c\\u9053\\u706f\\u574f\\u4e86"}', {
+        "Content-Type": "application/json", "Authorization": f"Bearer t{i % 2}"}
+
+
+def test_the_python_clients_drive_the_ceiling_closed_and_open_loop(ceiling):
+    from bench import clients
+    closed = clients.closed_loop(ceiling, _echo_request, connections=2, seconds=0.3)
+    assert closed["requests"] > 0 and closed["errors"] == 0 and closed["p50_ms"] <= closed["p99_ms"]
+    opened = clients.open_loop(ceiling, _echo_request, rate=40, seconds=0.5, pool=4)
+    assert opened["requests"] == 20 and opened["answered"] == 20 and opened["errors"] == 0
+    assert opened["p50_ms"] <= opened["p99_ms"] <= opened["max_ms"]
+
+
+def test_the_claim_gate_and_raw_round_trips_run_on_the_apps_redis(app, redis):
+    from bench import bench_race
+    from backend.extensions import redis as app_redis
+    with app.app_context():
+        assert bench_race.raw_round_trips(app_redis, [f"rm:test:raw:{i}" for i in range(20)], threads=4) > 0
+        assert bench_race.gate_round_trips([f"T{i}" for i in range(20)], threads=4) > 0
+        assert all(app_redis.exists(f"rm:claim:T{i}") for i in range(20))
+
+
+def _bot_and_scale_results():
+    s = lambda *v: {"median": v[0], "min": min(v), "max": max(v), "rounds": list(v)}  # noqa: E731
+    later = {"rps": 5.0, "p99_ms": 400}
+    page = {"p50_ms": 10, "p95_ms": 20, "runs": 3}
+    return {
+        "bot": {"chat": {"ratio": s(0.5), "p99_ratio": s(1.5), "app_rps": s(10), "rasa_rps": s(20),
+                         "app_p99_ms": s(300), "rasa_p99_ms": s(200)},
+                "long": {"app": {"first": later, "later": later}, "rasa": {"first": later, "later": later}, "ratio": 1.0},
+                "wechat": {"rate": 200, "p99_ratio": s(2.0), "app_p99_ms": s(40), "ceiling_p99_ms": s(20)},
+                "memory_mb": {"after start": {"rasa": 900, "actions": 40}, "peak under load": {"rasa": 1100, "actions": 45}}},
+        "race": {"threads": 50, "orders": 100, "gate_per_s": 900, "raw_per_s": 1000, "gate_ratio": 0.9,
+                 "claims_per_s": 50, "claims_ratio": 0.05, "refused": 3, "claim_events_twice": 0, "never_claimed": 0,
+                 "told_but_not_holder": 0, "zero_double_claims": True},
+        "scale": {"sizes": [10, 100], "district": "1 street", "repeat": 3, "generation_s": {"10": 1, "100": 2},
+                  "stages": {"10": {"pages": {"dashboard (street)": page, "queue": page}},
+                             "100": {"pages": {"dashboard (street)": page, "queue": {**page, "p95_ms": 60}}}},
+                  "growth": {"dashboard (street)": 1.0, "queue": 3.0}},
+    }
+
+
+def test_bot_claims_and_scale_figures_are_judged_against_their_targets():
+    rows = {r[0]: r for r in report.rows(_bot_and_scale_results())}
+    assert rows["chat turn c4"][2:] == ("0.50", "≥ 0.8", "MISSED")
+    assert rows["chat turn c4 p99"][4] == "MISSED" and rows["wechat ack"][2:] == ("40", "≤ 50 ms", "met")
+    assert rows["memory rasa"][2:] == ("900 / 1100", "≤ 1 GB", "MISSED")
+    assert rows["claims c50 gate"][2:] == ("0.90", "≥ 0.8", "met") and rows["claims c50 doubles"][4] == "met"
+    assert rows["scale dashboard (street)"][4] == "met" and rows["scale queue"][2:] == ("60", "≤ 50 ms", "MISSED")
+    table = "\n".join(report.scale_table(_bot_and_scale_results()["scale"]))
+    assert "| queue | 10 / 20 | 10 / 60 | 3.00× |" in table
+    assert report.rows({"bot": {"error": "no model"}})[0][4] == "MISSED"
