@@ -3,14 +3,14 @@ public figures) reads the period's orders through a bitmap OR instead of every o
 stays as fast with three years of history behind it as with three months (bench: scale)
 
 Revision ID: f1a3c5e7b9d2
-Revises: e5c2a9d4b710
+Revises: 6e53515b2d97
 Create Date: 2026-12-01 21:20:00
 
 """
 from alembic import op
 
 revision = 'f1a3c5e7b9d2'
-down_revision = 'e5c2a9d4b710'
+down_revision = '6e53515b2d97'
 branch_labels = None
 depends_on = None
 
