@@ -186,3 +186,41 @@ def test_the_database_refuses_a_property_rung_without_a_company(db, redis, make,
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, estate):
+    """Two 水晶城小区 orders reported and resolved in time and rated (满意, 不满意), one left until the
+    tick returned it; 金地物业 resolves its one order, 满意. The community admin sees both
+    companies, each property only its own."""
+    from backend.accounts.actors import Actor
+    from backend.orders import figures
+    month = figures.local_starts(clock.now())[1]
+    clock.travel(month + timedelta(days=1, hours=9) - clock.now())  # 09:00 on the 2nd: within this month
+    resident = estate["resident"]
+    done = [make.order(resident, category=PROPERTY_WORK) for _ in range(2)]
+    missed = make.order(resident, category=PROPERTY_WORK)
+    theirs = make.order(resident, category=PROPERTY_WORK, location_text="翠湖苑12号楼")
+    for keeper, order in [(estate["keeper"], done[0]), (estate["keeper"], done[1]), (estate["other_keeper"], theirs)]:
+        dispatch.claim(actor(keeper), order.number)
+        dispatch.resolve(actor(keeper), order.number, "已修好")
+    you = Actor.for_resident(resident)
+    orders.rate(you, _reload(db, done[0].number), satisfaction="satisfied")
+    orders.rate(you, _reload(db, done[1].number), satisfaction="unsatisfied")
+    orders.rate(you, _reload(db, theirs.number), satisfaction="satisfied")
+    _travel_past(_reload(db, missed.number))
+    jobs.sla_tick()
+
+    shown = {p["company"]: p for p in figures.dashboard(actor(estate["community_admin"]))["by_property"]}
+    assert list(shown) == sorted(["绿城物业", "金地物业"])
+    ours = shown["绿城物业"]
+    assert (ours["offered"], ours["acknowledged_on_time"], ours["resolved_on_time"]) == (3, 2, 2)
+    assert (ours["returned"], ours["missed"], ours["rated"]) == (1, 1, 2)
+    assert ours["on_time_rate"] == round(2 / 3, 4) and ours["satisfaction_rate"] == 0.5
+    assert shown["金地物业"]["satisfaction_rate"] == 1.0 and shown["金地物业"]["on_time_rate"] == 1.0
+    own = figures.dashboard(actor(estate["keeper"]))["by_property"]
+    assert [p["company"] for p in own] == ["绿城物业"]
+
+    with client.session_transaction() as session:
+        session["staff_id"] = estate["community_admin"].id
+    page = client.get("/console/").get_data(as_text=True)
+    assert 'id="chart-by-property"' in page and "金地物业" in page and "66.7%" in page
