@@ -15,7 +15,7 @@ def register(app) -> None:
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
     @click.option("--dry-run", is_flag=True, help="check and count, write nothing")
     def import_registry(files, dry_run):
-        """Import communities, grids, buildings, departments and staff (XLSX sheets or CSV files)."""
+        """Import communities, grids, buildings, departments, property companies and staff (XLSX or CSV)."""
         with click.progressbar(length=1, label="导入中", file=sys.stderr) as bar:
             def progress(done, total):
                 bar.length = total

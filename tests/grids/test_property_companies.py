@@ -2,7 +2,7 @@
 with staff accounts of their own; an order of a bound compound then goes to them."""
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.accounts.models import Staff
 from backend.grids.models import PropertyCompany
@@ -49,3 +49,46 @@ def test_unknown_places_and_taken_usernames_are_refused_in_chinese(app, db, redi
     assert _run(app, "add-property-company", "绿城物业", "--compound", f"{world['community'].name}:水晶城小区").exit_code == 0
     taken = world["workers"][0].username
     assert "已被使用" in _run(app, "add-property-staff", "绿城物业", taken, "某人").output
+
+
+def _registry_with_properties(extra_property_rows=()):
+    from tests.grids.test_registry import SHEETS
+    return {
+        **SHEETS,
+        "物业": [["物业公司", "社区", "小区", "电话"], ["绿城物业", "阳光社区", "阳光花园", "0571-88886666"],
+                 ["绿城物业", "月亮湾社区", "月亮湾小区", ""], *extra_property_rows],
+        "人员": [SHEETS["人员"][0][:-1] + ["物业公司", "在岗"], *[r[:-1] + ["", r[-1]] for r in SHEETS["人员"][1:]],
+                 ["lc-wang", "王师傅", "物业人员", "", "", "", "", "", "绿城物业", "是"]],
+    }
+
+
+def test_the_registry_imports_property_companies_their_compounds_and_staff(db, redis):
+    from backend.grids import registry
+    from backend.grids.models import PropertyCompound
+    from backend.grids.property import company_id_for_building
+    from backend.grids.routing import place
+    from tests.grids.test_registry import workbook
+    report = registry.import_registry([("r.xlsx", workbook(_registry_with_properties()))])
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.counts["properties"]["created"] == 2 and report.counts["property_companies"]["created"] == 1
+    company = db.session.scalar(select(PropertyCompany).where(PropertyCompany.name == "绿城物业"))
+    assert company.phone == "0571-88886666" and len(company.compounds) == 2
+    keeper = db.session.scalar(select(Staff).where(Staff.username == "lc-wang"))
+    assert keeper.role == "property_staff" and keeper.property_company_id == company.id
+    assert company_id_for_building(place("阳光花园5号楼").building.id) == company.id
+    # The export reads back unchanged.
+    again = registry.import_registry([("current.xlsx", registry.export_registry())])
+    assert again.ok and all(c["created"] == c["updated"] == 0 for c in again.counts.values()), again.counts
+    assert db.session.scalar(select(func.count()).select_from(PropertyCompound)) == 2
+
+
+def test_the_registry_refuses_a_compound_for_two_companies_and_property_staff_without_one(db, redis):
+    from backend.grids import registry
+    from tests.grids.test_registry import workbook
+    sheets = _registry_with_properties([["金地物业", "阳光社区", "阳光花园", ""]])
+    sheets["人员"].append(["lc-li", "李师傅", "property_staff", "", "", "", "", "", "", "是"])
+    report = registry.import_registry([("r.xlsx", workbook(sheets))])
+    assert not report.ok and db.session.scalar(select(func.count()).select_from(PropertyCompany)) == 0
+    assert {str(p) for p in report.problems} == {
+        "物业 第4行「物业公司」：阳光社区阳光花园已由绿城物业管理",
+        "人员 第6行「物业公司」：物业人员必须填写物业公司"}
