@@ -165,15 +165,17 @@ _PROPERTY_EVENTS = ("submit", "dispatch_property", "claim", "resolve", "return_f
 
 def _property_tally() -> dict:
     return {"offered": 0, "acknowledged": 0, "acknowledged_on_time": 0, "resolved": 0, "resolved_on_time": 0,
-            "returned": 0, "missed": 0, "rated": 0, "satisfied": 0}
+            "returned": 0, "returned_unacknowledged": 0, "missed": 0, "rated": 0, "satisfied": 0}
 
 
 def by_property(where, since: datetime) -> list[dict]:
     """Per property company, for what it was given from `since` on: offered (at creation or by
     派给物业), reported (报到) and reported in time, resolved and resolved in time, returned to the
     community (and of those, by a missed limit), and the residents' 满意率 of what it resolved —
-    a rating counts for the property that made the resolution it rates. Read from the events the
-    lifecycle rows write (`property`, `on_time`), so a later move of the order changes nothing."""
+    a rating counts for the property that made the resolution it rates. The rates count only what is
+    decided: an order still waiting within its limit is neither in time nor late yet. Read from the
+    events the lifecycle rows write (`property`, `on_time`), so a later move of the order changes
+    nothing."""
     from ..grids.models import PropertyCompany
     order_ids = list(db.session.scalars(select(Order.id).where(
         where, Order.property_company_id.is_not(None), Order.updated_at >= since)))
@@ -181,7 +183,7 @@ def by_property(where, since: datetime) -> list[dict]:
     for chunk in range(0, len(order_ids), 900):  # SQLite's bound-parameter limit
         events += db.session.execute(
             select(OrderEvent.order_id, OrderEvent.action, OrderEvent.actor_type, OrderEvent.data,
-                   OrderEvent.created_at)
+                   OrderEvent.from_state, OrderEvent.created_at)
             .where(OrderEvent.order_id.in_(order_ids[chunk:chunk + 900]), OrderEvent.action.in_(_PROPERTY_EVENTS))
             .order_by(OrderEvent.order_id, OrderEvent.id)).all()
     tallies: dict[int, dict] = defaultdict(_property_tally)
@@ -204,6 +206,7 @@ def by_property(where, since: datetime) -> list[dict]:
             tally["resolved_on_time"] += bool(data.get("on_time"))
         elif e.action == "return_from_property":
             tally["returned"] += 1
+            tally["returned_unacknowledged"] += e.from_state in states.UNCLAIMED_STATES
             tally["missed"] += e.actor_type == "system"
         elif e.actor_type == "resident" and data.get("satisfaction"):
             tally["rated"] += 1
@@ -211,7 +214,8 @@ def by_property(where, since: datetime) -> list[dict]:
     names = dict(db.session.execute(select(PropertyCompany.id, PropertyCompany.name)
                                     .where(PropertyCompany.id.in_(list(tallies)))).all()) if tallies else {}
     return [{"company": names.get(company_id, ""), **tally,
-             "acknowledge_rate": _rate(tally["acknowledged_on_time"], tally["offered"]),
-             "on_time_rate": _rate(tally["resolved_on_time"], tally["offered"]),
+             "acknowledge_rate": _rate(tally["acknowledged_on_time"],
+                                       tally["acknowledged"] + tally["returned_unacknowledged"]),
+             "on_time_rate": _rate(tally["resolved_on_time"], tally["resolved"] + tally["returned"]),
              "satisfaction_rate": _rate(tally["satisfied"], tally["rated"])}
             for company_id, tally in sorted(tallies.items(), key=lambda kv: names.get(kv[0], ""))]

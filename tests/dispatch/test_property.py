@@ -215,7 +215,7 @@ def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, est
     ours = shown["绿城物业"]
     assert (ours["offered"], ours["acknowledged_on_time"], ours["resolved_on_time"]) == (3, 2, 2)
     assert (ours["returned"], ours["missed"], ours["rated"]) == (1, 1, 2)
-    assert ours["on_time_rate"] == round(2 / 3, 4) and ours["satisfaction_rate"] == 0.5
+    assert ours["on_time_rate"] == ours["acknowledge_rate"] == round(2 / 3, 4) and ours["satisfaction_rate"] == 0.5
     assert shown["金地物业"]["satisfaction_rate"] == 1.0 and shown["金地物业"]["on_time_rate"] == 1.0
     own = figures.dashboard(actor(estate["keeper"]))["by_property"]
     assert [p["company"] for p in own] == ["绿城物业"]
