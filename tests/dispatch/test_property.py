@@ -224,3 +224,16 @@ def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, est
         session["staff_id"] = estate["community_admin"].id
     page = client.get("/console/").get_data(as_text=True)
     assert 'id="chart-by-property"' in page and "金地物业" in page and "66.7%" in page
+
+
+def test_open311_names_the_property_company_responsible(db, redis, make, estate):
+    from backend.open311 import services as open311
+    order = make.order(estate["resident"], category=PROPERTY_WORK)
+    assert open311.describe(_reload(db, order.number))["agency_responsible"] == "绿城物业"
+
+
+def test_property_staff_list_only_their_colleagues(db, redis, make, estate):
+    from backend.grids import staff
+    colleague = make.staff("property_staff", property_company=estate["property"])
+    shown = {s.id for s in staff.visible(actor(estate["keeper"]))}
+    assert shown == {estate["keeper"].id, colleague.id}
