@@ -81,6 +81,11 @@ class Config:
     # a top-level key ("城乡建设") covers its whole subtree, the longest match wins.
     SLA_CATEGORY_LIMITS = _env("SLA_CATEGORY_LIMITS", "{}")
     SLA_TICK_SECONDS = int(_env("SLA_TICK_SECONDS", "60"))
+    # Property companies (物业): these categories (taxonomy paths, comma-separated; a path covers
+    # its subtree) go to the compound's property company first when it has one; its own limits,
+    # JSON per grade: {"normal": {"acknowledge": "2h", "resolve": "2d"}} (working time like the rest).
+    PROPERTY_CATEGORIES = _env("PROPERTY_CATEGORIES", "城乡建设/住房保障与房地产/物业服务")
+    SLA_PROPERTY_LIMITS = _env("SLA_PROPERTY_LIMITS", "{}")
     DUE_SOON_SECONDS = int(_env("DUE_SOON_SECONDS", "3600"))
     # 归档: rated orders after this many days; resolved orders nobody rated after this many (未评价).
     ARCHIVE_RATED_AFTER_DAYS = float(_env("ARCHIVE_RATED_AFTER_DAYS", "3"))

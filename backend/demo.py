@@ -6,7 +6,7 @@ from . import clock
 from .accounts.actors import Actor
 from .accounts.models import Resident, Staff
 from .extensions import db
-from .grids.models import Building, Community, Department, Grid, Street
+from .grids.models import Building, Community, Department, Grid, PropertyCompany, PropertyCompound, Street
 from .orders import intake, services
 from .orders.models import Order
 
@@ -67,7 +67,21 @@ def seed() -> bool:
     db.session.add_all(residents)
     db.session.commit()
     _demo_orders(residents)
+    _demo_property()
     return True
+
+
+def _demo_property() -> None:
+    """水晶城小区's property company and its staff account, bound after the demo orders so they
+    stay where they are; what residents send about the compound's property work from now on goes
+    to it first (小区吹哨、物业报到)."""
+    community = db.session.scalar(select(Community).where(Community.name == COMMUNITIES[0][0]))
+    company = PropertyCompany(name="水晶城物业服务有限公司", phone="0571-86001234",
+                              compounds=[PropertyCompound(community_id=community.id, compound=COMMUNITIES[0][2])])
+    db.session.add(company)
+    db.session.flush()
+    _staff("sjc-wy", "物业客服马丽", "property_staff", property_company_id=company.id)
+    db.session.commit()
 
 
 def _demo_orders(residents) -> None:

@@ -84,6 +84,22 @@
         { options: Object.assign({ plugins: { legend: { display: false } }, scales: integers }, FILL) });
   }
 
+  // Property companies: the three rates side by side, in per cent (the table below has the counts).
+  var byProperty = data("chart-by-property");
+  if (byProperty) {
+    var percent = function (key) {
+      return byProperty.rows.map(function (r) { return r[key] === null ? null : Math.round(r[key] * 1000) / 10; });
+    };
+    new Chart(byProperty.el, {
+      type: "bar",
+      data: { labels: byProperty.rows.map(function (r) { return r.company; }),
+              datasets: [{ label: "按时报到率 %", backgroundColor: PALETTE[4], data: percent("acknowledge_rate") },
+                         { label: "按时办结率 %", backgroundColor: PALETTE[3], data: percent("on_time_rate") },
+                         { label: "满意率 %", backgroundColor: RED, data: percent("satisfaction_rate") }] },
+      options: Object.assign({ scales: { y: { beginAtZero: true, max: 100 } } }, FILL)
+    });
+  }
+
   var byChannel = data("chart-by-channel");
   if (byChannel) {
     new Chart(byChannel.el, {

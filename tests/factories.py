@@ -3,7 +3,7 @@ import itertools
 
 from backend.accounts.actors import Actor
 from backend.accounts.models import Resident, Staff
-from backend.grids.models import Building, Community, Department, Grid, Street
+from backend.grids.models import Building, Community, Department, Grid, PropertyCompany, PropertyCompound, Street
 
 from werkzeug.security import generate_password_hash
 
@@ -44,13 +44,20 @@ class Factory:
         return self._save(Department(street=street, name=name or f"部门{next(_seq)}",
                                      categories=categories or []))
 
+    def property_company(self, *compounds, name=None):
+        """A property company (物业) managing the (community, compound name) pairs given."""
+        company = PropertyCompany(name=name or f"物业公司{next(_seq)}", compounds=[
+            PropertyCompound(community_id=community.id, compound=compound) for community, compound in compounds])
+        return self._save(company)
+
     def staff(self, role="grid_worker", grid=None, community=None, street=None, department=None,
-              username=None, name="陈晓燕"):
+              username=None, name="陈晓燕", property_company=None):
         staff = Staff(username=username or f"staff{next(_seq)}", name=name, role=role,
                       grid_id=grid.id if grid else None,
                       community_id=community.id if community else None,
                       street_id=street.id if street else None,
-                      department_id=department.id if department else None)
+                      department_id=department.id if department else None,
+                      property_company_id=property_company.id if property_company else None)
         staff.password_hash = _PASSWORD_HASH
         return self._save(staff)
 

@@ -15,12 +15,13 @@ class Actor:
     street_id: int | None = None
     department_id: int | None = None
     name: str | None = None
+    property_company_id: int | None = None
 
     @classmethod
     def for_staff(cls, staff) -> "Actor":
         street_id = staff.street_id
         return cls("staff", staff.id, staff.role, staff.grid_id, staff.community_id, street_id,
-                   staff.department_id, staff.name)
+                   staff.department_id, staff.name, staff.property_company_id)
 
     @classmethod
     def for_resident(cls, resident) -> "Actor":
@@ -48,6 +49,9 @@ SYSTEM = Actor("system")
 SCOPE_COLUMNS = {
     "grid_worker": "grid_id", "grid_leader": "grid_id", "community_admin": "community_id",
     "street_admin": "street_id", "department_liaison": "department_id", "grid_member": "reporter_id",
+    # a property company sees what was given to it, not everything of its compounds (a resident's
+    # 医保卡 is none of its business)
+    "property_staff": "property_company_id",
 }
 # The actor's own value for a scope column, when it is not named like the column.
 _ACTOR_VALUE = {"reporter_id": "id"}
@@ -83,11 +87,14 @@ ROLE_RANK = {"grid_worker": 0, "grid_leader": 1, "community_admin": 2, "street_a
 def may_hold(actor: Actor, order) -> bool:
     """May this staff member take (claim) or move (escalate, transfer) the order at its rung?
     Scope is checked separately; this is the ladder: a grid worker cannot take what was escalated
-    to the grid leader, and only the department's own liaison reports (报到) at the top rung."""
+    to the grid leader, and only the department's own liaison reports (报到) at the top rung —
+    as only the property's own staff report at the property rung, which stands beside the ladder."""
     if not actor.is_staff:
         return actor.kind == "system"
     if actor.role == "sysadmin":
         return True
     if order.rung == "department" or actor.role == "department_liaison":
         return order.rung == "department" and actor.role == "department_liaison"
+    if order.rung == "property" or actor.role == "property_staff":
+        return order.rung == "property" and actor.role == "property_staff"
     return ROLE_RANK.get(actor.role, -1) >= RUNG_RANK.get(order.rung, 0)

@@ -1,4 +1,4 @@
-"""People: residents (WeChat users) and staff (grid workers up to sub-district admins)."""
+"""People: residents (WeChat users) and staff (grid workers up to sub-district admins, property staff)."""
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
@@ -10,11 +10,12 @@ from ..types import UTCDateTime
 from .. import clock
 
 ROLES = ("grid_worker", "grid_leader", "grid_member", "community_admin", "street_admin", "department_liaison",
-         "sysadmin")
+         "property_staff", "sysadmin")
 # Which scope column each role is bound to.
 ROLE_SCOPE = {
     "grid_worker": "grid", "grid_leader": "grid", "grid_member": "grid", "community_admin": "community",
-    "street_admin": "street", "department_liaison": "department", "sysadmin": None,
+    "street_admin": "street", "department_liaison": "department", "property_staff": "property_company",
+    "sysadmin": None,
 }
 
 
@@ -82,6 +83,7 @@ class Staff(db.Model):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    property_company_id: Mapped[int | None] = mapped_column(ForeignKey("property_companies.id"))
     active: Mapped[bool] = mapped_column(default=True)
 
     def set_password(self, password: str) -> None:

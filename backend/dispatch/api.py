@@ -73,6 +73,10 @@ _action("supervise", "supervise", SuperviseSchema, "督办: press whoever holds 
 _action("category", "correct_category", CategorySchema, "Correct the order's category (audited)")
 _action("grade", "set_grade", GradeSchema, "Set the grade (urgent / normal); limits restart at the new grade")
 _action("reopen", "reopen", ReasonSchema, "Reopen a resolved order (e.g. after a return visit), with a reason")
+_action("property", "dispatch_property", ReleaseSchema,
+        "小区吹哨、物业报到: give the order to its compound's property company, with its own limits")
+_action("return", "return_from_property", ReasonSchema,
+        "退回社区: the property gives the order back to the community, with a reason")
 _action("close", "close", ReasonSchema, "归档 a rated or resolved order by hand, with a reason")
 _action("private", "make_private", ReasonSchema, "不予公示: keep the order off the public pages, with a reason")
 _action("public", "make_public", ReasonSchema, "恢复公示: show the order on the public pages again, with a reason")

@@ -10,7 +10,7 @@ def sla_tick() -> dict:
     """Find missed deadlines and move each order one rung up. Idempotent: run it twice, or after an
     outage, and every missed deadline still causes exactly one escalation."""
     done = services.sla_tick()
-    if done["escalated"] or done["overdue"]:
+    if done["escalated"] or done["overdue"] or done["returned_from_property"]:
         log.info("SLA tick: %s", done)
     return done
 

@@ -8,6 +8,7 @@ already sorted by urgency:
     rm:q:community:<id>         at the community rung
     rm:q:street:<id>            at the sub-district rung (吹哨)
     rm:q:dept:<department id>   whistled-in department, until it reports (报到)
+    rm:q:prop:<company id>      given to a compound's property company, until it reports (报到)
 The hash rm:q:where maps order number → the queue it is in, so a move is one atomic script.
 A claim takes rm:claim:<number> (SET NX EX) and leaves the queue in the same script: of two
 racing workers only one reaches the database; the loser gets 409 at once. The database
@@ -61,6 +62,8 @@ def key_for(order) -> str | None:
     if order.state not in states.UNCLAIMED_STATES:
         return None
     rung = order.rung
+    if rung == "property" and order.property_company_id:
+        return f"{PREFIX}prop:{order.property_company_id}"
     if rung == "department" and order.department_id:
         return f"{PREFIX}dept:{order.department_id}"
     if rung in ("street", "department") and order.street_id:

@@ -116,6 +116,7 @@ class StaffOrderSchema(OrderBaseSchema):
     grid = fields.Function(lambda o: o.grid.code if o.grid else None)
     grid_name = fields.Function(lambda o: o.grid.name if o.grid else None)
     department = fields.Function(lambda o: o.department.name if o.department else None)
+    property_company = fields.Function(lambda o: o.property_company.name if o.property_company else None)
     assignee = fields.Function(lambda o: o.assignee.name if o.assignee else None)
     ack_by = fields.DateTime(allow_none=True)
     channel = fields.String()

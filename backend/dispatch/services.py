@@ -16,7 +16,7 @@ from .. import clock
 from ..accounts.actors import SYSTEM, Actor, in_scope, may_hold
 from ..errors import Conflict, DomainError, Forbidden
 from ..extensions import db
-from ..grids.models import Community, Department, Grid
+from ..grids.models import Community, Department, Grid, PropertyCompany
 from ..notifications.models import Notification
 from ..orders import deadlines, ladder, states
 from ..orders import services as orders
@@ -132,7 +132,8 @@ def missed_order_ids(now) -> list[int]:
 
 
 def escalate_missed(order_id: int, now) -> str | None:
-    """One missed deadline → one rung up (or, at the top, one "overdue" record). Safe to repeat:
+    """One missed deadline → one rung up (or, at the top, one "overdue" record; at the property,
+    back to the community). Safe to repeat:
     the escalation is keyed by (order, rung, deadline) in its event, the new rung's deadline lies in
     the future, and a concurrent tick loses on Order.version."""
     order = db.session.get(Order, order_id)
@@ -144,6 +145,11 @@ def escalate_missed(order_id: int, now) -> str | None:
     if any((e.data or {}).get("sla_key") == key for e in order.events):
         db.session.rollback()
         return None
+    if order.rung == "property":  # 物业 missed its limit: back up to the community
+        missed = "acknowledge" if order.state in states.UNCLAIMED_STATES else "resolve"
+        orders.perform(SYSTEM, order, "return_from_property", sla_key=key, missed=missed,
+                       deadline=deadline.isoformat())
+        return "returned"
     if ladder.next_rung(order) is None:
         orders.perform(SYSTEM, order, "overdue", sla_key=key, rung=order.rung, deadline=deadline.isoformat())
         return "overdue"
@@ -172,7 +178,9 @@ def sla_tick(now=None) -> dict:
     counts = _each(missed_order_ids(now), lambda order_id: escalate_missed(order_id, now))
     overdue = counts.pop("overdue", 0)
     skipped = counts.pop("skipped", 0)
-    return {"escalated": sum(counts.values()), "overdue": overdue, "skipped": skipped}
+    returned = counts.pop("returned", 0)
+    return {"escalated": sum(counts.values()), "overdue": overdue, "skipped": skipped,
+            "returned_from_property": returned}
 
 
 def archive_tick(now=None) -> dict:
@@ -208,6 +216,8 @@ def queue_keys(actor: Actor) -> list[str]:
         return [f"{p}grid:{actor.grid_id}", f"{p}leader:{actor.grid_id}"]
     if role == "department_liaison":
         return [f"{p}dept:{actor.department_id}"]
+    if role == "property_staff":
+        return [f"{p}prop:{actor.property_company_id}"]
     if role == "community_admin":
         community_ids = [actor.community_id]
         keys = []
@@ -218,6 +228,7 @@ def queue_keys(actor: Actor) -> list[str]:
         community_ids = list(db.session.scalars(select(Community.id)))
         keys = [f"{p}street:{s}" for s in db.session.scalars(select(Community.street_id).distinct())]
         keys += [f"{p}dept:{d}" for d in db.session.scalars(select(Department.id))]
+        keys += [f"{p}prop:{c}" for c in db.session.scalars(select(PropertyCompany.id))]
     else:
         return []
     grid_ids = list(db.session.scalars(select(Grid.id).where(Grid.community_id.in_(community_ids)))) if community_ids else []

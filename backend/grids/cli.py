@@ -1,9 +1,12 @@
-"""flask import-registry FILE… [--dry-run] and flask export-registry: the registry as spreadsheets."""
+"""flask import-registry FILE… [--dry-run] and flask export-registry: the registry as spreadsheets;
+flask add-property-company and flask add-property-staff: property companies (物业) and their staff."""
 import sys
 from pathlib import Path
 
 import click
 
+from ..errors import DomainError
+from . import property as properties
 from . import registry
 
 
@@ -12,7 +15,7 @@ def register(app) -> None:
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
     @click.option("--dry-run", is_flag=True, help="check and count, write nothing")
     def import_registry(files, dry_run):
-        """Import communities, grids, buildings, departments and staff (XLSX sheets or CSV files)."""
+        """Import communities, grids, buildings, departments, property companies and staff (XLSX or CSV)."""
         with click.progressbar(length=1, label="导入中", file=sys.stderr) as bar:
             def progress(done, total):
                 bar.length = total
@@ -37,3 +40,35 @@ def register(app) -> None:
         """Write the registry (or a blank template) as an XLSX workbook the import reads back."""
         Path(out).write_bytes(registry.export_registry(template=template))
         click.echo(f"written to {out}")
+
+    @app.cli.command("add-property-company")
+    @click.argument("name")
+    @click.option("--compound", "compounds", multiple=True, required=True, metavar="社区名:小区名",
+                  help="a compound it manages (repeatable), as the community's name and the compound's")
+    @click.option("--phone", default=None)
+    def add_property_company(name, compounds, phone):
+        """Create (or extend) a property company and bind it to the compounds it manages."""
+        pairs = []
+        for given in compounds:
+            community, sep, compound = given.partition(":")
+            if not sep or not community.strip() or not compound.strip():
+                raise click.BadParameter(f"{given!r}: write 社区名:小区名", param_hint="--compound")
+            pairs.append((community.strip(), compound.strip()))
+        try:
+            company = properties.save_company(name, pairs, phone=phone)
+        except DomainError as refused:
+            raise click.ClickException(str(refused)) from None
+        click.echo(f"{company.name}：管理 " + "、".join(f"{c.community.name}{c.compound}" for c in company.compounds))
+
+    @app.cli.command("add-property-staff")
+    @click.argument("company")
+    @click.argument("username")
+    @click.argument("name")
+    @click.option("--phone", default=None)
+    def add_property_staff(company, username, name, phone):
+        """A staff account of a property company; its first password is printed once."""
+        try:
+            staff, password = properties.add_staff(company, username, name, phone)
+        except DomainError as refused:
+            raise click.ClickException(str(refused)) from None
+        click.echo(f"新账号 {staff.username} 的初始密码：{password}")

@@ -1,5 +1,6 @@
-"""Where things are: street (街道) → community (社区) → grid (网格) → building (楼栋); departments."""
-from sqlalchemy import ForeignKey, String, JSON
+"""Where things are: street (街道) → community (社区) → grid (网格) → building (楼栋); departments;
+property companies (物业) and the compounds (小区) they manage."""
+from sqlalchemy import ForeignKey, String, JSON, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -56,3 +57,27 @@ class Department(db.Model):
     # Top-level categories this department answers for, e.g. ["城乡建设"].
     categories: Mapped[list] = mapped_column(JSON, default=list)
     street: Mapped[Street] = relationship()
+
+
+class PropertyCompany(db.Model):
+    """A property company (物业企业): it reports (报到) for the compounds it manages, when a
+    compound's problem is whistled to it (小区吹哨、物业报到)."""
+    __tablename__ = "property_companies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    compounds: Mapped[list["PropertyCompound"]] = relationship(
+        back_populates="company", order_by="PropertyCompound.id", cascade="all, delete-orphan")
+
+
+class PropertyCompound(db.Model):
+    """A compound (a `Building.compound` name within a community) bound to its property company.
+    One company per compound: the unique key is what makes "the compound's property" one answer."""
+    __tablename__ = "property_compounds"
+    __table_args__ = (UniqueConstraint("community_id", "compound"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_company_id: Mapped[int] = mapped_column(ForeignKey("property_companies.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"))
+    compound: Mapped[str] = mapped_column(String(80))
+    company: Mapped[PropertyCompany] = relationship(back_populates="compounds")
+    community: Mapped[Community] = relationship()

@@ -1,12 +1,14 @@
-"""The registry a community runs on — streets, communities, grids, buildings, departments, staff —
+"""The registry a community runs on — streets, communities, grids, buildings, departments, property
+companies (物业) and the compounds they manage, staff —
 imported from a spreadsheet and exported back to one. The console, `flask import-registry` and
 `flask export-registry` all call `import_registry` / `export_registry`.
 
-A registry file is an XLSX workbook with one sheet per kind (社区, 网格, 楼栋, 部门, 人员; any may be
+A registry file is an XLSX workbook with one sheet per kind (社区, 网格, 楼栋, 部门, 物业, 人员; any may be
 missing), or CSV files, one per kind, named after it (communities.csv or 社区.csv …). Headers are
 Chinese or English (see COLUMNS). Rows are matched on their natural key and updated in place, so a
 second import of the same file changes nothing: street and community and department by name, grid
-by code, building by compound + number, staff by username.
+by code, building by compound + number, a property company by name and the compound it manages
+by community + compound (one company per compound), staff by username.
 
 An import is all-or-nothing: every row is checked first and any problem (sheet, row, column, what)
 stops it with nothing written; a dry run checks and counts without writing. New staff get a random
@@ -26,7 +28,7 @@ from ..accounts.models import TEAM_OF_ROLE, TEAM_ROLES, Staff
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..labels import label
-from .models import Building, Community, Department, Grid, Street
+from .models import Building, Community, Department, Grid, PropertyCompany, PropertyCompound, Street
 
 # kind → [(field, Chinese header, English header, required)]
 COLUMNS = {
@@ -39,19 +41,25 @@ COLUMNS = {
                   ("aliases", "别名", "aliases", False)],
     "departments": [("street", "街道", "street", True), ("name", "部门", "department", True),
                     ("categories", "负责类别", "categories", False)],
+    "properties": [("name", "物业公司", "property_company", True), ("community", "社区", "community", True),
+                   ("compound", "小区", "compound", True), ("phone", "电话", "phone", False)],
     "staff": [("username", "账号", "username", True), ("name", "姓名", "name", True),
               ("role", "角色", "role", True), ("phone", "电话", "phone", False),
               ("grid", "网格编码", "grid_code", False), ("community", "社区", "community", False),
               ("street", "街道", "street", False), ("department", "部门", "department", False),
-              ("active", "在岗", "active", False), ("team_role", "队伍角色", "team_role", False)],
+              ("property", "物业公司", "property_company", False), ("active", "在岗", "active", False),
+              ("team_role", "队伍角色", "team_role", False)],
 }
-SHEETS = {"communities": "社区", "grids": "网格", "buildings": "楼栋", "departments": "部门", "staff": "人员"}
+SHEETS = {"communities": "社区", "grids": "网格", "buildings": "楼栋", "departments": "部门", "properties": "物业",
+          "staff": "人员"}
 ORDER = tuple(COLUMNS)  # parents before children
 ROLES = ("grid_worker", "grid_leader", "grid_member", "community_admin", "street_admin", "department_liaison",
-         "sysadmin")
+         "property_staff", "sysadmin")
 # Which place a role's scope needs (accounts.actors reads exactly that column).
 ROLE_NEEDS = {"grid_worker": "grid", "grid_leader": "grid", "grid_member": "grid", "community_admin": "community",
-              "street_admin": "street", "department_liaison": "department", "sysadmin": None}
+              "street_admin": "street", "department_liaison": "department", "property_staff": "property",
+              "sysadmin": None}
+_SCOPE_COLUMN = {"property": "property_company_id"}  # the others are <place>_id
 _SEPARATORS = ("、", "；", ";", "，", ",", "|")
 
 
@@ -131,7 +139,7 @@ def read_tables(files: Iterable[tuple[str, bytes]]) -> dict[str, list[list[str]]
         elif name.lower().endswith((".csv", ".txt")):
             kind = _kind_of(name)
             if kind is None:
-                raise RegistryFileError(f"看不出 {name} 是哪一类（文件名应为 社区/网格/楼栋/部门/人员 或英文名）")
+                raise RegistryFileError(f"看不出 {name} 是哪一类（文件名应为 社区/网格/楼栋/部门/物业/人员 或英文名）")
             text = _decode_csv(name, content)
             tables[kind] = [[_cell(v) for v in row] for row in csv.reader(io.StringIO(text))]
         else:
@@ -177,6 +185,8 @@ class _Known:
         self.grids = {g.code: g for g in db.session.scalars(select(Grid))}
         self.buildings = {(b.compound, b.number): b for b in db.session.scalars(select(Building))}
         self.departments = {d.name: d for d in db.session.scalars(select(Department))}
+        self.properties = {p.name: p for p in db.session.scalars(select(PropertyCompany))}
+        self.compounds = {(c.community.name, c.compound): c for c in db.session.scalars(select(PropertyCompound))}
         self.staff = {s.username: s for s in db.session.scalars(select(Staff))}
 
 
@@ -210,7 +220,7 @@ def import_registry(files: Iterable[tuple[str, bytes]], *, dry_run: bool = False
     report = Report(dry_run=dry_run)
     tables = read_tables(files)
     if not tables:
-        raise RegistryFileError("文件里没有可导入的表（社区、网格、楼栋、部门、人员）")
+        raise RegistryFileError("文件里没有可导入的表（社区、网格、楼栋、部门、物业、人员）")
     records = {kind: _records(kind, tables.get(kind, []), report) for kind in ORDER}
     if report.problems:
         return report
@@ -315,6 +325,25 @@ def _department_row(known, report, number, row):
             {"street": _street(known, report, row["street"]), "categories": categories})
 
 
+def _property_row(known, report, number, row):
+    if not _need(report, "properties", number, row, "name", "community", "compound"):
+        return
+    community = known.communities.get(row["community"])
+    if community is None:
+        report.problems.append(Problem("物业", number, "社区", f"没有社区「{row['community']}」"))
+        return
+    bound = known.compounds.get((community.name, row["compound"]))
+    if bound is not None and bound.company.name != row["name"]:
+        # Moving a compound to another company is done on purpose (delete, then bind), not by a typo.
+        report.problems.append(Problem("物业", number, "物业公司",
+                                       f"{community.name}{row['compound']}已由{bound.company.name}管理"))
+        return
+    company = _upsert(report, "property_companies", known.properties, row["name"],
+                      lambda: PropertyCompany(name=row["name"]), {"phone": row["phone"]} if row["phone"] else {})
+    _upsert(report, "properties", known.compounds, (community.name, row["compound"]),
+            lambda: PropertyCompound(community=community, compound=row["compound"]), {"company": company})
+
+
 def _role(value: str) -> str | None:
     value = value.strip()
     return value if value in ROLES else next((r for r in ROLES if label("roles", r) == value), None)
@@ -355,7 +384,8 @@ def _staff_row(known, report, number, row):
     if team_role is False:
         return
     places = {"grid": (known.grids, "网格编码"), "community": (known.communities, "社区"),
-              "street": (known.streets, "街道"), "department": (known.departments, "部门")}
+              "street": (known.streets, "街道"), "department": (known.departments, "部门"),
+              "property": (known.properties, "物业公司")}
     needs = ROLE_NEEDS[role]
     found = {}
     for place, (table, header) in places.items():
@@ -367,10 +397,11 @@ def _staff_row(known, report, number, row):
         report.problems.append(Problem("人员", number, places[needs][1], f"{label('roles', role)}必须填写{places[needs][1]}"))
         return
     values = {"name": row["name"], "role": role, "team_role": team_role, "phone": row["phone"] or None, "active": active,
-              "grid_id": None, "community_id": None, "street_id": None, "department_id": None}
+              "grid_id": None, "community_id": None, "street_id": None, "department_id": None,
+              "property_company_id": None}
     # A role's scope is the one column it names (accounts.actors); the others stay empty.
     if needs:
-        values[f"{needs}_id"] = _id_of(found[needs])
+        values[_SCOPE_COLUMN.get(needs, f"{needs}_id")] = _id_of(found[needs])
 
     def new_staff():
         password = secrets.token_urlsafe(9)
@@ -388,7 +419,7 @@ def _id_of(obj) -> int:
 
 
 _ROW = {"communities": _community_row, "grids": _grid_row, "buildings": _building_row,
-        "departments": _department_row, "staff": _staff_row}
+        "departments": _department_row, "properties": _property_row, "staff": _staff_row}
 
 
 # --- exporting --------------------------------------------------------------------------------
@@ -405,14 +436,19 @@ def _rows_of(kind: str) -> list[list]:
     if kind == "departments":
         return [[d.street.name, d.name, "、".join(d.categories or [])]
                 for d in db.session.scalars(select(Department).order_by(Department.name))]
+    if kind == "properties":
+        return [[c.company.name, c.community.name, c.compound, c.company.phone or ""]
+                for c in db.session.scalars(select(PropertyCompound).join(PropertyCompany)
+                                            .order_by(PropertyCompany.name, PropertyCompound.id))]
     grids = {g.id: g.code for g in db.session.scalars(select(Grid))}
     communities = {c.id: c.name for c in db.session.scalars(select(Community))}
     streets = {s.id: s.name for s in db.session.scalars(select(Street))}
     departments = {d.id: d.name for d in db.session.scalars(select(Department))}
+    properties = {p.id: p.name for p in db.session.scalars(select(PropertyCompany))}
     return [[s.username, s.name, label("roles", s.role), s.phone or "", grids.get(s.grid_id, ""),
              communities.get(s.community_id, ""), streets.get(s.street_id, ""),
-             departments.get(s.department_id, ""), "是" if s.active else "否",
-             label("team_roles", s.team_role) if s.team_role else ""]
+             departments.get(s.department_id, ""), properties.get(s.property_company_id, ""),
+             "是" if s.active else "否", label("team_roles", s.team_role) if s.team_role else ""]
             for s in db.session.scalars(select(Staff).order_by(Staff.username))]
 
 

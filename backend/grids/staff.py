@@ -39,6 +39,8 @@ def _scope(actor: Actor):
                    Staff.grid_id.in_(grids_of(Community.street_id == actor.street_id)))
     if actor.role == "department_liaison":
         return Staff.department_id == actor.department_id
+    if actor.role == "property_staff":
+        return Staff.property_company_id == actor.property_company_id
     return Staff.id.is_(None)
 
 

@@ -5,7 +5,7 @@ top level), requests are orders. What a GET shows is public — the same rules a
 openid or a resident id.
 
 Mapping: service_request_id = order number; status open/closed (open while someone owes work);
-agency_responsible = the current rung (the department's name at the top); expected_datetime = due_at;
+agency_responsible = the current rung (the department's or property company's name there); expected_datetime = due_at;
 status_notes = the latest public note (the result once resolved, else the state)."""
 import secrets
 from datetime import datetime, timedelta
@@ -179,6 +179,8 @@ def describe(order: Order) -> dict:
     node = _service_of(order)
     if order.rung == "department" and order.department is not None:
         agency = order.department.name
+    elif order.rung == "property" and order.property_company is not None:
+        agency = order.property_company.name  # a company's name is public, as a department's is
     else:
         agency = (order.community.name if order.community else "") + label("rungs", order.rung)
     done = order.state in (states.RESOLVED, states.RATED, states.CLOSED)

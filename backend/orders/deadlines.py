@@ -1,4 +1,4 @@
-"""Time limits (限时办理): claim-by, resolve-by and a department's acknowledge-by (报到).
+"""Time limits (限时办理): claim-by, resolve-by and a department's or property's acknowledge-by (报到).
 
 Limits come from the grade and kind (defaults from the architecture), overridable per category with
 SLA_CATEGORY_LIMITS. Grades listed in SLA_CALENDAR_GRADES (default: urgent) run on calendar time;
@@ -24,6 +24,12 @@ LIMITS = {
 }
 # A department whistled in must report (报到) within its own limit.
 ACK_LIMITS = {"urgent": timedelta(hours=1), "normal": timedelta(days=1)}
+# A property company given a compound's problem reports (报到) and resolves within its own limits,
+# both counted from the moment it is given the order; SLA_PROPERTY_LIMITS overrides them per grade.
+PROPERTY_LIMITS = {
+    "urgent": {"acknowledge": timedelta(minutes=30), "resolve": timedelta(hours=12)},
+    "normal": {"acknowledge": timedelta(hours=2), "resolve": timedelta(days=2)},
+}
 # Code-level overrides (tests, deployments that prefer code to env); SLA_CATEGORY_LIMITS wins.
 LIMITS_BY_CATEGORY: dict[str, dict[str, timedelta]] = {}
 
@@ -58,6 +64,12 @@ def limits_for(order) -> dict[str, timedelta]:
             if order.category == path or order.category.startswith(path + "/"):
                 return {**base, **overrides[path]}
     return base
+
+
+def property_limits(order) -> dict[str, timedelta]:
+    grade = order.grade if order.grade in PROPERTY_LIMITS else "normal"
+    raw = json.loads(current_app.config.get("SLA_PROPERTY_LIMITS") or "{}").get(grade, {})
+    return {**PROPERTY_LIMITS[grade], **{k: parse_duration(v) for k, v in raw.items()}}
 
 
 # --- working time ---------------------------------------------------------------------------
@@ -118,6 +130,11 @@ def add(order, start: datetime, delta: timedelta) -> datetime:
 def set_for_rung(order, now) -> None:
     """Fresh deadlines for whoever holds the order now: a new order at the bottom rung, or after an
     escalation, transfer or reopen."""
+    if order.rung == "property":
+        limits = property_limits(order)
+        order.claim_by = order.ack_by = add(order, now, limits["acknowledge"])
+        order.resolve_by = add(order, now, limits["resolve"])
+        return
     limits = limits_for(order)
     order.claim_by = add(order, now, limits["claim"])
     order.resolve_by = add(order, now, limits["resolve"])
@@ -129,7 +146,7 @@ def current_due(order) -> datetime | None:
     """The deadline that matters in the order's current state (None once nobody owes work).
     The lifecycle stores it in Order.due_at on every change; everything else reads the column."""
     if order.state in states.UNCLAIMED_STATES:
-        return order.ack_by if order.rung == "department" and order.ack_by else order.claim_by
+        return order.ack_by if order.rung in ("department", "property") and order.ack_by else order.claim_by
     if order.state in (states.CLAIMED, states.IN_PROGRESS):
         return order.resolve_by
     return None

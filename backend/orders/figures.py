@@ -5,7 +5,8 @@ For a period starting at `since`: received (created, cancelled ones not counted)
 taken — 接单 or 派单 — in the period), resolved (resolved in the period, and still resolved, rated or
 archived), 办结率 = resolved / received, 按时办结率 = resolved by its resolve limit / resolved, mean
 hours to claim and to resolve (from creation), rated, 满意率 = (满意 + 基本满意) / rated, unrated
-(archived without a rating, 未评价) and overdue (open now, past its deadline)."""
+(archived without a rating, 未评价) and overdue (open now, past its deadline). Property companies
+get their own (`by_property`): what they were given, reported and resolved in time, and 满意率."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -150,6 +151,7 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
         "by_channel": [{"channel": k, "count": v} for k, v in Counter(r.channel for r in this_month).most_common()],
         "sources": sources(this_month),
         "hot_spots": _hot_spots(rows, this_month, grids, week),
+        "by_property": by_property(scope_filter(actor), month),
     }
 
 
@@ -182,3 +184,66 @@ def _hot_spots(rows, this_month, grids: dict, week: datetime, per_grid: int = 3)
 def _grid_names(ids) -> dict:
     from ..grids.models import Grid
     return dict(db.session.execute(select(Grid.id, Grid.name).where(Grid.id.in_(list(ids)))).all()) if ids else {}
+
+
+# --- property companies (物业): the figures underperforming ones were replaced on ---------------
+
+_PROPERTY_EVENTS = ("submit", "dispatch_property", "claim", "resolve", "return_from_property", "rate", "reopen")
+
+
+def _property_tally() -> dict:
+    return {"offered": 0, "acknowledged": 0, "acknowledged_on_time": 0, "resolved": 0, "resolved_on_time": 0,
+            "returned": 0, "returned_unacknowledged": 0, "missed": 0, "rated": 0, "satisfied": 0}
+
+
+def by_property(where, since: datetime) -> list[dict]:
+    """Per property company, for what it was given from `since` on: offered (at creation or by
+    派给物业), reported (报到) and reported in time, resolved and resolved in time, returned to the
+    community (and of those, by a missed limit), and the residents' 满意率 of what it resolved —
+    a rating counts for the property that made the resolution it rates. The rates count only what is
+    decided: an order still waiting within its limit is neither in time nor late yet. Read from the
+    events the lifecycle rows write (`property`, `on_time`), so a later move of the order changes
+    nothing."""
+    from ..grids.models import PropertyCompany
+    order_ids = list(db.session.scalars(select(Order.id).where(
+        where, Order.property_company_id.is_not(None), Order.updated_at >= since)))
+    events = []
+    for chunk in range(0, len(order_ids), 900):  # SQLite's bound-parameter limit
+        events += db.session.execute(
+            select(OrderEvent.order_id, OrderEvent.action, OrderEvent.actor_type, OrderEvent.data,
+                   OrderEvent.from_state, OrderEvent.created_at)
+            .where(OrderEvent.order_id.in_(order_ids[chunk:chunk + 900]), OrderEvent.action.in_(_PROPERTY_EVENTS))
+            .order_by(OrderEvent.order_id, OrderEvent.id)).all()
+    tallies: dict[int, dict] = defaultdict(_property_tally)
+    resolved_by: dict[int, int | None] = {}
+    for e in events:
+        data = e.data or {}
+        if e.action == "resolve":
+            resolved_by[e.order_id] = data.get("property")
+        company = data.get("property") if e.action not in ("rate", "reopen") else resolved_by.get(e.order_id)
+        if company is None or e.created_at < since:
+            continue
+        tally = tallies[company]
+        if e.action in ("submit", "dispatch_property"):
+            tally["offered"] += 1
+        elif e.action == "claim":
+            tally["acknowledged"] += 1
+            tally["acknowledged_on_time"] += bool(data.get("on_time"))
+        elif e.action == "resolve":
+            tally["resolved"] += 1
+            tally["resolved_on_time"] += bool(data.get("on_time"))
+        elif e.action == "return_from_property":
+            tally["returned"] += 1
+            tally["returned_unacknowledged"] += e.from_state in states.UNCLAIMED_STATES
+            tally["missed"] += e.actor_type == "system"
+        elif e.actor_type == "resident" and data.get("satisfaction"):
+            tally["rated"] += 1
+            tally["satisfied"] += data["satisfaction"] in SATISFIED
+    names = dict(db.session.execute(select(PropertyCompany.id, PropertyCompany.name)
+                                    .where(PropertyCompany.id.in_(list(tallies)))).all()) if tallies else {}
+    return [{"company": names.get(company_id, ""), **tally,
+             "acknowledge_rate": _rate(tally["acknowledged_on_time"],
+                                       tally["acknowledged"] + tally["returned_unacknowledged"]),
+             "on_time_rate": _rate(tally["resolved_on_time"], tally["resolved"] + tally["returned"]),
+             "satisfaction_rate": _rate(tally["satisfied"], tally["rated"])}
+            for company_id, tally in sorted(tallies.items(), key=lambda kv: names.get(kv[0], ""))]

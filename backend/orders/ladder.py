@@ -8,7 +8,7 @@ from sqlalchemy import select, true
 from ..accounts.models import Staff
 from ..extensions import db
 from ..grids.models import Department
-from .models import RUNGS, Order
+from .models import LADDER, Order
 
 
 def department_for(order: Order) -> Department | None:
@@ -24,8 +24,11 @@ def department_for(order: Order) -> Department | None:
 
 def next_rung(order: Order) -> tuple[str, Department | None] | None:
     """The rung above the order's, with the department when that rung is the top; None at the top
-    (or when no department answers for the category)."""
-    for rung in RUNGS[RUNGS.index(order.rung) + 1:]:
+    (or when no department answers for the category). The property rung is beside the ladder:
+    what it misses goes back to the community by its own row (`return_from_property`)."""
+    if order.rung not in LADDER:
+        return None
+    for rung in LADDER[LADDER.index(order.rung) + 1:]:
         if rung == "grid_leader" and order.grid_id is None:
             continue  # a pooled order has no grid leader: straight to the community
         if rung == "department":
@@ -48,10 +51,12 @@ def holders(order: Order, rung: str | None = None) -> list[int]:
         query = query.where(Staff.role == "street_admin", Staff.street_id == order.street_id)
     elif rung == "department" and order.department_id:
         query = query.where(Staff.role == "department_liaison", Staff.department_id == order.department_id)
+    elif rung == "property" and order.property_company_id:
+        query = query.where(Staff.role == "property_staff", Staff.property_company_id == order.property_company_id)
     else:
         return []
     ids = list(db.session.scalars(query.order_by(Staff.id)))
-    if not ids and rung in ("grid_worker", "grid_leader"):
+    if not ids and rung in ("grid_worker", "grid_leader", "property"):
         return holders(order, "community")
     if not ids and rung == "community":
         return holders(order, "street")
@@ -77,6 +82,7 @@ CONDITIONS = {
     "placed": lambda order: order.grid_id is not None,
     "unplaced": lambda order: order.grid_id is None,
     # An order settled as it was reported (a patrol's 当场解决) is nobody's to take: no alarm.
-    "placed_and_urgent": lambda order: order.grid_id is not None and order.is_open
+    "placed_and_urgent": lambda order: order.grid_id is not None and order.is_open and order.rung != "property"
     and order.grade in _grades("NOTIFY_NEW_ORDER_GRADES"),
+    "at_property": lambda order: order.rung == "property",
 }

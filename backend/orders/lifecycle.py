@@ -32,6 +32,8 @@ ON_THE_LADDER = STAFF_ROLES - {"department_liaison"}  # a department reports; it
 # Part-time grid members (and a team's other members) report what they see and follow it; they are
 # in no other row, so they never claim, hold or move an order.
 REPORTERS = STAFF_ROLES | {"grid_member"}
+# A property company's staff report (报到), work and resolve what is given to them, or hand it back.
+PROPERTY = frozenset({"property_staff"})
 # Satisfied and basically satisfied close the loop; unsatisfied reopens it (the 12345 scale).
 CLOSING_SATISFACTIONS = ("satisfied", "basically_satisfied")
 
@@ -90,7 +92,11 @@ def _rule_passes(rule: str, actor: Actor, order) -> bool:
 
 def _claim(order, ctx):
     order.assignee_id = ctx.actor.id
-    ctx.event["acknowledged"] = order.rung == "department"  # at the top rung, taking it is 报到
+    # at the top rung, and at the property's, taking it is 报到
+    ctx.event["acknowledged"] = order.rung in ("department", "property")
+    if order.rung == "property":
+        ctx.event.update(property=order.property_company_id,
+                         on_time=order.ack_by is None or ctx.now <= order.ack_by)
 
 
 def _settle(order, ctx):
@@ -125,6 +131,9 @@ def _resolve(order, ctx):
     order.resolved_at = ctx.now
     order.resolver_id = order.assignee_id or (ctx.actor.id if ctx.actor.is_staff else None)
     order.assignee_id = None
+    if order.rung == "property":  # the property's figures: what it resolved, and whether in time
+        ctx.event.update(property=order.property_company_id,
+                         on_time=order.resolve_by is None or ctx.now <= order.resolve_by)
 
 
 def _escalate(order, ctx):
@@ -146,6 +155,29 @@ def _into_grid(order, ctx):
     order.rung = "grid_worker"
     order.department_id = None
     order.drop_flag("unplaced")
+    deadlines.set_for_rung(order, ctx.now)
+
+
+def _to_property(order, ctx):
+    """小区吹哨、物业报到: the compound's property company must report and resolve in its limits."""
+    from ..grids.property import company_id_for_building
+    ctx.event.update(rung_from=order.rung, property=company_id_for_building(order.building_id))
+    order.assignee_id = None
+    order.department_id = None
+    order.property_company_id = ctx.event["property"]
+    order.rung = "property"
+    deadlines.set_for_rung(order, ctx.now)
+
+
+def _from_property(order, ctx):
+    """Back up to the community: by hand (not the property's work, with a reason), or because the
+    property missed its acknowledge or resolve limit (the tick says which, as `missed`)."""
+    ctx.event.update(rung_from="property", rung_to="community", property=order.property_company_id,
+                     manual=ctx.actor.kind != "system")  # the tick adds `missed` and its key
+    if ctx.actor.kind == "system":
+        order.add_flag("property_missed")
+    order.assignee_id = None
+    order.rung = "community"
     deadlines.set_for_rung(order, ctx.now)
 
 
@@ -248,6 +280,17 @@ def _not_anonymised(order) -> bool:
     return "anonymised" not in (order.flags or [])
 
 
+def _property_available(order) -> bool:
+    """its compound has a property company"""
+    from ..grids.property import company_id_for_building
+    return order.rung not in ("property", "department") and company_id_for_building(order.building_id) is not None
+
+
+def _at_property(order) -> bool:
+    """at the property"""
+    return order.rung == "property"
+
+
 def _is_private(order) -> bool:
     """private"""
     return "private" in (order.flags or [])
@@ -262,26 +305,27 @@ _HOLDERS_ASSIGNED = (Notice("holders", "assigned"),)
 ACTIONS: dict[str, Action] = {a.name: a for a in (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
     Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system", "partner"}), REPORTERS,
-           notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"))),
+           notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"),
+                   Notice("holders", "property_dispatched", "at_property"))),
     # 小事不出格: a patrol report settled on the spot is resolved as it is made, in the same
     # transaction as its submit (services.create_order); it never waits in a queue
     Action("settle", (SUBMITTED,), RESOLVED, frozenset({"staff"}), ON_THE_LADDER, "take",
            requires={"*": ("result",)}, effect=_settle, precondition=_on_patrol),
     # 接单 (a department's 报到 at the top rung)
-    Action("claim", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), STAFF_ROLES, "take",
+    Action("claim", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "take",
            effect=_claim, notify=(Notice("resident", "claimed"),)),
     # 派单: a leader gives a waiting order to a named worker of its grid
     Action("assign", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), LEADERS, "take",
            requires={"*": ("assignee",)}, accepts=("note",), effect=_assign,
            notify=(Notice("assignee", "assigned_to_you"), Notice("resident", "claimed"))),
     # give a claim back to the queue
-    Action("release", (states.CLAIMED,), SUBMITTED, frozenset({"staff"}), STAFF_ROLES, "hold",
+    Action("release", (states.CLAIMED,), SUBMITTED, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "hold",
            accepts=("note",), effect=_release),
     # 办理: a progress note; the first one starts the work
-    Action("progress", CLAIMED_STATES, IN_PROGRESS, frozenset({"staff"}), STAFF_ROLES, "hold",
+    Action("progress", CLAIMED_STATES, IN_PROGRESS, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "hold",
            requires={"*": ("note",)}, accepts=("photos",)),
     # 办结
-    Action("resolve", CLAIMED_STATES, RESOLVED, frozenset({"staff"}), STAFF_ROLES, "hold",
+    Action("resolve", CLAIMED_STATES, RESOLVED, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "hold",
            requires={"*": ("result",)}, accepts=("photos",), effect=_resolve,
            notify=(Notice("resident", "resolved"),)),
     # 上报 / 吹哨: one rung up, by hand with a reason or by a missed time limit
@@ -294,6 +338,15 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     # 分派网格: an order from the community pool (address not understood) into a grid
     Action("place", UNCLAIMED_STATES, None, frozenset({"staff"}), ADMINS,
            requires={"*": ("grid",)}, accepts=("note",), effect=_into_grid, notify=_HOLDERS_ASSIGNED),
+    # 小区吹哨、物业报到: a compound's problem to its property company, with the property's own limits
+    Action("dispatch_property", OPEN_STATES, SUBMITTED, frozenset({"staff"}), ON_THE_LADDER, "move",
+           accepts=("note",), effect=_to_property, precondition=_property_available,
+           notify=(Notice("holders", "property_dispatched"),)),
+    # … and back up to the community: the property hands it back with a reason, or the tick
+    # returns it when the property missed its acknowledge or resolve limit
+    Action("return_from_property", OPEN_STATES, ESCALATED, frozenset({"staff", "system"}), PROPERTY | ADMINS,
+           requires={"staff": ("reason",)}, effect=_from_property, precondition=_at_property,
+           notify=(Notice("community", "property_returned"), Notice("resident", "escalated"))),
     # 督办: press whoever holds it; no state change
     Action("supervise", OPEN_STATES, None, frozenset({"staff"}), LEADERS,
            requires={"*": ("note",)}, effect=_supervise, notify=(Notice("pressed", "supervise"),)),

@@ -19,7 +19,10 @@ FOUND_CHANNELS = ("patrol",)
 KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute")
 GRADES = ("urgent", "normal")
 # The escalation ladder, bottom to top ("网格吹哨、部门报到").
-RUNGS = ("grid_worker", "grid_leader", "community", "street", "department")
+LADDER = ("grid_worker", "grid_leader", "community", "street", "department")
+# Beside the ladder: the compound's property company (小区吹哨、物业报到); a miss sends it back up
+# to the community, never further along.
+RUNGS = (*LADDER, "property")
 # 回访评价 on the 12345 hotline's scale: 满意, 基本满意, 不满意.
 SATISFACTIONS = ("satisfied", "basically_satisfied", "unsatisfied")
 
@@ -44,6 +47,7 @@ ORDER_CHECKS = {
     "rated_satisfied": f"state <> 'rated' OR {_in('satisfaction', SATISFACTIONS[:2])}",
     "resolved_result": f"NOT {_in('state', ('resolved', 'rated'))} OR (result IS NOT NULL AND resolved_at IS NOT NULL)",
     "department_rung": "rung <> 'department' OR department_id IS NOT NULL",
+    "property_rung": "rung <> 'property' OR property_company_id IS NOT NULL",
     "reopen_count": "reopen_count >= 0",
 }
 
@@ -85,6 +89,9 @@ class Order(db.Model):
     # The community's street, kept on the order so every role's scope is one column (accounts.actors).
     street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    # The property company the order was given to (at creation or by 派给物业). It stays after the
+    # order goes back to the community: the property's figures count what it was given.
+    property_company_id: Mapped[int | None] = mapped_column(ForeignKey("property_companies.id"), index=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     # The staff member who entered it (a patrol report, a letter, a call); a part-time grid member's
@@ -124,6 +131,7 @@ class Order(db.Model):
     building = relationship("Building")
     community = relationship("Community")
     department = relationship("Department")
+    property_company = relationship("PropertyCompany")
 
     __mapper_args__ = {"version_id_col": version}
     # Set per response by services.present, for whoever asked (not stored): what they may do, and

@@ -17,6 +17,8 @@ def payload(order, event) -> dict:
         "due": clock.local(order.due_at, tz).strftime("%m-%d %H:%M") if order.due_at else None,
         "note": event.note if event is not None else None,
         "reopen_count": order.reopen_count,
+        # which limit a property missed, when the tick sent the order back to the community
+        "missed": (event.data or {}).get("missed") if event is not None else None,
     }
 
 

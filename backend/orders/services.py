@@ -18,6 +18,7 @@ from ..text import clean, for_matching, is_clean
 from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..extensions import db
 from ..grids.models import Building, Grid
+from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
 from ..masking import mask
 from ..types import INT32_MAX
@@ -136,11 +137,13 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     order.street_id = placement.community.street_id if placement.community else None
     if order.grid is None:
         order.add_flag("unplaced")
+    offered_to = _property_first(order)
     deadlines.set_for_rung(order, now)
     order.due_at = deadlines.current_due(order)
     db.session.add(order)
     event = _event(order, actor, "submit", None, states.SUBMITTED, note or None, flags=list(order.flags),
-                   grid=order.grid.code if order.grid else None, **(event_data or {}))
+                   grid=order.grid.code if order.grid else None, **(event_data or {}),
+                   **({"property": offered_to} if offered_to else {}))
     _attach(order, event, photos, now)
     if settle is not None:
         # The row's scope rule reads the ids the flush would write; set them now.
@@ -155,6 +158,17 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
             raise
         return _replay(actor, first)
     return present(actor, order)
+
+
+def _property_first(order: Order) -> int | None:
+    """Property work (PROPERTY_CATEGORIES) in a compound with a property company starts at the
+    property's rung (小区吹哨、物业报到); anything else, or a compound without one, at the grid."""
+    if order.building is None or not is_property_work(order.category):
+        return None
+    company_id = company_id_for_building(order.building.id)
+    if company_id is not None:
+        order.property_company_id, order.rung = company_id, "property"
+    return company_id
 
 
 def _number(order: Order) -> None:

@@ -46,7 +46,7 @@ def test_a_broken_row_imports_nothing_and_the_corrected_file_imports(client, mak
     current = load_workbook(io.BytesIO(client.get("/console/registry/current.xlsx").data))
     assert sorted(r[0] for r in current["楼栋"].iter_rows(min_row=2, values_only=True)) == ["月亮湾小区", "阳光花园", "阳光花园"]
     template = load_workbook(io.BytesIO(client.get("/console/registry/template.xlsx").data))
-    assert template.sheetnames == ["社区", "网格", "楼栋", "部门", "人员"] and template["楼栋"].max_row == 1
+    assert template.sheetnames == ["社区", "网格", "楼栋", "部门", "物业", "人员"] and template["楼栋"].max_row == 1
 
 
 def test_a_file_that_is_no_registry_is_refused_in_chinese(client, make):

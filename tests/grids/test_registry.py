@@ -124,7 +124,7 @@ def test_export_reads_back_as_the_same_registry(db, redis):
     registry.import_registry([("r.xlsx", workbook())])
     exported = registry.export_registry()
     book = load_workbook(io.BytesIO(exported))
-    assert book.sheetnames == ["社区", "网格", "楼栋", "部门", "人员"]
+    assert book.sheetnames == ["社区", "网格", "楼栋", "部门", "物业", "人员"]
     again = registry.import_registry([("export.xlsx", exported)])
     assert again.ok and all(c["created"] == c["updated"] == 0 for c in again.counts.values()), again.counts
     template = load_workbook(io.BytesIO(registry.export_registry(template=True)))

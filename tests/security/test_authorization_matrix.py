@@ -19,6 +19,9 @@ A's orders are in grid 1 of community 1.
             outside /open311/v2 it is no identity, so it answers like anonymous.
   member    a part-time member of grid 1's team (grid_member): sees only what they reported, so
             A's order in their own grid is as unknown to them as to w2; they claim nothing.
+  prop      a property company's staff (物业); the company manages A's compound, but sees only
+            what was given to it: A's orders stay at the grid (not property work) unless a row's
+            setup whistles one to the property (`at_property`).
 
 Console pages authenticate by session cookie only: a bearer token (resident or bot) is no login
 there, so those columns are redirected to the login page (302) like anonymous visitors. The
@@ -53,14 +56,15 @@ from backend.orders import photos
 from backend.orders.models import Order, OrderEvent
 
 ACTORS = ("anon", "res_a", "res_b", "w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison",
-          "sys", "bot_a", "bot_b", "partner", "member")
-STAFF = {"w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison", "sys", "member"}
+          "sys", "bot_a", "bot_b", "partner", "member", "prop")
+STAFF = {"w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison", "sys", "member", "prop"}
 
 # What only resident A and staff in scope may ever read (in any response body).
 A_TEXT = "楼道灯坏了 标记XQ7私密"
 A_PHONE = "13912340001"
 A_PHOTO = "https://img.example/a-private-7731.jpg"
 A_MARKERS = (A_TEXT, A_PHONE, A_PHOTO)
+A_CATEGORY = "城乡建设/城市建设和市政管理/城市公共设施"
 PNG = (Path(__file__).resolve().parents[1] / "fixtures/wechat/media.png").read_bytes()
 
 
@@ -89,239 +93,245 @@ O = "/api/v1/orders/<string:number>"
 _NEW = itertools.count()
 
 # One column per ACTORS entry.
-#                          anon res_a res_b w1  w2  lead cad cad2 sad liai sys bot_a bot_b partner member
+#                          anon res_a res_b w1  w2  lead cad cad2 sad liai sys bot_a bot_b partner member prop
 TABLE = [
-    Row("GET", "/", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302"),
-    Row("GET", "/healthz", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
-    Row("GET", "/api/v1/openapi.json", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
-    Row("GET", "/api/v1/docs", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302"),
+    Row("GET", "/healthz", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/v1/openapi.json", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("GET", "/api/v1/docs", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
     # A photo A uploaded: served to whoever may see the order, with a token; a URL is no permission.
-    Row("GET", "/uploads/<path:name>", "401 200 404 200 404 200 200 404 200 404 200 403 403 401 404", setup="photo",
+    Row("GET", "/uploads/<path:name>", "401 200 404 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="photo",
         path="{photo}", readers=A_READERS),
-    Row("GET", "/static/<path:filename>", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200",
+    Row("GET", "/static/<path:filename>", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200",
         path="/static/console.css"),
     Row("GET", "/vendor/<string:package>/<path:filename>",
-        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/vendor/chart.js/dist/chart.umd.js"),
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/vendor/chart.js/dist/chart.umd.js"),
     # Public logins: a wrong password / an empty code is refused the same for everyone.
     # (A partner's api_key in a login body is an unknown field: 422, like any stray field.)
-    Row("POST", "/api/v1/auth/login", "401 401 401 401 401 401 401 401 401 401 401 401 401 422 401",
+    Row("POST", "/api/v1/auth/login", "401 401 401 401 401 401 401 401 401 401 401 401 401 422 401 401",
         body=lambda w, s: {"username": w["staff"]["w1"].username, "password": "wrong"}),
-    Row("POST", "/api/v1/auth/wechat", "422 422 422 422 422 422 422 422 422 422 422 422 422 422 422", body={}),
-    Row("GET", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
-    Row("POST", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
+    Row("POST", "/api/v1/auth/wechat", "422 422 422 422 422 422 422 422 422 422 422 422 422 422 422 422", body={}),
+    Row("GET", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
+    Row("POST", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
     # Resident endpoints.
-    Row("GET", "/api/v1/orders", "401 200 200 403 403 403 403 403 403 403 200 403 403 401 403", setup="submitted",
+    Row("GET", "/api/v1/orders", "401 200 200 403 403 403 403 403 403 403 200 403 403 401 403 403", setup="submitted",
         readers={"res_a", "sys"}),
-    Row("POST", "/api/v1/orders", "401 201 201 403 403 403 403 403 403 403 403 403 403 401 403",
+    Row("POST", "/api/v1/orders", "401 201 201 403 403 403 403 403 403 403 403 403 403 401 403 403",
         body={"text": "路灯不亮", "location_text": "水晶城小区3号楼"}),
-    Row("GET", O, "401 200 404 200 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("GET", O, "401 200 404 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         readers=A_READERS),
-    Row("POST", O + "/cancel", "401 200 404 403 403 403 403 403 403 403 403 403 403 401 403", setup="submitted",
+    Row("POST", O + "/cancel", "401 200 404 403 403 403 403 403 403 403 403 403 403 401 403 403", setup="submitted",
         body={}, readers={"res_a"}),
-    Row("POST", O + "/rating", "401 200 404 403 403 403 403 403 403 403 403 403 403 401 403", setup="resolved",
+    Row("POST", O + "/rating", "401 200 404 403 403 403 403 403 403 403 403 403 403 401 403 403", setup="resolved",
         body={"satisfaction": "满意"}, readers={"res_a"}),
-    Row("POST", O + "/photos", "401 201 404 403 403 403 403 403 403 403 403 403 403 401 403", setup="submitted",
+    Row("POST", O + "/photos", "401 201 404 403 403 403 403 403 403 403 403 403 403 401 403 403", setup="submitted",
         body="photo", readers={"res_a"}),
-    Row("POST", "/api/v1/chat", "401 200 200 403 403 403 403 403 403 403 403 403 403 401 403", body={"text": "你好"}),
+    Row("POST", "/api/v1/chat", "401 200 200 403 403 403 403 403 403 403 403 403 403 401 403 403", body={"text": "你好"}),
     # Staff endpoints.
-    Row("GET", "/api/v1/queue", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200", setup="submitted",
+    Row("GET", "/api/v1/queue", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200", setup="submitted",
         readers=IN_SCOPE),
-    Row("GET", "/api/v1/supervision", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200",
+    Row("GET", "/api/v1/supervision", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200",
         setup="submitted", readers=IN_SCOPE),
-    Row("POST", "/api/v1/nlu/parse", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200",
+    Row("POST", "/api/v1/nlu/parse", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200",
         body={"text": "楼道灯坏了"}),
-    Row("POST", O + "/claim", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/claim", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body={}, readers=IN_SCOPE),
-    Row("POST", O + "/assign", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/assign", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body=lambda w, s: {"assignee": w["staff"]["w1"].username}, readers=IN_SCOPE),
     # Held by w1: the assignee or a leader above them may give it back, work on it, finish it.
-    Row("POST", O + "/release", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="claimed",
+    Row("POST", O + "/release", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="claimed",
         body={}, readers=IN_SCOPE),
-    Row("POST", O + "/progress", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="claimed",
+    Row("POST", O + "/progress", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="claimed",
         body={"note": "已联系物业"}, readers=IN_SCOPE),
-    Row("POST", O + "/resolve", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="claimed",
+    Row("POST", O + "/resolve", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="claimed",
         body={"result": "灯已换好"}, readers=IN_SCOPE),
-    Row("POST", O + "/escalate", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/escalate", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body={"reason": "需要物业配合"}, readers=IN_SCOPE),
-    Row("POST", O + "/transfer", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/transfer", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body=lambda w, s: {"reason": "地址在2网格", "grid": w["grids"][1].code}, readers=IN_SCOPE),
-    Row("POST", O + "/place", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/place", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body=lambda w, s: {"grid": w["grids"][1].code}, readers=IN_SCOPE),
-    Row("POST", O + "/supervise", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/supervise", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body={"note": "请尽快处理"}, readers=IN_SCOPE),
-    Row("POST", O + "/category", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/category", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body={"category": "城乡建设/城市建设和市政管理"}, readers=IN_SCOPE),
-    Row("POST", O + "/grade", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404", setup="submitted",
+    Row("POST", O + "/grade", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
         body={"grade": "urgent"}, readers=IN_SCOPE),
-    Row("POST", O + "/reopen", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404", setup="resolved",
+    Row("POST", O + "/reopen", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404 404", setup="resolved",
         body={"reason": "回访不满意"}, readers=IN_SCOPE),
-    Row("POST", O + "/close", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404", setup="resolved",
+    # 小区吹哨、物业报到: whoever may move A's waiting order gives it to its compound's property; the
+    # property (or an admin) hands it back to the community. The property sees A's order only then.
+    Row("POST", O + "/property", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
+        body={}, readers=IN_SCOPE),
+    Row("POST", O + "/return", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404 200", setup="at_property",
+        body={"reason": "不属于物业管理范围"}, readers=IN_SCOPE | {"prop"}),
+    Row("POST", O + "/close", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404 404", setup="resolved",
         body={"reason": "已回访"}, readers=IN_SCOPE),
     # The bot's service API: only the service token; it acts for the conversation's resident only.
-    Row("POST", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 201 201 401 403",
+    Row("POST", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 201 201 401 403 403",
         body=lambda w, s: {"sender_id": s, "text": "路灯不亮"}),
-    Row("GET", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 200 404 401 403",
+    Row("GET", "/api/v1/bot/orders", "401 403 403 403 403 403 403 403 403 403 403 200 404 401 403 403",
         setup="submitted", path="/api/v1/bot/orders?sender_id={sender}&number={number}", readers={"bot_a"}),
     Row("POST", "/api/v1/bot/orders/<string:number>/rating",
-        "401 403 403 403 403 403 403 403 403 403 403 200 404 401 403", setup="resolved",
+        "401 403 403 403 403 403 403 403 403 403 403 200 404 401 403 403", setup="resolved",
         body=lambda w, s: {"sender_id": s, "satisfaction": "满意"}, readers={"bot_a"}),
     Row("POST", "/api/v1/bot/orders/<string:number>/cancel",
-        "401 403 403 403 403 403 403 403 403 403 403 200 404 401 403", setup="submitted",
+        "401 403 403 403 403 403 403 403 403 403 403 200 404 401 403 403", setup="submitted",
         body=lambda w, s: {"sender_id": s}, readers={"bot_a"}),
     # The console (session cookie; forms carry the CSRF token).
-    Row("GET", "/console/login", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
-    Row("POST", "/console/login", "401 401 401 401 401 401 401 401 401 401 401 401 401 401 401",
+    Row("GET", "/console/login", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200"),
+    Row("POST", "/console/login", "401 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401",
         body=lambda w, s: {"username": w["staff"]["w1"].username, "password": "wrong"}),
-    Row("POST", "/console/logout", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302", body={}),
-    Row("GET", "/console/", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200", setup="submitted",
+    Row("POST", "/console/logout", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302", body={}),
+    Row("GET", "/console/", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="submitted",
         readers=IN_SCOPE),
-    Row("POST", "/console/notifications/read", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+    Row("POST", "/console/notifications/read", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
         body={}),
     # Claimed: the resident's "claimed" message waits in the outbox, shown only to staff in scope.
-    Row("GET", "/console/outbox", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200", setup="claimed",
+    Row("GET", "/console/outbox", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="claimed",
         readers=IN_SCOPE),
-    Row("GET", "/console/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404",
+    Row("GET", "/console/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404 404",
         setup="submitted", readers=IN_SCOPE),
     Row("POST", "/console/orders/<string:number>/<string:action>",
-        "302 302 302 done refused done done refused done refused done 302 302 302 refused", setup="submitted",
+        "302 302 302 done refused done done refused done refused done 302 302 302 refused refused", setup="submitted",
         path="/console/orders/{number}/claim", body={}, readers=IN_SCOPE),
     # The order desk lists and exports what each one's scope holds; A's order only for those in scope.
-    Row("GET", "/console/orders", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200", setup="submitted",
+    Row("GET", "/console/orders", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="submitted",
         readers=IN_SCOPE),
     Row("GET", "/console/export/orders.<any(csv,xlsx):fmt>",
-        "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200", setup="submitted",
+        "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="submitted",
         path="/console/export/orders.csv", readers=IN_SCOPE),
     # A photo through the staff session: the order's scope, like /uploads/ with a bearer token.
-    Row("GET", "/console/photos/<path:name>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404",
+    Row("GET", "/console/photos/<path:name>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404 404",
         setup="photo", path="/console/photos/{photo_name}", readers=IN_SCOPE),
     # The grid worker's phone pages: the same scope and lifecycle rows as the desk.
-    Row("GET", "/console/m/", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200", setup="submitted",
+    Row("GET", "/console/m/", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="submitted",
         readers=IN_SCOPE),
-    Row("GET", "/console/m/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404",
+    Row("GET", "/console/m/orders/<string:number>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404 404",
         setup="submitted", readers=IN_SCOPE),
     Row("POST", "/console/m/orders/<string:number>/<string:action>",
-        "302 302 302 done refused done done refused done refused done 302 302 302 refused", setup="submitted",
+        "302 302 302 done refused done done refused done refused done 302 302 302 refused refused", setup="submitted",
         path="/console/m/orders/{number}/claim", body={}, readers=IN_SCOPE),
     # The registry import has no scope (it writes any street's rows) and its export lists every
     # account: the sysadmin's only. Without a file, or with nothing checked, the sysadmin gets 400.
-    Row("GET", "/console/registry", "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403"),
-    Row("POST", "/console/registry/check", "302 302 302 403 403 403 403 403 403 403 400 302 302 302 403", body={}),
-    Row("POST", "/console/registry/import", "302 302 302 403 403 403 403 403 403 403 400 302 302 302 403", body={}),
+    Row("GET", "/console/registry", "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403 403"),
+    Row("POST", "/console/registry/check", "302 302 302 403 403 403 403 403 403 403 400 302 302 302 403 403", body={}),
+    Row("POST", "/console/registry/import", "302 302 302 403 403 403 403 403 403 403 400 302 302 302 403 403", body={}),
     # A worker's import: its progress and, once, its report (an unknown job is 404 to the sysadmin).
-    Row("GET", "/console/registry/jobs/<string:job_id>", "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403",
+    Row("GET", "/console/registry/jobs/<string:job_id>", "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403 403",
         path="/console/registry/jobs/nosuchjob"),
     Row("GET", "/console/registry/jobs/<string:job_id>.json",
-        "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403", path="/console/registry/jobs/nosuchjob.json"),
+        "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403 403", path="/console/registry/jobs/nosuchjob.json"),
     Row("GET", "/console/registry/<any(template,current):which>.xlsx",
-        "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403", path="/console/registry/current.xlsx"),
+        "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403 403", path="/console/registry/current.xlsx"),
     # Staff management: community and street admins for the staff of their scope, and the sysadmin.
-    Row("GET", "/console/staff", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403"),
+    Row("GET", "/console/staff", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
     # A new grid worker in grid 1 (a fresh username per call): shown with its first password (200).
-    Row("POST", "/console/staff/new", "302 302 302 403 403 403 200 404 200 403 200 302 302 302 403",
+    Row("POST", "/console/staff/new", "302 302 302 403 403 403 200 404 200 403 200 302 302 302 403 403",
         body=lambda w, s: {"username": f"new-{next(_NEW)}", "name": "新网格员", "role": "grid_worker",
                            "grid": str(w["grids"][0].id)}),
     Row("POST", "/console/staff/<int:staff_id>/<any(deactivate,reactivate,move,password):action>",
-        "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403", path="/console/staff/{w1}/reactivate", body={}),
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403", path="/console/staff/{w1}/reactivate", body={}),
     # Staff enter calls for addresses they serve (A's grid 1 here).
     # The console's form: a made order sends its maker to the order's page (302 here is that, for
     # staff); an address outside the scope is refused on the form page (403).
-    Row("GET", "/console/intake", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200"),
-    Row("POST", "/console/intake", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 403",
+    Row("GET", "/console/intake", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
+    Row("POST", "/console/intake", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 403 403",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
               "location_text": "水晶城小区3号楼"}),
     # Rounds on the phone: a patrol report or a volunteer's visit in grid 1 (a part-time member of
     # grid 1 may enter both), and the paper mailbox's letters (not a part-time member's work).
-    Row("GET", "/console/m/report", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200"),
-    Row("POST", "/console/m/report", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302",
+    Row("GET", "/console/m/report", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
+    Row("POST", "/console/m/report", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302 403",
         body={"text": "3号楼前窨井盖破损", "location_text": "水晶城小区3号楼", "done": "已设警示桩"}),
-    Row("GET", "/console/m/visit", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200"),
-    Row("POST", "/console/m/visit", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302",
+    Row("GET", "/console/m/visit", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
+    Row("POST", "/console/m/visit", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302 403",
         body={"text": "楼道灯坏了", "caller_phone": "13700000009", "location_text": "水晶城小区3号楼"}),
-    Row("GET", "/console/letters", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200"),
-    Row("POST", "/console/letters", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 403",
+    Row("GET", "/console/letters", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
+    Row("POST", "/console/letters", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 403 403",
         body={"opened_on": "2026-11-30", "text": "楼道灯坏了", "caller_phone": "13700000009",
               "location_text": "水晶城小区3号楼"}),
-    Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401 403",
+    Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401 403 403",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
               "location_text": "水晶城小区3号楼"}),
-    Row("POST", O + "/private", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404", setup="resolved",
+    Row("POST", O + "/private", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="resolved",
         body={"reason": "涉及个人隐私"}, readers=IN_SCOPE),
-    Row("POST", O + "/public", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404", setup="private",
+    Row("POST", O + "/public", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="private",
         body={"reason": "当事人同意公开"}, readers=IN_SCOPE),
     # 公示: public, no login; resolved requests are published masked, never A's phone or photo.
-    Row("GET", "/public/", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+    Row("GET", "/public/", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
         hidden=(A_PHONE, A_PHOTO)),
     Row("GET", "/public/communities/<int:community_id>",
-        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
         path="/public/communities/{community}", hidden=(A_PHONE, A_PHOTO)),
     # Open311 GeoReport v2: reads are public (masked, like 公示); a POST needs a partner's key.
     Row("GET", "/open311/v2/discovery.<any(json,xml):fmt>",
-        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/discovery.json"),
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/discovery.json"),
     Row("GET", "/open311/v2/services.<any(json,xml):fmt>",
-        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/services.xml"),
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/services.xml"),
     Row("GET", "/open311/v2/services/<string:code>.<any(json,xml):fmt>",
-        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/services/{service}.json"),
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/services/{service}.json"),
     Row("GET", "/open311/v2/requests.<any(json,xml):fmt>",
-        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
         path="/open311/v2/requests.json", hidden=(A_PHONE, A_PHOTO)),
     Row("POST", "/open311/v2/requests.<any(json,xml):fmt>",
-        "403 403 403 403 403 403 403 403 403 403 403 403 403 201 403", path="/open311/v2/requests.json",
+        "403 403 403 403 403 403 403 403 403 403 403 403 403 201 403 403", path="/open311/v2/requests.json",
         body=lambda w, s: {"service_code": w["service"], "description": "路灯不亮", "address_string": "水晶城小区3号楼"}),
     Row("GET", "/open311/v2/requests/<string:number>.<any(json,xml):fmt>",
-        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
+        "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
         path="/open311/v2/requests/{number}.json", hidden=(A_PHONE, A_PHOTO)),
     Row("GET", "/open311/v2/tokens/<string:token>.<any(json,xml):fmt>",  # A's order is no partner's
-        "404 404 404 404 404 404 404 404 404 404 404 404 404 404 404", setup="submitted",
+        "404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404", setup="submitted",
         path="/open311/v2/tokens/{number}.json"),
     # Disputes (定商决办馈): staff only, within the dispute's grid/community/street; a grid-level
     # dispute is held by the grid's staff and everyone above (a liaison holds no dispute).
-    Row("GET", "/api/v1/disputes", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200", setup="dispute",
+    Row("GET", "/api/v1/disputes", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200", setup="dispute",
         readers=IN_SCOPE),
-    Row("POST", "/api/v1/disputes", "401 403 403 201 403 201 201 403 201 403 201 403 403 401 403",
+    Row("POST", "/api/v1/disputes", "401 403 403 201 403 201 201 403 201 403 201 403 403 401 403 403",
         body=lambda w, s: {"topic": "parking", "grid": w["grids"][0].code, "subject": "车位被占",
                            "parties": [{"kind": "resident", "name": "甲"}, {"kind": "property", "name": "物业"}]}),
-    Row("GET", "/api/v1/disputes/<int:dispute_id>", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404",
+    Row("GET", "/api/v1/disputes/<int:dispute_id>", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404",
         setup="dispute", path="/api/v1/disputes/{dispute}", readers=IN_SCOPE),
     Row("POST", "/api/v1/disputes/<int:dispute_id>/<string:action>",
-        "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404", setup="dispute",
+        "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="dispute",
         path="/api/v1/disputes/{dispute}/open_deliberation", body={}, readers=IN_SCOPE),
-    Row("GET", "/console/disputes", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200", setup="dispute",
+    Row("GET", "/console/disputes", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="dispute",
         readers=IN_SCOPE),
-    Row("GET", "/console/disputes/new", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200"),
+    Row("GET", "/console/disputes/new", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
     # A registered dispute sends its maker to its page (302); a grid outside the scope is refused (403).
-    Row("POST", "/console/disputes/new", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 403",
+    Row("POST", "/console/disputes/new", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 403 403",
         body=lambda w, s: {"topic": "parking", "grid": w["grids"][0].code, "subject": "车位被占",
                            "party_kind": ["resident", "property"], "party_name": ["甲", "物业"]}),
-    Row("GET", "/console/disputes/<int:dispute_id>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404",
+    Row("GET", "/console/disputes/<int:dispute_id>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404 404",
         setup="dispute", path="/console/disputes/{dispute}", readers=IN_SCOPE),
     Row("POST", "/console/disputes/<int:dispute_id>/<string:action>",
-        "302 302 302 done refused done done refused done refused done 302 302 302 refused", setup="dispute",
+        "302 302 302 done refused done done refused done refused done 302 302 302 refused refused", setup="dispute",
         path="/console/disputes/{dispute}/open_deliberation", body={}, readers=IN_SCOPE),
     # 公示 of disputes: only those every party agreed to publish; A's unpublished one is nowhere.
-    Row("GET", "/public/disputes", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="dispute"),
+    Row("GET", "/public/disputes", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="dispute"),
     # The resident's H5 pages (session from WeChat OAuth only).
-    Row("GET", "/m/login", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302"),
-    Row("GET", "/m/oauth/callback", "400 400 400 400 400 400 400 400 400 400 400 400 400 400 400"),
-    Row("GET", "/m/", "login 200 200 login login login login login login login login login login login login",
+    Row("GET", "/m/login", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302"),
+    Row("GET", "/m/oauth/callback", "400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400"),
+    Row("GET", "/m/", "login 200 200 login login login login login login login login login login login login login",
         setup="submitted", readers={"res_a"}),
-    Row("POST", "/m/chat", "login 302 302 login login login login login login login login login login login login",
+    Row("POST", "/m/chat", "login 302 302 login login login login login login login login login login login login login",
         body={"text": "你好"}),
     Row("GET", "/m/orders/<string:number>",
-        "login 200 404 login login login login login login login login login login login login", setup="submitted",
+        "login 200 404 login login login login login login login login login login login login login", setup="submitted",
         readers={"res_a"}),
     Row("POST", "/m/orders/<string:number>/cancel",
-        "login done refused login login login login login login login login login login login login",
+        "login done refused login login login login login login login login login login login login login",
         setup="submitted", body={}, readers={"res_a"}),
     Row("POST", "/m/orders/<string:number>/rating",
-        "login done refused login login login login login login login login login login login login",
+        "login done refused login login login login login login login login login login login login login",
         setup="resolved", body={"satisfaction": "satisfied"}, readers={"res_a"}),
     Row("POST", "/m/orders/<string:number>/photos",
-        "login done refused login login login login login login login login login login login login",
+        "login done refused login login login login login login login login login login login login login",
         setup="submitted", body="photo", readers={"res_a"}),
     Row("GET", "/m/orders/<string:number>/photos/<int:attachment_id>",
-        "login 200 404 login login login login login login login login login login login login", setup="photo",
+        "login 200 404 login login login login login login login login login login login login login", setup="photo",
         path="/m/orders/{number}/photos/{photo_id}", readers={"res_a"}),
-    Row("POST", "/m/logout", "login 200 200 login login login login login login login login login login login login",
+    Row("POST", "/m/logout", "login 200 200 login login login login login login login login login login login login login",
         body={}),
 ]
 
@@ -358,6 +368,7 @@ def _world(make):
         "sadmin": make.staff("street_admin", street=street),
         "liaison": make.staff("department_liaison", department=department), "sys": make.staff("sysadmin"),
         "member": make.staff("grid_member", grid=g1),
+        "prop": make.staff("property_staff", property_company=make.property_company((c1, "水晶城小区"))),
     }
     residents = {"a": make.resident(name="李桂兰", phone=A_PHONE), "b": make.resident(name="赵建国", phone="13700000002")}
     partner_key = open311.issue_key("12345热线平台")
@@ -367,8 +378,10 @@ def _world(make):
 
 
 def _order_in(make, world, state: str) -> Order:
+    # Not property work, so it starts at grid 1 (A_CATEGORY) and the property sees none of it.
     order = make.order(world["residents"]["a"], text=A_TEXT, location_text="水晶城小区3号楼2单元",
-                       contact=A_PHONE, photos=[A_PHOTO], kind="dispute" if state == "dispute" else "complaint")
+                       contact=A_PHONE, photos=[A_PHOTO], category=A_CATEGORY,
+                       kind="dispute" if state == "dispute" else "complaint")
     worker = Actor.for_staff(world["staff"]["w1"])
     if state == "photo":
         photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
@@ -383,6 +396,8 @@ def _order_in(make, world, state: str) -> Order:
                                              order_number=order.number, parties=[
                                                  {"kind": "resident", "name": "李桂兰"},
                                                  {"kind": "property", "name": "水晶城物业"}]).id
+    if state == "at_property":  # 小区吹哨: the community gives it to the compound's property
+        dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "dispatch_property")
     return order
 
 
@@ -493,7 +508,7 @@ def test_a_bot_sender_with_a_longer_number_or_other_digits_is_refused_as_input(c
 
 # Every console action is the API's staff action under another URL: the same table decides it.
 CONSOLE_NAMES = {"category": "correct_category", "grade": "set_grade", "private": "make_private",
-                 "public": "make_public"}
+                 "public": "make_public", "property": "dispatch_property", "return": "return_from_property"}
 STAFF_ACTION_ROWS = [r for r in TABLE if r.rule.startswith(O + "/") and r.expected()["sys"] == "200"
                      and r.expected()["res_a"] == "403"]
 
