@@ -5,3 +5,4 @@ from .orders.models import Attachment, Order, OrderEvent, OrderSequence  # noqa:
 from .notifications.models import Notification  # noqa: F401
 from .open311.models import Partner  # noqa: F401
 from .privacy.models import PrivacyEvent  # noqa: F401
+from .wishes.models import ListItem, Member, PartnerUnit, VolunteerHours, Wish, WishEvent  # noqa: F401
