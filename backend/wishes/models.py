@@ -54,6 +54,7 @@ class Member(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     unit = relationship("PartnerUnit")
     resident = relationship("Resident")
+    community = relationship("Community")
 
 
 WISH_CHECKS = {
