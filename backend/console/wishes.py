@@ -13,8 +13,12 @@ from .blueprint import bp
 _FORMS = {"approve": schemas.NoteForm, "reject": schemas.ReasonForm}
 
 
-def _refused(error: DomainError) -> None:
+def _refused(error: DomainError, form: bool = False) -> None:
+    """A refused action: its message on the page it came from. On the registry's forms a role that
+    may not keep the registry, or a community out of scope, is the error page's 403 / 404 instead."""
     db.session.rollback()
+    if form and error.status in (403, 404):
+        raise error
     details = "；".join(f"{m}" for messages in (error.fields or {}).values()
                        for m in (messages if isinstance(messages, list) else [messages]))
     flash(("error", f"{error.message}（{details}）" if details else error.message))
@@ -72,7 +76,7 @@ def unit_new():
         unit = registry.add_unit(g.actor, community_id=data["community"], name=data["name"])
         flash(("ok_text", f"已添加共建单位：{unit.name}，报到码 {unit.join_code}"))
     except DomainError as error:
-        _refused(error)
+        _refused(error, form=True)
     return _back()
 
 
@@ -83,7 +87,7 @@ def member_active(member_id, action):
         registry.set_active(g.actor, member_id, action == "reactivate")
         flash(("ok_text", "已停用" if action == "deactivate" else "已恢复"))
     except DomainError as error:
-        _refused(error)
+        _refused(error, form=True)
     return _back()
 
 
@@ -96,7 +100,7 @@ def item_new():
                           detail=data.get("detail"), unit_id=data.get("unit"))
         flash(("ok_text", "已加入清单"))
     except DomainError as error:
-        _refused(error)
+        _refused(error, form=True)
     return _back()
 
 
@@ -108,7 +112,7 @@ def item_claim(item_id):
         registry.claim_item(g.actor, item_id, data.get("unit"))
         flash(("ok_text", "已认领"))
     except DomainError as error:
-        _refused(error)
+        _refused(error, form=True)
     return _back()
 
 
@@ -120,7 +124,7 @@ def hours_new():
         hours.record_task(g.actor, member_id=data["member"], task=data["task"], hours=data["hours"], day=data["day"])
         flash(("ok_text", "已记录服务时长"))
     except DomainError as error:
-        _refused(error)
+        _refused(error, form=True)
     return _back()
 
 

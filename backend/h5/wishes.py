@@ -8,6 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from ..errors import DomainError
 from ..wishes import registry, schemas, services
 from ..extensions import db
+from ..masking import mask
 from .views import _is_chinese, bp, resident_required
 
 _ACTIONS = {"claim": schemas.NoteForm, "release": schemas.NoteForm, "fulfil": schemas.FulfilForm,
@@ -19,6 +20,12 @@ _DONE = {"claim": "认领成功，请在时限内完成", "release": "已放弃�
 # What a resident reads when a wish action is refused (the domain's English messages are for logs).
 _REFUSED = {403: "您不能这样操作这个心愿", 404: "没有找到这个心愿", 409: "这个心愿已被别人认领或状态已变，请刷新后再看",
             422: "请检查填写的内容"}
+
+
+@bp.app_template_filter("masked")
+def _masked(text):
+    """Another resident's wish as members read it: their name, phone and house number masked."""
+    return mask(text)
 
 
 def _refused(error: DomainError) -> None:
