@@ -18,7 +18,7 @@ from flask import current_app
 
 from ..accounts.actors import Actor
 from ..orders.deadlines import WorkCalendar
-from .states import CLAIMED, CONFIRMED, EXPIRED, FULFILLED, PUBLISHED, REJECTED, SUBMITTED, WITHDRAWN
+from .states import CLAIMED, CONFIRMED, EXPIRED, FULFILLED, PUBLISHED, REJECTED, STATES, SUBMITTED, WITHDRAWN
 
 CHECKERS = frozenset({"community_admin", "street_admin", "sysadmin"})
 
@@ -125,8 +125,8 @@ def _not_offered(wish) -> bool:
 
 ANYONE_STAFF = frozenset({"staff"})
 ACTIONS: dict[str, Action] = {a.name: a for a in (
-    # 提交: a resident's wish, from the H5 form or the chat (services.create_wish builds it)
-    Action("submit", (), SUBMITTED, frozenset({"resident", "bot"}), rule="own",
+    # 提交: a resident's wish, from the H5 form (services.create_wish builds it)
+    Action("submit", (), SUBMITTED, frozenset({"resident"}), rule="own",
            notify=(Notice("community", "wish_submitted"),)),
     # 审核: the community checks it, then it is on the board …
     Action("approve", (SUBMITTED,), PUBLISHED, ANYONE_STAFF, CHECKERS, accepts=("note",), effect=_approve,
@@ -162,7 +162,9 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
 )}
 
 REQUESTABLE = tuple(name for name, a in ACTIONS.items() if name != "submit" and a.actors & {"resident", "staff"})
-assert REJECTED and CONFIRMED and FULFILLED  # every state has a row that reaches it
+
+
+assert set(STATES) == {s for a in ACTIONS.values() for s in (*a.sources, a.target) if s}  # every state reachable
 
 
 def row(action: str) -> Action:
