@@ -3,12 +3,13 @@ community (双报到: party member, volunteer, a partner unit's contact) sees th
 claims one, fulfils it; the wisher confirms. The same services as everywhere (backend/wishes)."""
 import secrets
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
 
 from ..errors import DomainError
 from ..wishes import registry, schemas, services
 from ..extensions import db
 from ..masking import mask
+from ..orders import photos as photo_store
 from .views import _is_chinese, bp, resident_required
 
 _ACTIONS = {"claim": schemas.NoteForm, "release": schemas.NoteForm, "fulfil": schemas.FulfilForm,
@@ -55,7 +56,8 @@ def wish_new():
             data = schemas.load(schemas.WishForm(), request.form)
             wish = services.create_wish(g.actor, community_id=data["community"], text=data["text"],
                                         beneficiary=data.get("beneficiary"), wanted_by=data.get("wanted_by"),
-                                        idempotency_key=request.form.get("client_id") or None)
+                                        idempotency_key=request.form.get("client_id") or None,
+                                        photos=_uploaded())
             flash(("ok", "心愿已提交，社区审核后会发布到心愿墙"))
             return redirect(url_for("h5.wish", wish_id=wish.id))
         except DomainError as error:
@@ -78,13 +80,32 @@ def wish(wish_id):
 def wish_action(wish_id, action):
     try:
         found = services.get_wish(g.actor, wish_id)
-        services.perform(g.actor, found, action, **schemas.load(_ACTIONS[action](), request.form))
+        given = schemas.load(_ACTIONS[action](), request.form)
+        if action == "fulfil":
+            given["photos"] = _uploaded()
+        services.perform(g.actor, found, action, **given)
         flash(("ok", _DONE[action]))
     except DomainError as error:
         _refused(error)
         if error.status == 404:
             return redirect(url_for("h5.wishes"))
     return redirect(url_for("h5.wish", wish_id=wish_id))
+
+
+def _uploaded() -> list[dict]:
+    """The form's photo, checked (JPEG, PNG or WebP, PHOTO_MAX_BYTES) and stored, or none."""
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return []
+    body = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1)  # one byte past the limit is enough
+    return [photo_store.store(body, "wishes")]
+
+
+@bp.get("/wishes/<int:wish_id>/photos/<int:index>")
+@resident_required
+def wish_photo(wish_id, index):
+    path, content_type = services.photo_file(g.actor, wish_id, index)
+    return send_file(path, mimetype=content_type)
 
 
 @bp.route("/volunteer", methods=["GET", "POST"])

@@ -100,7 +100,7 @@ def _unclaim(wish, ctx):
 def _fulfil(wish, ctx):
     wish.evidence = ctx.data["evidence"]
     wish.hours = ctx.data["hours"]
-    wish.evidence_photos = list(ctx.data.get("photos") or [])
+    wish.evidence_photos = [{"url": p["url"], "content_type": p["content_type"]} for p in ctx.data.get("photos") or []]
     wish.fulfilled_at, wish.claim_due_at = ctx.now, None
 
 

@@ -65,7 +65,7 @@ def present(actor: Actor, wish: Wish, member: Member | None = None) -> Wish:
 
 def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str | None = None,
                 wanted_by=None, channel: str = "h5", resident_id: int | None = None,
-                idempotency_key: str | None = None) -> Wish:
+                idempotency_key: str | None = None, photos: list[dict] | None = None) -> Wish:
     """A resident's wish, waiting for the community's check. With a key, a retry answers with the
     wish the first call made (the unique index decides between concurrent twins)."""
     if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
@@ -83,7 +83,7 @@ def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str 
     now = clock.now()
     wish = Wish(resident_id=resident_id, community_id=community.id, street_id=community.street_id,
                 text=text.strip(), beneficiary=beneficiary, wanted_by=wanted_by, channel=channel,
-                idempotency_key=key, state=states.SUBMITTED, photos=[], evidence_photos=[],
+                idempotency_key=key, state=states.SUBMITTED, photos=_stored(photos), evidence_photos=[],
                 created_at=now, updated_at=now)
     db.session.add(wish)
     row = lifecycle.ACTIONS["submit"]
@@ -101,6 +101,28 @@ def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str 
 
 
 _NEW = SimpleNamespace(state=None, resident_id=None)
+
+
+def _stored(photos: list[dict] | None) -> list[dict]:
+    """What a wish keeps of a photo orders.photos.store wrote: its URL and type."""
+    return [{"url": p["url"], "content_type": p["content_type"]} for p in photos or []]
+
+
+def photo_file(actor: Actor, wish_id: int, index: int):
+    """The file of a wish's photo (its own, then the evidence), for the wisher, the claimant and the
+    community's staff only: a photo may show a face or a home the masking cannot hide from the
+    other members."""
+    from ..orders.files import path_of
+    wish = get_wish(actor, wish_id)
+    member = member_for(actor, wish.community_id)
+    holder = member is not None and wish.claimant_id == member.id
+    if not (lifecycle.in_scope(actor, wish) or wish.resident_id == actor.id or holder):
+        raise NotFound("no such photo")
+    shown = [*(wish.photos or []), *(wish.evidence_photos or [])]
+    path = path_of(shown[index]["url"]) if 0 <= index < len(shown) else None
+    if path is None:
+        raise NotFound("no such photo")
+    return path, shown[index]["content_type"]
 
 
 def perform(actor: Actor, wish: Wish, action: str, *, note: str | None = None, **given) -> Wish:

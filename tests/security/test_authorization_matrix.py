@@ -301,6 +301,13 @@ TABLE = [
     Row("POST", "/m/wishes/<int:wish_id>/<any(claim,release,fulfil,confirm,withdraw):action>",
         "login refused done login login login login login login login login login login login",
         setup="wish_published", path="/m/wishes/{wish}/claim", body={}, readers={"res_b"}, hidden=(A_PHONE,)),
+    # A wish's photos: the wisher, the claimant and the community's staff (not the other members).
+    Row("GET", "/m/wishes/<int:wish_id>/photos/<int:index>",
+        "login 200 404 login login login login login login login login login login login", setup="wish_photo",
+        path="/m/wishes/{wish}/photos/0", readers={"res_a"}),
+    Row("GET", "/console/wishes/<int:wish_id>/photos/<int:index>",
+        "302 302 302 404 404 404 200 404 200 404 200 302 302 302", setup="wish_photo",
+        path="/console/wishes/{wish}/photos/0", readers=WISH_STAFF),
     Row("GET", "/m/volunteer", "login 200 200 login login login login login login login login login login login"),
     Row("POST", "/m/volunteer", "login 302 302 login login login login login login login login login login login",
         body=lambda w, s: {"community": str(w["community"].id), "kind": "volunteer", "name": "志愿者"}),
@@ -379,8 +386,9 @@ def _world(make):
 
 
 def _wish_in(world, state: str) -> Wish:
+    stored = [photos.store(PNG, "wishes")] if state == "wish_photo" else []
     wish = wishes.create_wish(Actor.for_resident(world["residents"]["a"]), community_id=world["community"].id,
-                              text=A_WISH)
+                              text=A_WISH, photos=stored)
     if state != "wish_submitted":
         wishes.perform(Actor.for_staff(world["staff"]["cadmin"]), wish, "approve")
     return wish

@@ -3,6 +3,7 @@ console, a partner unit's contact claims and fulfils it on the phone, the reside
 public board shows it masked; the registry, lists, figures and hours export on the console."""
 import csv
 import io
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from backend.wishes import services
 from backend.wishes.models import ListItem, Member, VolunteerHours, Wish
 
 CSRF = "test-csrf"
+PNG = (Path(__file__).resolve().parents[1] / "fixtures" / "wechat" / "media.png").read_bytes()
 
 
 def _as_resident(app, resident):
@@ -31,13 +33,14 @@ def test_from_the_phone_to_the_board_and_back(app, db, redis, board):
     posted = wisher.post("/m/wishes/new", data={
         "csrf": CSRF, "community": board["community"].id, "client_id": "k1",
         "text": "我是李桂兰，电话13912345678，住3号楼2单元501室，想请人帮忙修一下漏水的水龙头",
-        "beneficiary": "独居的老伴"})
+        "beneficiary": "独居的老伴", "photo": (io.BytesIO(PNG), "tap.png")}, content_type="multipart/form-data")
     assert posted.status_code == 302, posted.get_data(as_text=True)
     again = wisher.post("/m/wishes/new", data={"csrf": CSRF, "community": board["community"].id,
                                                "client_id": "k1", "text": "同一个心愿再点了一次"})
     assert again.status_code == 302 and db.session.query(Wish).count() == 1  # the double tap is one wish
     wish = db.session.scalar(select(Wish))
-    assert wish.state == "submitted"
+    assert wish.state == "submitted" and len(wish.photos) == 1
+    assert wisher.get(f"/m/wishes/{wish.id}/photos/0").data == PNG
 
     console = _as_staff(app, board["admin"])
     assert "漏水的水龙头" in console.get("/console/wishes?state=submitted").get_data(as_text=True)
@@ -45,14 +48,17 @@ def test_from_the_phone_to_the_board_and_back(app, db, redis, board):
     assert "审核通过" in page and "张伟" in page  # the party member with 维修 is suggested first
     assert console.post(f"/console/wishes/{wish.id}/approve", data={"csrf": CSRF}).status_code == 302
 
+    assert console.get(f"/console/wishes/{wish.id}/photos/0").data == PNG
     bank = _as_resident(app, board["people"]["王建军"])
     assert "漏水的水龙头" in bank.get("/m/wishes").get_data(as_text=True)
+    assert bank.get(f"/m/wishes/{wish.id}/photos/0").status_code == 404  # a member, but not its claimant yet
     assert bank.post(f"/m/wishes/{wish.id}/claim", data={"csrf": CSRF}).status_code == 302
     school = _as_resident(app, board["people"]["陈丽"])
     assert school.post(f"/m/wishes/{wish.id}/claim", data={"csrf": CSRF}).status_code == 302
     assert "已被别人认领" in school.get(f"/m/wishes/{wish.id}").get_data(as_text=True)  # one claimant
     refused = bank.post(f"/m/wishes/{wish.id}/fulfil", data={"csrf": CSRF, "evidence": "已换新龙头", "hours": "abc"})
     assert refused.status_code == 302
+    assert bank.get(f"/m/wishes/{wish.id}/photos/0").data == PNG  # the claimant sees where to go
     assert "请检查填写的内容" in bank.get(f"/m/wishes/{wish.id}").get_data(as_text=True)
     bank.post(f"/m/wishes/{wish.id}/fulfil", data={"csrf": CSRF, "evidence": "已上门换了新水龙头", "hours": "1.5"})
     wisher.post(f"/m/wishes/{wish.id}/confirm", data={"csrf": CSRF, "note": "谢谢"})
@@ -71,6 +77,15 @@ def test_from_the_phone_to_the_board_and_back(app, db, redis, board):
     exported = console.get("/console/volunteers/hours.csv")
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[1][1:] == ["王建军", "共建单位联系人", "工商银行园区支行", "微心愿", str(wish.id), "1.5"]
+
+
+def test_a_photo_that_is_no_image_is_refused_in_chinese_and_makes_no_wish(app, db, redis, board):
+    wisher = _as_resident(app, board["people"]["李桂兰"])
+    answer = wisher.post("/m/wishes/new", data={"csrf": CSRF, "community": board["community"].id, "text": "想学剪纸",
+                                                "photo": (io.BytesIO(b"not an image"), "x.png")},
+                         content_type="multipart/form-data")
+    assert answer.status_code == 422 and "只能接收" in answer.get_data(as_text=True)
+    assert db.session.query(Wish).count() == 0
 
 
 def test_a_bad_wish_form_answers_422_with_chinese_field_messages(app, db, redis, board):
