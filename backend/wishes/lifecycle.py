@@ -10,7 +10,7 @@ Scope rules:
     claimant   the member who holds the claim
     community  staff whose scope holds the wish's community (its admin, its street's, sysadmin)
 The system (the wish tick) passes every rule."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
