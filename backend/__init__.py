@@ -69,6 +69,8 @@ def create_app(config: str | type | None = None) -> Flask:
     notifications.register_jobs()
     from .privacy import jobs as privacy_jobs, services as privacy
     privacy_jobs.register()
+    from .wishes import jobs as wish_jobs
+    wish_jobs.register()
     privacy.connect()
     wechat.init_app(app, api)
     app.register_blueprint(health_bp)

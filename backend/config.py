@@ -97,6 +97,12 @@ class Config:
     # 公示 pages: computed at most once per this many seconds (Redis), and how many results they list.
     PUBLIC_CACHE_SECONDS = int(_env("PUBLIC_CACHE_SECONDS", "300"))
     PUBLIC_RECENT_LIMIT = int(_env("PUBLIC_RECENT_LIMIT", "20"))
+    # 微心愿: a claimant fulfils within WISH_FULFIL_DAYS working days or the wish goes back to the
+    # board; one member holds at most WISH_MAX_OPEN_CLAIMS at once; a wish nobody claimed within
+    # WISH_OFFER_AFTER_DAYS working days of its publication is offered to the community's partner units.
+    WISH_FULFIL_DAYS = int(_env("WISH_FULFIL_DAYS", "5"))
+    WISH_MAX_OPEN_CLAIMS = int(_env("WISH_MAX_OPEN_CLAIMS", "2"))
+    WISH_OFFER_AFTER_DAYS = int(_env("WISH_OFFER_AFTER_DAYS", "3"))
     # Open311 GeoReport v2 discovery: who to ask, and how partners get an api_key.
     OPEN311_CONTACT = _env("OPEN311_CONTACT", "红色信箱运维 ops@example.org")
     OPEN311_KEY_SERVICE = _env("OPEN311_KEY_SERVICE", "向街道信息中心申请：flask issue-partner-key <平台名称>")

@@ -1,6 +1,7 @@
 """/public/: the disclosure pages (no login). Views only render what public.services computed."""
 from flask import Blueprint, current_app, render_template
 
+from ..wishes import services as wish_board
 from . import services
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -26,3 +27,7 @@ def community(community_id):
 @bp.get("/disputes")
 def disputes():
     return render_template("public/disputes.html", page=services.disputes_page())
+@bp.get("/wishes")
+def wishes():
+    """微心愿 公示: what was wished and who made it come true, masked (wishes.services.public_board)."""
+    return render_template("public/wishes.html", wishes=wish_board.public_board())

@@ -54,9 +54,9 @@ def test_several_workers_enqueue_each_periodic_job_once_per_interval(app, redis_
     t = 1_800_000_000.0
     first = [tick_once(connection, jobs, now=t + i * 0.1) for i in range(5)]  # five workers, same second
     assert sorted(sum(first, [])) == ["archive-tick", "dispute-stall-tick", "notify-sweep", "retention-tick",
-                                      "sla-tick", "wechat-sweep"]
-    # sla, dispute stall, archive, retention
-    assert connection.llen("rq:queue:dispatch") == 4 and connection.llen("rq:queue:notifications") == 1
+                                      "sla-tick", "wechat-sweep", "wish-tick"]
+    # sla, dispute stall, archive, retention, wish
+    assert connection.llen("rq:queue:dispatch") == 5 and connection.llen("rq:queue:notifications") == 1
     assert connection.llen("rq:queue:wechat") == 1
     later = tick_once(connection, jobs, now=t + app.config["SLA_TICK_SECONDS"])
     assert "sla-tick" in later

@@ -54,6 +54,8 @@ from backend.disputes import services as disputes
 from backend.disputes.models import Dispute, DisputeEvent
 from backend.orders import photos
 from backend.orders.models import Order, OrderEvent
+from backend.wishes import registry as wish_registry, services as wishes
+from backend.wishes.models import Wish
 
 ACTORS = ("anon", "res_a", "res_b", "w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison",
           "sys", "bot_a", "bot_b", "partner", "member", "prop")
@@ -65,6 +67,11 @@ A_PHONE = "13912340001"
 A_PHOTO = "https://img.example/a-private-7731.jpg"
 A_MARKERS = (A_TEXT, A_PHONE, A_PHOTO)
 A_CATEGORY = "城乡建设/城市建设和市政管理/城市公共设施"
+# A's wish (微心愿): resident B is a volunteer registered with A's community (双报到), so B sees it on the
+# board once published — masked — and may claim it; the community's admins check it.
+A_WISH = "心愿标记WQ9私密 请联系13912340001"
+WISH_MARKERS = (A_WISH, A_PHONE)
+WISH_STAFF = {"cadmin", "sadmin", "sys"}
 PNG = (Path(__file__).resolve().parents[1] / "fixtures/wechat/media.png").read_bytes()
 
 
@@ -333,6 +340,56 @@ TABLE = [
         path="/m/orders/{number}/photos/{photo_id}", readers={"res_a"}),
     Row("POST", "/m/logout", "login 200 200 login login login login login login login login login login login login login",
         body={}),
+    # 微心愿 on the phone: B, a registered volunteer, sees A's published wish masked and may claim it;
+    # A may not claim her own.
+    Row("GET", "/m/wishes", "login 200 200 login login login login login login login login login login login login login",
+        setup="wish_published", readers={"res_a"}, hidden=WISH_MARKERS),
+    Row("GET", "/m/wishes/new", "login 200 200 login login login login login login login login login login login login login"),
+    Row("POST", "/m/wishes/new", "login 302 302 login login login login login login login login login login login login login",
+        body=lambda w, s: {"community": str(w["community"].id), "text": "想学用智能手机挂号"}),
+    Row("GET", "/m/wishes/<int:wish_id>",
+        "login 200 200 login login login login login login login login login login login login login", setup="wish_published",
+        path="/m/wishes/{wish}", readers={"res_a"}, hidden=WISH_MARKERS),
+    Row("POST", "/m/wishes/<int:wish_id>/<any(claim,release,fulfil,confirm,withdraw):action>",
+        "login refused done login login login login login login login login login login login login login",
+        setup="wish_published", path="/m/wishes/{wish}/claim", body={}, readers={"res_b"}, hidden=(A_PHONE,)),
+    # A wish's photos: the wisher, the claimant and the community's staff (not the other members).
+    Row("GET", "/m/wishes/<int:wish_id>/photos/<int:index>",
+        "login 200 404 login login login login login login login login login login login login login", setup="wish_photo",
+        path="/m/wishes/{wish}/photos/0", readers={"res_a"}),
+    Row("GET", "/console/wishes/<int:wish_id>/photos/<int:index>",
+        "302 302 302 404 404 404 200 404 200 404 200 302 302 302 404 404", setup="wish_photo",
+        path="/console/wishes/{wish}/photos/0", readers=WISH_STAFF),
+    Row("GET", "/m/volunteer", "login 200 200 login login login login login login login login login login login login login"),
+    Row("POST", "/m/volunteer", "login 302 302 login login login login login login login login login login login login login",
+        body=lambda w, s: {"community": str(w["community"].id), "kind": "volunteer", "name": "志愿者"}),
+    # The public wish board: masked, for everyone.
+    Row("GET", "/public/wishes", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200",
+        setup="wish_published", hidden=WISH_MARKERS),
+    # The community checks wishes: its admin, its street's admin, the sysadmin.
+    Row("GET", "/console/wishes", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403",
+        setup="wish_submitted", readers=WISH_STAFF, hidden=WISH_MARKERS),
+    Row("GET", "/console/wishes/<int:wish_id>", "302 302 302 404 404 404 200 404 200 404 200 302 302 302 404 404",
+        setup="wish_submitted", path="/console/wishes/{wish}", readers=WISH_STAFF, hidden=WISH_MARKERS),
+    Row("POST", "/console/wishes/<int:wish_id>/<any(approve,reject):action>",
+        "302 302 302 refused refused refused done refused done refused done 302 302 302 refused refused",
+        setup="wish_submitted", path="/console/wishes/{wish}/approve", body={}, readers=WISH_STAFF,
+        hidden=WISH_MARKERS),
+    # The 双报到 registry, 三清单 and hours: each admin for the communities of their scope.
+    Row("GET", "/console/volunteers", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/volunteers/units", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
+        body=lambda w, s: {"community": str(w["community"].id), "name": "共建单位"}),
+    Row("POST", "/console/volunteers/members/<int:member_id>/<any(deactivate,reactivate):action>",
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403", path="/console/volunteers/members/{member}/reactivate",
+        body={}),
+    Row("POST", "/console/volunteers/items", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
+        body=lambda w, s: {"community": str(w["community"].id), "kind": "need", "title": "老年食堂缺帮厨"}),
+    Row("POST", "/console/volunteers/items/<int:item_id>/claim",
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403", path="/console/volunteers/items/{item}/claim",
+        body=lambda w, s: {"unit": str(w["unit"].id)}),
+    Row("POST", "/console/volunteers/hours", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
+        body=lambda w, s: {"member": str(w["member_b"].id), "task": "巡楼", "hours": "1", "day": "2026-11-30"}),
+    Row("GET", "/console/volunteers/hours.csv", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
 ]
 
 
@@ -373,11 +430,27 @@ def _world(make):
     residents = {"a": make.resident(name="李桂兰", phone=A_PHONE), "b": make.resident(name="赵建国", phone="13700000002")}
     partner_key = open311.issue_key("12345热线平台")
     service = taxonomy.lookup("城乡建设/住房保障与房地产").code
+    cadmin = Actor.for_staff(staff["cadmin"])
+    member_b = wish_registry.register(Actor.for_resident(residents["b"]), community_id=c1.id, kind="volunteer",
+                                      name="赵建国", skills=[], hours_available=2)
+    unit = wish_registry.add_unit(cadmin, community_id=c1.id, name="工商银行支行")
+    item = wish_registry.add_item(cadmin, community_id=c1.id, kind="need", title="帮厨")
     return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1,
-            "partner_key": partner_key, "service": service}
+            "partner_key": partner_key, "service": service, "member_b": member_b, "unit": unit, "item": item}
 
 
-def _order_in(make, world, state: str) -> Order:
+def _wish_in(world, state: str) -> Wish:
+    stored = [photos.store(PNG, "wishes")] if state == "wish_photo" else []
+    wish = wishes.create_wish(Actor.for_resident(world["residents"]["a"]), community_id=world["community"].id,
+                              text=A_WISH, photos=stored)
+    if state != "wish_submitted":
+        wishes.perform(Actor.for_staff(world["staff"]["cadmin"]), wish, "approve")
+    return wish
+
+
+def _order_in(make, world, state: str) -> Order | Wish:
+    if state.startswith("wish_"):
+        return _wish_in(world, state)
     # Not property work, so it starts at grid 1 (A_CATEGORY) and the property sees none of it.
     order = make.order(world["residents"]["a"], text=A_TEXT, location_text="水晶城小区3号楼2单元",
                        contact=A_PHONE, photos=[A_PHOTO], category=A_CATEGORY,
@@ -403,6 +476,9 @@ def _order_in(make, world, state: str) -> Order:
 
 def _snapshot(db, number):
     db.session.rollback()
+    if isinstance(number, Wish):
+        wish = db.session.get(Wish, number.id)
+        return wish.version, wish.state, len(wish.events)
     order = db.session.scalar(select(Order).where(Order.number == number))
     events = db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.order_id == order.id))
     # A dispute started from the order changes on its own row and its own trail.
@@ -436,12 +512,13 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
         if h5 and who in ("res_a", "res_b"):  # as the WeChat OAuth callback leaves it
             session["resident_id"] = world["residents"][who[-1]].id
     sender = _sender(world, who)
-    number = order.number if order else None
-    stored = next((a for a in order.attachments if a.url.startswith("/uploads/")), None) if order else None
+    number = getattr(order, "number", None)
+    stored = next((a for a in getattr(order, "attachments", []) if a.url.startswith("/uploads/")), None)
     path = (row.path or row.rule).replace("<string:number>", "{number}").format(
         number=number, sender=sender, photo=stored.url if stored else None,
         photo_name=stored.url[len("/uploads/"):] if stored else None, w1=world["staff"]["w1"].id, photo_id=stored.id if stored else None,
-        community=world["community"].id, service=world["service"], dispute=world.get("dispute"))
+        community=world["community"].id, service=world["service"], dispute=world.get("dispute"),
+        wish=getattr(order, "id", None), member=world["member_b"].id, item=world["item"].id)
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field
         path += ("&" if "?" in path else "?") + "api_key=" + world["partner_key"]
@@ -464,7 +541,7 @@ def test_matrix(app, db, redis, make, auth, row):
     problems = []
     for who in ACTORS:
         order = _order_in(make, world, row.setup) if row.setup else None
-        number = order.number if order else None
+        number = (order if isinstance(order, Wish) else order.number) if order else None
         before = _snapshot(db, number) if order else None
         response = _call(app, auth, world, row, who, order)
         db.session.rollback()

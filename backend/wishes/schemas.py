@@ -1,0 +1,98 @@
+"""The forms of the wish pages (H5 and console), in marshmallow with the messages in Chinese: a
+resident or a community worker reads them beside the field."""
+from marshmallow import EXCLUDE, Schema, fields, post_load, validate
+
+from .models import LIST_KINDS, MEMBER_KINDS
+
+_REQUIRED = {"required": "必填", "null": "必填", "invalid": "格式不对"}
+
+
+def _text(max_length: int, required: bool = True, min_length: int = 1):
+    return fields.String(required=required, error_messages=_REQUIRED,
+                         validate=validate.Length(min=min_length, max=max_length, error=f"请填写{min_length}–{max_length}个字"))
+
+
+def _id(required: bool = True):
+    return fields.Integer(required=required, strict=False, error_messages={**_REQUIRED, "invalid": "请选择"},
+                          validate=validate.Range(min=1, max=2**31 - 1, error="请选择"))
+
+
+class _Form(Schema):
+    class Meta:
+        unknown = EXCLUDE  # the CSRF token and the buttons' names ride along
+
+
+class WishForm(_Form):
+    community = _id()
+    text = _text(500)
+    beneficiary = _text(80, required=False)
+    wanted_by = fields.Date(load_default=None, error_messages={"invalid": "日期格式应为 年-月-日"})
+
+
+class RegisterForm(_Form):
+    community = _id()
+    kind = fields.String(required=True, error_messages=_REQUIRED,
+                         validate=validate.OneOf(MEMBER_KINDS, error="请选择报到身份"))
+    name = _text(40)
+    workplace = _text(80, required=False)
+    skills = fields.String(load_default="", validate=validate.Length(max=200, error="最多200个字"))
+    hours_available = fields.Integer(load_default=0, error_messages={"invalid": "请填写整数"},
+                                     validate=validate.Range(min=0, max=168, error="每周0–168小时"))
+    join_code = _text(32, required=False)
+
+    @post_load
+    def _skills(self, data, **_):
+        words = data["skills"].replace("，", ",").replace("、", ",").replace(" ", ",").split(",")
+        data["skills"] = [w.strip() for w in words if w.strip()][:20]
+        return data
+
+
+class FulfilForm(_Form):
+    evidence = _text(1000)
+    hours = fields.Decimal(required=True, places=1, as_string=False, error_messages={**_REQUIRED, "invalid": "请填写小时数"},
+                           validate=validate.Range(min=0.5, max=100, error="0.5–100小时"))
+
+
+class ReasonForm(_Form):
+    reason = _text(500)
+
+
+class NoteForm(_Form):
+    note = _text(500, required=False)
+
+
+class UnitForm(_Form):
+    community = _id()
+    name = _text(80)
+
+
+class ItemForm(_Form):
+    community = _id()
+    kind = fields.String(required=True, error_messages=_REQUIRED, validate=validate.OneOf(LIST_KINDS, error="请选择清单类别"))
+    title = _text(120)
+    detail = _text(1000, required=False)
+    unit = _id(required=False)
+
+
+class ItemClaimForm(_Form):
+    unit = _id(required=False)
+
+
+class HoursForm(_Form):
+    member = _id()
+    task = _text(200)
+    hours = fields.Decimal(required=True, places=1, error_messages={**_REQUIRED, "invalid": "请填写小时数"},
+                           validate=validate.Range(min=0.5, max=24, error="0.5–24小时"))
+    day = fields.Date(required=True, error_messages={**_REQUIRED, "invalid": "日期格式应为 年-月-日"})
+
+
+def load(schema: Schema, form) -> dict:
+    """The form's non-empty fields through the schema; ValidationFailed (422) with the field
+    messages when they do not pass."""
+    from marshmallow import ValidationError
+    from ..errors import ValidationFailed
+    data = {k: v for k, v in form.items() if v != ""}
+    try:
+        return schema.load(data)
+    except ValidationError as error:
+        raise ValidationFailed("请检查填写的内容", fields=error.messages) from None

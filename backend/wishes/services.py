@@ -1,0 +1,263 @@
+"""Every write to a wish happens here: `create_wish` for a new one, `perform` for everything after,
+through the lifecycle table. One transaction per change, with its audit event and its notices."""
+from types import SimpleNamespace
+
+from sqlalchemy import func, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import clock
+from ..accounts.actors import Actor
+from ..accounts.models import Staff
+from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from ..extensions import db
+from ..grids.models import Community
+from ..masking import mask
+from ..notifications.services import notify
+from ..text import clean
+from ..types import INT32_MAX
+from . import lifecycle, states
+from .models import Member, Wish, WishEvent
+
+
+def _refuse(message: str, error=Forbidden, **kwargs):
+    db.session.rollback()
+    raise error(message, **kwargs)
+
+
+def member_for(actor: Actor, community_id: int | None, lock: bool = False) -> Member | None:
+    """The actor's active 双报到 registration with this community, if any."""
+    if not actor.is_resident or community_id is None:
+        return None
+    query = select(Member).where(Member.resident_id == actor.id, Member.community_id == community_id,
+                                 Member.active == true())
+    return db.session.scalar(query.with_for_update() if lock else query)
+
+
+def memberships(actor: Actor) -> list[Member]:
+    if not actor.is_resident:
+        return []
+    return list(db.session.scalars(select(Member).where(Member.resident_id == actor.id, Member.active == true())))
+
+
+def may_see(actor: Actor, wish: Wish, member: Member | None) -> bool:
+    """The wisher, staff of its community, and — once the community has published it — the
+    members registered with that community."""
+    if actor.kind == "system" or lifecycle.in_scope(actor, wish):
+        return True
+    if actor.is_resident and wish.resident_id == actor.id:
+        return True
+    return member is not None and (wish.state in states.ON_BOARD or wish.claimant_id == member.id)
+
+
+def get_wish(actor: Actor, wish_id: int) -> Wish:
+    wish = db.session.get(Wish, wish_id) if 0 < wish_id <= INT32_MAX else None
+    member = member_for(actor, wish.community_id) if wish is not None else None
+    if wish is None or not may_see(actor, wish, member):
+        raise NotFound(f"no wish {wish_id}")  # out of sight looks the same as missing
+    return present(actor, wish, member)
+
+
+def present(actor: Actor, wish: Wish, member: Member | None = None) -> Wish:
+    wish.allowed_actions = lifecycle.allowed_actions(actor, wish, member)
+    return wish
+
+
+def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str | None = None,
+                wanted_by=None, channel: str = "h5", resident_id: int | None = None,
+                idempotency_key: str | None = None, photos: list[dict] | None = None) -> Wish:
+    """A resident's wish, waiting for the community's check. With a key, a retry answers with the
+    wish the first call made (the unique index decides between concurrent twins)."""
+    if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
+        _refuse(f"a {actor.role or actor.kind} may not make a wish")
+    resident_id = actor.id if actor.is_resident else resident_id
+    text, beneficiary = clean(text), clean(beneficiary)
+    if not (text or "").strip():
+        _refuse("请写下心愿内容", ValidationFailed, fields={"text": ["请写下心愿内容"]})
+    community = db.session.get(Community, community_id) if 0 < community_id <= INT32_MAX else None
+    if community is None or resident_id is None:
+        _refuse("没有这个社区", ValidationFailed, fields={"community": ["没有这个社区"]})
+    key = f"{resident_id}:{idempotency_key}" if idempotency_key else None
+    if key and (first := db.session.scalar(select(Wish).where(Wish.idempotency_key == key))) is not None:
+        return present(actor, first)
+    now = clock.now()
+    wish = Wish(resident_id=resident_id, community_id=community.id, street_id=community.street_id,
+                text=text.strip(), beneficiary=beneficiary, wanted_by=wanted_by, channel=channel,
+                idempotency_key=key, state=states.SUBMITTED, photos=_stored(photos), evidence_photos=[],
+                created_at=now, updated_at=now)
+    db.session.add(wish)
+    row = lifecycle.ACTIONS["submit"]
+    ctx = SimpleNamespace(actor=actor, member=None, now=now, data={}, event={})
+    try:
+        _record(wish, row, ctx, None, None)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        first = db.session.scalar(select(Wish).where(Wish.idempotency_key == key)) if key else None
+        if first is None:
+            raise
+        return present(actor, first)
+    return present(actor, wish)
+
+
+_NEW = SimpleNamespace(state=None, resident_id=None)
+
+
+def _stored(photos: list[dict] | None) -> list[dict]:
+    """What a wish keeps of a photo orders.photos.store wrote: its URL and type."""
+    return [{"url": p["url"], "content_type": p["content_type"]} for p in photos or []]
+
+
+def photo_file(actor: Actor, wish_id: int, index: int):
+    """The file of a wish's photo (its own, then the evidence), for the wisher, the claimant and the
+    community's staff only: a photo may show a face or a home the masking cannot hide from the
+    other members."""
+    from ..orders.files import path_of
+    wish = get_wish(actor, wish_id)
+    member = member_for(actor, wish.community_id)
+    holder = member is not None and wish.claimant_id == member.id
+    if not (lifecycle.in_scope(actor, wish) or wish.resident_id == actor.id or holder):
+        raise NotFound("no such photo")
+    shown = [*(wish.photos or []), *(wish.evidence_photos or [])]
+    path = path_of(shown[index]["url"]) if 0 <= index < len(shown) else None
+    if path is None:
+        raise NotFound("no such photo")
+    return path, shown[index]["content_type"]
+
+
+def perform(actor: Actor, wish: Wish, action: str, *, note: str | None = None, **given) -> Wish:
+    """Check the row (who, from which state, under which rule, with what input), apply its effect,
+    append the event, write its notices and commit — or change nothing.
+    Statuses: role 403, state 409 (also when a concurrent change won), rule 403, input 422."""
+    if action not in lifecycle.ACTIONS:
+        _refuse(f"unknown action {action}", ValidationFailed, code="unknown_action")
+    row = lifecycle.ACTIONS[action]
+    # A claim locks the member's registration: their own two claims at once count one after the other.
+    member = member_for(actor, wish.community_id, lock=action == "claim")
+    why = lifecycle.refusal(actor, wish, row, member)
+    if why == "state":
+        _refuse(f"a wish {wish.state} cannot be {action}ed", InvalidTransition)
+    if why:
+        _refuse(f"{actor.kind} may not {action} this wish")
+    data = {name: given.get(name) for name in (*row.requires, *row.accepts) if given.get(name) is not None}
+    missing = [name for name in row.requires if data.get(name) in (None, "", [])]
+    if missing:
+        _refuse("请填写必填内容", ValidationFailed, fields={name: ["必填"] for name in missing})
+    if action == "claim":
+        _check_claim_limit(member)
+    now = clock.now()
+    ctx = SimpleNamespace(actor=actor, member=member, now=now, data=data, event={})
+    from_state = wish.state
+    if row.effect is not None:
+        row.effect(wish, ctx)
+    if row.target is not None:
+        wish.state = row.target
+    wish.updated_at = now
+    try:
+        _record(wish, row, ctx, from_state, note or data.get("reason") or data.get("evidence"))
+        db.session.commit()
+    except StaleDataError:  # the UPDATE matched no row: someone changed the wish since we read it
+        db.session.rollback()
+        raise Conflict("这个心愿刚被别人认领或修改，请刷新后再看", code="concurrent_change") from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return present(actor, wish, member)
+
+
+def _check_claim_limit(member: Member) -> None:
+    from flask import current_app
+    cap = current_app.config["WISH_MAX_OPEN_CLAIMS"]
+    held = db.session.scalar(select(func.count()).select_from(Wish).where(
+        Wish.claimant_id == member.id, Wish.state == states.CLAIMED))
+    if held >= cap:
+        _refuse(f"您已认领{held}个心愿，完成后再认领新的", Conflict, code="claim_limit")
+
+
+def _record(wish: Wish, row, ctx, from_state, note) -> WishEvent:
+    event = WishEvent(wish=wish, actor_type=ctx.actor.kind, actor_id=ctx.actor.id,
+                      member_id=ctx.member.id if ctx.member else None, action=row.name,
+                      from_state=from_state, to_state=wish.state, note=note, data=ctx.event,
+                      created_at=ctx.now)
+    db.session.add(event)
+    db.session.flush()  # the wish's id for its notices
+    payload = {"wish": wish.id, "text": mask(wish.text)[:40], "state": wish.state}
+    for notice in row.notify:
+        for kind, recipient in dict.fromkeys(AUDIENCES[notice.audience](wish)):
+            notify(kind, recipient, notice.key, payload=payload)
+    return event
+
+
+def _community_admins(wish: Wish):
+    ids = db.session.scalars(select(Staff.id).where(
+        Staff.role == "community_admin", Staff.community_id == wish.community_id, Staff.active == true()))
+    return [("staff", i) for i in ids]
+
+
+def _unit_contacts(wish: Wish):
+    ids = db.session.scalars(select(Member.resident_id).where(
+        Member.community_id == wish.community_id, Member.kind == "unit_contact", Member.active == true()))
+    return [("resident", i) for i in ids]
+
+
+def _claimant(wish: Wish):
+    return [("resident", wish.claimant.resident_id)] if wish.claimant is not None else []
+
+
+# Who each notice of a row reaches: a wish → (recipient type, id) pairs.
+AUDIENCES = {
+    "community": _community_admins,
+    "resident": lambda wish: [("resident", wish.resident_id)],
+    "claimant": _claimant,
+    "units": _unit_contacts,
+}
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+def my_wishes(actor: Actor) -> list[Wish]:
+    return list(db.session.scalars(select(Wish).where(Wish.resident_id == actor.id).order_by(Wish.id.desc())))
+
+
+def board(actor: Actor) -> dict:
+    """A member's board: the published wishes of the communities they registered with, and the
+    wishes they hold."""
+    mine = memberships(actor)
+    communities = [m.community_id for m in mine]
+    open_ = list(db.session.scalars(select(Wish).where(
+        Wish.community_id.in_(communities), Wish.state == states.PUBLISHED,
+        Wish.resident_id != actor.id).order_by(Wish.offered_at.is_(None), Wish.id)))
+    held = list(db.session.scalars(select(Wish).where(
+        Wish.claimant_id.in_([m.id for m in mine])).order_by(Wish.id.desc()))) if mine else []
+    return {"memberships": mine, "open": open_, "held": held}
+
+
+def for_staff(actor: Actor, state: str | None = None, limit: int = 200) -> list[Wish]:
+    """The wishes of the communities a staff member checks (lifecycle.in_scope as SQL)."""
+    from sqlalchemy import false
+    if not actor.is_staff or actor.role not in lifecycle.CHECKERS:
+        raise Forbidden("只有社区、街道管理员处理微心愿")
+    where = {"sysadmin": true(), "community_admin": Wish.community_id == actor.community_id,
+             "street_admin": Wish.street_id == actor.street_id}.get(actor.role, false())
+    query = select(Wish).where(where).order_by(Wish.id.desc()).limit(limit)
+    if state:
+        query = query.where(Wish.state == state)
+    return list(db.session.scalars(query))
+
+
+def public_board(limit: int = 50) -> list[dict]:
+    """公示: the wishes on the board and what became of them, masked — the wisher and the person it
+    is for are never named, a member claimant only by a masked name (the wish's
+    "for whom" stays off: a bare name there is nothing the masking could recognise), a partner unit by its name
+    (a unit's good deed is what the board is there to show)."""
+    from ..accounts.models import mask_name
+    wishes = db.session.scalars(select(Wish).where(Wish.state.in_(states.ON_BOARD))
+                                .order_by(Wish.id.desc()).limit(limit))
+    shown = []
+    for wish in wishes:
+        claimant = wish.claimant
+        by = (wish.unit.name if wish.unit is not None else mask_name(claimant.name)) if claimant else None
+        shown.append({"id": wish.id, "community": wish.community.name, "text": mask(wish.text),
+                      "state": wish.state, "by": by, "wanted_by": wish.wanted_by,
+                      "published_at": wish.published_at, "confirmed_at": wish.confirmed_at})
+    return shown
