@@ -122,18 +122,10 @@ class VisitForm(Schema):
     client_id = fields.String(validate=_client_id)
 
 
-class LetterForm(Schema):
-    """One letter from the paper mailbox, with the day the box was opened (每天开箱一次)."""
-    class Meta:
-        unknown = EXCLUDE
-
+class LetterForm(VisitForm):
+    """One letter from the paper mailbox: what a visit records, and the day the box was opened
+    (每天开箱一次)."""
     opened_on = fields.Date(required=True, validate=_DAYS)
-    text = fields.String(required=True, validate=validate.Length(min=2, max=2000))
-    caller_name = fields.String(validate=validate.Length(max=40))
-    caller_phone = fields.String(validate=_phone)
-    location_text = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    kind = fields.String(validate=validate.OneOf(KINDS), load_default="complaint")
-    client_id = fields.String(validate=_client_id)
 
 
 class NewStaffForm(Schema):
