@@ -24,6 +24,24 @@ def _send(conn, method, path, body, headers):
     return response.status
 
 
+def _attempt(conn, url: str, request) -> tuple:
+    """Send one (method, path, body, headers); a broken connection is replaced and counts as a failure."""
+    method, path, body, headers = request
+    try:
+        return conn, 200 <= _send(conn, method, path, body, headers) < 300
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return _connection(url), False
+
+
+def _record(ok: bool, since: float, latencies: list, errors: list) -> None:
+    """Under the caller's lock: a success's latency from `since`, or one more error."""
+    if ok:
+        latencies.append((time.perf_counter() - since) * 1000)
+    else:
+        errors[0] += 1
+
+
 def percentiles(latencies_ms: list[float]) -> dict:
     ordered = sorted(latencies_ms)
     if not ordered:
@@ -45,19 +63,11 @@ def closed_loop(url: str, make_request, connections: int, seconds: float) -> dic
             with lock:
                 counter[0] += 1
                 i = counter[0]
-            method, path, body, headers = make_request(i)
+            request = make_request(i)  # built before the clock starts: the latency is the server's
             start = time.perf_counter()
-            try:
-                ok = 200 <= _send(conn, method, path, body, headers) < 300
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = _connection(url)
-                ok = False
+            conn, ok = _attempt(conn, url, request)
             with lock:
-                if ok:
-                    latencies.append((time.perf_counter() - start) * 1000)
-                else:
-                    errors[0] += 1
+                _record(ok, start, latencies, errors)
         conn.close()
 
     started = time.perf_counter()
@@ -83,18 +93,9 @@ def open_loop(url: str, make_request, rate: float, seconds: float, pool: int = 3
             if item is None:
                 break
             i, at = item
-            method, path, body, headers = make_request(i)
-            try:
-                ok = 200 <= _send(conn, method, path, body, headers) < 300
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = _connection(url)
-                ok = False
+            conn, ok = _attempt(conn, url, make_request(i))
             with lock:
-                if ok:
-                    latencies.append((time.perf_counter() - at) * 1000)
-                else:
-                    errors[0] += 1
+                _record(ok, at, latencies, errors)
         conn.close()
 
     threads = [threading.Thread(target=sender) for _ in range(pool)]
