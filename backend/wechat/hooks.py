@@ -33,7 +33,7 @@ def on_changed(order, action=None, event=None, row=None, **_):
                 _notify_resident(order, notice.key, event)
     if action == "submit":
         from . import jobs
-        after_commit(jobs.enqueue, jobs.check_order_content, order.id)
+        after_commit(jobs.request_content_checks)
 
 
 def connect() -> None:

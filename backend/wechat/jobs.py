@@ -25,6 +25,36 @@ def check_order_content(order_id: int) -> str:
     return services.check_order_content(order_id)
 
 
+# Set while a check_new_orders job is queued and not yet started: new orders arriving meanwhile ride
+# on it instead of each enqueueing a job of its own (an RQ job costs the web request a millisecond
+# of CPU and the worker several; a burst of orders becomes one job). It expires so that a worker
+# lost between the two can never silence the checks for long; the sweep covers that gap too.
+PENDING_KEY = "rm:content-check:pending"
+PENDING_TTL = 300
+
+
+def request_content_checks() -> bool:
+    """After a new order commits: make sure a check_new_orders job is coming. True when one is
+    queued (now or already); False when Redis is down (the sweep catches up)."""
+    from ..extensions import redis
+    try:
+        if not redis.set(PENDING_KEY, "1", nx=True, ex=PENDING_TTL):
+            return True  # a queued job will see this order: it reads the orders when it starts
+    except Exception:  # noqa: BLE001 — Redis down: the sweep enqueues the check later
+        return False
+    return enqueue(check_new_orders)
+
+
+def check_new_orders() -> dict:
+    from ..extensions import redis
+    from . import services
+    redis.delete(PENDING_KEY)  # before reading: an order committed from now on queues a new job
+    result = services.check_new_orders()
+    if result["more"]:
+        request_content_checks()
+    return {"checked": len(result["checked"]), "more": result["more"]}
+
+
 def sweep() -> dict:
     from . import services
     found = services.sweep_candidates()

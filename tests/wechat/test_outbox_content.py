@@ -3,6 +3,7 @@ refusals, retries; content security on new orders."""
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from backend import clock
@@ -173,3 +174,34 @@ def test_sweep_finds_orders_whose_check_was_never_queued(db, make, stub, worker,
     worker()
     db.session.expire_all()
     assert wechat.is_publishable(order)
+
+
+def test_a_burst_of_orders_queues_one_content_check_job_that_checks_them_all(db, make, stub, worker, resident):
+    made = [make.order(resident=resident, text=f"楼道灯坏了第{i}次") for i in range(5)]
+    queued = [j for j in worker.queue().get_jobs() if j.func_name.endswith("check_new_orders")]
+    assert len(queued) == 1  # the first order queued it; the other four ride on it
+    worker()
+    db.session.expire_all()
+    assert all(wechat.is_publishable(o) for o in made)
+    assert len(stub.calls("wxa/msg_sec_check")) == 5
+    later = make.order(resident=resident, text="单元门禁坏了")  # the job has run: a new one is queued
+    assert [j.func_name for j in worker.queue().get_jobs()] == [queued[0].func_name]
+    worker()
+    db.session.expire_all()
+    assert wechat.is_publishable(later) and len(stub.calls("wxa/msg_sec_check")) == 6
+
+
+def test_a_content_check_wechat_cannot_answer_waits_and_the_rest_of_the_batch_goes_on(
+        db, make, stub, worker, resident, monkeypatch):
+    first, second = make.order(resident=resident, text="楼道灯坏了"), make.order(resident=resident, text="路灯不亮")
+    real = wechat.check_order_content
+
+    def flaky(order_id):
+        if order_id == first.id:
+            raise requests.ConnectionError("WeChat unreachable")
+        return real(order_id)
+    monkeypatch.setattr(wechat, "check_order_content", flaky)
+    result = wechat.check_new_orders()
+    db.session.expire_all()
+    assert result["checked"] == {first.id: "failed", second.id: "pass"}
+    assert not wechat.is_publishable(first) and wechat.is_publishable(second)
