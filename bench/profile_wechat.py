@@ -112,5 +112,56 @@ def main(argv=None) -> int:
     return 0
 
 
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (/proc/PID/stat, clock ticks)."""
+    import os
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def served(argv) -> int:
+    """The callback under gunicorn as the Procfile serves it (no bot, no chat load): capacity (closed
+    loop, 8 connections) and the acknowledgement's latency at a fixed rate (open loop), 3 rounds.
+    `python -m bench.profile_wechat --served [--rate=100] [--seconds=10]`; py-spy a worker meanwhile
+    (its pid is printed)."""
+    import statistics
+    from . import bench_bot, bench_intake, clients, servers
+    rate = float(next((a.split("=", 1)[1] for a in argv if a.startswith("--rate=")), "100"))
+    seconds = float(next((a.split("=", 1)[1] for a in argv if a.startswith("--seconds=")), "10"))
+    url = bench_intake.default_database_url()
+    bench_intake.ensure_database(url)
+    logdir = servers.ROOT / "var" / "bench-logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    with servers.redis_server() as redis_url:
+        bench_intake.prepare(url, redis_url)
+        env = {**bench_intake.server_env(url, redis_url), "WECHAT_TOKEN": bench_bot.WECHAT_TOKEN}
+        port, server = servers.gunicorn("backend:create_app()", env, log=logdir / "wechat-served.log")
+        with server as proc:
+            base = f"http://127.0.0.1:{port}"
+            openids = [f"served-{i}" for i in range(200)]
+            clients.closed_loop(base, bench_bot._push_request(openids), 8, 3)  # warm-up
+            workers = servers.children(proc.pid)
+            print(f"gunicorn {proc.pid}, workers {workers}", flush=True)
+            capacity, acks, cpu = [], [], []
+            for r in range(3):
+                before = sum(_cpu_seconds(p) for p in workers)
+                c = clients.closed_loop(base, bench_bot._push_request(openids), 8, seconds)
+                cpu.append((sum(_cpu_seconds(p) for p in workers) - before) / max(1, c["requests"]) * 1000)
+                o = clients.open_loop(base, bench_bot._push_request(openids), rate, seconds)
+                capacity.append(c["rps"])
+                acks.append(o)
+                print(f"  round {r + 1}: capacity {c['rps']:.0f} pushes/s (errors {c['errors']}), "
+                      f"{cpu[-1]:.2f} ms of the web workers' CPU per push; at {rate:.0f}/s "
+                      f"p50 {o['p50_ms']:.1f} ms p99 {o['p99_ms']:.1f} ms answered {o['achieved_rps']:.0f}/s "
+                      f"errors {o['errors']}", flush=True)
+            print(f"capacity median {statistics.median(capacity):.0f} pushes/s, {statistics.median(cpu):.2f} ms CPU "
+                  f"per push; at {rate:.0f}/s p50 median "
+                  f"{statistics.median(a['p50_ms'] for a in acks):.1f} ms, p99 median "
+                  f"{statistics.median(a['p99_ms'] for a in acks):.1f} ms")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(served(sys.argv[1:]) if "--served" in sys.argv else main())
