@@ -8,4 +8,4 @@ cd "$root"
 scripts/venv.sh bot/.venv bot/requirements.txt >&2
 cd bot
 # Below the web workers' priority, as the Rasa server (scripts/bot-serve.sh says why).
-exec nice -n "${BOT_NICE:-10}" .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" "$@"
+exec nice -n "${BOT_NICE:-0}" .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" "$@"
