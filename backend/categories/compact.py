@@ -92,13 +92,15 @@ def build_frequencies(dictionary: Optional[Path], path: Optional[Path] = None) -
         counts[i] = tok.FREQ[word]
     counts[len(trie)] = tok.total
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    with open(tmp.with_suffix(".counts"), "wb") as f:
+    counts_path = path.with_suffix(".counts")
+    tmp_trie = path.parent / f"{path.name}.tmp{os.getpid()}"
+    tmp_counts = path.parent / f"{counts_path.name}.tmp{os.getpid()}"
+    with open(tmp_counts, "wb") as f:
         counts.tofile(f)
-    trie.save(str(tmp))
-    # counts first: a trie file present means its counts are there too
-    tmp.with_suffix(".counts").replace(path.with_suffix(".counts"))
-    tmp.replace(path)
+    trie.save(str(tmp_trie))
+    # Counts first: a trie file present means its counts are complete beside it.
+    tmp_counts.replace(counts_path)
+    tmp_trie.replace(path)
     return path
 
 
