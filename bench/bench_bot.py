@@ -137,7 +137,7 @@ def run(database_url: str | None = None, *, rounds: int = 3, seconds: float = 10
                "RASA_URL": f"http://127.0.0.1:{rasa_port}", "BOT_TIMEOUT_SECONDS": "30", "WECHAT_TOKEN": WECHAT_TOKEN,
                "WECHAT_API_BASE": f"http://127.0.0.1:{stub_port}/",
                "WECHAT_OAUTH_BASE": f"http://127.0.0.1:{stub_port}/connect/"}
-        app_port, app_server = servers.gunicorn("backend:create_app()", env, log=logdir / "bot-app.log",
+        app_port, app_server = servers.gunicorn("backend.wsgi:app", env, log=logdir / "bot-app.log",
                                                 extra=("--timeout", "120"))
         ceiling_port, ceiling_server = servers.gunicorn("bench.ceiling_app:create_app()", env,
                                                         log=logdir / "bot-ceiling.log")

@@ -93,12 +93,17 @@ def run(database_url: str | None = None, *, rounds: int = 3, seconds: float = 10
         print(f"  preparing {database_url.split('@')[-1]} (migrations, demo community, {RESIDENTS} residents)",
               flush=True)
         tokens = prepare(database_url, redis_url)
-        env = server_env(database_url, redis_url)
-        app_port, app_server = servers.gunicorn("backend:create_app()", env, log=logdir / "intake-app.log")
+        # The RQ worker checks every new order's text with WeChat (msg_sec_check): the stub answers
+        # it as WeChat would, so the worker does that real work instead of failing and retrying.
+        stub_port = servers.free_port()
+        env = {**server_env(database_url, redis_url), "WECHAT_API_BASE": f"http://127.0.0.1:{stub_port}/"}
+        app_port, app_server = servers.gunicorn("backend.wsgi:app", env, log=logdir / "intake-app.log")
         ceiling_port, ceiling_server = servers.gunicorn("bench.ceiling_app:create_app()", env,
                                                         log=logdir / "intake-ceiling.log")
         worker_cmd = [str(servers.VENV_BIN / "flask"), "--app", "backend:create_app", "run-worker"]
-        with app_server as app_proc, ceiling_server as ceiling_proc, \
+        stub_cmd = [str(servers.VENV_BIN / "python"), "-m", "stubs.wechat_api", "--port", str(stub_port)]
+        with servers.process(stub_cmd, env, port=stub_port, log=logdir / "intake-wechat-stub.log"), \
+                app_server as app_proc, ceiling_server as ceiling_proc, \
                 servers.process(worker_cmd, env, log=logdir / "intake-worker.log") as worker_proc:
             targets = {"app": f"http://127.0.0.1:{app_port}", "ceiling": f"http://127.0.0.1:{ceiling_port}"}
 

@@ -125,7 +125,7 @@ def run(database_url: str | None = None, *, rounds: int = 3, seconds: float = 10
     with servers.redis_server() as redis_url:
         tokens = bench_intake.prepare(database_url, redis_url)
         env = bench_intake.server_env(database_url, redis_url)
-        app_port, app_server = servers.gunicorn("backend:create_app()", env, log=logdir / "peer-app.log")
+        app_port, app_server = servers.gunicorn("backend.wsgi:app", env, log=logdir / "peer-app.log")
         peer_port, peer_server = servers.gunicorn("django.core.wsgi:get_wsgi_application()", peer_env(peer_url),
                                                   log=logdir / "peer-helpdesk.log", python_bin=python.parent,
                                                   extra=["--chdir", str(SITE)])

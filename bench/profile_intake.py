@@ -1,7 +1,8 @@
 """Where one `POST /api/v1/orders` spends its time, in-process: the same request through the Flask
 test client on the bench's database, under cProfile, with every SQL statement and transaction end
-counted. `python -m bench.profile_intake [orders] [--sql]` (BENCH_DATABASE_URL as for the bench;
-its schema is rebuilt). For the picture under real load, py-spy a gunicorn worker during `make bench`."""
+counted. `python -m bench.profile_intake [orders] [--sql] [--self] [--cpu]` (BENCH_DATABASE_URL as for
+the bench; its schema is rebuilt). `--cpu` times this process's CPU instead of the wall clock, so a
+busy machine or a slow disk (each commit waits for its fsync) does not hide where the work is. For the picture under real load, py-spy a gunicorn worker during `make bench`."""
 import cProfile
 import pstats
 import sys
@@ -62,13 +63,16 @@ def main(argv=None) -> int:
         def _rollback(conn):
             ends["rollback"] += 1
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time) if "--cpu" in argv else cProfile.Profile()
+        cpu_started, wall_started = time.process_time(), time.perf_counter()
         profiler.enable()
         for i in range(n):
             post(i)
         profiler.disable()
+        cpu, wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
     print(f"per order: {sum(statements.values()) / n:.1f} SQL statements, "
-          f"{ends['commit'] / n:.1f} commits, {ends['rollback'] / n:.1f} rollbacks")
+          f"{ends['commit'] / n:.1f} commits, {ends['rollback'] / n:.1f} rollbacks; "
+          f"{cpu / n * 1000:.2f} ms of this process's CPU, {wall / n * 1000:.2f} ms wall (profiler included)")
     if "--sql" in argv:
         for statement, count in statements.most_common():
             print(f"  {count / n:5.1f} × {spent[statement] / count * 1000:6.2f} ms  {statement}")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-# The Procfile's `web` line, as `make run` starts it (2 workers × 4 threads: gunicorn's gthread worker).
-GUNICORN_ARGS = ["--workers", "2", "--threads", os.environ.get("BENCH_WEB_THREADS", "4"), "--access-logfile", "-"]
+# The Procfile's `web` line, as `make run` starts it: the app made and warmed up once (--preload) before
+# 2 workers × 4 threads (gunicorn's gthread worker) fork from it.
+GUNICORN_ARGS = ["--preload", "--workers", "2", "--threads", os.environ.get("BENCH_WEB_THREADS", "4"), "--access-logfile", "-"]
 
 
 def free_port() -> int:

@@ -37,14 +37,30 @@ def chinese_number(text: str) -> int | None:
 _BUILDING_RE = re.compile(r"([0-9]+|[零〇一二两三四五六七八九十]+)\s*(?:号楼|号|栋|幢|座|楼)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Placement:
-    building: Building | None = None
-    community: Community | None = None
+    """Where an address goes, as the ids an order row stores, read from the snapshot without a query
+    (intake writes them as they are); `building`, `grid` and `community` load the rows for callers
+    that want more than an id."""
+    building_id: int | None = None
+    grid_id: int | None = None
+    community_id: int | None = None
+    street_id: int | None = None
+    grid_code: str | None = None
+    grid_name: str | None = None
+    community_name: str | None = None
 
     @property
-    def grid(self):
-        return self.building.grid if self.building else None
+    def building(self) -> Building | None:
+        return db.session.get(Building, self.building_id) if self.building_id else None
+
+    @property
+    def grid(self) -> Grid | None:
+        return db.session.get(Grid, self.grid_id) if self.grid_id else None
+
+    @property
+    def community(self) -> Community | None:
+        return db.session.get(Community, self.community_id) if self.community_id else None
 
 
 # --- the registry as routing reads it, cached per process ---------------------------------------
@@ -67,6 +83,7 @@ _CHANGED = "rm_registry_changed"
 class _Known:
     id: int
     community_id: int
+    grid_id: int
     compound: str  # matching form (NFKC, lower case)
     aliases: tuple  # matching forms of its non-empty aliases
 
@@ -76,9 +93,13 @@ class _Snapshot:
     key: tuple
     built: float
     communities: list  # [(id, matching names)] by id, as _community_in compares them
+    streets: dict  # community id → street id
+    community_names: dict  # community id → its name as shown
+    grids: dict  # grid id → (code, name)
     named: list  # buildings with an alias
     compounds: list  # [(compound's matching form, community id)] of non-empty compounds
     by_number: dict  # building number → [_Known]
+    buildings: dict  # building id → _Known
 
 
 _local_changes = 0
@@ -106,19 +127,24 @@ def _names(community) -> tuple:
 
 def _build(key) -> _Snapshot:
     import time
-    communities = [(c.id, _names(c)) for c in db.session.scalars(select(Community).order_by(Community.id))]
+    all_communities = list(db.session.scalars(select(Community).order_by(Community.id)))
+    communities = [(c.id, _names(c)) for c in all_communities]
+    streets = {c.id: c.street_id for c in all_communities}
+    community_names = {c.id: c.name for c in all_communities}
+    grids = {gid: (code, name) for gid, code, name in db.session.execute(select(Grid.id, Grid.code, Grid.name))}
     rows = db.session.execute(select(Building.id, Building.number, Building.compound, Building.aliases,
-                                     Grid.community_id).join(Grid, Building.grid_id == Grid.id)
+                                     Grid.community_id, Grid.id).join(Grid, Building.grid_id == Grid.id)
                               .order_by(Building.id)).all()
     named, compounds, by_number = [], set(), {}
-    for bid, number, compound, aliases, community_id in rows:
-        known = _Known(bid, community_id, _m(compound), tuple(_m(a) for a in aliases or [] if a))
+    for bid, number, compound, aliases, community_id, grid_id in rows:
+        known = _Known(bid, community_id, grid_id, _m(compound), tuple(_m(a) for a in aliases or [] if a))
         if known.aliases:
             named.append(known)
         if compound:
             compounds.add((known.compound, community_id))
         by_number.setdefault(number, []).append(known)
-    return _Snapshot(key, time.monotonic(), communities, named, sorted(compounds), by_number)
+    buildings = {known.id: known for same in by_number.values() for known in same}
+    return _Snapshot(key, time.monotonic(), communities, streets, community_names, grids, named, sorted(compounds), by_number, buildings)
 
 
 def _snapshot() -> _Snapshot:
@@ -166,27 +192,20 @@ def _community_in(text: str, communities) -> int | None:
     return None
 
 
-def _building(building_id: int):
-    return db.session.get(Building, building_id, options=[joinedload(Building.grid).joinedload(Grid.community)])
-
-
 def place(location_text: str | None, building_id: int | None = None,
           default_community_id: int | None = None) -> Placement:
     """Find the building (hence grid) for an address; failing that, at least the community.
     Compared in NFKC (and the registry's names too): "水晶城小区３号楼" is building 3."""
-    if building_id:
-        building = db.session.get(Building, building_id)
-        if building:
-            return Placement(building, building.grid.community)
     snap = _snapshot()
-    placement = _place(snap, location_text, default_community_id)
-    if placement is None:  # a row the snapshot names is gone (deleted behind the ORM): read afresh
-        registry_changed()
-        placement = _place(_build(None), location_text, default_community_id) or Placement()
-    return placement
+    if building_id:
+        known = snap.buildings.get(building_id)
+        found = _found(snap, known) if known is not None else _unknown_building(building_id)
+        if found is not None:
+            return found
+    return _place(snap, location_text, default_community_id)
 
 
-def _place(snap: _Snapshot, location_text, default_community_id) -> Placement | None:
+def _place(snap: _Snapshot, location_text, default_community_id) -> Placement:
     text = _m(location_text).replace(" ", "")
     community_id = _community_in(text, snap.communities)
     if text:
@@ -195,7 +214,7 @@ def _place(snap: _Snapshot, location_text, default_community_id) -> Placement | 
         if community_id:
             named = [b for b in named if b.community_id == community_id]
         if len(named) == 1:
-            return _found(named[0].id)
+            return _found(snap, named[0])
         if community_id is None:
             # No community name, but a compound (小区) name that belongs to exactly one community.
             owners = {cid for compound, cid in snap.compounds if compound in text}
@@ -213,20 +232,35 @@ def _place(snap: _Snapshot, location_text, default_community_id) -> Placement | 
         if len(compound_hits) == 1:
             candidates = compound_hits
         if len(candidates) == 1:
-            return _found(candidates[0].id)
-    community = db.session.get(Community, community_id) if community_id else None
-    if community_id and community is None:
-        return None
-    if community is None and default_community_id:
-        community = db.session.get(Community, default_community_id)
-    if community is None and snap.communities:
+            return _found(snap, candidates[0])
+    if community_id is None and default_community_id:
+        community_id = default_community_id
+    if community_id is None and snap.communities:
         # Never drop an order: the first community's pool takes it (the only one, or flagged for a person).
-        community = db.session.get(Community, snap.communities[0][0])
-        if community is None:
-            return None
-    return Placement(None, community)
+        community_id = snap.communities[0][0]
+    if community_id is None:
+        return Placement()
+    if community_id not in snap.streets:  # a community made since the snapshot (default_community_id)
+        community = db.session.get(Community, community_id)
+        return Placement(community_id=community.id, street_id=community.street_id,
+                         community_name=community.name) if community else Placement()
+    return Placement(community_id=community_id, street_id=snap.streets[community_id],
+                     community_name=snap.community_names[community_id])
 
 
-def _found(building_id: int) -> Placement | None:
-    building = _building(building_id)
-    return Placement(building, building.grid.community) if building is not None else None
+def _found(snap: _Snapshot, known: _Known) -> Placement:
+    code, name = snap.grids[known.grid_id]
+    return Placement(building_id=known.id, grid_id=known.grid_id, community_id=known.community_id,
+                     street_id=snap.streets.get(known.community_id), grid_code=code, grid_name=name,
+                     community_name=snap.community_names.get(known.community_id))
+
+
+def _unknown_building(building_id: int) -> Placement | None:
+    """A building id the snapshot does not know (made since, behind the ORM): read from the database."""
+    building = db.session.get(Building, building_id, options=[joinedload(Building.grid).joinedload(Grid.community)])
+    if building is None:
+        return None
+    grid = building.grid
+    return Placement(building_id=building.id, grid_id=grid.id, community_id=grid.community_id,
+                     street_id=grid.community.street_id, grid_code=grid.code, grid_name=grid.name,
+                     community_name=grid.community.name)

@@ -54,9 +54,7 @@ def record(actor: Actor, *, channel: str, text: str, caller_name: str | None = N
     # Where it will go, before anything is stored: staff enter calls for the places they serve.
     placement = place(location_text, building_id)
     where = SimpleNamespace(
-        grid_id=placement.grid.id if placement.grid else None,
-        community_id=placement.community.id if placement.community else None,
-        street_id=placement.community.street_id if placement.community else None,
+        grid_id=placement.grid_id, community_id=placement.community_id, street_id=placement.street_id,
         department_id=None, property_company_id=None, resident_id=None, reporter_id=None)
     if not _serves(actor, where):
         raise Forbidden("这个地址不在你的管辖范围内：请核对地址，或转给所在社区登记", code="target_out_of_scope")

@@ -1,7 +1,7 @@
 """Orders (诉求/工单), their append-only audit trail, attachments and the number sequence."""
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -67,7 +67,8 @@ class Order(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True)
+    # FetchedValue: the database may set it (next_order_number in the INSERT); RETURNING reads it back.
+    number: Mapped[str] = mapped_column(String(32), unique=True, server_default=FetchedValue())
     # "<resident id>:<source key>": an Idempotency-Key header, a WeChat MsgId, a chat client id, or
     # a key derived for one bot turn. NULL for orders taken down without one (staff entries).
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
@@ -133,7 +134,7 @@ class Order(db.Model):
     department = relationship("Department")
     property_company = relationship("PropertyCompany")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
     # Set per response by services.present, for whoever asked (not stored): what they may do, and
     # the caller's phone and name as they may see them (masked unless their work needs them).
     allowed_actions = ()
@@ -141,6 +142,25 @@ class Order(db.Model):
     caller_shown = None
     # Set by create_order when a retried intake found this order instead of making one.
     replayed = False
+    # {"grid": (id, name), "community": (id, name)}, set by create_order from routing's snapshot:
+    # answering a new order loads no grid or community row. A name holds only while the order is
+    # still there (a transfer in the same session moves it).
+    known_names: dict = {}
+
+    @property
+    def grid_shown(self) -> str | None:
+        return self._shown("grid", self.grid_id)
+
+    @property
+    def community_shown(self) -> str | None:
+        return self._shown("community", self.community_id)
+
+    def _shown(self, relation: str, current_id) -> str | None:
+        known = self.known_names.get(relation)
+        if known and known[0] == current_id:
+            return known[1]
+        related = getattr(self, relation) if current_id else None
+        return related.name if related else None
 
     def add_flag(self, flag: str) -> None:
         if flag not in (self.flags or []):

@@ -9,9 +9,11 @@ behind the one before it (a third of a web worker's time under load, the cap on 
 number comes from a sequence, which takes no lock: the day's row holds the sequence value just
 before its first number, written once by the day's first order (INSERT … ON CONFLICT DO NOTHING),
 and a number is nextval − that. Numbers stay unique and grow through the day; an order whose
-transaction rolls back leaves a gap, as any sequence does."""
+transaction rolls back leaves a gap, as any sequence does. A new order takes its number inside its
+own INSERT (`in_insert`: the database function next_order_number does the same in the statement),
+which saves a statement and an UPDATE of the row."""
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.dialects import sqlite
 
 from .. import clock
@@ -28,9 +30,21 @@ _PG_NEXT = text("""
 _PG_BASE = text("SELECT last FROM order_sequences WHERE prefix = :prefix AND day = :day")
 
 
+def _prefix_and_day() -> tuple[str, str]:
+    return (current_app.config["ORDER_NUMBER_PREFIX"],
+            clock.local(clock.now(), current_app.config["TIMEZONE"]).strftime("%Y%m%d"))
+
+
+def in_insert():
+    """On PostgreSQL, the SQL expression that numbers an order in its own INSERT (the ORM renders it
+    there and reads the number back by RETURNING); None elsewhere: call `next_number` after it."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return func.next_order_number(*_prefix_and_day())
+
+
 def next_number() -> str:
-    prefix = current_app.config["ORDER_NUMBER_PREFIX"]
-    day = clock.local(clock.now(), current_app.config["TIMEZONE"]).strftime("%Y%m%d")
+    prefix, day = _prefix_and_day()
     if db.session.get_bind().dialect.name == "postgresql":
         params = {"prefix": prefix, "day": day}
         value, base = db.session.execute(_PG_NEXT, params).one()

@@ -124,7 +124,7 @@ class OrderBaseSchema(Schema):
     category = fields.String(allow_none=True)
     text = fields.String()
     location_text = fields.String(allow_none=True)
-    community = fields.Function(lambda o: o.community.name if o.community else None)
+    community = fields.Function(lambda o: o.community_shown)
     flags = fields.List(fields.String())
     claim_by = fields.DateTime(allow_none=True)
     resolve_by = fields.DateTime(allow_none=True)
@@ -145,7 +145,7 @@ class OrderSchema(OrderBaseSchema):
     """What the resident who sent the order sees: their own data, staff names masked."""
     channel = fields.String()
     category_confidence = fields.Float(allow_none=True)
-    grid = fields.Function(lambda o: o.grid.name if o.grid else None)
+    grid = fields.Function(lambda o: o.grid_shown)
     assignee = fields.Function(lambda o: o.assignee.name_masked if o.assignee else None)
     rating_score = fields.Integer(allow_none=True)
     events = fields.Function(lambda o: ResidentEventSchema(many=True).dump(timeline.for_resident(o.events)),

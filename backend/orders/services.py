@@ -22,7 +22,7 @@ from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
 from ..masking import mask
 from ..types import INT32_MAX
-from . import deadlines, ladder, lifecycle, states
+from . import deadlines, ladder, lifecycle, numbers, states
 from .models import GRADES, RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
 from .signals import order_changed
@@ -119,8 +119,10 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     # No look-up of the key first: a retry is rare, and the key's unique index finds it anyway (the
     # INSERT fails, the except below answers with the first order), so a new order saves a round trip.
     now = clock.now()
-    # Numbered only once the row is in (see _number): until then a placeholder no number looks like.
-    order = Order(number=f"~{uuid.uuid4().hex[:31]}", idempotency_key=key, channel=channel, kind=kind, grade=grade,
+    # Numbered in the INSERT itself where the database can (PostgreSQL); elsewhere only once the row
+    # is in (see _number), and until then a placeholder no number looks like.
+    number = numbers.in_insert()
+    order = Order(number=number if number is not None else f"~{uuid.uuid4().hex[:31]}", idempotency_key=key, channel=channel, kind=kind, grade=grade,
                   text=text, location_text=location_text, contact=contact, caller_name=caller_name,
                   resident_id=resident_id, reporter_id=actor.id if actor.is_staff else None,
                   state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
@@ -133,25 +135,25 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     else:
         order.add_flag("unclassified")
     placement = place(location_text, building_id)
-    order.building, order.grid, order.community = placement.building, placement.grid, placement.community
-    order.street_id = placement.community.street_id if placement.community else None
-    if order.grid is None:
+    # The ids as routing's snapshot has them: loading the rows behind them would cost a query.
+    order.building_id, order.grid_id = placement.building_id, placement.grid_id
+    order.community_id, order.street_id = placement.community_id, placement.street_id
+    order.known_names = {"grid": (placement.grid_id, placement.grid_name),  # the answer's, with no query
+                         "community": (placement.community_id, placement.community_name)}
+    if order.grid_id is None:
         order.add_flag("unplaced")
     offered_to = _property_first(order)
     deadlines.set_for_rung(order, now)
     order.due_at = deadlines.current_due(order)
     db.session.add(order)
     event = _event(order, actor, "submit", None, states.SUBMITTED, note or None, flags=list(order.flags),
-                   grid=order.grid.code if order.grid else None, **(event_data or {}),
+                   grid=placement.grid_code, **(event_data or {}),
                    **({"property": offered_to} if offered_to else {}))
     _attach(order, event, photos, now)
     if settle is not None:
-        # The row's scope rule reads the ids the flush would write; set them now.
-        order.grid_id, order.community_id = placement.grid and placement.grid.id, placement.community and placement.community.id
-        order.building_id = placement.building and placement.building.id
         perform(actor, order, "settle", result=settle, commit=False)
     try:
-        _commit(order, "submit", event, expire=False, flushed=lambda: _number(order))
+        _commit(order, "submit", event, expire=False, flushed=None if number is not None else lambda: _number(order))
     except IntegrityError:  # rolled back; a concurrent twin with the same key may have won
         first = _first_for(key, resident_id) if key else None
         if first is None:
@@ -163,19 +165,20 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
 def _property_first(order: Order) -> int | None:
     """Property work (PROPERTY_CATEGORIES) in a compound with a property company starts at the
     property's rung (小区吹哨、物业报到); anything else, or a compound without one, at the grid."""
-    if order.building is None or not is_property_work(order.category):
+    if order.building_id is None or not is_property_work(order.category):
         return None
-    company_id = company_id_for_building(order.building.id)
+    company_id = company_id_for_building(order.building_id)
     if company_id is not None:
         order.property_company_id, order.rung = company_id, "property"
     return company_id
 
 
 def _number(order: Order) -> None:
-    """The order's number, taken once its INSERT has passed the idempotency key's unique index: a
-    twin that loses there spends no number. On SQLite the day's counter row stays locked until
-    the commit, so taking it last also keeps that wait short (PostgreSQL takes no lock: numbers.py);
-    the receivers of order_changed, which run next, see the real number."""
+    """SQLite's number, taken once the INSERT has passed the idempotency key's unique index (a twin
+    that loses there spends none) and last, because the day's counter row stays locked until the
+    commit. PostgreSQL numbers in the INSERT itself (numbers.in_insert): a refused retry spends a
+    number there, a gap as any rolled-back order leaves. The receivers of order_changed, which run
+    next, see the real number either way."""
     order.number = next_number()
     db.session.flush()
 

@@ -28,7 +28,7 @@ def test_a_second_order_reads_no_registry_table(make, db, redis):
     placement, statements = _statements(lambda: place("水晶城小区8号楼"))
     assert placement.building.number == 8
     assert not any("communities" in s.split("FROM")[-1] and "buildings" not in s for s in statements)
-    assert len(statements) == 1  # the matched building with its grid and community, by primary key
+    assert statements == []  # the snapshot names the building, its grid and community: no query
 
 
 def test_a_building_added_here_routes_at_once(make, db, redis):

@@ -34,3 +34,20 @@ def test_fifty_concurrent_creates_get_fifty_distinct_numbers(app, client, make, 
     assert db.session.scalar(select(func.count()).select_from(Order)) == 50
     suffixes = sorted(int(n.rsplit("-", 1)[1]) for n in numbers)
     assert suffixes == list(range(1, 51))
+
+
+def test_a_days_ten_thousandth_order_keeps_every_digit(make, db):
+    """Numbers are padded to four digits, never cut to them (the database's lpad would cut)."""
+    from sqlalchemy import text
+    from backend.accounts.actors import Actor
+    from backend.orders import services
+    make.world()
+    resident = Actor.for_resident(make.resident(openid="ten-thousand"))
+    first = services.create_order(resident, text="楼道灯坏了")
+    assert first.number.endswith("-0001")
+    # The day's counter as if 9,998 more had been given: on PostgreSQL its row holds the sequence
+    # value before the day's first, on SQLite the last number given.
+    shift = "last - 9998" if db.engine.dialect.name == "postgresql" else "last + 9998"
+    db.session.execute(text(f"UPDATE order_sequences SET last = {shift}"))
+    db.session.commit()
+    assert services.create_order(resident, text="又一件事").number.endswith("-10000")

@@ -1,0 +1,28 @@
+"""The app as the web server runs it (Procfile: gunicorn 'backend.wsgi:app'): made, then warmed up
+before its first request. Each gunicorn worker imports this module once when it starts, so what
+would otherwise happen inside a resident's first request in every worker — loading the category
+model and jieba's dictionary (about 2 s here, with every thread of the worker queued behind its
+lock) and configuring the ORM's mappers — happens before the worker takes a connection."""
+import logging
+import time
+
+from . import create_app
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(flask_app) -> float:
+    """Do the start-up work of the first request now; seconds taken."""
+    from sqlalchemy.orm import configure_mappers
+    from .categories import classifier
+    started = time.perf_counter()
+    configure_mappers()
+    with flask_app.app_context():
+        classifier.classify("楼道灯坏了")  # loads the model, and jieba's dictionary on first use
+    took = time.perf_counter() - started
+    log.info("warmed up in %.1f s", took)
+    return took
+
+
+app = create_app()
+warm_up(app)
