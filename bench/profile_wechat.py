@@ -137,7 +137,7 @@ def served(argv) -> int:
     with servers.redis_server() as redis_url:
         bench_intake.prepare(url, redis_url)
         env = {**bench_intake.server_env(url, redis_url), "WECHAT_TOKEN": bench_bot.WECHAT_TOKEN}
-        port, server = servers.gunicorn("backend:create_app()", env, log=logdir / "wechat-served.log")
+        port, server = servers.gunicorn("backend.wsgi:app", env, log=logdir / "wechat-served.log")
         with server as proc:
             base = f"http://127.0.0.1:{port}"
             openids = [f"served-{i}" for i in range(200)]
