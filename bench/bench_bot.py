@@ -123,7 +123,8 @@ def run(database_url: str | None = None, *, rounds: int = 3, seconds: float = 10
     bench_intake.ensure_database(database_url)
     logdir = logdir or servers.ROOT / "var" / "bench-logs"
     logdir.mkdir(parents=True, exist_ok=True)
-    out = {"rounds": rounds, "seconds_per_run": seconds, "message": MESSAGE, "connections": 4}
+    out = {"rounds": rounds, "seconds_per_run": seconds, "message": MESSAGE, "connections": 4,
+           "nice": {"bot": os.environ.get("BOT_NICE", "0"), "rq worker": os.environ.get("WORKER_NICE", "0")}}
     with servers.redis_server() as redis_url:
         print("  preparing the database (migrations, demo, residents)", flush=True)
         intake_tokens = bench_intake.prepare(database_url, redis_url)
@@ -143,7 +144,9 @@ def run(database_url: str | None = None, *, rounds: int = 3, seconds: float = 10
         app_url, ceiling_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{ceiling_port}"
         bot_env = {**env, "REDIS_BOT_DB": "3", "RASA_PORT": str(rasa_port), "ACTIONS_PORT": str(actions_port),
                    "ACTIONS_URL": f"http://127.0.0.1:{actions_port}", "BACKEND_URL": app_url}
-        worker_cmd = [str(servers.VENV_BIN / "flask"), "--app", "backend:create_app", "run-worker"]
+        # As the Procfile's worker line (WORKER_NICE, 0 by default: below the web workers when set).
+        worker_cmd = ["nice", "-n", os.environ.get("WORKER_NICE", "0"),
+                      str(servers.VENV_BIN / "flask"), "--app", "backend:create_app", "run-worker"]
         stub_cmd = [str(servers.VENV_BIN / "python"), "-m", "stubs.wechat_api", "--port", str(stub_port)]
         with app_server as app_proc, ceiling_server, \
                 servers.process(stub_cmd, env, port=stub_port, log=logdir / "bot-stub.log"), \

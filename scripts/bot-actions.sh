@@ -7,4 +7,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/venv.sh bot/.venv bot/requirements.txt >&2
 cd bot
-exec .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" "$@"
+# Below the web workers' priority, as the Rasa server (scripts/bot-serve.sh says why).
+exec nice -n "${BOT_NICE:-0}" .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" "$@"

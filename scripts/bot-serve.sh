@@ -12,5 +12,10 @@ cd "$root/bot"
 # glibc gives each thread that allocates its own malloc arena; TensorFlow's thread pools leave
 # ~270 MB of them resident (1068 -> 793 MB RSS after start with two arenas, make bench: bot).
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
-exec .venv/bin/rasa run --enable-api --port "$RASA_PORT" \
+# BOT_NICE (default 0) runs the bot below the web workers' priority, so that on a small machine
+# Rasa's threads cannot hold up WeChat's 5-second acknowledgement or intake; the bot lags
+# instead. Off by default: at 200 pushes/s here (2 cores, shared) nice 10 moved neither the ack p99
+# nor its ratio to the bare ceiling (BENCHMARKS.md, "WeChat callback"): the web side was short of
+# CPU with or without the bot.
+exec nice -n "${BOT_NICE:-0}" .venv/bin/rasa run --enable-api --port "$RASA_PORT" \
   --model models/current.tar.gz --endpoints endpoints.yml "$@"

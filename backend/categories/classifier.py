@@ -19,7 +19,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import training
+from . import compact, training
 from .model import NONE, WEAK_FACTOR, Model, weak
 from .taxonomy import DATA_DIR, OTHER, SEP, get_taxonomy
 
@@ -112,7 +112,8 @@ RECHECK_SECONDS = 5.0              # how often a process looks whether the data 
 
 
 def load(path: Path, data_dir: Path = DATA_DIR) -> CategoryClassifier:
-    return CategoryClassifier(Model.load(path, Path(data_dir) / training.DICTIONARY_FILE), data_dir)
+    # The same model in less memory per process (compact.py says how); Model.load reads it all.
+    return CategoryClassifier(compact.load_model(path, Path(data_dir) / training.DICTIONARY_FILE), data_dir)
 
 
 def get_classifier(data_dir: Path | str = DATA_DIR) -> CategoryClassifier:

@@ -65,11 +65,11 @@ def callback():
         return _ack()
     # Counted per openid only now: the push is signed, so nobody can use another's budget up.
     ratelimits.check("RATE_LIMIT_WECHAT", "wechat-openid", str(message["FromUserName"]))
-    row = services.accept_push(message)
-    if row is None:
+    inbound_id = services.accept_push(message)
+    if inbound_id is None:
         log.info("duplicate push %s acknowledged", inbound.msg_key(message))
     else:
-        jobs.enqueue(jobs.process_inbound, row.id, job_id=f"wechat-inbound-{row.id}")
+        jobs.enqueue(jobs.process_inbound, inbound_id, job_id=f"wechat-inbound-{inbound_id}")
     return _ack()
 
 

@@ -4,15 +4,30 @@ each job in an app context (backend.worker.AppWorker).
 
 Enqueueing is best effort everywhere: the database row is the work item, so when Redis refuses
 an enqueue the sweep (`flask wechat-sweep`, or the `sweep` job on a schedule) enqueues it later."""
+import logging
+
+import redis as redis_lib
 from flask import current_app
 
 from .. import worker
 
+log = logging.getLogger(__name__)
+
 
 def enqueue(fn, *args, job_id: str | None = None) -> bool:
-    """True when queued; False (logged by the worker module) when Redis is unavailable — the sweep
-    catches up."""
-    return worker.enqueue(current_app.config["WECHAT_QUEUE"], fn, *args, job_id=job_id) is not None
+    """True when queued; False (logged) when Redis is unavailable — the sweep catches up.
+
+    One round trip: RQ on its own sends the queue's registration and the job in two pipelines;
+    handing it ours sends both at once (the callback enqueues on every push)."""
+    queue = worker.get_queue(current_app.config["WECHAT_QUEUE"])
+    try:
+        with queue.connection.pipeline() as pipe:
+            queue.enqueue_call(fn, args=args, job_id=job_id, pipeline=pipe)
+            pipe.execute()
+        return True
+    except redis_lib.RedisError:
+        log.warning("redis down: %s not enqueued", getattr(fn, "__name__", fn))
+        return False
 
 
 def process_inbound(inbound_id: int) -> list[int]:

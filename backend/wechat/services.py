@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import requests
 from flask import current_app, render_template
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException, WeChatException
 
@@ -96,8 +96,11 @@ def resident_for_openid(openid: str, unionid: str | None = None) -> Resident:
 
 # --- the callback ----------------------------------------------------------------------------
 
-def accept_push(message: dict) -> WechatInbound | None:
-    """Store a push once. Returns the new row, or None for a duplicate.
+_INSERT_PUSH = insert(WechatInbound.__table__)
+
+
+def accept_push(message: dict) -> int | None:
+    """Store a push once. Returns the new row's id, or None for a duplicate.
 
     Redis SET NX answers WeChat's retries without touching the database; the unique msg_key
     decides when Redis is down or lost the key."""
@@ -109,17 +112,16 @@ def accept_push(message: dict) -> WechatInbound | None:
     except Exception as exc:
         log.warning("redis unavailable for push dedupe (%s); the database decides", type(exc).__name__)
         redis_key = None
-    row = WechatInbound(
+    # A Core INSERT of fixed shape, not an ORM object: the acknowledgement needs only the new id,
+    # and the unit of work (identity map, flush plan, expiry on commit) was a third of the
+    # callback's CPU; the statement is built once, so its compiled form comes from the cache.
+    params = dict(
         msg_key=key, openid=str(message["FromUserName"]), msg_type=str(message["MsgType"]).lower(),
         event=(str(message["Event"]).lower() if message.get("Event") else None),
         content=message.get("Content"), media_id=message.get("MediaId"),
-        payload=message, status="pending", created_at=clock.now())
-    db.session.add(row)
-    session = db.session()
+        payload=message, status="pending", attempts=0, created_at=clock.now())
     try:
-        # The callback only needs the new row's id to enqueue it: reading the row back after the
-        # commit would open a second transaction on every push.
-        session.expire_on_commit = False
+        inbound_id = db.session.execute(_INSERT_PUSH, params).inserted_primary_key[0]
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -129,9 +131,7 @@ def accept_push(message: dict) -> WechatInbound | None:
         # Not stored: let WeChat's retry through instead of deduping it into oblivion.
         _forget(redis_key)
         raise
-    finally:
-        session.expire_on_commit = True
-    return row
+    return inbound_id
 
 
 def _forget(redis_key):

@@ -45,26 +45,26 @@ def test_a_worker_killed_after_the_bot_made_the_order_is_retried_into_the_same_o
     marked done. The sweep hands the stale row to another worker; exactly one order exists after."""
     message = {"MsgId": "24601", "FromUserName": "o-killed", "MsgType": "text", "Content": "3号楼楼道灯坏了",
                "CreateTime": "1764590000", "ToUserName": "gh_redmailbox"}
-    row = wechat.accept_push(message)
+    inbound_id = wechat.accept_push(message)
     real_reply_row = wechat._reply_row
 
     def die(*args):
         raise WorkerKilled()
     monkeypatch.setattr(wechat, "_reply_row", die)
     with pytest.raises(WorkerKilled):
-        wechat.process_inbound(row.id)
+        wechat.process_inbound(inbound_id)
     db.session.rollback()  # the dead worker's transaction is gone with it
-    assert db.session.get(WechatInbound, row.id).status == "processing"
+    assert db.session.get(WechatInbound, inbound_id).status == "processing"
     assert count_orders(db) == 1 and len(bot_over_http) == 1
 
     monkeypatch.setattr(wechat, "_reply_row", real_reply_row)
     clock.travel(wechat.STALE_CLAIM + timedelta(minutes=1))
-    assert wechat.sweep_candidates()["inbound"] == [row.id]
-    notes = wechat.process_inbound(row.id)
+    assert wechat.sweep_candidates()["inbound"] == [inbound_id]
+    notes = wechat.process_inbound(inbound_id)
     db.session.rollback()
     number = bot_over_http[0]
     assert count_orders(db) == 1 and count_orders(db, number=number) == 1
-    done = db.session.get(WechatInbound, row.id)
+    done = db.session.get(WechatInbound, inbound_id)
     assert done.status == "done" and done.order_number == number and len(notes) == 1
     assert db.session.scalar(select(Order.idempotency_key)) == f"{done.resident_id}:wechat:msg:24601"
 
@@ -95,7 +95,7 @@ def test_a_photo_push_retried_after_a_crash_is_attached_once(db, stub, make, mon
     from backend.orders.models import Attachment
     resident = make.resident(openid="o-photo-killed")
     order = make.order(resident=resident)
-    row = wechat.accept_push({"MsgId": "31337", "FromUserName": "o-photo-killed", "MsgType": "image",
+    inbound_id = wechat.accept_push({"MsgId": "31337", "FromUserName": "o-photo-killed", "MsgType": "image",
                               "MediaId": "media-9", "CreateTime": "2", "ToUserName": "gh"})
     real_reply_row = wechat._reply_row
 
@@ -103,12 +103,12 @@ def test_a_photo_push_retried_after_a_crash_is_attached_once(db, stub, make, mon
         raise WorkerKilled()
     monkeypatch.setattr(wechat, "_reply_row", die)
     with pytest.raises(WorkerKilled):
-        wechat.process_inbound(row.id)
+        wechat.process_inbound(inbound_id)
     db.session.rollback()
     monkeypatch.setattr(wechat, "_reply_row", real_reply_row)
     clock.travel(wechat.STALE_CLAIM + timedelta(minutes=1))
-    assert len(wechat.process_inbound(row.id)) == 1
+    assert len(wechat.process_inbound(inbound_id)) == 1
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Attachment).where(Attachment.order_id == order.id)) == 1
-    assert db.session.get(WechatInbound, row.id).order_number == order.number
+    assert db.session.get(WechatInbound, inbound_id).order_number == order.number
     assert len(stub.calls("cgi-bin/media/get")) == 1
