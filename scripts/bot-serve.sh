@@ -9,9 +9,13 @@ if [ ! -f "$root/bot/models/current.tar.gz" ]; then
   "$root/scripts/bot-train.sh" >/dev/null
 fi
 cd "$root/bot"
-# glibc gives each thread that allocates its own malloc arena; TensorFlow's thread pools leave
-# ~270 MB of them resident (1068 -> 793 MB RSS after start with two arenas, make bench: bot).
+# glibc gives each thread that allocates its own malloc arena, and raises its mmap threshold as
+# large blocks are freed, so TensorFlow's loading buffers stay on the heap, resident. Two arenas
+# alone did not move it here (1,045 MB after start); a fixed mmap threshold hands blocks of 64 KB
+# and more back to the kernel when freed: 888 MB after start and after 30 turns (measured by hand
+# 2026-12-02; make bench: bot reports it under load).
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-65536}
 # BOT_NICE (default 0) runs the bot below the web workers' priority, so that on a small machine
 # Rasa's threads cannot hold up WeChat's 5-second acknowledgement or intake; the bot lags
 # instead. Off by default: at 200 pushes/s here (2 cores, shared) nice 10 moved neither the ack p99
