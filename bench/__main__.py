@@ -84,19 +84,31 @@ def main(argv=None) -> int:
     run = {"date": now.isoformat(timespec="seconds"), "commit": _commit(), "machine": _machine(),
            "versions": _versions(), "quick": args.quick, "label": args.label, "results": {}}
     pg = os.environ.get("BENCH_DATABASE_URL")
+    run["part_s"] = {}
+    part = {"name": None, "started": time.monotonic()}
+
+    def starting(name: str) -> None:
+        """The time each benchmark took, for the run's "Took" line (the 30-minute budget)."""
+        now = time.monotonic()
+        if part["name"]:
+            run["part_s"][part["name"]] = round(now - part["started"], 1)
+        part.update(name=name, started=now)
     if only & {"intake", "peer", "bot", "race", "scale"}:
         from . import bench_intake
         url = bench_intake.default_database_url()
     if "intake" in only:
+        starting("intake")
         print(f"==> intake: POST /api/v1/orders under gunicorn on {url.split(':')[0]} vs the bare ceiling", flush=True)
         kwargs = {"rounds": 1, "seconds": 3, "warmup": 2} if args.quick else {"rounds": 3, "seconds": 10}
         run["results"]["intake"] = bench_intake.run(url, **kwargs)
     if "peer" in only:
+        starting("peer")
         from . import bench_peer
         print("==> peer: django-helpdesk POST /api/tickets/ vs POST /api/v1/orders, same server settings", flush=True)
         kwargs = {"rounds": 1, "seconds": 3, "warmup": 2} if args.quick else {"rounds": 3, "seconds": 10}
         run["results"]["peer"] = bench_peer.run(url, **kwargs)
     if "bot" in only:
+        starting("bot")
         from . import bench_bot
         print("==> bot: chat turns against Rasa alone, WeChat acknowledgements at 200/s while the bot is busy", flush=True)
         try:
@@ -106,12 +118,14 @@ def main(argv=None) -> int:
             print(f"  bot benchmark failed: {exc}", flush=True)
             run["results"]["bot"] = {"error": str(exc)[:200]}
     if "race" in only:
+        starting("race")
         from . import bench_race
         print(f"==> race: {bench_race.THREADS} workers claiming {bench_race.ORDERS:,} orders vs raw Redis round trips",
               flush=True)
         bench_intake.ensure_database(url)
         run["results"]["race"] = bench_race.run(url, quick=args.quick)
     if "scale" in only:
+        starting("scale")
         from . import bench_scale
         print("==> scale: dashboard, order desk, queue and public page at 100k and 1M orders of one district", flush=True)
         bench_intake.ensure_database(url)
@@ -121,12 +135,14 @@ def main(argv=None) -> int:
         from . import bench_chat, bench_claims, bench_queue
         from .harness import bench_app
         modules = {"queue": bench_queue, "chat_fallback": bench_chat, "claims": bench_claims}
+        starting("in-process")
         for database in [None] + ([pg] if pg else []):
             with bench_app(database) as app:
                 dialect = app.config["SQLALCHEMY_DATABASE_URI"].split(":")[0]
                 for name in wanted:
                     print(f"==> {name} on {dialect}", flush=True)
                     run["results"][f"{name}/{dialect}"] = modules[name].run(app, quick=args.quick)
+    starting(None)
     run["elapsed_s"] = round(time.monotonic() - started, 1)
     section = report.section(run)
     print("\n" + section)

@@ -118,7 +118,9 @@ def section(run: dict) -> str:
     lines = [f"## Run {run['date']} — commit {run['commit']}{' (quick)' if run['quick'] else ''}"
              f"{' — ' + run['label'] if run['label'] else ''}", "",
              f"Machine: {run['machine']}. Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
-             f"Took {run['elapsed_s'] / 60:.1f} min."]
+             f"Took {run['elapsed_s'] / 60:.1f} min"
+             + (" (" + ", ".join(f"{name} {secs / 60:.1f}" for name, secs in run["part_s"].items()) + ")"
+                if run.get("part_s") else "") + "."]
     intake = run["results"].get("intake")
     if intake:
         lines.append(f"Intake: gunicorn `{intake['gunicorn']}` (the Procfile's web line) for the app and the ceiling, "
