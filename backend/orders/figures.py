@@ -14,8 +14,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import String, and_, case, cast, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import String, and_, case, cast, func, or_, select, text
 
 from .. import clock
 from ..accounts.actors import Actor
@@ -86,74 +85,59 @@ def empty_period() -> dict:
 
 def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by=None) -> dict:
     """The figures (module docstring) of each period `starts` names (name → first moment), counted
-    in the database over the orders touched since the earliest: {name: figures}; with `group_by`
+    in one statement over the orders touched since the earliest: {name: figures}; with `group_by`
     (a column), ({name: figures} of the whole, {value: {name: figures}} per value). Without
     `claims` the claim figures stay 0 / None (the public pages never showed them)."""
     since = min(starts.values())
-    key = [group_by.label("k")] if group_by is not None else []
-    columns = []
-    for name, start in starts.items():
-        resolved = and_(Order.state.in_(DONE_STATES), Order.resolved_at >= start)
-        rated = and_(Order.satisfaction.is_not(None), Order.satisfaction != "", Order.rated_at >= start)
-        columns += [
-            _count(and_(Order.created_at >= start, Order.state != states.CANCELLED)).label(f"{name}.received"),
-            _count(resolved).label(f"{name}.resolved"),
-            _count(and_(resolved, or_(Order.resolve_by.is_(None), Order.resolved_at <= Order.resolve_by)))
-            .label(f"{name}.on_time"),
-            _count(and_(resolved, _flagged("unrated"))).label(f"{name}.unrated"),
-            _sum(resolved, _seconds(Order.resolved_at, Order.created_at)).label(f"{name}.resolve_seconds"),
-            _count(rated).label(f"{name}.rated"),
-            _count(and_(rated, Order.satisfaction.in_(SATISFIED))).label(f"{name}.satisfied"),
-        ]
-    columns.append(_count(and_(Order.state.in_(states.OPEN_STATES), Order.due_at < now)).label("overdue"))
-    query = select(*key, *columns).where(where, _touched_since(since))
-    if group_by is not None:
-        query = query.group_by(group_by)
-    tallies: dict = defaultdict(lambda: {n: dict.fromkeys(_TALLIES, 0) for n in starts})
-    for row in db.session.execute(query).mappings():
-        group = tallies[row["k"] if group_by is not None else None]
-        for name in starts:
-            for tally in ("received", "resolved", "on_time", "unrated", "resolve_seconds", "rated", "satisfied"):
-                group[name][tally] = row[f"{name}.{tally}"]
-            group[name]["overdue"] = row["overdue"]
+    columns = [Order.state, Order.created_at, Order.resolved_at, Order.resolve_by, Order.satisfaction,
+               Order.rated_at, Order.due_at, _flagged("unrated").label("unrated")]
     if claims:
-        for k, name, claimed, seconds in _claims(where, since, starts, group_by):
-            tallies[k][name]["claimed"], tallies[k][name]["claim_seconds"] = claimed, seconds
-    finished = {k: {name: _figures(t) for name, t in group.items()} for k, group in tallies.items()}
+        # When it was first taken (接单 or 派单): one probe of ix_order_events_taken per order.
+        columns.append(select(func.min(OrderEvent.created_at)).where(
+            OrderEvent.order_id == Order.id, OrderEvent.action.in_(TAKEN)).scalar_subquery().label("taken"))
+    if group_by is not None:
+        columns.append(group_by.label("k"))
+    # OFFSET 0 keeps the subquery a subquery: flattened, PostgreSQL would run the first-take probe
+    # once for every CASE that reads it.
+    o = select(*columns).where(where, _touched_since(since)).offset(0).subquery()
+    tallies = []
+    for name, start in starts.items():
+        resolved = and_(o.c.state.in_(DONE_STATES), o.c.resolved_at >= start)
+        rated = and_(o.c.satisfaction.is_not(None), o.c.satisfaction != "", o.c.rated_at >= start)
+        tallies += [
+            _count(and_(o.c.created_at >= start, o.c.state != states.CANCELLED)).label(f"{name}.received"),
+            _count(resolved).label(f"{name}.resolved"),
+            _count(and_(resolved, or_(o.c.resolve_by.is_(None), o.c.resolved_at <= o.c.resolve_by)))
+            .label(f"{name}.on_time"),
+            _count(and_(resolved, o.c.unrated)).label(f"{name}.unrated"),
+            _sum(resolved, _seconds(o.c.resolved_at, o.c.created_at)).label(f"{name}.resolve_seconds"),
+            _count(rated).label(f"{name}.rated"),
+            _count(and_(rated, o.c.satisfaction.in_(SATISFIED))).label(f"{name}.satisfied"),
+        ]
+        if claims:
+            taken = o.c.taken >= start
+            tallies += [_count(taken).label(f"{name}.claimed"),
+                        _sum(taken, _seconds(o.c.taken, o.c.created_at)).label(f"{name}.claim_seconds")]
+    tallies.append(_count(and_(o.c.state.in_(states.OPEN_STATES), o.c.due_at < now)).label("overdue"))
+    query = select(*([o.c.k] if group_by is not None else []), *tallies)
+    if group_by is not None:
+        query = query.group_by(o.c.k)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The first-take probes make the estimate large enough for PostgreSQL to JIT-compile the
+        # statement: 30 ms of compiling for 70 ms of running, on every call. For this
+        # transaction only.
+        db.session.execute(text("SET LOCAL jit = off"))
+    found = {}
+    for row in db.session.execute(query).mappings():
+        found[row["k"] if group_by is not None else None] = {
+            name: {tally: row.get(f"{name}.{tally}", 0) if tally != "overdue" else row["overdue"]
+                   for tally in _TALLIES} for name in starts}
+    finished = {k: {name: _figures(t) for name, t in group.items()} for k, group in found.items()}
     if group_by is None:
         return finished.get(None) or {name: empty_period() for name in starts}
-    whole = {name: _figures({tally: sum(group[name][tally] for group in tallies.values()) for tally in _TALLIES})
+    whole = {name: _figures({tally: sum(group[name][tally] for group in found.values()) for tally in _TALLIES})
              for name in starts}
     return whole, finished
-
-
-def _claims(where, since: datetime, starts: dict, group_by):
-    """(group, period, orders first taken — 接单 or 派单 — in the period, seconds from creation to
-    that) for the orders touched since `since`. Only an order with a take on or after the earliest
-    start and none before it can have its first take in a period: found from the period's takes
-    (ix_order_events_taken), not from every order's history."""
-    earliest = min(starts.values())
-    before = aliased(OrderEvent)
-    earlier = select(before.id).where(before.order_id == Order.id, before.action.in_(TAKEN),
-                                      before.created_at < earliest).exists()
-    first = (select(Order.id.label("id"), Order.created_at.label("created_at"),
-                    (group_by if group_by is not None else Order.id).label("k"),
-                    func.min(OrderEvent.created_at).label("taken"))
-             .join(OrderEvent, OrderEvent.order_id == Order.id)
-             .where(OrderEvent.action.in_(TAKEN), OrderEvent.created_at >= earliest, ~earlier,
-                    where, _touched_since(since))
-             .group_by(Order.id, Order.created_at, *([group_by] if group_by is not None else []))
-             .subquery())
-    columns = []
-    for name, start in starts.items():
-        columns += [_count(first.c.taken >= start).label(f"{name}.claimed"),
-                    _sum(first.c.taken >= start, _seconds(first.c.taken, first.c.created_at)).label(f"{name}.seconds")]
-    query = select(*([first.c.k] if group_by is not None else []), *columns)
-    if group_by is not None:
-        query = query.group_by(first.c.k)
-    for row in db.session.execute(query).mappings():
-        for name in starts:
-            yield (row["k"] if group_by is not None else None), name, row[f"{name}.claimed"], row[f"{name}.seconds"]
 
 
 def _touched_since(since: datetime):

@@ -161,7 +161,12 @@ class OrderEvent(db.Model):
     # An order is submitted once: a retried intake cannot write a second "submit" to its history.
     __table_args__ = (Index("uq_order_events_submit", "order_id", unique=True,
                             sqlite_where=text("action = 'submit'"),
-                            postgresql_where=text("action = 'submit'")),)
+                            postgresql_where=text("action = 'submit'")),
+                      # When each order was first taken (figures.periods): a probe of a few entries
+                      # per order, not of its whole history.
+                      Index("ix_order_events_taken", "order_id", "created_at",
+                            sqlite_where=text("action IN ('claim', 'assign')"),
+                            postgresql_where=text("action IN ('claim', 'assign')")))
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     actor_type: Mapped[str] = mapped_column(String(20))  # resident, staff, system, bot

@@ -93,8 +93,8 @@ def test_the_dashboard_counted_in_sql_equals_the_python_definition(history):
             assert board == reference.dashboard(scope_filter(actor)), (actor.role, days)
 
 
-def test_the_public_figures_counted_in_sql_equal_the_python_definition(app, history):
-    app.config["PUBLIC_CACHE_SECONDS"] = 0
+def test_the_public_figures_counted_in_sql_equal_the_python_definition(app, history, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 0)
     community = history["community"]
     since = figures.local_starts(clock.now())[1]
     page = public.community_page(community.id)
