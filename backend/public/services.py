@@ -65,7 +65,10 @@ def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
     # Fetch a few times the limit: hidden orders are filtered here (flags are JSON, not a column).
     candidates = db.session.scalars(
         select(Order).options(selectinload(Order.events), selectinload(Order.grid))
-        .where(Order.community_id == community_id, Order.state.in_(DONE_STATES))
+        # Done orders always carry resolved_at (the lifecycle sets it on resolving); said here, it
+        # keeps PostgreSQL's newest-first scan from first stepping over every unresolved order,
+        # whose NULLs sort first.
+        .where(Order.community_id == community_id, Order.state.in_(DONE_STATES), Order.resolved_at.is_not(None))
         .order_by(Order.resolved_at.desc(), Order.id.desc()).limit(limit * 4)).all()
     shown = []
     for o in candidates:
