@@ -10,7 +10,7 @@ get their own (`by_property`): what they were given, reported and resolved in ti
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
