@@ -83,14 +83,18 @@ RECORD = "bench_scale_district"  # one row: what made the district this database
 
 
 def fingerprint() -> str:
-    """What a generated district depends on: scale_data.py's text and the schema (Alembic heads)."""
+    """What a generated district depends on: scale_data.py's text and the schema (the Alembic heads,
+    and the migrations' text, so an index added to a revision not yet merged counts too)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     heads = ",".join(sorted(ScriptDirectory.from_config(config).get_heads()))
     code = (Path(__file__).resolve().parent / "scale_data.py").read_bytes()
-    return hashlib.sha256(code).hexdigest()[:16] + "@" + heads
+    schema = hashlib.sha256()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        schema.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{hashlib.sha256(code).hexdigest()[:16]}@{heads}#{schema.hexdigest()[:12]}"
 
 
 def stage_url(database_url: str, size: int) -> str:

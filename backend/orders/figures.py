@@ -165,18 +165,8 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
     week = now - timedelta(days=7)
     before = week - timedelta(weeks=WEEKS_BEFORE)
     figures_of = periods(where, {"today": today, "month": month}, now)
-    created = _created_groups(where, month, week, before)
-    this_month = [g for g in created if g.month]
-
-    by_top, by_second = Counter(), defaultdict(Counter)
-    for g in this_month:
-        by_top[_top(g.category, 1)] += g.month
-        by_second[_top(g.category, 1)][_top(g.category, 2)] += g.month
-    by_grid, by_channel = Counter(), Counter()
-    for g in this_month:
-        by_grid[g.grid_id] += g.month
-        by_channel[g.channel] += g.month
-    grids = _grid_names({g.grid_id for g in this_month if g.grid_id})
+    charts = _charts(_created_groups(where, month, week, before))
+    grids = _grid_names({g for g in charts["by_grid"] if g})
     per_day = _per_day(where, first_day)
     return {
         "today": figures_of["today"],
@@ -184,12 +174,12 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
         "per_day": [{"day": (first_day + timedelta(days=i)).date().isoformat(), "count": per_day[i]}
                     for i in range(DAYS)],
         "by_category": [{"category": k, "count": v, "children": [{"category": c, "count": n}
-                                                                  for c, n in _most_common(by_second[k])]}
-                        for k, v in _most_common(by_top)],
-        "by_grid": [{"grid": grids.get(k, "待分派"), "count": v} for k, v in _most_common(by_grid)],
-        "by_channel": [{"channel": k, "count": v} for k, v in _most_common(by_channel)],
-        "sources": _sources(this_month),
-        "hot_spots": _hot_spots(created, grids),
+                                                                  for c, n in _most_common(charts["by_second"][k])]}
+                        for k, v in _most_common(charts["by_top"])],
+        "by_grid": [{"grid": grids.get(k, "待分派"), "count": v} for k, v in _most_common(charts["by_grid"])],
+        "by_channel": [{"channel": k, "count": v} for k, v in _most_common(charts["by_channel"])],
+        "sources": charts["sources"],
+        "hot_spots": _hot_spots(charts, grids),
         "by_property": by_property(where, month),
     }
 
@@ -199,10 +189,10 @@ def _most_common(counter: Counter) -> list[tuple]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))
 
 
-def _created_groups(where, month: datetime, week: datetime, before: datetime) -> list:
+def _created_groups(where, month: datetime, week: datetime, before: datetime) -> list[tuple]:
     """The orders created since the earlier of `month` and `before`, counted per grid, category,
-    channel, cancelled or not and settled on the spot or not: how many this month (`month`), this
-    week (`week`) and in the four weeks before it (`earlier`)."""
+    channel, cancelled or not and settled on the spot or not: (grid id, category, channel,
+    cancelled, on the spot, how many this month, this week, in the four weeks before it)."""
     cancelled = (Order.state == states.CANCELLED).label("cancelled")
     on_spot = _flagged("on_the_spot").label("on_spot")
     query = (select(Order.grid_id, Order.category, Order.channel, cancelled, on_spot,
@@ -211,7 +201,42 @@ def _created_groups(where, month: datetime, week: datetime, before: datetime) ->
                     _count(and_(Order.created_at >= before, Order.created_at < week)).label("earlier"))
              .where(where, Order.created_at >= min(month, before))
              .group_by(Order.grid_id, Order.category, Order.channel, cancelled, on_spot))
-    return db.session.execute(query).all()
+    return db.session.execute(query).tuples().all()
+
+
+def _charts(groups: list[tuple]) -> dict:
+    """The month's counters by category, grid and channel, its sources (found by the grid's own
+    rounds against reported by residents — every other channel —, and how many found ones were
+    settled on the spot, 小事不出格; cancelled orders not counted, as in `periods`), and the hot
+    spots' counts per (grid, second-level category): this month, this week, the four weeks before."""
+    by_top, by_second, by_grid, by_channel = Counter(), defaultdict(Counter), Counter(), Counter()
+    spot_month, spot_week, spot_earlier = Counter(), Counter(), Counter()
+    found = reported = settled = 0
+    levels: dict = {}
+    for grid_id, category, channel, cancelled, on_spot, month, week, earlier in groups:
+        if category not in levels:
+            levels[category] = (_top(category, 1), _top(category, 2))
+        first, second = levels[category]
+        spot_week[(grid_id, second)] += week
+        spot_earlier[(grid_id, second)] += earlier
+        if not month:
+            continue
+        by_top[first] += month
+        by_second[first][second] += month
+        by_grid[grid_id] += month
+        by_channel[channel] += month
+        if grid_id:
+            spot_month[(grid_id, second)] += month
+        if cancelled:
+            continue
+        if channel in FOUND_CHANNELS:
+            found += month
+            settled += month if on_spot else 0
+        else:
+            reported += month
+    return {"by_top": by_top, "by_second": by_second, "by_grid": by_grid, "by_channel": by_channel,
+            "sources": {"found": found, "reported": reported, "settled_on_spot": settled},
+            "spot_month": spot_month, "spot_week": spot_week, "spot_earlier": spot_earlier}
 
 
 def _per_day(where, first_day: datetime) -> list[int]:
@@ -226,35 +251,17 @@ def _per_day(where, first_day: datetime) -> list[int]:
     return [counts.get(i, 0) for i in range(DAYS)]
 
 
-def _sources(this_month) -> dict:
-    """Found by the grid's own rounds (patrol) against reported by residents (every other channel:
-    their own, or told to staff by phone, letter, visit), and how many found ones were settled on
-    the spot (resolved with no claim, "小事不出格"). Cancelled orders are not counted, as in `periods`."""
-    found = reported = settled = 0
-    for g in this_month:
-        if g.cancelled:
-            continue
-        if g.channel in FOUND_CHANNELS:
-            found += g.month
-            settled += g.month if g.on_spot else 0
-        else:
-            reported += g.month
-    return {"found": found, "reported": reported, "settled_on_spot": settled}
-
-
-def _hot_spots(created, grids: dict, per_grid: int = 3) -> list[dict]:
-    recent, earlier, month = Counter(), Counter(), Counter()
-    for g in created:
-        key = (g.grid_id, _top(g.category, 2))
-        recent[key] += g.week
-        earlier[key] += g.earlier
-        if g.grid_id and g.month:
-            month[key] += g.month
+def _hot_spots(charts: dict, grids: dict, per_grid: int = 3) -> list[dict]:
+    per_grid_month = defaultdict(list)
+    for (grid_id, category), count in charts["spot_month"].items():
+        per_grid_month[grid_id].append((category, count))
     spots = []
-    for grid_id in sorted({g for g, _ in month}, key=lambda g: grids.get(g, "")):
-        top = sorted(((c, n) for (g, c), n in month.items() if g == grid_id), key=lambda cn: (-cn[1], cn[0]))
+    # By name, and grids of the same name (第1网格 in each community) by id, as they were made.
+    for grid_id in sorted(per_grid_month, key=lambda g: (grids.get(g, ""), g)):
+        top = sorted(per_grid_month[grid_id], key=lambda cn: (-cn[1], cn[0]))
         for category, count in top[:per_grid]:
-            this_week, weekly = recent[(grid_id, category)], earlier[(grid_id, category)] / WEEKS_BEFORE
+            this_week = charts["spot_week"][(grid_id, category)]
+            weekly = charts["spot_earlier"][(grid_id, category)] / WEEKS_BEFORE
             spots.append({"grid": grids.get(grid_id, ""), "category": category, "month": count,
                           "this_week": this_week, "weekly_before": round(weekly, 2),
                           "rising": this_week >= 3 and this_week >= 2 * weekly})
