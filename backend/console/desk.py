@@ -37,7 +37,7 @@ def _choices() -> dict:
 @bp.get("/orders")
 @login_required
 def orders():
-    error, page = None, {"orders": [], "total": 0, "next": None}
+    error, page = None, {"orders": [], "total": 0, "total_capped": False, "next": None}
     try:
         filters, after = forms.load_desk_query(request.args)
         page = desk.search(g.actor, filters, after=after, limit=PAGE)
@@ -58,7 +58,7 @@ def export(fmt):
     try:
         filters, _ = forms.load_desk_query(request.args)
     except ValidationError as invalid:
-        return render_template("console/orders.html", page={"orders": [], "total": 0, "next": None},
+        return render_template("console/orders.html", page={"orders": [], "total": 0, "total_capped": False, "next": None},
                                error=forms.message(invalid), args={}, now=clock.now(), **_choices()), 400
     mimetype, rows = EXPORTS[fmt]
     name = f"工单导出_{clock.local(clock.now(), current_app.config['TIMEZONE']).strftime('%Y%m%d_%H%M')}.{fmt}"

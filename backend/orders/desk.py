@@ -36,6 +36,7 @@ from .signals import contact_shown
 SORTS = ("newest", "oldest", "due")
 PAGE_MAX = 200
 EXPORT_MAX = 50000  # rows in one export: a year of a large community
+COUNT_CAP = 10000  # the desk counts matches up to this many ("10000 张以上")
 
 
 @dataclass
@@ -135,17 +136,20 @@ def _query(actor: Actor, f: Filters, after: str | None):
 
 
 def search(actor: Actor, f: Filters, *, after: str | None = None, limit: int = 50) -> dict:
-    """One page: {"orders": [...], "next": cursor or None, "total": matching orders}."""
+    """One page: {"orders": [...], "next": cursor or None, "total": matching orders, at most
+    COUNT_CAP, "total_capped": whether there are more than that}."""
     limit = max(1, min(int(limit), PAGE_MAX))
     query = _query(actor, f, after).limit(limit + 1).options(
         selectinload(Order.grid), selectinload(Order.community), selectinload(Order.assignee))
     rows = db.session.scalars(query).all()
     page, more = rows[:limit], len(rows) > limit
-    counted = select(func.count()).select_from(Order).where(*_conditions(actor, f))
+    # Counted up to a cap: an exact total reads every match, and with years of history behind a
+    # broad filter that is most of the table; past the cap the page says "more than".
+    matching = select(Order.id).where(*_conditions(actor, f))
     if f.sort == "due":
-        counted = counted.where(Order.due_at.is_not(None))
-    total = db.session.scalar(counted)
-    return {"orders": present(actor, page), "total": total,
+        matching = matching.where(Order.due_at.is_not(None))
+    found = db.session.scalar(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery()))
+    return {"orders": present(actor, page), "total": min(found, COUNT_CAP), "total_capped": found > COUNT_CAP,
             "next": _encode(_value(page[-1], f), page[-1].id) if more and page else None}
 
 

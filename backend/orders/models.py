@@ -61,6 +61,11 @@ class Order(db.Model):
         Index("ix_orders_created_at", "created_at"),
         Index("ix_orders_resolved_at", "resolved_at"),
         Index("ix_orders_rated_at", "rated_at"),
+        # Every staff scope is one of these columns (accounts.actors): the scope's orders of a period,
+        # and its newest first (the desk), read without the rest of the district's history.
+        Index("ix_orders_street_created", "street_id", "created_at"),
+        Index("ix_orders_community_created", "community_id", "created_at"),
+        Index("ix_orders_grid_created", "grid_id", "created_at"),
         # One order per intake: a retry carrying the same key finds the first (services.create_order).
         Index("uq_orders_idempotency_key", "idempotency_key", unique=True),
         *(CheckConstraint(sql, name=name) for name, sql in ORDER_CHECKS.items()),  # ck_orders_<name>
@@ -86,9 +91,9 @@ class Order(db.Model):
     # Routing: building → grid → community. An unplaced order has only a community (the pool).
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"))
-    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     # The community's street, kept on the order so every role's scope is one column (accounts.actors).
-    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"), index=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     # The property company the order was given to (at creation or by 派给物业). It stays after the
     # order goes back to the community: the property's figures count what it was given.
@@ -181,7 +186,12 @@ class OrderEvent(db.Model):
     # An order is submitted once: a retried intake cannot write a second "submit" to its history.
     __table_args__ = (Index("uq_order_events_submit", "order_id", unique=True,
                             sqlite_where=text("action = 'submit'"),
-                            postgresql_where=text("action = 'submit'")),)
+                            postgresql_where=text("action = 'submit'")),
+                      # When each order was first taken (figures.periods): a probe of a few entries
+                      # per order, not of its whole history.
+                      Index("ix_order_events_taken", "order_id", "created_at",
+                            sqlite_where=text("action IN ('claim', 'assign')"),
+                            postgresql_where=text("action IN ('claim', 'assign')")))
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     actor_type: Mapped[str] = mapped_column(String(20))  # resident, staff, system, bot

@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -41,11 +41,14 @@ def text_public(order) -> bool:
 TEXT_LIMIT = 140  # characters of a request shown in the list: the gist, not the whole letter
 
 
-def _figures(community_id: int, since: datetime, grid_id: int | None = None, rows=None) -> dict:
-    rows = rows if rows is not None else figures.rows_since(Order.community_id == community_id, since)
-    if grid_id is not None:
-        rows = [r for r in rows if r.grid_id == grid_id]
-    return figures.period(rows, since, clock.now())
+def _figures(where, since: datetime, group_by=None):
+    """The month's figures (orders.figures, counted in the database; the claim figures are not
+    public), of the whole or, with `group_by`, (whole, {value: figures})."""
+    found = figures.periods(where, {"month": since}, clock.now(), claims=False, group_by=group_by)
+    if group_by is None:
+        return found["month"]
+    whole, groups = found
+    return whole["month"], {k: v["month"] for k, v in groups.items()}
 
 
 def _category(path: str | None) -> str:
@@ -62,7 +65,10 @@ def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
     # Fetch a few times the limit: hidden orders are filtered here (flags are JSON, not a column).
     candidates = db.session.scalars(
         select(Order).options(selectinload(Order.events), selectinload(Order.grid))
-        .where(Order.community_id == community_id, Order.state.in_(DONE_STATES))
+        # Done orders always carry resolved_at (the lifecycle sets it on resolving); said here, it
+        # keeps PostgreSQL's newest-first scan from first stepping over every unresolved order,
+        # whose NULLs sort first.
+        .where(Order.community_id == community_id, Order.state.in_(DONE_STATES), Order.resolved_at.is_not(None))
         .order_by(Order.resolved_at.desc(), Order.id.desc()).limit(limit * 4)).all()
     shown = []
     for o in candidates:
@@ -112,8 +118,10 @@ def index(now: datetime | None = None) -> dict:
 
     def compute():
         communities = db.session.scalars(select(Community).order_by(Community.name)).all()
+        _, per_community = _figures(true(), since, group_by=Order.community_id)
+        empty = figures.empty_period()
         return {"month": _month_label(since), "communities": [
-            {"id": c.id, "name": c.name, "street": c.street.name, "figures": _figures(c.id, since)}
+            {"id": c.id, "name": c.name, "street": c.street.name, "figures": per_community.get(c.id, empty)}
             for c in communities]}
     return _cached(f"public:index:{since:%Y%m}", compute)
 
@@ -128,12 +136,13 @@ def community_page(community_id: int, now: datetime | None = None) -> dict:
         raise NotFound("没有这个社区")
 
     def compute():
-        rows = figures.rows_since(Order.community_id == community.id, since)
         grids = db.session.scalars(select(Grid).where(Grid.community_id == community.id).order_by(Grid.code)).all()
+        whole, per_grid = _figures(Order.community_id == community.id, since, group_by=Order.grid_id)
+        empty = figures.empty_period()
         return {
             "id": community.id, "name": community.name, "street": community.street.name,
-            "month": _month_label(since), "figures": _figures(community.id, since, rows=rows),
-            "grids": [{"name": g.name, "figures": _figures(community.id, since, g.id, rows)} for g in grids],
+            "month": _month_label(since), "figures": whole,
+            "grids": [{"name": g.name, "figures": per_grid.get(g.id, empty)} for g in grids],
             "recent": _recent(community.id, tz, int(current_app.config["PUBLIC_RECENT_LIMIT"])),
         }
     return _cached(f"public:community:{community.id}:{since:%Y%m}", compute)

@@ -128,3 +128,19 @@ def test_the_order_page_shows_the_wechat_talk_that_made_the_order(client, make, 
     talk = page[page.index('id="conversation"'):page.index("全程记录")]
     assert talk.index("楼道灯坏了") < talk.index("答复m1") < talk.index("3号楼2单元") < talk.index("答复m2")
     assert "上一次的诉求" not in talk and "答复m0" not in talk  # the talk that made another order
+
+
+def test_past_the_cap_the_desk_says_more_than_instead_of_counting_on(client, make, db, monkeypatch):
+    from backend.orders import desk
+    world = make.world()
+    for _ in range(4):
+        make.order(world["resident"])
+    _login(client, world["community_admin"])
+    page = client.get("/console/orders").get_data(as_text=True)
+    assert '共 <strong id="desk-total">4</strong> 张工单' in page
+    monkeypatch.setattr(desk, "COUNT_CAP", 3)
+    found = desk.search(Actor.for_staff(world["community_admin"]), desk.Filters())
+    assert (found["total"], found["total_capped"], len(found["orders"])) == (3, True, 4)  # the page is whole
+    assert (desk.search(Actor.for_staff(world["community_admin"]), desk.Filters(q="第"))["total_capped"]) is False
+    page = client.get("/console/orders").get_data(as_text=True)
+    assert '超过 <strong id="desk-total">3</strong> 张工单' in page
