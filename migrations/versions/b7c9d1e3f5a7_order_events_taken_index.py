@@ -6,7 +6,7 @@ community_id | grid_id, created_at), each scope's orders by time, in place of th
 street and community indexes they begin with (bench: scale)
 
 Revision ID: b7c9d1e3f5a7
-Revises: 1a4fe027151e
+Revises: b7d2e4f6a8c1
 Create Date: 2026-12-02 00:55:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = 'b7c9d1e3f5a7'
-down_revision = '1a4fe027151e'
+down_revision = 'b7d2e4f6a8c1'
 branch_labels = None
 depends_on = None
 
