@@ -6,28 +6,19 @@ value (SQLite runs one writer at a time anyway).
 
 PostgreSQL: that upsert locked the day's row until the caller's commit, so every submission queued
 behind the one before it (a third of a web worker's time under load, the cap on intake). There the
-number comes from a sequence, which takes no lock: the day's row holds the sequence value just
-before its first number, written once by the day's first order (INSERT … ON CONFLICT DO NOTHING),
-and a number is nextval − that. Numbers stay unique and grow through the day; an order whose
-transaction rolls back leaves a gap, as any sequence does. A new order takes its number inside its
-own INSERT (`in_insert`: the database function next_order_number does the same in the statement),
-which saves a statement and an UPDATE of the row."""
+number comes from a sequence, which takes no lock, through the database function next_order_number
+(migration b7d2e4f6a8c1): the day's row holds the sequence value just before its first number,
+written once by the day's first order under an advisory lock for that day only, and a number is
+nextval − that. Numbers stay unique and run 1, 2, 3 … through the day; an order whose transaction
+rolls back leaves a gap, as any sequence does. A new order takes its number inside its own INSERT
+(`in_insert`), which saves a statement and an UPDATE of the row."""
 from flask import current_app
-from sqlalchemy import func, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite
 
 from .. import clock
 from ..extensions import db
 from .models import OrderSequence
-
-_PG_NEXT = text("""
-    WITH n AS (SELECT nextval('order_number_seq') AS v),
-         first AS (INSERT INTO order_sequences (prefix, day, last) SELECT :prefix, :day, v - 1 FROM n
-                   ON CONFLICT (prefix, day) DO NOTHING RETURNING last)
-    SELECT n.v, COALESCE((SELECT last FROM first),
-                         (SELECT last FROM order_sequences WHERE prefix = :prefix AND day = :day)) FROM n""")
-# A concurrent first order of the day committed its row after this statement's snapshot was taken.
-_PG_BASE = text("SELECT last FROM order_sequences WHERE prefix = :prefix AND day = :day")
 
 
 def _prefix_and_day() -> tuple[str, str]:
@@ -46,11 +37,7 @@ def in_insert():
 def next_number() -> str:
     prefix, day = _prefix_and_day()
     if db.session.get_bind().dialect.name == "postgresql":
-        params = {"prefix": prefix, "day": day}
-        value, base = db.session.execute(_PG_NEXT, params).one()
-        if base is None:
-            base = db.session.execute(_PG_BASE, params).scalar_one()
-        return f"{prefix}{day}-{value - base:04d}"
+        return db.session.execute(select(func.next_order_number(prefix, day))).scalar_one()
     table = OrderSequence.__table__
     stmt = (sqlite.insert(table).values(prefix=prefix, day=day, last=1)
             .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last": table.c.last + 1})

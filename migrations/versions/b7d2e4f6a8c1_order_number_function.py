@@ -14,20 +14,34 @@ down_revision = '1a4fe027151e'
 branch_labels = None
 depends_on = None
 
-# VOLATILE (the default): each statement inside sees rows committed since the INSERT began, so
-# the day's row written by a concurrent first order is found once ON CONFLICT has waited for it.
-# A number never loses digits: lpad would cut a day's 10,000th to four characters.
+# VOLATILE (the default): each statement inside sees rows committed before it began. The day's row
+# holds the sequence value just before the day's first number; a value taken after that row was
+# committed is above it, so the fast path (the row is there) takes no lock. The day's first orders
+# take a transaction-level advisory lock for the day instead: the first writes the row and the
+# others, once it has committed, find it and number after it — taking their values only then, so a
+# day's numbers run 1, 2, 3 … even when its first fifty arrive at once. A number never loses digits:
+# lpad would cut a day's 10,000th to four characters.
 FUNCTION = """
 CREATE OR REPLACE FUNCTION next_order_number(p_prefix text, p_day text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-  v bigint := nextval('order_number_seq');
+  v bigint;
   base bigint;
   n text;
 BEGIN
-  INSERT INTO order_sequences (prefix, day, last) VALUES (p_prefix, p_day, v - 1)
-    ON CONFLICT (prefix, day) DO NOTHING;
   SELECT last INTO base FROM order_sequences WHERE prefix = p_prefix AND day = p_day;
+  IF base IS NULL THEN
+    PERFORM pg_advisory_xact_lock(hashtext('order_number:' || p_prefix || p_day));
+    SELECT last INTO base FROM order_sequences WHERE prefix = p_prefix AND day = p_day;
+    IF base IS NULL THEN
+      v := nextval('order_number_seq');
+      base := v - 1;
+      INSERT INTO order_sequences (prefix, day, last) VALUES (p_prefix, p_day, base);
+    END IF;
+  END IF;
+  IF v IS NULL THEN
+    v := nextval('order_number_seq');
+  END IF;
   n := (v - base)::text;
   RETURN p_prefix || p_day || '-' || CASE WHEN length(n) < 4 THEN lpad(n, 4, '0') ELSE n END;
 END $$
