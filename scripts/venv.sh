@@ -14,11 +14,15 @@ cache=${RED_MAILBOX_CACHE:-$HOME/.cache/red-mailbox}/venvs
 name=$(echo "$req" | sed "s#^\./##; s#[/.]#-#g")
 hash=$( (cat "$req"; "$py" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)
 target=$cache/$name-$hash
+mkdir -p "$cache"
+# Two setups at once (parallel worktrees, CI beside a session) must not build the same venv
+# together: the second would delete the first's half-built tree under its running pip.
+exec 9>"$target.lock"
+flock 9
 if [ ! -f "$target/.complete" ]; then
   echo "==> building virtualenv for $req in $target"
   # An interrupted build leaves no .complete marker: start it over.
   rm -rf "$target"
-  mkdir -p "$cache"
   "$py" -m venv "$target"
   "$target/bin/python" -m pip install -q --upgrade pip setuptools wheel
   "$target/bin/python" -m pip install --progress-bar on -r "$req"
