@@ -2,19 +2,14 @@
 board, wishes nobody claimed are offered to the partner units, wishes past their date expire.
 Idempotent: each change is a lifecycle row from a state the change leaves (or, for the offer, a
 precondition it clears), so a second run, or two workers at once, change nothing twice."""
-import logging
-
 from flask import current_app
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, lifecycle as engine
 from ..accounts.actors import SYSTEM
-from ..errors import DomainError
 from ..extensions import db
 from . import lifecycle, services, states
 from .models import Wish
-
-log = logging.getLogger(__name__)
 
 
 def _due(now) -> list[tuple[int, str]]:
@@ -32,18 +27,14 @@ def _due(now) -> list[tuple[int, str]]:
     return found
 
 
+def _apply(wish_id: int, action: str) -> str:
+    services.perform(SYSTEM, db.session.get(Wish, wish_id), action)
+    return action
+
+
 def wish_tick() -> dict:
-    now = clock.now()
-    done = {"expire": 0, "lapse": 0, "offer": 0}
-    for wish_id, action in _due(now):
-        wish = db.session.get(Wish, wish_id)
-        try:
-            services.perform(SYSTEM, wish, action)
-            done[action] += 1
-        except DomainError:  # another worker got there first: nothing to do twice
-            db.session.rollback()
-    if any(done.values()):
-        log.info("wish tick: %s", done)
+    done = engine.tick("wish tick", lambda: _due(clock.now()), _apply, {"expire": 0, "lapse": 0, "offer": 0})
+    done.pop("skipped", None)  # another worker got there first: nothing to do twice
     return done
 
 

@@ -2,7 +2,7 @@
 
 A row names the states it starts from and the state it leads to (None: unchanged); who may ask
 (actor kinds, staff roles) and under which scope rule; the input it requires; its effect; whom it
-tells. `services.perform` reads the row and nothing else.
+tells. The engine (backend/lifecycle.py) reads the row and nothing else.
 
 Scope rules:
     own        the resident who made the wish
@@ -10,43 +10,26 @@ Scope rules:
     claimant   the member who holds the claim
     community  staff whose scope holds the wish's community (its admin, its street's, sysadmin)
 The system (the wish tick) passes every rule."""
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
 
 from flask import current_app
+from sqlalchemy import func, select, true
 
 from ..accounts.actors import Actor
+from ..accounts.models import Staff
+from ..errors import Conflict
+from ..extensions import db
+from ..lifecycle import Notice, Row, Table, refuse
+from ..masking import mask
+from ..notifications.services import notify
 from ..orders.deadlines import WorkCalendar
+from .models import Member, Wish, WishEvent
 from .states import CLAIMED, CONFIRMED, EXPIRED, FULFILLED, PUBLISHED, REJECTED, STATES, SUBMITTED, WITHDRAWN
 
 CHECKERS = frozenset({"community_admin", "street_admin", "sysadmin"})
 
 
-@dataclass(frozen=True)
-class Notice:
-    audience: str  # a name in services.AUDIENCES
-    key: str       # templates/notifications/<key>.txt
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    sources: tuple[str, ...]
-    target: str | None
-    actors: frozenset[str]
-    roles: frozenset[str] = frozenset()
-    rule: str = "community"
-    requires: tuple[str, ...] = ()
-    accepts: tuple[str, ...] = ()
-    effect: Callable | None = None
-    notify: tuple[Notice, ...] = ()
-    precondition: Callable | None = None
-
-
-def rule_passes(rule: str, actor: Actor, wish, member) -> bool:
-    if actor.kind == "system":
-        return True
+def rule_passes(rule: str, actor: Actor, wish, member=None) -> bool:
     if rule == "own":
         return actor.is_resident and wish.resident_id == actor.id
     if rule == "member":
@@ -124,82 +107,93 @@ def _not_offered(wish) -> bool:
 
 
 ANYONE_STAFF = frozenset({"staff"})
-ACTIONS: dict[str, Action] = {a.name: a for a in (
+ROWS = (
     # 提交: a resident's wish, from the H5 form (services.create_wish builds it)
-    Action("submit", (), SUBMITTED, frozenset({"resident"}), rule="own",
-           notify=(Notice("community", "wish_submitted"),)),
+    Row("submit", (), SUBMITTED, frozenset({"resident"}), rule="own",
+        notify=(Notice("community", "wish_submitted"),)),
     # 审核: the community checks it, then it is on the board …
-    Action("approve", (SUBMITTED,), PUBLISHED, ANYONE_STAFF, CHECKERS, accepts=("note",), effect=_approve,
-           notify=(Notice("resident", "wish_published"),)),
+    Row("approve", (SUBMITTED,), PUBLISHED, ANYONE_STAFF, CHECKERS, "community", accepts=("note",), effect=_approve,
+        notify=(Notice("resident", "wish_published"),)),
     # … or refuses it, saying why
-    Action("reject", (SUBMITTED,), REJECTED, ANYONE_STAFF, CHECKERS, requires=("reason",), effect=_reject,
-           notify=(Notice("resident", "wish_rejected"),)),
+    Row("reject", (SUBMITTED,), REJECTED, ANYONE_STAFF, CHECKERS, "community", requires=("reason",), effect=_reject,
+        notify=(Notice("resident", "wish_rejected"),)),
     # 撤回, while nobody holds it
-    Action("withdraw", (SUBMITTED, PUBLISHED), WITHDRAWN, frozenset({"resident"}), rule="own",
-           accepts=("note",)),
+    Row("withdraw", (SUBMITTED, PUBLISHED), WITHDRAWN, frozenset({"resident"}), rule="own",
+        accepts=("note",)),
     # 认领: one claimant at a time (the version check and ck_wishes_claimant_held), with a limit
-    Action("claim", (PUBLISHED,), CLAIMED, frozenset({"resident"}), rule="member", effect=_claim,
-           notify=(Notice("resident", "wish_claimed"), Notice("community", "wish_claimed"))),
+    Row("claim", (PUBLISHED,), CLAIMED, frozenset({"resident"}), rule="member", effect=_claim,
+        notify=(Notice("resident", "wish_claimed"), Notice("community", "wish_claimed"))),
     # give it back to the board
-    Action("release", (CLAIMED,), PUBLISHED, frozenset({"resident"}), rule="claimant", accepts=("note",),
-           effect=_unclaim),
+    Row("release", (CLAIMED,), PUBLISHED, frozenset({"resident"}), rule="claimant", accepts=("note",),
+        effect=_unclaim),
     # 完成, with evidence and the hours it took
-    Action("fulfil", (CLAIMED,), FULFILLED, frozenset({"resident"}), rule="claimant",
-           requires=("evidence", "hours"), accepts=("photos",), effect=_fulfil,
-           notify=(Notice("resident", "wish_fulfilled"),)),
+    Row("fulfil", (CLAIMED,), FULFILLED, frozenset({"resident"}), rule="claimant",
+        requires=("evidence", "hours"), accepts=("photos",), effect=_fulfil,
+        notify=(Notice("resident", "wish_fulfilled"),)),
     # 确认: the resident says it came true; the hours are recorded
-    Action("confirm", (FULFILLED,), CONFIRMED, frozenset({"resident"}), rule="own", accepts=("note",),
-           effect=_confirm, notify=(Notice("claimant", "wish_confirmed"),)),
+    Row("confirm", (FULFILLED,), CONFIRMED, frozenset({"resident"}), rule="own", accepts=("note",),
+        effect=_confirm, notify=(Notice("claimant", "wish_confirmed"),)),
     # The wish tick: a claim past its limit goes back to the board …
-    Action("lapse", (CLAIMED,), PUBLISHED, frozenset({"system"}), effect=_unclaim,
-           notify=(Notice("community", "wish_lapsed"),)),
+    Row("lapse", (CLAIMED,), PUBLISHED, frozenset({"system"}), rule="community", effect=_unclaim,
+        notify=(Notice("community", "wish_lapsed"),)),
     # … a wish nobody claimed is offered to the community's partner units (once) …
-    Action("offer", (PUBLISHED,), None, frozenset({"system"}), effect=_offer, precondition=_not_offered,
-           notify=(Notice("units", "wish_offered"), Notice("community", "wish_offered"))),
+    Row("offer", (PUBLISHED,), None, frozenset({"system"}), rule="community", effect=_offer, precondition=_not_offered,
+        notify=(Notice("units", "wish_offered"), Notice("community", "wish_offered"))),
     # … and one whose "by when" passed unfulfilled expires
-    Action("expire", (SUBMITTED, PUBLISHED, CLAIMED), EXPIRED, frozenset({"system"}), effect=_expire,
-           notify=(Notice("resident", "wish_expired"),)),
-)}
+    Row("expire", (SUBMITTED, PUBLISHED, CLAIMED), EXPIRED, frozenset({"system"}), rule="community", effect=_expire,
+        notify=(Notice("resident", "wish_expired"),)),
+)
 
-REQUESTABLE = tuple(name for name, a in ACTIONS.items() if name != "submit" and a.actors & {"resident", "staff"})
-
-
-assert set(STATES) == {s for a in ACTIONS.values() for s in (*a.sources, a.target) if s}  # every state reachable
+assert set(STATES) == {s for a in ROWS for s in (*a.sources, a.target) if s}  # every state reachable
 
 
-def row(action: str) -> Action:
-    try:
-        return ACTIONS[action]
-    except KeyError:
-        raise ValueError(f"no wish lifecycle row for action {action!r}") from None
+# --- who is told: a wish → (recipient type, id) pairs, for each Notice's audience ----------------
+
+def _community_admins(wish: Wish):
+    ids = db.session.scalars(select(Staff.id).where(
+        Staff.role == "community_admin", Staff.community_id == wish.community_id, Staff.active == true()))
+    return [("staff", i) for i in ids]
 
 
-def refusal(actor: Actor, wish, action: Action, member=None) -> str | None:
-    """Why `actor` may not do `action` now — "role" (403), "state" (409), "rule" (403) — or None."""
-    if actor.kind not in action.actors or (actor.is_staff and actor.role not in action.roles):
-        return "role"
-    if wish.state not in action.sources:
-        return "state"
-    if not rule_passes(action.rule, actor, wish, member):
-        return "rule"
-    if action.precondition is not None and not action.precondition(wish):
-        return "state"
-    return None
+def _unit_contacts(wish: Wish):
+    ids = db.session.scalars(select(Member.resident_id).where(
+        Member.community_id == wish.community_id, Member.kind == "unit_contact", Member.active == true()))
+    return [("resident", i) for i in ids]
 
 
-def allowed_actions(actor: Actor, wish, member=None) -> list[str]:
-    return [name for name in REQUESTABLE if refusal(actor, wish, ACTIONS[name], member) is None]
+def _claimant(wish: Wish):
+    return [("resident", wish.claimant.resident_id)] if wish.claimant is not None else []
 
 
-def markdown_table() -> str:
-    """The table as docs/architecture.md shows it (a test keeps the document in step)."""
-    rows = ["| action | from | to | who | scope rule | requires | notifies |", "|---|---|---|---|---|---|---|"]
-    for a in ACTIONS.values():
-        who = ", ".join(sorted(a.actors)) + (" (" + ", ".join(sorted(a.roles)) + ")" if a.roles else "")
-        sources = ", ".join(a.sources) or "(new)"
-        if a.precondition is not None:
-            sources += f" (if {a.precondition.__doc__})"
-        told = ", ".join(f"{n.audience}→{n.key}" for n in a.notify)
-        rows.append(f"| {a.name} | {sources} | {a.target or '—'} | {who} | {a.rule} "
-                    f"| {', '.join(a.requires) or '—'} | {told or '—'} |")
-    return "\n".join(rows)
+AUDIENCES = {
+    "community": _community_admins,
+    "resident": lambda wish: [("resident", wish.resident_id)],
+    "claimant": _claimant,
+    "units": _unit_contacts,
+}
+
+
+def announce(wish: Wish, row, event, ctx) -> None:
+    db.session.flush()  # the wish's id for its notices
+    payload = {"wish": wish.id, "text": mask(wish.text)[:40], "state": wish.state}
+    for notice in row.notify:
+        for kind, recipient in dict.fromkeys(AUDIENCES[notice.audience](wish)):
+         notify(kind, recipient, notice.key, payload=payload)
+
+
+def _check(actor: Actor, wish, row, data, ctx) -> None:
+    if row.name == "claim":  # one member holds at most WISH_MAX_OPEN_CLAIMS at a time
+        cap = current_app.config["WISH_MAX_OPEN_CLAIMS"]
+        held = db.session.scalar(select(func.count()).select_from(Wish).where(
+         Wish.claimant_id == ctx.member.id, Wish.state == CLAIMED))
+        if held >= cap:
+         refuse(f"您已认领{held}个心愿，完成后再认领新的", Conflict, code="claim_limit")
+
+
+TABLE = Table("wish", ROWS, subject="这个心愿", states=STATES, event=WishEvent, owner="wish",
+           state_labels="wish_states", action_labels="wish_actions", input_labels="wish_inputs",
+           rules=rule_passes, new=("submit",), note_keys=("note", "reason", "evidence"),
+           stale="刚被别人认领或修改，请刷新后再看", check=_check, announce=announce,
+           event_columns=lambda wish, ctx: {"member_id": ctx.member.id if getattr(ctx, "member", None) else None})
+ACTIONS, REQUESTABLE = TABLE.rows, TABLE.requestable
+row, refusal, allowed_actions, markdown_table = TABLE.row, TABLE.refusal, TABLE.allowed, TABLE.markdown

@@ -2,27 +2,20 @@
 through the lifecycle table. One transaction per change, with its audit event and its notices."""
 from types import SimpleNamespace
 
-from sqlalchemy import func, select, true
+from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
-from .. import clock
+from .. import clock, lifecycle as engine
 from ..accounts.actors import Actor
-from ..accounts.models import Staff
-from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from ..errors import Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..grids.models import Community
+from ..lifecycle import refuse as _refuse
 from ..masking import mask
-from ..notifications.services import notify
 from ..text import clean
 from ..types import INT32_MAX
 from . import lifecycle, states
-from .models import Member, Wish, WishEvent
-
-
-def _refuse(message: str, error=Forbidden, **kwargs):
-    db.session.rollback()
-    raise error(message, **kwargs)
+from .models import Member, Wish
 
 
 def member_for(actor: Actor, community_id: int | None, lock: bool = False) -> Member | None:
@@ -59,7 +52,7 @@ def get_wish(actor: Actor, wish_id: int) -> Wish:
 
 
 def present(actor: Actor, wish: Wish, member: Member | None = None) -> Wish:
-    wish.allowed_actions = lifecycle.allowed_actions(actor, wish, member)
+    wish.allowed_actions = lifecycle.allowed_actions(actor, wish, member=member)
     return wish
 
 
@@ -68,8 +61,9 @@ def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str 
                 idempotency_key: str | None = None, photos: list[dict] | None = None) -> Wish:
     """A resident's wish, waiting for the community's check. With a key, a retry answers with the
     wish the first call made (the unique index decides between concurrent twins)."""
-    if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
-        _refuse(f"a {actor.role or actor.kind} may not make a wish")
+    submit = lifecycle.ACTIONS["submit"]
+    if lifecycle.refusal(actor, _NEW, submit) == "role":
+        engine.refuse_row(lifecycle.TABLE, actor, _NEW, submit, "role")
     resident_id = actor.id if actor.is_resident else resident_id
     text, beneficiary = clean(text), clean(beneficiary)
     if not (text or "").strip():
@@ -86,10 +80,10 @@ def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str 
                 idempotency_key=key, state=states.SUBMITTED, photos=_stored(photos), evidence_photos=[],
                 created_at=now, updated_at=now)
     db.session.add(wish)
-    row = lifecycle.ACTIONS["submit"]
     ctx = SimpleNamespace(actor=actor, member=None, now=now, data={}, event={})
     try:
-        _record(wish, row, ctx, None, None)
+        event = engine.record(lifecycle.TABLE, wish, actor, "submit", None, ctx)
+        lifecycle.announce(wish, submit, event, ctx)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -125,92 +119,14 @@ def photo_file(actor: Actor, wish_id: int, index: int):
     return path, shown[index]["content_type"]
 
 
-def perform(actor: Actor, wish: Wish, action: str, *, note: str | None = None, **given) -> Wish:
-    """Check the row (who, from which state, under which rule, with what input), apply its effect,
-    append the event, write its notices and commit — or change nothing.
-    Statuses: role 403, state 409 (also when a concurrent change won), rule 403, input 422."""
-    if action not in lifecycle.ACTIONS:
-        _refuse(f"unknown action {action}", ValidationFailed, code="unknown_action")
-    row = lifecycle.ACTIONS[action]
+def perform(actor: Actor, wish: Wish, action: str, **given) -> Wish:
+    """The row's change through the engine (backend/lifecycle.py), the actor's registration with
+    the wish's community at hand for the rules. Statuses: role 403, state 409 (also when a
+    concurrent change won), rule 403, input 422."""
     # A claim locks the member's registration: their own two claims at once count one after the other.
     member = member_for(actor, wish.community_id, lock=action == "claim")
-    why = lifecycle.refusal(actor, wish, row, member)
-    if why == "state":
-        _refuse(f"a wish {wish.state} cannot be {action}ed", InvalidTransition)
-    if why:
-        _refuse(f"{actor.kind} may not {action} this wish")
-    data = {name: given.get(name) for name in (*row.requires, *row.accepts) if given.get(name) is not None}
-    missing = [name for name in row.requires if data.get(name) in (None, "", [])]
-    if missing:
-        _refuse("请填写必填内容", ValidationFailed, fields={name: ["必填"] for name in missing})
-    if action == "claim":
-        _check_claim_limit(member)
-    now = clock.now()
-    ctx = SimpleNamespace(actor=actor, member=member, now=now, data=data, event={})
-    from_state = wish.state
-    if row.effect is not None:
-        row.effect(wish, ctx)
-    if row.target is not None:
-        wish.state = row.target
-    wish.updated_at = now
-    try:
-        _record(wish, row, ctx, from_state, note or data.get("reason") or data.get("evidence"))
-        db.session.commit()
-    except StaleDataError:  # the UPDATE matched no row: someone changed the wish since we read it
-        db.session.rollback()
-        raise Conflict("这个心愿刚被别人认领或修改，请刷新后再看", code="concurrent_change") from None
-    except Exception:
-        db.session.rollback()
-        raise
+    engine.perform(lifecycle.TABLE, wish, actor, action, context={"member": member}, **given)
     return present(actor, wish, member)
-
-
-def _check_claim_limit(member: Member) -> None:
-    from flask import current_app
-    cap = current_app.config["WISH_MAX_OPEN_CLAIMS"]
-    held = db.session.scalar(select(func.count()).select_from(Wish).where(
-        Wish.claimant_id == member.id, Wish.state == states.CLAIMED))
-    if held >= cap:
-        _refuse(f"您已认领{held}个心愿，完成后再认领新的", Conflict, code="claim_limit")
-
-
-def _record(wish: Wish, row, ctx, from_state, note) -> WishEvent:
-    event = WishEvent(wish=wish, actor_type=ctx.actor.kind, actor_id=ctx.actor.id,
-                      member_id=ctx.member.id if ctx.member else None, action=row.name,
-                      from_state=from_state, to_state=wish.state, note=note, data=ctx.event,
-                      created_at=ctx.now)
-    db.session.add(event)
-    db.session.flush()  # the wish's id for its notices
-    payload = {"wish": wish.id, "text": mask(wish.text)[:40], "state": wish.state}
-    for notice in row.notify:
-        for kind, recipient in dict.fromkeys(AUDIENCES[notice.audience](wish)):
-            notify(kind, recipient, notice.key, payload=payload)
-    return event
-
-
-def _community_admins(wish: Wish):
-    ids = db.session.scalars(select(Staff.id).where(
-        Staff.role == "community_admin", Staff.community_id == wish.community_id, Staff.active == true()))
-    return [("staff", i) for i in ids]
-
-
-def _unit_contacts(wish: Wish):
-    ids = db.session.scalars(select(Member.resident_id).where(
-        Member.community_id == wish.community_id, Member.kind == "unit_contact", Member.active == true()))
-    return [("resident", i) for i in ids]
-
-
-def _claimant(wish: Wish):
-    return [("resident", wish.claimant.resident_id)] if wish.claimant is not None else []
-
-
-# Who each notice of a row reaches: a wish → (recipient type, id) pairs.
-AUDIENCES = {
-    "community": _community_admins,
-    "resident": lambda wish: [("resident", wish.resident_id)],
-    "claimant": _claimant,
-    "units": _unit_contacts,
-}
 
 
 # --- lists -------------------------------------------------------------------------------------

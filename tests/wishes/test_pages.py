@@ -55,7 +55,7 @@ def test_from_the_phone_to_the_board_and_back(app, db, redis, board):
     assert bank.post(f"/m/wishes/{wish.id}/claim", data={"csrf": CSRF}).status_code == 302
     school = _as_resident(app, board["people"]["陈丽"])
     assert school.post(f"/m/wishes/{wish.id}/claim", data={"csrf": CSRF}).status_code == 302
-    assert "已被别人认领" in school.get(f"/m/wishes/{wish.id}").get_data(as_text=True)  # one claimant
+    assert "当前是「已认领」，不能「认领」" in school.get(f"/m/wishes/{wish.id}").get_data(as_text=True)  # one claimant
     refused = bank.post(f"/m/wishes/{wish.id}/fulfil", data={"csrf": CSRF, "evidence": "已换新龙头", "hours": "abc"})
     assert refused.status_code == 302
     assert bank.get(f"/m/wishes/{wish.id}/photos/0").data == PNG  # the claimant sees where to go
