@@ -142,8 +142,8 @@ class Table:
         who = label("roles", actor.role) if actor.kind == "staff" and actor.role else label("actor_kinds", actor.kind)
         words = {"who": who, "subject": self.subject, "action": self.words("actions", row.name),
                  "state": self.words("states", getattr(subject, "state", None)) or "新建"}
-        if why == "rule" and row.name in self.rule_messages:
-            return self.rule_messages[row.name]
+        if why == "rule" and (row.name in self.rule_messages or "*" in self.rule_messages):
+            return self.rule_messages.get(row.name) or self.rule_messages["*"]
         return label("refusals", why).format(**words)
 
     def markdown(self, steps: bool = False) -> str:
@@ -237,6 +237,18 @@ def perform(table: Table, subject, actor, action: str, *, commit: bool = True, c
         db.session.rollback()
         raise
     return subject
+
+
+def commit(table: Table) -> None:
+    """Commit the change; a concurrent change that won is a 409, any failure rolls back."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(table.subject + table.stale, code="concurrent_change") from None
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def record(table: Table, subject, actor, action: str, from_state, ctx, **extra):

@@ -112,7 +112,7 @@ def dispute_register():
 @login_required
 def dispute(dispute_id):
     found = services.get(g.actor, dispute_id)
-    forms = [(name, FORM_FIELDS[name], lifecycle.required_for(lifecycle.ACTIONS[name], g.actor))
+    forms = [(name, FORM_FIELDS[name], lifecycle.ACTIONS[name].required_for(g.actor))
              for name in found.allowed_actions]
     return render_template("console/dispute.html", d=found, forms=forms, kinds=PARTY_KINDS, methods=METHODS,
                            consents=CONSENTS)

@@ -1,4 +1,6 @@
 """Dispute endpoints (staff). Thin: schema.load → one service call → schema.dump."""
+from types import SimpleNamespace
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -38,8 +40,9 @@ def get_dispute(dispute_id):
     return services.get(actor, dispute_id)
 
 
+STAFF = SimpleNamespace(kind="staff")
 _ACTIONS_DOC = "\n\n".join(f"**{a}** ({r.step or 'record'}) — from {', '.join(r.sources)}; requires "
-                           f"{', '.join(r.requires) or 'nothing'}" for a, r in lifecycle.ACTIONS.items()
+                           f"{', '.join(r.required_for(STAFF)) or 'nothing'}" for a, r in lifecycle.ACTIONS.items()
                            if a in lifecycle.REQUESTABLE)
 
 

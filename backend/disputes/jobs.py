@@ -1,17 +1,11 @@
 """The dispute stall tick, run by the workers' ticker on the SLA tick's interval."""
-import logging
-
 from . import services
-
-log = logging.getLogger(__name__)
 
 
 def stall_tick() -> dict:
-    """Each step past its limit goes one level up once. Idempotent like the SLA tick."""
-    done = services.stall_tick()
-    if done["escalated"] or done["overdue"]:
-        log.info("dispute stall tick: %s", done)
-    return done
+    """Each step past its limit goes one level up once. Idempotent like the SLA tick (the engine's
+    tick runner logs what it did)."""
+    return services.stall_tick()
 
 
 def register() -> None:
