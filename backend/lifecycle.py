@@ -91,7 +91,7 @@ class Table:
 
     def __init__(self, name: str, rows, *, subject: str, states: tuple[str, ...], event: type,
                  owner: str, state_labels: str, action_labels: str, input_labels: str,
-                 rules: Callable, new: tuple[str, ...] = (), trusted: tuple[str, ...] = ("system",),
+                 rules: Callable, new: tuple[str, ...] = (), hidden: tuple[str, ...] = (), trusted: tuple[str, ...] = ("system",),
                  note_keys: tuple[str, ...] = ("reason", "note"), aliases: dict | None = None,
                  rule_messages: dict | None = None, stale: str = "刚被别人改过，请刷新后重试",
                  check: Callable = _nothing, after: Callable = _nothing, recorded: Callable = _nothing,
@@ -106,7 +106,7 @@ class Table:
         self.event_columns, self.passthrough = event_columns, passthrough
         # What residents and staff can ask for by name; the rest are the product's own records.
         self.requestable = tuple(n for n, r in self.rows.items()
-                                 if n not in new and r.actors & {"resident", "staff"})
+                                 if n not in (*new, *hidden) and r.actors & {"resident", "staff"})
         assert set(self.states) >= {s for r in self.rows.values() for s in r.sources}, name
 
     # --- the table, read -------------------------------------------------------------------------

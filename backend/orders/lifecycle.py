@@ -14,15 +14,17 @@ Scope rules (beyond seeing the order at all, `actors.in_scope`):
     move   `hold` when it is claimed, `take` while it waits
 The system (timers) and the bot service pass every rule: they act for the product, not a person.
 A partner (an Open311 client system) may only submit."""
-from dataclasses import dataclass, field
-from typing import Callable
-
 from ..accounts.actors import Actor, in_scope, may_hold
-from . import deadlines, files, ladder, states
-from .signals import after_commit
-from .models import SATISFACTIONS
+from ..extensions import db
+from ..lifecycle import Notice, Row, Table
+from . import deadlines, files, inputs, ladder, states
+from .signals import after_commit, order_changed
+from .models import SATISFACTIONS, Attachment, OrderEvent
 from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, OPEN_STATES, RATED,
                      REOPENED, RESOLVED, STATES, SUBMITTED, UNCLAIMED_STATES)
+from .inputs import CLOSING_SATISFACTIONS, check_satisfaction  # noqa: F401  (read from here too)
+
+Action = Row  # an order's row is the engine's
 
 STAFF_ROLES = frozenset({"grid_worker", "grid_leader", "community_admin", "street_admin",
                          "department_liaison", "sysadmin"})
@@ -34,44 +36,9 @@ ON_THE_LADDER = STAFF_ROLES - {"department_liaison"}  # a department reports; it
 REPORTERS = STAFF_ROLES | {"grid_member"}
 # A property company's staff report (报到), work and resolve what is given to them, or hand it back.
 PROPERTY = frozenset({"property_staff"})
-# Satisfied and basically satisfied close the loop; unsatisfied reopens it (the 12345 scale).
-CLOSING_SATISFACTIONS = ("satisfied", "basically_satisfied")
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Tell `audience` (ladder.AUDIENCES, or "resident") with template `key`, if `when` holds."""
-    audience: str
-    key: str
-    when: str | None = None  # a name in ladder.CONDITIONS
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    sources: tuple[str, ...]
-    target: str | None
-    actors: frozenset[str]
-    roles: frozenset[str] = frozenset()
-    rule: str | dict[str, str] = "scope"  # one rule, or one per actor kind
-    # Required input, per actor kind ("*" for every kind); `accepts` lists the optional input.
-    requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    accepts: tuple[str, ...] = ()
-    effect: Callable | None = None
-    notify: tuple[Notice, ...] = ()
-    # A condition on the order beyond its state (e.g. "not private yet"); refused as a wrong state.
-    precondition: Callable | None = None
-
-    def required_for(self, actor: Actor) -> tuple[str, ...]:
-        return self.requires.get(actor.kind, self.requires.get("*", ()))
-
-    def rule_for(self, actor: Actor) -> str:
-        return self.rule.get(actor.kind, "scope") if isinstance(self.rule, dict) else self.rule
 
 
 def _rule_passes(rule: str, actor: Actor, order) -> bool:
-    if actor.kind in ("system", "bot"):
-        return True
     if rule == "own":
         return actor.is_resident and order.resident_id == actor.id
     if not in_scope(actor, order):
@@ -291,6 +258,11 @@ def _at_property(order) -> bool:
     return order.rung == "property"
 
 
+def _rung_above(order) -> bool:
+    """someone above its rung"""
+    return ladder.next_rung(order) is not None
+
+
 def _is_private(order) -> bool:
     """private"""
     return "private" in (order.flags or [])
@@ -302,7 +274,7 @@ def _is_public(order) -> bool:
 
 
 _HOLDERS_ASSIGNED = (Notice("holders", "assigned"),)
-ACTIONS: dict[str, Action] = {a.name: a for a in (
+ROWS = (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
     Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system", "partner"}), REPORTERS,
            notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"),
@@ -330,7 +302,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            notify=(Notice("resident", "resolved"),)),
     # 上报 / 吹哨: one rung up, by hand with a reason or by a missed time limit
     Action("escalate", OPEN_STATES, ESCALATED, frozenset({"staff", "system"}), ON_THE_LADDER, "move",
-           requires={"staff": ("reason",)}, effect=_escalate,
+           requires={"staff": ("reason",)}, effect=_escalate, precondition=_rung_above, refused_code="top_rung",
            notify=(Notice("holders", "escalated"), Notice("resident", "escalated"))),
     # 转派: to another grid in the actor's scope
     Action("transfer", OPEN_STATES, SUBMITTED, frozenset({"staff"}), ON_THE_LADDER, "move",
@@ -387,40 +359,46 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     # deletion request (backend/privacy); the order and its figures stay
     Action("anonymise", tuple(STATES), None, frozenset({"system"}), accepts=("why",), effect=_anonymise,
            precondition=_not_anonymised),
-)}
+)
 
-# What residents and staff can ask for by name; the rest are the product's own records.
+# Who is told is the receivers' business (notices.py, on order_changed): the signal carries the row.
+def announce(order, row, event, ctx) -> None:
+    db.session.flush()  # receivers see ids (a new order's grid, community) as the database will
+    order_changed.send(order, action=row.name, event=event, row=row)
+
+
+def _attach(order, row, event, ctx) -> None:
+    """Photos as URLs, or dicts with url, content_type and size (files we stored ourselves)."""
+    for photo in ctx.data.get("photos") or []:
+        details = photo if isinstance(photo, dict) else {"url": photo}
+        order.attachments.append(Attachment(kind="photo", event=event, created_at=ctx.now, **details))
+
+
+def _after(order, row, ctx) -> None:
+    order.due_at = deadlines.current_due(order)
+
+
+# Input the engine reads; anything else a caller passes is the event's own data (e.g. the SLA key).
+INPUTS = {"note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
+          "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos"}
+_FORBIDDEN = {
+    "claim": "这张工单不在你能接的层级", "assign": "这张工单不在你能派的层级",
+    "release": "只有接单人或其上级可以退回", "progress": "只有接单人或其上级可以记录进展",
+    "resolve": "只有接单人或其上级可以办结", "escalate": "只有接单人或其上级可以上报",
+    "transfer": "只有接单人或其上级可以转派",
+    "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
+}
+
 # `settle` happens only as a patrol report is made, never to an order that exists.
-REQUESTABLE = tuple(name for name, a in ACTIONS.items()
-                    if name not in ("submit", "settle") and a.actors & {"resident", "staff"})
-
-
-def row(action: str) -> Action:
-    try:
-        return ACTIONS[action]
-    except KeyError:
-        raise ValueError(f"no lifecycle row for action {action!r}") from None
-
-
-def refusal(actor: Actor, order, action: Action) -> str | None:
-    """Why `actor` may not do `action` to `order` now — "role", "state" or "rule" — or None.
-    The order of the checks decides the status: role 403, state 409, rule 403."""
-    if actor.kind not in action.actors or (actor.is_staff and actor.role not in action.roles):
-        return "role"
-    if order.state not in action.sources:
-        return "state"
-    if not _rule_passes(action.rule_for(actor), actor, order):
-        return "rule"
-    if action.name == "escalate" and ladder.next_rung(order) is None:
-        return "state"  # nobody above this rung for this order
-    if action.precondition is not None and not action.precondition(order):
-        return "state"
-    return None
-
-
-def allowed_actions(actor: Actor, order) -> list[str]:
-    """The actions `actor` may ask for on `order` now, in table order (the console's buttons)."""
-    return [name for name in REQUESTABLE if refusal(actor, order, ACTIONS[name]) is None]
+TABLE = Table("order", ROWS, subject="这张工单", states=STATES, event=OrderEvent, owner="order",
+              state_labels="states", action_labels="actions", input_labels="inputs",
+              rules=_rule_passes, new=("submit",), hidden=("settle",), trusted=("system", "bot"),
+              note_keys=("result", "reason", "note", "comment"), rule_messages=_FORBIDDEN,
+              aliases={"grid": ("grid_id", "building_id"), "assignee": ("assignee_id",), "satisfaction": ("score",)},
+              check=inputs.check, after=_after, recorded=_attach, announce=announce,
+              passthrough=lambda given: {k: v for k, v in given.items() if k not in INPUTS})
+ACTIONS, REQUESTABLE = TABLE.rows, TABLE.requestable
+row, refusal, allowed_actions, markdown_table = TABLE.row, TABLE.refusal, TABLE.allowed, TABLE.markdown
 
 
 def describe(action: str) -> str:
@@ -436,28 +414,4 @@ def describe(action: str) -> str:
             f"rule 403, input 422. The order's `allowed_actions` tells whether it is possible now.")
 
 
-def check_satisfaction(action: str, satisfaction: str) -> bool:
-    return satisfaction in (CLOSING_SATISFACTIONS if action == "rate" else ("unsatisfied",))
-
-
 assert set(SATISFACTIONS) == {*CLOSING_SATISFACTIONS, "unsatisfied"}
-assert set(STATES) >= {s for a in ACTIONS.values() for s in a.sources}
-
-
-def markdown_table() -> str:
-    """The table as docs/architecture.md shows it (a test keeps the document in step)."""
-    rows = ["| action | from | to | who (staff roles) | scope rule | requires | notifies |",
-            "|---|---|---|---|---|---|---|"]
-    for a in ACTIONS.values():
-        who = ", ".join(sorted(a.actors))
-        if a.roles and "staff" in a.actors:
-            who += " (" + ", ".join(sorted(a.roles)) + ")" if a.roles != STAFF_ROLES else " (any role)"
-        rule = a.rule if isinstance(a.rule, str) else ", ".join(f"{k}: {v}" for k, v in a.rule.items())
-        needs = "; ".join(f"{k}: {', '.join(v)}" if k != "*" else ", ".join(v) for k, v in a.requires.items())
-        told = ", ".join(f"{n.audience}→{n.key}" + (f" if {n.when}" if n.when else "") for n in a.notify)
-        sources = ", ".join(a.sources) or "(new)"
-        if a.precondition is not None:
-            sources += f" (if {a.precondition.__doc__})"
-        rows.append(f"| {a.name} | {sources} | {a.target or '—'} | {who} | {rule} "
-                    f"| {needs or '—'} | {told or '—'} |")
-    return "\n".join(rows)

@@ -11,45 +11,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import clock
+from .. import clock, lifecycle as engine
 from ..accounts.actors import Actor, in_scope, may_hold, scope_column, scope_value
-from ..accounts.models import Staff, mask_name
-from ..text import clean, for_matching, is_clean
-from ..errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from ..accounts.models import mask_name
+from ..text import clean, is_clean
+from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
-from ..grids.models import Building, Grid
 from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
 from ..masking import mask
-from ..types import INT32_MAX
-from . import deadlines, ladder, lifecycle, numbers, states
-from .models import GRADES, RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
+from . import deadlines, lifecycle, numbers, states
+from .inputs import SCORE_SATISFACTION
+from .models import RESIDENT_CHANNELS, SATISFACTIONS, Order, OrderEvent
 from .numbers import next_number
 from .signals import order_changed
 
 log = logging.getLogger(__name__)
 
-# The 1–5 score some clients still send, mapped once onto the 12345 scale.
-SCORE_SATISFACTION = {5: "satisfied", 4: "satisfied", 3: "basically_satisfied", 2: "unsatisfied",
-                      1: "unsatisfied"}
-
-
-def _event(order: Order, actor: Actor, action: str, from_state, to_state, note=None, **data) -> OrderEvent:
-    event = OrderEvent(order=order, actor_type=actor.kind, actor_id=actor.id, action=action,
-                       from_state=from_state, to_state=to_state, note=note, data=data,
-                       created_at=clock.now())
-    db.session.add(event)
-    return event
-
-
-def _attach(order: Order, event: OrderEvent, photos: list | None, now) -> None:
-    """Photos as URLs, or dicts with url, content_type and size (files we stored ourselves)."""
-    for photo in photos or []:
-        details = photo if isinstance(photo, dict) else {"url": photo}
-        order.attachments.append(Attachment(kind="photo", event=event, created_at=now, **details))
-
-
 def _commit(order: Order, action: str, event: OrderEvent, expire: bool = True, flushed=None) -> None:
+    """A new order's commit: numbered once its row is in, `order_changed` sent inside it."""
     session = db.session()
     try:
         db.session.flush()  # receivers see ids (a new order's grid, community) as the database will
@@ -71,9 +51,7 @@ def _commit(order: Order, action: str, event: OrderEvent, expire: bool = True, f
         session.expire_on_commit = True
 
 
-def _refuse(message: str, error=Forbidden, **kwargs):
-    db.session.rollback()  # nothing read or half-set may leak into the next change
-    raise error(message, **kwargs)
+_refuse = engine.refuse  # nothing read or half-set may leak into the next change
 
 
 def _classify(text: str):
@@ -100,8 +78,9 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     With an idempotency key, a second call with the same key (a retry after a crash, a duplicate
     sent at the same moment) returns the first order with `replayed` set instead of making one:
     the unique index on the key decides between concurrent ones."""
-    if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
-        _refuse(f"a {actor.role or actor.kind} may not submit an order")
+    submit = lifecycle.ACTIONS["submit"]
+    if lifecycle.refusal(actor, _NEW, submit) == "role":
+        engine.refuse_row(lifecycle.TABLE, actor, _NEW, submit, "role")
     if actor.kind in ("resident", "bot") and channel not in RESIDENT_CHANNELS:
         # A hotline call, a walk-in or a photo report is what staff record; a resident claiming
         # one would jump the channel statistics and the hotline's own follow-up rules.
@@ -146,10 +125,11 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     deadlines.set_for_rung(order, now)
     order.due_at = deadlines.current_due(order)
     db.session.add(order)
-    event = _event(order, actor, "submit", None, states.SUBMITTED, note or None, flags=list(order.flags),
-                   grid=placement.grid_code, **(event_data or {}),
-                   **({"property": offered_to} if offered_to else {}))
-    _attach(order, event, photos, now)
+    ctx = SimpleNamespace(actor=actor, now=now, data={"note": note, "photos": photos}, event={})
+    event = engine.record(lifecycle.TABLE, order, actor, "submit", None, ctx, flags=list(order.flags),
+                          grid=placement.grid_code, **(event_data or {}),
+                          **({"property": offered_to} if offered_to else {}))
+    lifecycle.TABLE.recorded(order, submit, event, ctx)
     if settle is not None:
         perform(actor, order, "settle", result=settle, commit=False)
     try:
@@ -271,161 +251,13 @@ def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offs
 
 # --- perform: the one way an existing order changes -------------------------------------------
 
-def perform(actor: Actor, order: Order, action: str, *, note: str | None = None, photos=None,
-            commit: bool = True, **given) -> Order | OrderEvent:
-    """Check the lifecycle row (who, from which state, under which rule, with what input), apply its
-    effect, keep `due_at`, append the event, send `order_changed` and commit — or change nothing.
-
-    Statuses: role not allowed 403, wrong state 409, scope rule 403, missing or bad input 422.
-    With commit=False the event joins the caller's transaction (e.g. an outbox row's status)."""
-    try:
-        row = lifecycle.ACTIONS[action]
-    except KeyError:
-        _refuse(f"unknown action {action}", ValidationFailed, code="unknown_action")
-    why = lifecycle.refusal(actor, order, row)
-    if why == "state":
-        _refuse(f"不能对{_label('states', order.state)}（{order.state}）的工单执行{_label('actions', action)}（{action}）",
-                InvalidTransition,
-                code="top_rung" if action == "escalate" and order.state in row.sources else "invalid_transition")
-    if why:
-        _refuse(_FORBIDDEN.get(action, "无权执行此操作") if why == "rule" else f"{actor.role or actor.kind} 无权执行「{action}」")
-    data = _checked_input(actor, order, row, note=note, photos=photos, **given)
-    from_state, now = order.state, clock.now()
-    ctx = SimpleNamespace(actor=actor, now=now, data=data, event={})
-    try:
-        # No flush halfway: the database checks hold for the finished change, not its steps.
-        with db.session.no_autoflush:
-            if row.effect:
-                row.effect(order, ctx)
-        if row.target:
-            order.state = row.target
-        order.due_at = deadlines.current_due(order)
-        order.updated_at = now
-    except Exception:
-        db.session.rollback()
-        raise
-    text = data.get("result") or data.get("reason") or data.get("note") or data.get("comment")
-    extra = {k: v for k, v in given.items() if k not in _INPUTS}  # e.g. the SLA tick's key
-    event = _event(order, actor, action, from_state, order.state, text, **ctx.event, **extra)
-    _attach(order, event, photos, now)
-    if not commit:
-        return event
-    _commit(order, action, event)
-    return present(actor, order)
-
-
-_FORBIDDEN = {
-    "claim": "这张工单不在你能接的层级", "assign": "这张工单不在你能派的层级",
-    "release": "只有接单人或其上级可以退回", "progress": "只有接单人或其上级可以记录进展",
-    "resolve": "只有接单人或其上级可以办结", "escalate": "只有接单人或其上级可以上报",
-    "transfer": "只有接单人或其上级可以转派",
-    "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
-}
-_INPUTS = {"note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
-           "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos"}
-
-
-def _label(group: str, key: str) -> str:
-    from ..labels import label
-    return label(group, key) or key
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or value == []
-
-
-def _checked_input(actor: Actor, order: Order, row, **given) -> dict:
-    """The action's input, required fields present, targets looked up and checked against scope."""
-    given = {k: clean(v) for k, v in given.items()}  # the console's forms come here unvalidated too
-    long = [k for k in _TEXTS if isinstance(given.get(k), str) and len(given[k]) > TEXT_MAX]
-    if long:
-        _refuse(f"不能超过 {TEXT_MAX} 字", ValidationFailed, fields={k: [f"at most {TEXT_MAX} characters"] for k in long})
-    if given.get("score") is not None and _blank(given.get("satisfaction")):
-        given["satisfaction"] = SCORE_SATISFACTION.get(given["score"])
-    target_given = any(given.get(k) for k in ("grid", "grid_id", "building_id"))
-    missing = [name for name in row.required_for(actor)
-               if (not target_given if name == "grid" else
-                   _blank(given.get(name)) and not (name == "assignee" and given.get("assignee_id")))]
-    if missing:
-        _refuse("请填写：" + "、".join(_FIELD_LABELS.get(m, m) for m in missing), ValidationFailed,
-                fields={m: ["required"] for m in missing})
-    data = {k: (v.strip() if isinstance(v, str) else v) for k, v in given.items() if not _blank(v)}
-    if "satisfaction" in row.required_for(actor):
-        if not lifecycle.check_satisfaction(row.name, data["satisfaction"]):
-            _refuse("评价与操作不符", ValidationFailed, fields={"satisfaction": [f"not valid for {row.name}"]})
-    if row.name == "escalate":
-        data["next_rung"] = ladder.next_rung(order)
-    if "grid" in row.required_for(actor):
-        data["grid"] = _target_grid(actor, order, given)
-    if "assignee" in row.required_for(actor):
-        data["assignee"] = _target_worker(order, given.get("assignee_id") or given.get("assignee"))
-    if row.name == "correct_category":
-        data["category"] = _valid_category(order, data["category"])
-    if row.name == "set_grade" and (data["grade"] not in GRADES or data["grade"] == order.grade):
-        _refuse("等级无效或未改变", ValidationFailed, fields={"grade": ["unknown or unchanged"]})
-    return data
-
-
-TEXT_MAX = 2000  # as the API's schemas (required_text)
-_TEXTS = ("note", "reason", "result", "comment")
-_FIELD_LABELS = {"note": "说明", "reason": "原因", "result": "办理结果", "satisfaction": "满意度",
-                 "category": "类别", "grade": "等级", "assignee": "派给谁", "grid": "目标网格", "photos": "照片"}
-
-
-def _target_grid(actor: Actor, order: Order, given: dict):
-    building = db.session.get(Building, given["building_id"]) if given.get("building_id") else None
-    if building is not None:
-        grid = building.grid
-    elif given.get("grid_id"):
-        grid = db.session.get(Grid, given["grid_id"])
-    else:
-        code = for_matching(given.get("grid"))  # ｓｊｃ－２ typed on a phone is sjc-2
-        grid = db.session.scalar(select(Grid).where(Grid.code == code)) if code else None
-    if grid is None:
-        _refuse("没有这个网格或楼栋", ValidationFailed, fields={"grid": ["unknown grid"]})
-    if actor.is_staff and not _may_send_to(actor, grid):
-        _refuse("目标网格不在你的管辖范围内", Forbidden, code="target_out_of_scope")
-    if grid.id == order.grid_id:
-        _refuse("工单已在这个网格", ValidationFailed, fields={"grid": ["same grid"]})
-    return grid, building
-
-
-def _may_send_to(actor: Actor, grid: Grid) -> bool:
-    """Where an actor may transfer or place an order: grid workers and leaders to the grids of their
-    own community (a neighbour's grid they know), admins within their own scope."""
-    if actor.role == "sysadmin":
-        return True
-    if actor.role in ("grid_worker", "grid_leader"):
-        own = db.session.get(Grid, actor.grid_id) if actor.grid_id else None
-        return own is not None and own.community_id == grid.community_id
-    if actor.role == "community_admin":
-        return grid.community_id == actor.community_id
-    if actor.role == "street_admin":
-        return grid.community.street_id == actor.street_id
-    return False
-
-
-def _target_worker(order: Order, who) -> Staff:
-    worker = None
-    if isinstance(who, str) and who.isascii() and who.isdigit():
-        who = int(who)
-    if isinstance(who, int):
-        # A number past the id column's range names nobody (and SQLite's driver refuses it).
-        worker = db.session.get(Staff, who) if 0 < who <= INT32_MAX else None
-    elif isinstance(who, str):
-        worker = db.session.scalar(select(Staff).where(Staff.username == for_matching(who)))
-    if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \
-            or order.grid_id is None or worker.grid_id != order.grid_id:
-        _refuse("只能派给本网格在岗的网格员或网格长", ValidationFailed, fields={"assignee": ["not a worker of this grid"]})
-    return worker
-
-
-def _valid_category(order: Order, path: str) -> str:
-    from ..categories import taxonomy
-    path = taxonomy.normalize_path(path)
-    if not taxonomy.is_valid(path) or path == order.category:
-        _refuse("类别无效或未改变", ValidationFailed, fields={"category": ["unknown or unchanged"]})
-    return path
+def perform(actor: Actor, order: Order, action: str, *, commit: bool = True, **given) -> Order | OrderEvent:
+    """The row's change through the engine (backend/lifecycle.py): checked (role 403, state 409,
+    scope rule 403, input 422), applied, `due_at` kept, audited, `order_changed` sent and committed —
+    or nothing changed. With commit=False the event joins the caller's transaction (e.g. an outbox
+    row's status) and is returned."""
+    done = engine.perform(lifecycle.TABLE, order, actor, action, commit=commit, **given)
+    return present(actor, done) if commit else done
 
 
 def rate(actor: Actor, order: Order, satisfaction: str | None = None, comment: str | None = None,

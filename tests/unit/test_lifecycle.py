@@ -17,7 +17,7 @@ from backend.orders.models import Order, OrderEvent
 ACTORS = ("owner", "other_resident", "assignee", "colleague", "other_grid_worker", "leader",
           "community_admin", "other_community_admin", "street_admin", "liaison", "sysadmin", "system")
 ACTIONS = lifecycle.REQUESTABLE
-REASON = {"role": 403, "state": 409, "rule": 403}
+REASON = {"role": 403, "state": 409, "rule": 403, "precondition": 409}
 
 
 @pytest.fixture
