@@ -57,6 +57,14 @@ _HTML_PREFIXES = ("/console", "/public", "/m/")
 # Where an error page sends people back to: residents to their pages, the public to the 公示 index.
 _HOMES = (("/m/", "/m/"), ("/public", "/public/"))
 
+# What a person reads for each status when nothing more precise was said (the code stays English).
+HTTP_MESSAGES = {
+    400: "请求有误", 401: "请先登录", 403: "没有权限这样操作", 404: "没有找到这个页面或数据",
+    405: "不支持这种请求方式", 409: "与当前状态冲突，请刷新后重试", 413: "内容太大了",
+    415: "不支持这种文件格式", 422: "请检查填写的内容", 429: "操作太频繁，请稍后再试",
+    500: "系统出错了，请稍后再试", 503: "服务暂时不可用，请稍后再试",
+}
+
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
@@ -97,9 +105,10 @@ def handle_http_exception(error: HTTPException):
     status = error.code or 500
     code = _HTTP_CODES.get(status, "error")
     fields = _fields_of(error)
-    message = error.description if isinstance(error.description, str) else error.name
-    if status == 422:
-        message = "validation failed"
+    # A description our code gave (abort(400, "页面已过期…")) is said as is; werkzeug's own English
+    # default is for logs, a person reads the status's words.
+    given = isinstance(error.description, str) and error.description != type(error).description and status != 422
+    message = error.description if given else HTTP_MESSAGES.get(status, HTTP_MESSAGES[400 if status < 500 else 500])
     return error_response(status, code, message, fields)
 
 
@@ -120,7 +129,7 @@ def handle_database_unavailable(error: Exception):
     if not _is_disconnect(error):
         return handle_unexpected(error)
     log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error).__name__)
-    return error_response(503, "database_unavailable", "the database is unavailable, try again shortly",
+    return error_response(503, "database_unavailable", "数据库暂时不可用，请稍后再试",
                           headers={"Retry-After": "5"})
 
 
@@ -137,7 +146,7 @@ def _is_disconnect(error: Exception) -> bool:
 
 def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
-    return error_response(500, "internal_error", "internal error")
+    return error_response(500, "internal_error", HTTP_MESSAGES[500])
 
 
 # A requests error names the URL it failed on, and WeChat's URLs carry credentials as query

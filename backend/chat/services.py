@@ -58,7 +58,7 @@ def resident_for_sender(sender: str) -> Actor:
     resident_id = gateway.resident_id_of(sender)
     resident = db.session.get(Resident, resident_id) if resident_id is not None else None
     if resident is None:
-        raise NotFound("no resident for this conversation", code="unknown_sender")
+        raise NotFound("没有找到这次对话的居民", code="unknown_sender")
     return Actor.for_resident(resident)
 
 

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def _staff_only(actor: Actor) -> None:
     if not actor.is_staff:
-        raise Forbidden("this endpoint is for staff")
+        raise Forbidden("只有工作人员可以使用")
 
 
 def _get(actor: Actor, number: str) -> Order:

@@ -33,7 +33,7 @@ def get(actor: Actor, dispute_id: int) -> Dispute:
     # An id past the column's range names nothing (and SQLite's driver refuses it).
     dispute = db.session.get(Dispute, dispute_id) if 0 < dispute_id <= INT32_MAX else None
     if dispute is None or not actor.is_staff or not in_scope(actor, dispute):
-        raise NotFound(f"no dispute {dispute_id}")  # out of scope looks the same as missing
+        raise NotFound("没有找到这件纠纷")  # out of scope looks the same as missing
     return present(actor, dispute)
 
 

@@ -83,10 +83,10 @@ def file_for(actor, name: str) -> tuple[Path, str]:
     attachment = (db.session.scalar(select(Attachment).where(Attachment.url == url))
                   if is_clean(url) and len(url) <= 500 else None)
     if attachment is None or not in_scope(actor, attachment.order):
-        raise NotFound("no such photo")
+        raise NotFound("没有这张照片")
     path = path_of(url)  # a stored URL, but never outside UPLOAD_DIR
     if path is None:
-        raise NotFound("no such photo")
+        raise NotFound("没有这张照片")
     return path, attachment.content_type or "application/octet-stream"
 
 

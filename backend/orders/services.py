@@ -220,7 +220,7 @@ def get_order(actor: Actor, number: str) -> Order:
     order = db.session.scalar(select(Order).where(Order.number == number)) if is_clean(number) else None
     # Out of scope looks the same as missing: do not confirm that a number exists.
     if order is None or not in_scope(actor, order):
-        raise NotFound(f"no order {number}")
+        raise NotFound("没有找到这张工单")
     return present(actor, order)
 
 
@@ -243,7 +243,7 @@ def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offs
     if actor.is_resident:
         query = query.where(Order.resident_id == actor.id)
     elif not actor.is_staff or actor.role != "sysadmin":
-        raise Forbidden("use the queue endpoint")
+        raise Forbidden("工作人员请在工单队列中查看", code="use_the_queue")
     if state:
         query = query.where(Order.state == state)
     return present(actor, db.session.scalars(query.limit(limit).offset(offset)).all())

@@ -92,7 +92,7 @@ def retention_tick(now=None) -> dict:
 def _resident(openid: str) -> Resident:
     resident = db.session.scalar(select(Resident).where(Resident.openid == openid))
     if resident is None:
-        raise NotFound(f"no resident with openid {openid}", code="unknown_resident")
+        raise NotFound("没有这个居民", code="unknown_resident")
     return resident
 
 

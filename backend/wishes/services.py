@@ -47,7 +47,7 @@ def get_wish(actor: Actor, wish_id: int) -> Wish:
     wish = db.session.get(Wish, wish_id) if 0 < wish_id <= INT32_MAX else None
     member = member_for(actor, wish.community_id) if wish is not None else None
     if wish is None or not may_see(actor, wish, member):
-        raise NotFound(f"no wish {wish_id}")  # out of sight looks the same as missing
+        raise NotFound("没有找到这个心愿")  # out of sight looks the same as missing
     return present(actor, wish, member)
 
 
@@ -111,11 +111,11 @@ def photo_file(actor: Actor, wish_id: int, index: int):
     member = member_for(actor, wish.community_id)
     holder = member is not None and wish.claimant_id == member.id
     if not (lifecycle.in_scope(actor, wish) or wish.resident_id == actor.id or holder):
-        raise NotFound("no such photo")
+        raise NotFound("没有这张照片")
     shown = [*(wish.photos or []), *(wish.evidence_photos or [])]
     path = path_of(shown[index]["url"]) if 0 <= index < len(shown) else None
     if path is None:
-        raise NotFound("no such photo")
+        raise NotFound("没有这张照片")
     return path, shown[index]["content_type"]
 
 

@@ -79,7 +79,7 @@ def test_unexpected_error_is_json_500_without_trace(app, client, resident_header
     finally:
         app.config["PROPAGATE_EXCEPTIONS"] = None
     assert response.status_code == 500
-    assert response.json == {"error": {"code": "internal_error", "message": "internal error"}}
+    assert response.json == {"error": {"code": "internal_error", "message": "系统出错了，请稍后再试"}}
     assert "secret internals" not in response.get_data(as_text=True)
 
 
