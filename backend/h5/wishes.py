@@ -10,7 +10,7 @@ from ..wishes import registry, schemas, services
 from ..extensions import db
 from ..masking import mask
 from ..orders import photos as photo_store
-from .views import _is_chinese, bp, resident_required
+from .views import bp, resident_required
 
 _ACTIONS = {"claim": schemas.NoteForm, "release": schemas.NoteForm, "fulfil": schemas.FulfilForm,
             "confirm": schemas.NoteForm, "withdraw": schemas.NoteForm}
@@ -18,9 +18,6 @@ _DONE = {"claim": "认领成功，请在时限内完成", "release": "已放弃�
          "confirm": "已确认，谢谢您的反馈", "withdraw": "已撤回"}
 
 
-# What a resident reads when a wish action is refused (the domain's English messages are for logs).
-_REFUSED = {403: "您不能这样操作这个心愿", 404: "没有找到这个心愿", 409: "这个心愿已被别人认领或状态已变，请刷新后再看",
-            422: "请检查填写的内容"}
 
 
 @bp.app_template_filter("masked")
@@ -31,8 +28,7 @@ def _masked(text):
 
 def _refused(error: DomainError) -> None:
     db.session.rollback()
-    message = error.message if _is_chinese(error.message) else _REFUSED.get(error.status, "操作没有完成，请稍后再试")
-    flash(("error", message))
+    flash(("error", error.message))  # always Chinese (tests/unit/test_chinese_only.py)
 
 
 def _form_errors(error: DomainError):

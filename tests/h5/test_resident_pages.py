@@ -105,7 +105,7 @@ def test_rating_unsatisfied_reopens_and_satisfied_closes_the_loop(client, stub, 
     assert db.session.get(Order, first.id).state == "reopened"
     assert db.session.get(Order, second.id).state == "rated"
     again = client.post(f"/m/orders/{second.number}/rating", data={"satisfaction": "satisfied", "csrf": _csrf(client)})
-    assert "这张工单现在的状态不能这样操作" in client.get(again.location).get_data(as_text=True)
+    assert "这张工单当前是「已评价」，不能「评价」" in client.get(again.location).get_data(as_text=True)
 
 
 def test_photos_are_checked_by_content_and_only_the_owner_sees_them(app, client, stub, make, db):
