@@ -194,7 +194,7 @@ def cleaned(table: Table, actor, row: Row, given: dict) -> dict:
                if all(_blank(given.get(k)) for k in (name, *table.aliases.get(name, ())))]
     if missing:
         refuse("请填写：" + "、".join(table.words("inputs", m) for m in missing), ValidationFailed,
-               fields={m: ["required"] for m in missing})
+               fields={m: ["必填"] for m in missing})
     return {k: (v.strip() if isinstance(v, str) else v) for k, v in given.items() if not _blank(v)}
 
 

@@ -88,3 +88,14 @@ def test_every_message_a_domain_error_is_raised_with_is_chinese():
     assert len(found) > 50  # the scan sees the backend's refusals
     bad = [f"{name}:{line}: {text}" for name, line, text in found if name not in MACHINES and latin(text)]
     assert not bad, "\n".join(bad)
+
+
+def test_every_notice_the_outbox_may_list_has_chinese_words():
+    """The outbox page names a notification's kind and channel: a raw key like assigned_to_you was
+    what staff read there."""
+    kinds = {p.stem for p in (ROOT / "templates" / "notifications").glob("*.txt") if not p.stem.startswith("_")}
+    kinds |= {n.key for table in TABLES for row in table.rows.values() for n in row.notify} | {"reply"}
+    named = _labels()["notification_kinds"]
+    assert not {k for k in kinds if latin(named.get(k, k))}, kinds - set(named)
+    assert all(not latin(named_channel) for named_channel in _labels()["notification_channels"].values())
+    assert {"console", "wechat_cs", "wechat_subscribe"} <= set(_labels()["notification_channels"])
