@@ -63,7 +63,7 @@ def requests_create(fmt):
 
 @bp.get(f"/requests/<string:number>.{FMT}")
 def request_detail(number, fmt):
-    return formats.render("requests", [services.describe(services.get_request(number))], fmt)
+    return formats.render("requests", [services.describe(services.get_request(number, request.args.get("api_key")))], fmt)
 
 
 @bp.get(f"/tokens/<string:token>.{FMT}")
