@@ -34,6 +34,10 @@ class Config:
     WECHAT_API_BASE = _env("WECHAT_API_BASE", "http://127.0.0.1:5100/")
     # Web OAuth for the resident H5 pages (open.weixin.qq.com/connect/ in production).
     WECHAT_OAUTH_BASE = _env("WECHAT_OAUTH_BASE", "http://127.0.0.1:5100/connect/")
+    # Where residents and partners reach the site, e.g. https://mailbox.example.cn: WeChat OAuth's
+    # redirect_uri and Open311's discovery are built on it, never on the request's Host header
+    # (which the caller chooses). Empty in development: the Host of the request. Required (https) in production.
+    PUBLIC_URL = _env("PUBLIC_URL", "")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(VAR / "uploads"))
     # A phone photo is 2–5 MB; WeChat's own limit for an image message is 10 MB.
     PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
@@ -182,6 +186,9 @@ def check_production(config) -> None:
     oauth = (config.get("WECHAT_OAUTH_BASE") or "").lower()
     if not oauth.startswith("https://") or any(h in oauth for h in ("127.0.0.1", "localhost", "[::1]")):
         problems.append("WECHAT_OAUTH_BASE must be WeChat's https OAuth, not a local stub")
+    public = (config.get("PUBLIC_URL") or "").lower()
+    if not public.startswith("https://") or any(h in public for h in ("127.0.0.1", "localhost", "[::1]")):
+        problems.append("PUBLIC_URL must be the site's own https address (OAuth and Open311 links are built on it)")
     key = config.get("WECHAT_AES_KEY") or ""
     if len(key) != 43:
         problems.append("WECHAT_AES_KEY must be the 43-character EncodingAESKey")

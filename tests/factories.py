@@ -91,7 +91,19 @@ class Factory:
         fields.setdefault("text", "楼道灯坏了")
         fields.setdefault("location_text", "水晶城小区3号楼2单元")
         fields.setdefault("category", "城乡建设/住房保障与房地产/物业服务")
-        return services.create_order(Actor.for_resident(resident), **fields)
+        # A resident attaches photos by uploading them, never by URL (services._own_photos): the
+        # factory puts the test's photos on the order as the upload would have.
+        photos = fields.pop("photos", None)
+        order = services.create_order(Actor.for_resident(resident), **fields)
+        if photos:
+            from backend import clock
+            from backend.extensions import db
+            from backend.orders.models import Attachment
+            for photo in photos:
+                details = {k: v for k, v in photo.items() if k != "path"} if isinstance(photo, dict) else {"url": photo}
+                order.attachments.append(Attachment(kind="photo", created_at=clock.now(), **details))
+            db.session.commit()
+        return order
 
 
 def count_orders(db, **where) -> int:

@@ -50,9 +50,16 @@ SCOPE_COLUMNS = {
     "grid_worker": "grid_id", "grid_leader": "grid_id", "community_admin": "community_id",
     "street_admin": "street_id", "department_liaison": "department_id", "grid_member": "reporter_id",
     # a property company sees what was given to it, not everything of its compounds (a resident's
-    # 医保卡 is none of its business)
+    # 医保卡 is none of its business) — and only while it is there (SCOPE_RUNG)
     "property_staff": "property_company_id",
 }
+# Roles that see an order only while it stands at their rung. A property company's column is never
+# cleared (its figures are read from it), so without this it kept reading every order that left
+# it — returned as 不是物业的事, transferred, escalated, reopened to the grid, recategorised — with
+# the full text and every later result. What it resolved stays at its rung, so it keeps seeing its
+# own work, its rating and its archive; once an order leaves, the property sees it no more (404),
+# and counts it only in its figures (orders.services.figures_filter).
+SCOPE_RUNG = {"property_staff": "property"}
 # The actor's own value for a scope column, when it is not named like the column.
 _ACTOR_VALUE = {"reporter_id": "id"}
 
@@ -76,7 +83,9 @@ def in_scope(actor: Actor, order) -> bool:
     if actor.role == "sysadmin":
         return True
     value = scope_value(actor)
-    return value is not None and getattr(order, scope_column(actor), None) == value
+    rung = SCOPE_RUNG.get(actor.role)
+    return (value is not None and getattr(order, scope_column(actor), None) == value
+            and (rung is None or order.rung == rung))
 
 
 # How far up the ladder each staff role stands; an order at a rung is held by roles at or above it.

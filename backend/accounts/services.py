@@ -1,5 +1,8 @@
 """Staff login and resident accounts."""
+import secrets
+
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import text
 from ..errors import Unauthorized
@@ -8,11 +11,25 @@ from . import tokens
 from .models import Staff
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash of nothing anyone knows, made as Staff.set_password makes theirs (same method, same
+    cost): checked when there is no account, so an unknown name takes as long as a wrong password."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(generate_password_hash(secrets.token_urlsafe(16)))
+    return _DUMMY_HASH[0]
+
+
 def authenticate(username: str, password: str) -> Staff:
     # No username has control characters, and PostgreSQL refuses a NUL in a query: nobody by that name.
     staff = db.session.scalar(select(Staff).where(Staff.username == username)) if text.is_clean(username) else None
-    # Same answer for unknown user and wrong password: do not reveal which usernames exist.
-    if staff is None or not staff.active or not staff.check_password(password):
+    # Same answer for unknown user and wrong password: do not reveal which usernames exist — nor by
+    # the time it takes. The hash is always checked (a dummy one when there is no account, and for
+    # a deactivated one too): skipping it answered unknown names 12 times faster than known ones.
+    matches = staff.check_password(password) if staff is not None else check_password_hash(_dummy_hash(), password)
+    if staff is None or not staff.active or not matches:
         raise Unauthorized("wrong username or password", code="bad_credentials")
     return staff
 

@@ -34,6 +34,10 @@ def login():
     if request.method == "POST":
         if not csrf_ok():  # login CSRF: nobody may sign a browser into an account of theirs
             abort(400, "表单已过期，请刷新页面后重试")
+        if not request.args.get("next", "").isprintable():
+            # A line break in `next` would go into the Location header (werkzeug refuses it: a 500);
+            # no page of ours has one, so it is a made-up link: refused before anyone signs in.
+            abort(400, "登录后要打开的页面地址无效")
         try:
             staff = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
         except DomainError:

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..labels import label
 from ..orders import photos, services as orders, timeline
 from ..orders.schemas import RatingSchema
+from ..urls import external_url
 from ..wechat import oauth
 
 bp = Blueprint("h5", __name__, url_prefix="/m")
@@ -68,7 +69,7 @@ def login():
     """Off to WeChat, which sends the resident back to oauth_callback with a code."""
     state = secrets.token_urlsafe(16)
     session["oauth_state"], session["after_login"] = state, _safe_next(request.args.get("next"))
-    return redirect(oauth.authorize_url(url_for("h5.oauth_callback", _external=True), state))
+    return redirect(oauth.authorize_url(external_url(url_for("h5.oauth_callback")), state))
 
 
 def _safe_next(target: str | None) -> str:

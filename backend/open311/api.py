@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
 from ..extensions import db
+from ..urls import external_url
 from . import formats, services
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -35,7 +36,7 @@ def _http_error(error):
 
 @bp.get(f"/discovery.{FMT}")
 def discovery(fmt):
-    return formats.render("discovery", services.discovery(request.url_root.rstrip("/") + bp.url_prefix), fmt)
+    return formats.render("discovery", services.discovery(external_url(bp.url_prefix)), fmt)
 
 
 @bp.get(f"/services.{FMT}")
@@ -62,7 +63,7 @@ def requests_create(fmt):
 
 @bp.get(f"/requests/<string:number>.{FMT}")
 def request_detail(number, fmt):
-    return formats.render("requests", [services.describe(services.get_request(number))], fmt)
+    return formats.render("requests", [services.describe(services.get_request(number, request.args.get("api_key")))], fmt)
 
 
 @bp.get(f"/tokens/<string:token>.{FMT}")

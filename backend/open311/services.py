@@ -1,8 +1,15 @@
 """Open311 GeoReport v2 over our orders: services are the taxonomy's level-2 nodes (grouped by their
-top level), requests are orders. What a GET shows is public — the same rules as the 公示 pages
-(`public.services.listed` / `text_public`): no cancelled or private orders; a request's words
-(description, address, result) only once WeChat's content check passed, and masked; never an
-openid or a resident id.
+top level), requests are orders. What a GET shows anyone is what 公示 lists, no more
+(`public.services.DONE_STATES`, `listed`, `text_public`): finished orders (resolved, rated, closed),
+no cancelled or private ones; a request's words (description, address, result) only once WeChat's
+content check passed, and masked; never an openid or a resident id.
+
+Open orders are not public. 公示 is 结果公开 — the disclosure of results — and an open order is a
+resident's words nobody has yet read as a whole: staff decide whether a request is private
+(`make_private`) while they handle it, and until then the masking alone would stand between a
+stranger and whatever the resident typed. (Before this, `GET /requests` listed every open order of
+the last 90 days, to anyone, without a key.) A partner that sends its `api_key` also sees the
+requests it submitted itself, open or not: they are its own words, and it needs their status.
 
 Mapping: service_request_id = order number; status open/closed (open while someone owes work);
 agency_responsible = the current rung (the department's or property company's name there); expected_datetime = due_at;
@@ -23,8 +30,8 @@ from ..extensions import db
 from ..labels import label
 from ..masking import mask
 from ..orders import services as orders, states
-from ..orders.models import Order
-from ..public.services import listed, text_public
+from ..orders.models import Order, OrderEvent
+from ..public.services import DONE_STATES, listed, text_public
 from .models import Partner, key_digest
 
 MAX_SPAN = timedelta(days=90)  # the spec's default window and longest range
@@ -122,11 +129,30 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 
+def _submitted_by(partner: Partner):
+    """The orders this partner submitted (their submit event names it)."""
+    return select(OrderEvent.order_id).where(OrderEvent.action == "submit", OrderEvent.actor_type == "partner",
+                                             OrderEvent.actor_id == partner.id)
+
+
+def _visible(partner: Partner | None):
+    """What a GET may show: what 公示 lists (finished; `listed` is checked per order), and a
+    partner's own requests."""
+    public = Order.state.in_(DONE_STATES)
+    return or_(public, Order.id.in_(_submitted_by(partner))) if partner is not None else public
+
+
+def _partner_or_none(api_key: str | None) -> Partner | None:
+    """A GET's key is optional: a valid one adds the partner's own requests, a wrong one is refused."""
+    return partner_for(api_key) if api_key else None
+
+
 def find_requests(args: dict) -> list[Order]:
     """GET requests with the spec's filters: service_request_id (comma list, overrides the rest),
     service_code (comma list), start_date / end_date (at most 90 days; the last 90 by default),
-    status (open, closed; comma list)."""
+    status (open, closed; comma list). Only what 公示 lists, and the partner's own with its api_key."""
     query = (select(Order).options(selectinload(Order.events), selectinload(Order.attachments))
+             .where(_visible(_partner_or_none(args.get("api_key"))))
              .order_by(Order.created_at.desc(), Order.id.desc()).limit(MAX_RESULTS))
     ids = [i.strip() for i in (args.get("service_request_id") or "").split(",") if i.strip()]
     if ids:
@@ -154,8 +180,8 @@ def find_requests(args: dict) -> list[Order]:
     return [o for o in db.session.scalars(query).all() if listed(o)]
 
 
-def get_request(number: str) -> Order:
-    order = db.session.scalar(select(Order).where(Order.number == number))
+def get_request(number: str, api_key: str | None = None) -> Order:
+    order = db.session.scalar(select(Order).where(Order.number == number, _visible(_partner_or_none(api_key))))
     if order is None or not listed(order):
         raise NotFound(f"no request {number}")
     return order

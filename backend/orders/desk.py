@@ -192,9 +192,13 @@ def export_rows(actor: Actor, f: Filters) -> Iterator[tuple]:
             contact_shown.send(actor, orders=shown, surface="export")
 
 
+# A cell starting with = + - @ is a formula to Excel, and one starting with a tab or a carriage return
+# becomes one once Excel or LibreOffice trims it (OWASP's list): a resident's text must never run.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _safe_cell(value):
-    # A cell starting with = + - @ is a formula to Excel: a resident's text must never run as one.
-    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+    return "'" + value if isinstance(value, str) and value[:1] in _FORMULA_STARTS else value
 
 
 def export_csv(actor: Actor, f: Filters) -> Iterator[str]:

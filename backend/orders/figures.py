@@ -157,9 +157,9 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
     channel, and the hot spots (top categories per grid this month; `rising` when this week has at
     least 3 and at least twice the weekly mean of the four weeks before). Counted in the database
     (a few grouped statements over the period's orders), never by loading the orders."""
-    from .services import scope_filter
+    from .services import figures_filter
     now = now or clock.now()
-    where = scope_filter(actor)
+    where = figures_filter(actor)
     today, month = local_starts(now)
     first_day = today - timedelta(days=DAYS - 1)
     week = now - timedelta(days=7)

@@ -186,9 +186,21 @@ def _cancel(order, ctx):
 
 
 def _correct_category(order, ctx):
+    from ..grids.property import is_property_work
+    was_property_work = is_property_work(order.category)
     ctx.event.update({"from": order.category, "to": ctx.data["category"]})
     order.category, order.category_confidence = ctx.data["category"], 1.0
     order.drop_flag("unclassified")
+    if (order.rung == "property" and order.state in OPEN_STATES and was_property_work
+            and not is_property_work(order.category)):
+        # No longer property work (a 医保卡 request filed under 物业服务): it leaves the property
+        # in the same change, to the community as a return would send it, so the property reads
+        # it no more (actors.SCOPE_RUNG) and nobody has to wait for its limit to run out.
+        ctx.event.update(rung_from="property", rung_to="community", property=order.property_company_id)
+        order.assignee_id = None
+        order.state = ESCALATED
+        order.rung = "community"
+        deadlines.set_for_rung(order, ctx.now)
 
 
 def _set_grade(order, ctx):

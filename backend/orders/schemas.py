@@ -42,7 +42,9 @@ class OrderCreateSchema(StrictSchema):
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     building_id = id_field(load_default=None, allow_none=True)
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    photos = fields.List(photo_url(), load_default=list,
+    # Photos uploaded to one's own orders (`/uploads/…`, as `POST /orders/<number>/photos` answers
+    # them); any other address is refused by the service (orders.services._own_photos).
+    photos = fields.List(photo_url(relative=True), load_default=list,
                          validate=validate.Length(max=9))
 
 
@@ -72,7 +74,10 @@ class RatingSchema(StrictSchema):
 
     @pre_load
     def _words(self, data, **_):
-        if isinstance(data, dict) and data.get("satisfaction") in SATISFACTION_WORDS:
+        # Only a string can be one of the words: `{}` or a list is not hashable, and asking whether
+        # it is a key of the dict raised TypeError (a 500) before the field could refuse it.
+        word = data.get("satisfaction") if isinstance(data, dict) else None
+        if isinstance(word, str) and word in SATISFACTION_WORDS:
             data = {**data, "satisfaction": SATISFACTION_WORDS[data["satisfaction"]]}
         return data
 

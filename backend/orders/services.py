@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import clock, lifecycle as engine
-from ..accounts.actors import Actor, in_scope, may_hold, scope_column, scope_value
+from ..accounts.actors import SCOPE_RUNG, Actor, in_scope, may_hold, scope_column, scope_value
 from ..accounts.models import mask_name
 from ..text import clean, is_clean
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -22,7 +22,7 @@ from ..grids.routing import place
 from ..masking import mask
 from . import deadlines, lifecycle, numbers, states
 from .inputs import SCORE_SATISFACTION
-from .models import RESIDENT_CHANNELS, SATISFACTIONS, Order, OrderEvent
+from .models import RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
 from .signals import order_changed
 
@@ -92,6 +92,8 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
         _refuse("请写下诉求内容", ValidationFailed, fields={"text": ["must not be blank"]})
     if actor.is_resident:
         resident_id = actor.id
+    if photos and actor.kind in ("resident", "bot"):
+        photos = _own_photos(actor, resident_id, photos)
     # Classify before touching the database: CPU work must not hold a write transaction open.
     confident = None if category else _classify(" ".join(filter(None, [text, location_text])))
     key = _stored_key(actor, resident_id, idempotency_key)
@@ -140,6 +142,25 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
             raise
         return _replay(actor, first)
     return present(actor, order)
+
+
+def _own_photos(actor: Actor, resident_id: int | None, photos: list) -> list:
+    """What a resident (or the bot for them) may attach by URL: only photos of this site that
+    they uploaded to an order of their own (`POST /orders/<number>/photos`, WeChat images). Any
+    other address — another site's, which staff would open as a link, or another resident's upload,
+    which attaching would make readable — is refused to a resident (422) and dropped from what the
+    bot took down in chat (the order is still made: a typed link is no photo)."""
+    urls = [p["url"] if isinstance(p, dict) else p for p in photos]
+    own = set(db.session.scalars(
+        select(Attachment.url).join(Order, Order.id == Attachment.order_id)
+        .where(Attachment.url.in_(urls), Order.resident_id == resident_id))) if resident_id is not None else set()
+    foreign = [u for u in urls if u not in own]
+    if foreign and actor.is_resident:
+        _refuse("照片请通过上传添加，不能填写网址", ValidationFailed, code="photo_not_uploaded",
+                fields={"photos": ["only photos uploaded to your own orders"]})
+    if foreign:
+        log.info("bot order: %d photo address(es) not uploaded by the resident dropped", len(foreign))
+    return [p for p, u in zip(photos, urls) if u in own]
 
 
 def _property_first(order: Order) -> int | None:
@@ -225,14 +246,27 @@ def get_order(actor: Actor, number: str) -> Order:
 
 
 def scope_filter(actor: Actor):
-    """The SQL twin of `in_scope`, derived from the same one-column rule (actors.scope_column)."""
-    from sqlalchemy import false, true
+    """The SQL twin of `in_scope`, derived from the same rule (actors.scope_column, SCOPE_RUNG)."""
+    from sqlalchemy import and_, false, true
     if actor.kind in ("system", "bot") or actor.role == "sysadmin":
         return true()
     if actor.is_resident:
         return Order.resident_id == actor.id
     value = scope_value(actor)
-    return getattr(Order, scope_column(actor)) == value if value is not None else false()
+    if value is None:
+        return false()
+    rung = SCOPE_RUNG.get(actor.role)
+    column = getattr(Order, scope_column(actor)) == value
+    return and_(column, Order.rung == rung) if rung is not None else column
+
+
+def figures_filter(actor: Actor):
+    """What the actor's dashboard counts: its scope, except that a property company counts every
+    order it was given, also those that left it (returned, missed, reopened): its figures — how many
+    it was offered, reported in time, returned — are about them. Counts only: no text is read here."""
+    if actor.is_staff and SCOPE_RUNG.get(actor.role) is not None and scope_value(actor) is not None:
+        return getattr(Order, scope_column(actor)) == scope_value(actor)
+    return scope_filter(actor)
 
 
 def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offset: int = 0):

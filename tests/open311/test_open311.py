@@ -68,8 +68,12 @@ def test_a_partner_post_becomes_an_order_in_the_grids_queue(live_server, city, p
     other = client.get("/api/v1/queue", headers=auth.headers_for(city["workers"][1])).json
     assert number not in [o["number"] for o in other["waiting"]]
     db.session.rollback()
-    # Listed at once, but its words only once WeChat's content check has passed.
-    unchecked = requests.get(f"{live_server}/open311/v2/requests/{number}.json", timeout=10).json()[0]
+    # Open orders are not public (公示 lists finished ones): only the partner that sent it sees it,
+    # with its key — at once, but its words only once WeChat's content check has passed.
+    assert requests.get(f"{live_server}/open311/v2/requests/{number}.json", timeout=10).status_code == 404
+    assert number not in requests.get(f"{live_server}/open311/v2/requests.json", timeout=10).text
+    mine = {"api_key": partner}
+    unchecked = requests.get(f"{live_server}/open311/v2/requests/{number}.json", params=mine, timeout=10).json()[0]
     assert unchecked["description"] is None and unchecked["address"] is None and unchecked["status"] == "open"
     from backend.orders.models import Order
     make.passed_content_check(db.session.query(Order).filter_by(number=number).one())
@@ -77,19 +81,21 @@ def test_a_partner_post_becomes_an_order_in_the_grids_queue(live_server, city, p
 
     for fmt in ("json", "xml"):
         client311 = GeoReport(f"{live_server}/open311/v2", output_format=fmt)
-        shown = client311.get_service_request(number)
+        got = requests.get(f"{live_server}/open311/v2/requests/{number}.{fmt}", params=mine, timeout=10)
+        shown = got.json()[0] if fmt == "json" else xmltodict.parse(got.content)["service_requests"]["request"]
         assert set(shown) == REQUEST_FIELDS
         assert shown["status"] == "open" and shown["service_request_id"] == number
         assert "13912345678" not in shown["description"] and "139****5678" in shown["description"]
         assert shown["media_url"] == "https://example.org/lift.jpg"
         assert shown["agency_responsible"].endswith("网格员")
         assert shown["expected_datetime"] and shown["expected_datetime"][-6:] == "+08:00"
-        listed = client311.get_service_requests(status="open")
-        listed = listed if isinstance(listed, list) else [listed]  # xmltodict: one element is a dict
-        assert number in [r["service_request_id"] for r in listed]
+        listed = requests.get(f"{live_server}/open311/v2/requests.{fmt}", params={**mine, "status": "open"},
+                              timeout=10)
+        assert number in listed.text
         if fmt == "json":  # (the client cannot read an empty XML list: <service_requests/> parses to None)
             closed = client311.get_service_requests(status="closed")
             assert number not in [r["service_request_id"] for r in closed]
+            assert client311.get_service_requests(status="open") == []  # nobody else's business
     token = requests.get(f"{live_server}/open311/v2/tokens/{number}.json", timeout=10).json()
     assert token == [{"service_request_id": number, "token": number}]
 
@@ -114,6 +120,9 @@ def test_hidden_orders_and_personal_fields_never_appear(live_server, city, make,
     private = make.order(city["resident"], text="家里的私事")
     orders.perform(Actor.for_staff(city["community_admin"]), private, "make_private", reason="隐私")
     shown = make.order(city["resident"], text="我叫张三，楼道灯坏了")
+    worker = Actor.for_staff(city["workers"][0])
+    orders.perform(worker, shown, "claim")
+    orders.perform(worker, shown, "resolve", result="已换灯")
     numbers = (cancelled.number, private.number, shown.number)
     openid = city["resident"].openid
     db.session.rollback()
@@ -142,7 +151,8 @@ def test_every_endpoint_answers_in_the_specs_xml(live_server, city, partner):
     assert created.status_code == 201 and created.headers["Content-Type"].startswith("text/xml")
     request = xmltodict.parse(created.content)["service_requests"]["request"]
     assert CREATED_FIELDS <= set(request)
-    listed = xmltodict.parse(requests.get(f"{base}/requests.xml", timeout=10).content)["service_requests"]["request"]
+    listed = xmltodict.parse(requests.get(f"{base}/requests.xml", params={"api_key": partner},  # its own, open
+                                          timeout=10).content)["service_requests"]["request"]
     listed = listed if isinstance(listed, list) else [listed]
     assert set(listed[0]) == REQUEST_FIELDS
     token = xmltodict.parse(requests.get(f"{base}/tokens/{request['service_request_id']}.xml", timeout=10).content)

@@ -621,3 +621,73 @@ def test_without_a_token_the_answer_is_401_before_any_input_is_judged(app, db, r
         response = (client.get(path + "?unexpected=1") if row.method == "GET"
                     else client.post(path, json={"unexpected": "x" * 5000}))
         assert response.status_code == 401, (row.method, row.rule, response.get_json())
+
+
+# --- orders that left the property (issue 27, finding 5) ---------------------------------------------
+# A property company sees an order only while it is at its rung (actors.SCOPE_RUNG): once the order
+# leaves — returned as 不是物业的事, transferred, escalated on from the community, recategorised away
+# from property work, reopened to the grid — the property reads none of it, on any surface; what it
+# resolved itself stays at its rung, so it keeps its own work (and reads the rating).
+PROPERTY_WORK = "城乡建设/住房保障与房地产/物业服务"
+NOT_PROPERTY_WORK = "劳动和社会保障/城镇居民社会保险/城镇居民医疗保险"
+# Every surface a staff member reads an order on: (path, status the property gets once it left).
+PROPERTY_READS = [
+    ("/api/v1/orders/{number}", "404"), ("/api/v1/queue", "200"), ("/api/v1/supervision", "200"),
+    ("/console/orders/{number}", "404"), ("/console/m/orders/{number}", "404"), ("/console/orders", "200"),
+    ("/console/export/orders.csv", "200"), ("/console/export/orders.xlsx", "200"), ("/console/", "200"),
+    ("/console/m/", "200"), ("/console/outbox", "200"), ("{photo}", "404"),
+    ("/console/photos/{photo_name}", "404"),
+]
+
+
+def _left_property(make, world, how: str) -> Order:
+    """A's order given to the property, which reports (报到, claims) it — then it leaves by `how`."""
+    staff = {k: Actor.for_staff(v) for k, v in world["staff"].items()}
+    order = make.order(world["residents"]["a"], text=A_TEXT, location_text="水晶城小区3号楼2单元",
+                       contact=A_PHONE, category=PROPERTY_WORK if how == "recategorised" else A_CATEGORY)
+    photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
+    if how != "recategorised":
+        dispatch.act(staff["cadmin"], order.number, "dispatch_property")
+    assert dispatch.get(staff["prop"], order.number).rung == "property"
+    dispatch.claim(staff["prop"], order.number)
+    if how in ("returned", "escalated"):
+        dispatch.act(staff["prop"], order.number, "return_from_property", reason="不是物业的事")
+    if how == "escalated":
+        dispatch.act(staff["cadmin"], order.number, "escalate", reason="社区协调不了")
+    if how == "transferred":  # the sysadmin moves it straight off the property to grid 2
+        dispatch.act(staff["sys"], order.number, "transfer", reason="地址在2网格", grid=world["grids"][1].code)
+    if how == "recategorised":  # the community finds it is no property work: it leaves with the fix
+        dispatch.act(staff["cadmin"], order.number, "correct_category", category=NOT_PROPERTY_WORK)
+    if how in ("reopened", "resolved"):
+        dispatch.resolve(staff["prop"], order.number, "已修好")
+    if how == "reopened":
+        from backend.orders import services as orders_services
+        resident = Actor.for_resident(world["residents"]["a"])
+        orders_services.rate(resident, orders_services.get_order(resident, order.number), satisfaction="unsatisfied")
+    return order
+
+
+@pytest.mark.parametrize("how", ["returned", "transferred", "escalated", "recategorised", "reopened", "resolved"])
+def test_the_property_reads_an_order_only_while_it_is_there(app, db, redis, make, auth, how):
+    world = _world(make)
+    order = _left_property(make, world, how)
+    db.session.rollback()
+    order = db.session.scalar(select(Order).where(Order.number == order.number))
+    stored = next(a for a in order.attachments if a.url.startswith("/uploads/"))
+    there = how == "resolved"  # resolved by the property: still at its rung, its own work
+    assert (order.rung == "property") == there, order.rung
+    problems = []
+    for path, status in PROPERTY_READS:
+        url = path.format(number=order.number, photo=stored.url, photo_name=stored.url[len("/uploads/"):])
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["staff_id"] = world["staff"]["prop"].id
+        response = client.get(url, headers=auth.headers_for(world["staff"]["prop"]))
+        body = _text(response)
+        want = "200" if there else status
+        if str(response.status_code) != want:
+            problems.append(f"{url}: expected {want}, got {response.status_code}")
+        leaked = [m for m in (A_TEXT, A_PHONE) if m in body]
+        if not there and leaked:
+            problems.append(f"{url}: the property still reads A's {leaked}")
+    assert not problems, f"{how}:\n  " + "\n  ".join(problems)

@@ -81,7 +81,8 @@ def _prod(**overrides):
 def test_production_refuses_the_stub_url_and_missing_secrets():
     real = dict(WECHAT_APPID="wx1234567890abcdef", WECHAT_SECRET="s" * 32, WECHAT_TOKEN="t0ken",
                 WECHAT_AES_KEY="K" * 43, SECRET_KEY="k" * 40, WECHAT_API_BASE="https://api.weixin.qq.com/",
-                WECHAT_OAUTH_BASE="https://open.weixin.qq.com/connect/", BOT_SERVICE_TOKEN="b" * 40)
+                WECHAT_OAUTH_BASE="https://open.weixin.qq.com/connect/", BOT_SERVICE_TOKEN="b" * 40,
+                PUBLIC_URL="https://mailbox.example.cn")
     check_production(_prod(**real))
     with pytest.raises(ConfigurationError, match="BOT_SERVICE_TOKEN"):
         check_production(_prod(**{k: v for k, v in real.items() if k != "BOT_SERVICE_TOKEN"}))
@@ -93,6 +94,10 @@ def test_production_refuses_the_stub_url_and_missing_secrets():
         check_production(_prod(**{**real, "WECHAT_SECRET": ""}))
     with pytest.raises(ConfigurationError, match="WECHAT_TOKEN"):
         check_production(_prod(**{k: v for k, v in real.items() if k != "WECHAT_TOKEN"}))
+    # OAuth's redirect_uri and Open311's links are built on PUBLIC_URL: https, the site's own.
+    for public in ("", "http://mailbox.example.cn", "https://127.0.0.1:5000"):
+        with pytest.raises(ConfigurationError, match="PUBLIC_URL"):
+            check_production(_prod(**{**real, "PUBLIC_URL": public}))
 
 
 def test_create_app_refuses_to_start_in_production_with_defaults(monkeypatch):
