@@ -41,6 +41,16 @@ class Config:
     WECHAT_HTTP_TIMEOUT = float(_env("WECHAT_HTTP_TIMEOUT", "4"))
     # WeChat retries an unanswered push 3 times within ~15 s; a day covers every retry with margin.
     WECHAT_DEDUPE_TTL = int(_env("WECHAT_DEDUPE_TTL", str(24 * 3600)))
+    # A push's signed timestamp must be this close to our clock (either way), and each signed
+    # (timestamp, nonce) pair is taken once: remembered in Redis while the window could accept it.
+    WECHAT_TIMESTAMP_WINDOW_SECONDS = int(_env("WECHAT_TIMESTAMP_WINDOW_SECONDS", "300"))
+    # Safe mode (安全模式): pushes must come AES-encrypted, whose msg_signature covers the body; a
+    # plaintext push's signature covers only timestamp and nonce, so its body could be anything.
+    # Required in production; off here so that tests and the stub may push plaintext.
+    WECHAT_SAFE_MODE = _env("WECHAT_SAFE_MODE", "0").lower() in ("1", "true", "on", "yes")
+    # A push is a few KB (a 2,000-character text, encrypted, is under 12 KB): bigger bodies are refused
+    # before they are read.
+    WECHAT_MAX_PUSH_BYTES = int(_env("WECHAT_MAX_PUSH_BYTES", str(64 * 1024)))
     # Subscribe-message templates (from the mini-program's console) per notification kind; empty = not sent.
     WECHAT_TEMPLATES = {
         "claimed": _env("WECHAT_TEMPLATE_CLAIMED", "tmpl-claimed"),
@@ -153,6 +163,7 @@ class Config:
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True  # production is served over HTTPS only: the cookie never goes in clear
+    WECHAT_SAFE_MODE = _env("WECHAT_SAFE_MODE", "1").lower() in ("1", "true", "on", "yes")
 
 
 class ConfigurationError(RuntimeError):
@@ -182,6 +193,8 @@ def check_production(config) -> None:
     oauth = (config.get("WECHAT_OAUTH_BASE") or "").lower()
     if not oauth.startswith("https://") or any(h in oauth for h in ("127.0.0.1", "localhost", "[::1]")):
         problems.append("WECHAT_OAUTH_BASE must be WeChat's https OAuth, not a local stub")
+    if not config.get("WECHAT_SAFE_MODE"):
+        problems.append("WECHAT_SAFE_MODE must be on (plaintext pushes can be replayed with any body)")
     key = config.get("WECHAT_AES_KEY") or ""
     if len(key) != 43:
         problems.append("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
