@@ -17,6 +17,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{VAR / 'red-mailbox.sqlite3'}")
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
+    # The backend's key to Rasa: its HTTP API (rasa run --auth-token) and its REST webhook
+    # (bot/secure_channel.py) answer nobody else.
+    RASA_AUTH_TOKEN = _env("RASA_AUTH_TOKEN", "dev-rasa-auth-token")
     BOT_TIMEOUT_SECONDS = float(_env("BOT_TIMEOUT_SECONDS", "8"))
     BOT_SERVICE_TOKEN = _env("BOT_SERVICE_TOKEN", "dev-bot-service-token")
     # Unset: the category model's own threshold, calibrated on held-out data at build time.
@@ -171,11 +174,14 @@ class ConfigurationError(RuntimeError):
 
 
 # Secrets whose development default is public (it is in this file): production must set its own.
-# BOT_SERVICE_TOKEN lets its bearer act for any resident through the bot API.
+# BOT_SERVICE_TOKEN lets its bearer act for any resident through the bot API; RASA_AUTH_TOKEN lets
+# its bearer read any conversation and talk as any resident to the bot (scripts/bot-env.sh refuses
+# the bot's development defaults, ACTIONS_SECRET included, in production as well).
 _DEV_DEFAULTS = {
     "WECHAT_APPID": Config.WECHAT_APPID, "WECHAT_SECRET": Config.WECHAT_SECRET,
     "WECHAT_TOKEN": Config.WECHAT_TOKEN, "WECHAT_AES_KEY": Config.WECHAT_AES_KEY,
     "SECRET_KEY": Config.SECRET_KEY, "BOT_SERVICE_TOKEN": Config.BOT_SERVICE_TOKEN,
+    "RASA_AUTH_TOKEN": Config.RASA_AUTH_TOKEN,
 }
 
 
@@ -211,6 +217,7 @@ class TestConfig(Config):
     BOT_TIMEOUT_SECONDS = 3.0
     SECRET_KEY = "test-secret"
     BOT_SERVICE_TOKEN = "test-bot-token"
+    RASA_AUTH_TOKEN = "test-rasa-token"
     # Raised far past what any test sends; tests/api/test_rate_limits.py sets the real ones.
     RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_CHAT = "100000 per hour"
     RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = RATE_LIMIT_OPEN311 = "100000 per hour"
