@@ -17,6 +17,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{VAR / 'red-mailbox.sqlite3'}")
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
+    # The backend's key to Rasa: its HTTP API (rasa run --auth-token) and its REST webhook
+    # (bot/secure_channel.py) answer nobody else.
+    RASA_AUTH_TOKEN = _env("RASA_AUTH_TOKEN", "dev-rasa-auth-token")
     BOT_TIMEOUT_SECONDS = float(_env("BOT_TIMEOUT_SECONDS", "8"))
     BOT_SERVICE_TOKEN = _env("BOT_SERVICE_TOKEN", "dev-bot-service-token")
     # Unset: the category model's own threshold, calibrated on held-out data at build time.
@@ -45,6 +48,16 @@ class Config:
     WECHAT_HTTP_TIMEOUT = float(_env("WECHAT_HTTP_TIMEOUT", "4"))
     # WeChat retries an unanswered push 3 times within ~15 s; a day covers every retry with margin.
     WECHAT_DEDUPE_TTL = int(_env("WECHAT_DEDUPE_TTL", str(24 * 3600)))
+    # A push's signed timestamp must be this close to our clock (either way), and each signed
+    # (timestamp, nonce) pair is taken once: remembered in Redis while the window could accept it.
+    WECHAT_TIMESTAMP_WINDOW_SECONDS = int(_env("WECHAT_TIMESTAMP_WINDOW_SECONDS", "300"))
+    # Safe mode (安全模式): pushes must come AES-encrypted, whose msg_signature covers the body; a
+    # plaintext push's signature covers only timestamp and nonce, so its body could be anything.
+    # Required in production; off here so that tests and the stub may push plaintext.
+    WECHAT_SAFE_MODE = _env("WECHAT_SAFE_MODE", "0").lower() in ("1", "true", "on", "yes")
+    # A push is a few KB (a 2,000-character text, encrypted, is under 12 KB): bigger bodies are refused
+    # before they are read.
+    WECHAT_MAX_PUSH_BYTES = int(_env("WECHAT_MAX_PUSH_BYTES", str(64 * 1024)))
     # Subscribe-message templates (from the mini-program's console) per notification kind; empty = not sent.
     WECHAT_TEMPLATES = {
         "claimed": _env("WECHAT_TEMPLATE_CLAIMED", "tmpl-claimed"),
@@ -157,6 +170,7 @@ class Config:
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True  # production is served over HTTPS only: the cookie never goes in clear
+    WECHAT_SAFE_MODE = _env("WECHAT_SAFE_MODE", "1").lower() in ("1", "true", "on", "yes")
 
 
 class ConfigurationError(RuntimeError):
@@ -164,11 +178,14 @@ class ConfigurationError(RuntimeError):
 
 
 # Secrets whose development default is public (it is in this file): production must set its own.
-# BOT_SERVICE_TOKEN lets its bearer act for any resident through the bot API.
+# BOT_SERVICE_TOKEN lets its bearer act for any resident through the bot API; RASA_AUTH_TOKEN lets
+# its bearer read any conversation and talk as any resident to the bot (scripts/bot-env.sh refuses
+# the bot's development defaults, ACTIONS_SECRET included, in production as well).
 _DEV_DEFAULTS = {
     "WECHAT_APPID": Config.WECHAT_APPID, "WECHAT_SECRET": Config.WECHAT_SECRET,
     "WECHAT_TOKEN": Config.WECHAT_TOKEN, "WECHAT_AES_KEY": Config.WECHAT_AES_KEY,
     "SECRET_KEY": Config.SECRET_KEY, "BOT_SERVICE_TOKEN": Config.BOT_SERVICE_TOKEN,
+    "RASA_AUTH_TOKEN": Config.RASA_AUTH_TOKEN,
 }
 
 
@@ -189,6 +206,8 @@ def check_production(config) -> None:
     public = (config.get("PUBLIC_URL") or "").lower()
     if not public.startswith("https://") or any(h in public for h in ("127.0.0.1", "localhost", "[::1]")):
         problems.append("PUBLIC_URL must be the site's own https address (OAuth and Open311 links are built on it)")
+    if not config.get("WECHAT_SAFE_MODE"):
+        problems.append("WECHAT_SAFE_MODE must be on (plaintext pushes can be replayed with any body)")
     key = config.get("WECHAT_AES_KEY") or ""
     if len(key) != 43:
         problems.append("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
@@ -205,6 +224,7 @@ class TestConfig(Config):
     BOT_TIMEOUT_SECONDS = 3.0
     SECRET_KEY = "test-secret"
     BOT_SERVICE_TOKEN = "test-bot-token"
+    RASA_AUTH_TOKEN = "test-rasa-token"
     # Raised far past what any test sends; tests/api/test_rate_limits.py sets the real ones.
     RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_CHAT = "100000 per hour"
     RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = RATE_LIMIT_OPEN311 = "100000 per hour"

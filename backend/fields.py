@@ -24,4 +24,6 @@ def id_field(**kwargs) -> BoundedInt:
 
 # A conversation id names a resident: ASCII digits only (\d would take Arabic-Indic digits too)
 # and short enough that it fits an id column.
-SENDER_PATTERN = r"^resident-[0-9]{1,10}$"
+# A bot conversation's id: r<resident id>-<HMAC tag> (backend.chat.gateway.sender_id); the tag is what
+# makes it unguessable, the backend checks it.
+SENDER_PATTERN = r"^r[0-9]{1,10}-[0-9a-f]{32}$"

@@ -23,11 +23,14 @@ from . import bench_intake, clients, servers
 MESSAGE = "楼道灯坏了好几天了，晚上漆黑一片"
 WECHAT_TOKEN = "bench-wechat-token"
 BOT_TOKEN = "bench-bot-service-token"
+RASA_TOKEN = "bench-rasa-auth-token"  # the backend's key to Rasa: the bench calls Rasa with it too
+RASA_HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {RASA_TOKEN}"}
 LONG_TURNS = ["楼道灯坏了", "水晶城小区3号楼2单元", "对", "没有", "不用", "好"]
 
 
-def _residents(database_url: str, redis_url: str, n: int) -> list[tuple[int, str]]:
-    """n more residents with their tokens (the prepared database has the demo and the intake's)."""
+def _residents(database_url: str, redis_url: str, n: int) -> list[tuple[str, str]]:
+    """n more residents: their conversation ids with the bot and their tokens (the prepared database
+    has the demo and the intake's)."""
     from backend import create_app
     from backend.config import Config
 
@@ -40,19 +43,20 @@ def _residents(database_url: str, redis_url: str, n: int) -> list[tuple[int, str
     with app.app_context():
         from backend.accounts import tokens
         from backend.accounts.models import Resident
+        from backend.chat import gateway
         from backend.extensions import db
         tag = uuid.uuid4().hex[:6]
         rows = [Resident(openid=f"bot-{tag}-{i}", name=f"居民{i}") for i in range(n)]
         db.session.add_all(rows)
         db.session.commit()
-        out = [(r.id, tokens.issue("resident", r.id)["token"]) for r in rows]
+        out = [(gateway.sender_id(r.id), tokens.issue("resident", r.id)["token"]) for r in rows]
         db.engine.dispose()
         return out
 
 
 def _chat_request(pool):
     def make(i):
-        resident_id, token = pool[i % len(pool)]
+        _, token = pool[i % len(pool)]
         body = json.dumps({"text": MESSAGE, "client_id": uuid.uuid4().hex}).encode()
         return "POST", "/api/v1/chat", body, {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     return make
@@ -60,15 +64,15 @@ def _chat_request(pool):
 
 def _rasa_request(pool):
     def make(i):
-        resident_id, _ = pool[i % len(pool)]
-        body = json.dumps({"sender": f"resident-{resident_id}", "message": MESSAGE,
+        sender, _ = pool[i % len(pool)]
+        body = json.dumps({"sender": sender, "message": MESSAGE,
                            "metadata": {"channel": "h5", "idempotency_key": f"turn:{uuid.uuid4().hex}"}}).encode()
-        return "POST", "/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
+        return "POST", "/webhooks/rest/webhook", body, RASA_HEADERS
     return make
 
 
 def _long_request(kind, resident):
-    resident_id, token = resident
+    sender, token = resident
 
     def make(i):
         text = LONG_TURNS[i % len(LONG_TURNS)]
@@ -76,9 +80,8 @@ def _long_request(kind, resident):
             return "POST", "/api/v1/chat", json.dumps({"text": text, "client_id": uuid.uuid4().hex}).encode(), {
                 "Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         return "POST", "/webhooks/rest/webhook", json.dumps({
-            "sender": f"resident-{resident_id}", "message": text,
-            "metadata": {"channel": "h5", "idempotency_key": f"turn:{uuid.uuid4().hex}"}}).encode(), {
-            "Content-Type": "application/json"}
+            "sender": sender, "message": text,
+            "metadata": {"channel": "h5", "idempotency_key": f"turn:{uuid.uuid4().hex}"}}).encode(), RASA_HEADERS
     return make
 
 
@@ -134,6 +137,7 @@ def run(database_url: str | None = None, *, rounds: int = 3, seconds: float = 10
         app_pool, rasa_pool = pool[:half], pool[half:]
         stub_port, rasa_port, actions_port = servers.free_port(), servers.free_port(), servers.free_port()
         env = {**bench_intake.server_env(database_url, redis_url), "BOT_SERVICE_TOKEN": BOT_TOKEN,
+               "RASA_AUTH_TOKEN": RASA_TOKEN,
                "RASA_URL": f"http://127.0.0.1:{rasa_port}", "BOT_TIMEOUT_SECONDS": "30", "WECHAT_TOKEN": WECHAT_TOKEN,
                "WECHAT_API_BASE": f"http://127.0.0.1:{stub_port}/",
                "WECHAT_OAUTH_BASE": f"http://127.0.0.1:{stub_port}/connect/"}
@@ -156,7 +160,7 @@ def run(database_url: str | None = None, *, rounds: int = 3, seconds: float = 10
                 servers.process([str(servers.ROOT / "scripts/bot-serve.sh")], bot_env, port=rasa_port,
                                 log=logdir / "bot-rasa.log", timeout=600) as rasa_proc:
             rasa_url = f"http://127.0.0.1:{rasa_port}"
-            servers.wait_for_http(rasa_url + "/status", 600)
+            servers.wait_for_http(f"{rasa_url}/status?token={RASA_TOKEN}", 600)
 
             def pids():
                 return {"rasa": [rasa_proc.pid, *servers.descendants(rasa_proc.pid)],

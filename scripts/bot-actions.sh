@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the Rasa action server on ${ACTIONS_PORT:-5055}. It calls the backend at
+# Run the Rasa action server on ${ACTIONS_HOST:-127.0.0.1}:${ACTIONS_PORT:-5055}, answering only calls
+# with "X-Actions-Secret: $ACTIONS_SECRET" (bot/actions_server.py). It calls the backend at
 # ${BACKEND_URL:-http://127.0.0.1:5000} with "Authorization: Bearer $BOT_SERVICE_TOKEN".
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,4 +9,4 @@ cd "$root"
 scripts/venv.sh bot/.venv bot/requirements.txt >&2
 cd bot
 # Below the web workers' priority, as the Rasa server (scripts/bot-serve.sh says why).
-exec nice -n "${BOT_NICE:-0}" .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" "$@"
+exec nice -n "${BOT_NICE:-0}" .venv/bin/python actions_server.py --actions actions --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" "$@"

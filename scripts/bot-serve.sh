@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Run the Rasa server (REST API + REST channel) on ${RASA_PORT:-5005} with the trained model.
+# Run the Rasa server (REST API + REST channel) on ${RASA_HOST:-127.0.0.1}:${RASA_PORT:-5005} with the
+# trained model. Its HTTP API (--auth-token) and its REST webhook (bot/credentials.yml) both want
+# RASA_AUTH_TOKEN; it calls the action server with ACTIONS_SECRET (bot/endpoints.yml).
 # Tracker and lock store in Redis: REDIS_URL, or REDIS_HOST/REDIS_PORT/REDIS_DB (REDIS_BOT_DB wins).
 # Actions at ${ACTIONS_URL:-http://127.0.0.1:$ACTIONS_PORT}/webhook. Extra arguments go to `rasa run`.
 set -euo pipefail
@@ -21,5 +23,6 @@ export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-65536}
 # instead. Off by default: at 200 pushes/s here (2 cores, shared) nice 10 moved neither the ack p99
 # nor its ratio to the bare ceiling (BENCHMARKS.md, "WeChat callback"): the web side was short of
 # CPU with or without the bot.
-exec nice -n "${BOT_NICE:-0}" .venv/bin/rasa run --enable-api --port "$RASA_PORT" \
+exec nice -n "${BOT_NICE:-0}" .venv/bin/rasa run --enable-api --interface "$RASA_HOST" --port "$RASA_PORT" \
+  --auth-token "$RASA_AUTH_TOKEN" --credentials credentials.yml \
   --model models/current.tar.gz --endpoints endpoints.yml "$@"

@@ -148,6 +148,12 @@ class Auth:
     def bot(self) -> dict:
         return {"Authorization": f"Bearer {self.app.config['BOT_SERVICE_TOKEN']}"}
 
+    def sender(self, resident) -> str:
+        """The resident's conversation id with the bot, as the backend gives it to Rasa."""
+        from backend.chat import gateway
+        with self.app.app_context():
+            return gateway.sender_id(getattr(resident, "id", resident))
+
 
 @pytest.fixture
 def auth(app):
@@ -168,13 +174,15 @@ def live_server(app):
     server.shutdown()
 
 
-def wait_for_http(url: str, timeout: float, proc=None) -> None:
+def wait_for_http(url: str, timeout: float, proc=None, ok: int | None = None) -> None:
+    """Until `url` answers (with status `ok` when given, else anything below 500)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process for {url} exited with {proc.returncode}")
         try:
-            if requests.get(url, timeout=2).status_code < 500:
+            status = requests.get(url, timeout=2).status_code
+            if status == ok if ok is not None else status < 500:
                 return
         except requests.RequestException:
             pass
@@ -192,6 +200,18 @@ def answer_to(question: str) -> str | None:
     return next((a for key, a in ANSWERS if key in question), None)
 
 
+class RasaStack(dict):
+    """The processes by name ("rasa", "actions"), and where the action server listens."""
+
+    def __init__(self, actions_url: str):
+        super().__init__()
+        self.actions_url = actions_url
+
+
+# What Rasa sends the action server in tests (bot/endpoints.yml): the action server wants it.
+ACTIONS_SECRET = "test-actions-secret"
+
+
 @pytest.fixture(scope="module")
 def rasa_stack(app, live_server, redis_url, tmp_path_factory):
     """The real Rasa server and action server for one test module, the actions calling the test
@@ -202,7 +222,7 @@ def rasa_stack(app, live_server, redis_url, tmp_path_factory):
 def start_rasa(app, backend_url, redis_url, tmp_path_factory):
     """Start Rasa and its action server (the actions reaching the backend at `backend_url`), point
     the app at them, yield the processes; stop them afterwards."""
-    # Conversation ids are resident-<id> and ids restart with the emptied tables: forget old talks.
+    # Conversation ids follow resident ids, which restart with the emptied tables: forget old talks.
     redis_lib.Redis.from_url(redis_url, db=3).flushdb()
     if not (ROOT / "bot" / "models" / "current.tar.gz").exists():
         pytest.fail("no trained bot model: scripts/bot-train.sh (run by make test) trains it")
@@ -215,15 +235,18 @@ def start_rasa(app, backend_url, redis_url, tmp_path_factory):
     rasa_port, actions_port = _free_port(), _free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "REDIS_BOT_DB": "3", "RASA_PORT": str(rasa_port),
            "ACTIONS_PORT": str(actions_port), "ACTIONS_URL": f"http://127.0.0.1:{actions_port}",
-           "BACKEND_URL": backend_url, "BOT_SERVICE_TOKEN": app.config["BOT_SERVICE_TOKEN"]}
-    procs = {}
+           "BACKEND_URL": backend_url, "BOT_SERVICE_TOKEN": app.config["BOT_SERVICE_TOKEN"],
+           "RASA_AUTH_TOKEN": app.config["RASA_AUTH_TOKEN"], "ACTIONS_SECRET": ACTIONS_SECRET}
+    procs = RasaStack(actions_url=env["ACTIONS_URL"])
     procs["actions"] = subprocess.Popen([str(ROOT / "scripts/bot-actions.sh")], env=env,
                                         stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT)
     procs["rasa"] = subprocess.Popen([str(ROOT / "scripts/bot-serve.sh")], env=env,
                                      stdout=open(logs / "rasa.log", "w"), stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{actions_port}/health", 120, procs["actions"])
-        wait_for_http(f"http://127.0.0.1:{rasa_port}/status", 300, procs["rasa"])
+        # /status answers 200 only once the model is loaded, and only with the token.
+        wait_for_http(f"http://127.0.0.1:{rasa_port}/status?token={app.config['RASA_AUTH_TOKEN']}", 300,
+                      procs["rasa"], ok=200)
     except Exception:
         for name in procs:
             print(f"--- {name} log ---\n" + Path(logs / f"{name}.log").read_text()[-4000:])

@@ -1,4 +1,8 @@
-"""The one way the backend talks to the Rasa server: REST channel turns and /model/parse."""
+"""The one way the backend talks to the Rasa server: REST channel turns and /model/parse, both with
+RASA_AUTH_TOKEN (Rasa answers nobody without it)."""
+import hashlib
+import hmac
+import re
 import threading
 
 import requests
@@ -25,27 +29,45 @@ def _url(path: str) -> str:
 
 
 def _post(path: str, payload: dict):
+    token = current_app.config["RASA_AUTH_TOKEN"]
     try:
-        response = _session().post(_url(path), json=payload, timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
+        # The REST channel reads the header; Rasa's own API (--auth-token) only the query parameter.
+        response = _session().post(_url(path), json=payload, timeout=current_app.config["BOT_TIMEOUT_SECONDS"],
+                                   headers={"Authorization": f"Bearer {token}"},
+                                   params=None if path.startswith("/webhooks/") else {"token": token})
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
         raise BotUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
+_SENDER_LABEL = b"red-mailbox bot conversation"
+
+
+def _tag(resident_id: int) -> str:
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), _SENDER_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, str(resident_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def sender_id(resident_id: int) -> str:
-    return f"resident-{resident_id}"
+    """The resident's conversation id with the bot: "r<id>-" and an HMAC tag of the id under a key
+    derived from SECRET_KEY. Nobody without the key can name another resident's conversation (it was
+    "resident-<id>", a sequence). A new SECRET_KEY starts every conversation afresh."""
+    return f"r{resident_id}-{_tag(resident_id)}"
 
 
 _MAX_ID = 2**31 - 1  # ids are 32-bit on both databases: a longer number names nobody
+# ASCII digits only: str.isdigit() and int() also accept other scripts' digits ("r١").
+_SENDER = re.compile(r"r([0-9]{1,10})-([0-9a-f]{32})", re.ASCII)
 
 
 def resident_id_of(sender: str) -> int | None:
-    prefix, _, number = sender.partition("-")
-    # ASCII only: str.isdigit() and int() also accept other scripts' digits ("resident-١").
-    if prefix != "resident" or not (number.isascii() and number.isdigit()) or int(number) > _MAX_ID:
+    """The resident whose conversation this is, or None when the id is not one we made."""
+    match = _SENDER.fullmatch(sender)
+    if match is None or int(match[1]) > _MAX_ID:
         return None
-    return int(number)
+    resident_id = int(match[1])
+    return resident_id if hmac.compare_digest(match[2], _tag(resident_id)) else None
 
 
 def turn(resident_id: int, text: str, channel: str = "h5",

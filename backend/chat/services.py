@@ -54,7 +54,8 @@ def _end_transaction() -> None:
 
 
 def resident_for_sender(sender: str) -> Actor:
-    """The resident a bot conversation belongs to (conversation ids are "resident-<id>")."""
+    """The resident a bot conversation belongs to (its id is gateway.sender_id's: a forged or
+    guessed one names nobody)."""
     resident_id = gateway.resident_id_of(sender)
     resident = db.session.get(Resident, resident_id) if resident_id is not None else None
     if resident is None:

@@ -14,6 +14,9 @@ from ..text import clean_all
 # Longest value each stored field may have (their columns; WeChat's own are far shorter). The
 # dedupe key "evt:<FromUserName>:<CreateTime>:<Event>" must fit its 128 characters too.
 _LIMITS = {"FromUserName": 64, "MsgType": 30, "Event": 40, "CreateTime": 12, "MsgId": 100, "MediaId": 200}
+# Every other text field (Content above all) at most what the API takes from a resident: a longer
+# text is refused here, at once, instead of holding a worker, the bot and the classifier.
+TEXT_LIMIT = 2000
 
 
 class BadSignature(Exception):
@@ -22,6 +25,19 @@ class BadSignature(Exception):
 
 class Malformed(Exception):
     pass
+
+
+class Stale(Exception):
+    pass
+
+
+def check_timestamp(timestamp: str, now: float, window: int) -> None:
+    """The signed timestamp must be within `window` seconds of now: a signature copied from an old
+    push (or a log) is worth nothing once its moment has passed."""
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        raise Stale("timestamp missing or not a number")
+    if abs(now - int(timestamp)) > window:
+        raise Stale("timestamp outside the accepted window")
 
 
 def verify_url(token: str, signature: str, timestamp: str, nonce: str) -> None:
@@ -75,9 +91,21 @@ def decode(body: bytes, *, safe_mode: bool, token: str, aes_key: str, appid: str
         raise Malformed("MsgType and FromUserName are required")
     message = clean_all(message)  # a JSON push can carry a NUL, which PostgreSQL would refuse
     long = [name for name, limit in _LIMITS.items() if len(str(message.get(name) or "")) > limit]
+    long += sorted(_too_long(message) - set(long))
     if long:
         raise Malformed("too long: " + ", ".join(long))
     return message
+
+
+def _too_long(value, name: str = "") -> set[str]:
+    """Names of the text fields, at any depth, longer than TEXT_LIMIT."""
+    if isinstance(value, str):
+        return {name} if len(value) > TEXT_LIMIT else set()
+    if isinstance(value, dict):
+        return set().union(*(_too_long(v, str(k)) for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(*(_too_long(v, name) for v in value))
+    return set()
 
 
 def msg_key(message: dict) -> str:

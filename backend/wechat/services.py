@@ -97,6 +97,33 @@ def resident_for_openid(openid: str, unionid: str | None = None) -> Resident:
 # --- the callback ----------------------------------------------------------------------------
 
 _INSERT_PUSH = insert(WechatInbound.__table__)
+NONCE_KEY = "wechat:nonce:{}:{}"
+
+
+class ReplayedPush(DomainError):
+    status = 403
+    code = "replayed"
+
+
+def take_nonce(timestamp: str, nonce: str) -> str | None:
+    """Use a signed (timestamp, nonce) pair once: a second push with it is refused (403 replayed),
+    whatever its body. Remembered while the timestamp window could still accept it. Redis down:
+    the window alone holds (logged), as the push dedupe falls back to the database."""
+    key = NONCE_KEY.format(timestamp, nonce[:64])
+    window = current_app.config["WECHAT_TIMESTAMP_WINDOW_SECONDS"]
+    try:
+        taken = redis.set(key, "1", nx=True, ex=2 * window + 60)
+    except Exception as exc:
+        log.warning("redis unavailable for the push nonce (%s): only the timestamp window holds",
+                    type(exc).__name__)
+        return None
+    if not taken:
+        raise ReplayedPush("this push's timestamp and nonce were used already")
+    return key
+
+
+def forget_nonce(key: str | None) -> None:
+    _forget(key)
 
 
 def accept_push(message: dict) -> int | None:

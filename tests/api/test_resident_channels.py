@@ -29,7 +29,7 @@ def test_the_api_refuses_a_resident_order_on_a_staff_channel(client, db, make, a
 @pytest.mark.parametrize("channel", STAFF_CHANNELS)
 def test_the_bot_api_refuses_a_staff_channel(client, db, make, auth, channel):
     resident = make.resident()
-    response = client.post("/api/v1/bot/orders", json={"sender_id": f"resident-{resident.id}", "text": "楼道灯坏了",
+    response = client.post("/api/v1/bot/orders", json={"sender_id": auth.sender(resident), "text": "楼道灯坏了",
                                                         "channel": channel}, headers=auth.bot())
     assert response.status_code == 422
     assert "channel" in response.json["error"]["fields"]

@@ -4,7 +4,8 @@ from backend.orders import services
 
 
 def _sender(resident):
-    return f"resident-{resident.id}"
+    from backend.chat import gateway
+    return gateway.sender_id(resident.id)
 
 
 def test_bot_creates_lists_and_rates_for_the_resident(client, make, auth, db):
@@ -50,7 +51,7 @@ def test_bot_sender_must_be_a_resident_conversation(client, auth):
 
 
 def test_unknown_resident_conversation_is_404_not_500(client, auth):
-    response = client.post("/api/v1/bot/orders", headers=auth.bot(), json={"sender_id": "resident-999999", "text": "灯坏了"})
+    response = client.post("/api/v1/bot/orders", headers=auth.bot(), json={"sender_id": auth.sender(999999), "text": "灯坏了"})
     assert response.status_code == 404 and response.json["error"]["code"] == "unknown_sender"
 
 

@@ -106,7 +106,7 @@ def test_chat_with_the_same_client_id_does_not_run_the_turn_again(client, db, au
 
 
 def test_the_bot_api_answers_a_repeated_turn_key_with_the_first_order(client, db, auth, world):
-    body = {"sender_id": f"resident-{world['resident'].id}", "text": "3号楼楼道灯坏了",
+    body = {"sender_id": auth.sender(world['resident']), "text": "3号楼楼道灯坏了",
             "location_text": "水晶城小区3号楼", "channel": "wechat", "idempotency_key": "wechat:msg:777"}
     first = client.post("/api/v1/bot/orders", json=body, headers=auth.bot())
     again = client.post("/api/v1/bot/orders", json=body, headers=auth.bot())

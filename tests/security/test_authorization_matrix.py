@@ -489,8 +489,9 @@ def _snapshot(db, number):
 
 
 def _sender(world, who: str) -> str:
+    from backend.chat import gateway
     resident = world["residents"]["b" if who == "bot_b" else "a"]
-    return f"resident-{resident.id}"
+    return gateway.sender_id(resident.id)
 
 
 def _call(app, auth, world, row: Row, who: str, order: Order | None):
@@ -568,7 +569,7 @@ def test_matrix(app, db, redis, make, auth, row):
     assert not problems, f"{row.method} {row.rule}:\n  " + "\n  ".join(problems)
 
 
-@pytest.mark.parametrize("sender", ["resident-9999999999", "resident-2147483648"])
+@pytest.mark.parametrize("sender", [f"r9999999999-{'0' * 32}", f"r2147483648-{'0' * 32}"])
 def test_a_bot_sender_beyond_the_id_range_is_nobody_not_a_server_error(client, make, auth, sender):
     make.resident()
     for response in (client.get(f"/api/v1/bot/orders?sender_id={sender}", headers=auth.bot()),
@@ -578,7 +579,7 @@ def test_a_bot_sender_beyond_the_id_range_is_nobody_not_a_server_error(client, m
 
 
 def test_a_bot_sender_with_a_longer_number_or_other_digits_is_refused_as_input(client, auth):
-    for sender in ("resident-99999999999999999999999", "resident-１"):
+    for sender in (f"r99999999999999999999999-{'0' * 32}", f"r１-{'0' * 32}", "resident-1"):
         response = client.get(f"/api/v1/bot/orders?sender_id={sender}", headers=auth.bot())
         assert response.status_code == 422 and "sender_id" in response.json["error"]["fields"]
 

@@ -90,7 +90,7 @@ def test_nul_characters_never_reach_a_query(app, client, make, world, auth):
     sysadmin = auth.headers_for(make.staff("sysadmin"))
     assert client.post("/api/v1/auth/login", json={"username": "admin\x00", "password": "x"}).status_code == 401
     assert client.get("/api/v1/orders/HX%00", headers=world["mine"]).status_code == 404
-    assert client.get(f"/api/v1/bot/orders?sender_id=resident-{world['resident'].id}&number=HX%00",
+    assert client.get(f"/api/v1/bot/orders?sender_id={auth.sender(world['resident'])}&number=HX%00",
                       headers=auth.bot()).status_code == 404
     assert client.post(f"/api/v1/orders/{order.number}/assign", json={"assignee": "w\x00"},
                        headers=sysadmin).status_code == 422

@@ -33,7 +33,7 @@ def cs_messages(stub, openid=None):
 
 
 def test_get_handshake_echoes_echostr(client, app):
-    ts, nonce = "1700000000", "n0nce"
+    ts, nonce = str(int(time.time())), "n0nce"
     sig = sha1_signature(app.config["WECHAT_TOKEN"], ts, nonce)
     response = client.get("/wechat/callback", query_string={
         "signature": sig, "timestamp": ts, "nonce": nonce, "echostr": "e-12345"})

@@ -82,7 +82,7 @@ def test_production_refuses_the_stub_url_and_missing_secrets():
     real = dict(WECHAT_APPID="wx1234567890abcdef", WECHAT_SECRET="s" * 32, WECHAT_TOKEN="t0ken",
                 WECHAT_AES_KEY="K" * 43, SECRET_KEY="k" * 40, WECHAT_API_BASE="https://api.weixin.qq.com/",
                 WECHAT_OAUTH_BASE="https://open.weixin.qq.com/connect/", BOT_SERVICE_TOKEN="b" * 40,
-                PUBLIC_URL="https://mailbox.example.cn")
+                PUBLIC_URL="https://mailbox.example.cn", RASA_AUTH_TOKEN="r" * 40)
     check_production(_prod(**real))
     with pytest.raises(ConfigurationError, match="BOT_SERVICE_TOKEN"):
         check_production(_prod(**{k: v for k, v in real.items() if k != "BOT_SERVICE_TOKEN"}))
