@@ -20,6 +20,7 @@ from ..extensions import db
 from ..grids.models import Building, Grid
 from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
+from ..kinds import predict_kind
 from ..masking import mask
 from ..types import INT32_MAX
 from . import deadlines, ladder, lifecycle, numbers, states
@@ -84,7 +85,7 @@ def _classify(text: str):
         prediction, current_app.config["CATEGORY_CONFIDENCE_THRESHOLD"]) else None
 
 
-def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: str = "h5",
+def create_order(actor: Actor, *, text: str, kind: str | None = None, channel: str = "h5",
                  location_text: str | None = None, building_id: int | None = None,
                  grade: str = "normal", category: str | None = None, contact: str | None = None,
                  photos: list[str] | None = None, resident_id: int | None = None,
@@ -99,7 +100,10 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
 
     With an idempotency key, a second call with the same key (a retry after a crash, a duplicate
     sent at the same moment) returns the first order with `replayed` set instead of making one:
-    the unique index on the key decides between concurrent ones."""
+    the unique index on the key decides between concurrent ones.
+
+    Without a `kind` (nobody chose one), the kind is predicted from the text (backend/kinds) and the
+    submit event says so (`kind_from_text`)."""
     if lifecycle.refusal(actor, _NEW, lifecycle.ACTIONS["submit"]) == "role":
         _refuse(f"a {actor.role or actor.kind} may not submit an order")
     if actor.kind in ("resident", "bot") and channel not in RESIDENT_CHANNELS:
@@ -115,6 +119,9 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
         resident_id = actor.id
     # Classify before touching the database: CPU work must not hold a write transaction open.
     confident = None if category else _classify(" ".join(filter(None, [text, location_text])))
+    kind_from_text = not kind
+    if kind_from_text:
+        kind = predict_kind(text)
     key = _stored_key(actor, resident_id, idempotency_key)
     # No look-up of the key first: a retry is rare, and the key's unique index finds it anyway (the
     # INSERT fails, the except below answers with the first order), so a new order saves a round trip.
@@ -148,6 +155,7 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     db.session.add(order)
     event = _event(order, actor, "submit", None, states.SUBMITTED, note or None, flags=list(order.flags),
                    grid=placement.grid_code, **(event_data or {}),
+                   **({"kind_from_text": True} if kind_from_text else {}),
                    **({"property": offered_to} if offered_to else {}))
     _attach(order, event, photos, now)
     if settle is not None:
