@@ -1,7 +1,7 @@
 """The app as the web server runs it (Procfile: gunicorn 'backend.wsgi:app'): made, then warmed up
 before its first request. Each gunicorn worker imports this module once when it starts, so what
 would otherwise happen inside a resident's first request in every worker — loading the category
-model and jieba's dictionary (about 2 s here, with every thread of the worker queued behind its
+model, the kind model (trained once if the cache lacks it) and jieba's dictionary (about 2 s here, with every thread of the worker queued behind its
 lock) and configuring the ORM's mappers — happens before the worker takes a connection."""
 import logging
 import time
@@ -15,10 +15,12 @@ def warm_up(flask_app) -> float:
     """Do the start-up work of the first request now; seconds taken."""
     from sqlalchemy.orm import configure_mappers
     from .categories import classifier
+    from .kinds import predict_kind
     started = time.perf_counter()
     configure_mappers()
     with flask_app.app_context():
         classifier.classify("楼道灯坏了")  # loads the model, and jieba's dictionary on first use
+    predict_kind("楼道灯坏了")  # loads the kind model (builds it into the cache if absent)
     took = time.perf_counter() - started
     log.info("warmed up in %.1f s", took)
     return took

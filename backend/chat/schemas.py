@@ -35,7 +35,8 @@ class BotOrderCreateSchema(StrictSchema):
     sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
     text = required_text()
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(KINDS),
+                         metadata={"description": "omitted: predicted from the text"})
     contact = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     photo_url = photo_url(load_default=None, allow_none=True)
     # Where the conversation came from (the chat passes it to Rasa as message metadata).

@@ -77,7 +77,7 @@ def create_for_sender(data: dict) -> Order:
 
 def _store_as_order(resident_id: int, text: str, channel: str, flag: str, key: str) -> dict:
     order = orders.create_order(Actor("resident", resident_id), text=text, channel=channel,
-                                location_text=text[:200], kind="complaint", flags=[flag],
+                                location_text=text[:200], flags=[flag],
                                 idempotency_key=key)
     return _received(order, flag)
 

@@ -76,7 +76,7 @@ class IntakeForm(Schema):
     caller_name = fields.String(validate=validate.Length(max=40))
     caller_phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
     location_text = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    kind = fields.String(validate=validate.OneOf(KINDS), load_default="complaint")
+    kind = fields.String(validate=validate.OneOf(KINDS), load_default=None)  # none chosen: predicted from the text
     grade = fields.String(validate=validate.OneOf(GRADES), load_default="normal")
     category = fields.String(validate=validate.Length(max=100))
     # A fresh id per form shown: a double tap or a resubmitted page makes one order, not two.

@@ -97,7 +97,8 @@ class IntakeSchema(StrictSchema):
                                  validate=[validate.Length(max=20), validate.Regexp(r"^[0-9+\- ]*$")])
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     building_id = id_field(load_default=None, allow_none=True)
-    kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(KINDS),
+                         metadata={"description": "omitted: predicted from the text"})
     grade = fields.String(load_default="normal", validate=validate.OneOf(GRADES))
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
     photos = _photos

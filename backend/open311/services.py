@@ -114,7 +114,7 @@ def create_request(api_key: str | None, form: dict, idempotency_key: str | None 
         raise BadRequest("Idempotency-Key must be 1-128 printable ASCII characters",
                          fields={"Idempotency-Key": ["invalid"]})
     return orders.create_order(Actor.for_partner(partner), text=description, channel="open311",
-                               kind="complaint", location_text=address, category=node.path,
+                               location_text=address, category=node.path,
                                photos=[media[:500]] if media else None, idempotency_key=idempotency_key)
 
 

@@ -34,7 +34,7 @@ def _serves(actor: Actor, where) -> bool:
 
 def record(actor: Actor, *, channel: str, text: str, caller_name: str | None = None,
            caller_phone: str | None = None, location_text: str | None = None,
-           building_id: int | None = None, kind: str = "complaint", grade: str = "normal",
+           building_id: int | None = None, kind: str | None = None, grade: str = "normal",
            category: str | None = None, photos=None, idempotency_key: str | None = None,
            done: str | None = None, settled: bool = False, opened_on: date | None = None):
     """`done`: what the reporter already did (a patrol); with `settled` it is the result and the

@@ -16,7 +16,9 @@ CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report", "open311", "pa
 RESIDENT_CHANNELS = ("wechat", "h5")
 # What staff found themselves, as against what residents reported (the dashboard counts both).
 FOUND_CHANNELS = ("patrol",)
-KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute")
+# 投诉, 报修, 建议, 咨询, 微心愿, 矛盾纠纷 (a conflict between people only), 求助. Unless a person chose it,
+# an order's kind is predicted from its text (backend/kinds).
+KINDS = ("complaint", "repair", "suggestion", "consultation", "wish", "dispute", "help")
 GRADES = ("urgent", "normal")
 # The escalation ladder, bottom to top ("网格吹哨、部门报到").
 LADDER = ("grid_worker", "grid_leader", "community", "street", "department")

@@ -36,7 +36,8 @@ def required_text() -> fields.String:
 
 class OrderCreateSchema(StrictSchema):
     text = required_text()
-    kind = fields.String(load_default="complaint", validate=validate.OneOf(KINDS))
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(KINDS),
+                         metadata={"description": "omitted: predicted from the text"})
     channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS))
     grade = fields.String(load_default="normal", validate=validate.OneOf(GRADES))
     location_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))

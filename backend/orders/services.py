@@ -19,6 +19,7 @@ from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
+from ..kinds import predict_kind
 from ..masking import mask
 from . import deadlines, lifecycle, numbers, states
 from .inputs import SCORE_SATISFACTION
@@ -62,7 +63,7 @@ def _classify(text: str):
         prediction, current_app.config["CATEGORY_CONFIDENCE_THRESHOLD"]) else None
 
 
-def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: str = "h5",
+def create_order(actor: Actor, *, text: str, kind: str | None = None, channel: str = "h5",
                  location_text: str | None = None, building_id: int | None = None,
                  grade: str = "normal", category: str | None = None, contact: str | None = None,
                  photos: list[str] | None = None, resident_id: int | None = None,
@@ -77,7 +78,10 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
 
     With an idempotency key, a second call with the same key (a retry after a crash, a duplicate
     sent at the same moment) returns the first order with `replayed` set instead of making one:
-    the unique index on the key decides between concurrent ones."""
+    the unique index on the key decides between concurrent ones.
+
+    Without a `kind` (nobody chose one), the kind is predicted from the text (backend/kinds) and the
+    submit event says so (`kind_from_text`)."""
     submit = lifecycle.ACTIONS["submit"]
     if lifecycle.refusal(actor, _NEW, submit) == "role":
         engine.refuse_row(lifecycle.TABLE, actor, _NEW, submit, "role")
@@ -96,6 +100,9 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
         photos = _own_photos(actor, resident_id, photos)
     # Classify before touching the database: CPU work must not hold a write transaction open.
     confident = None if category else _classify(" ".join(filter(None, [text, location_text])))
+    kind_from_text = not kind
+    if kind_from_text:
+        kind = predict_kind(text)
     key = _stored_key(actor, resident_id, idempotency_key)
     # No look-up of the key first: a retry is rare, and the key's unique index finds it anyway (the
     # INSERT fails, the except below answers with the first order), so a new order saves a round trip.
@@ -130,6 +137,7 @@ def create_order(actor: Actor, *, text: str, kind: str = "complaint", channel: s
     ctx = SimpleNamespace(actor=actor, now=now, data={"note": note, "photos": photos}, event={})
     event = engine.record(lifecycle.TABLE, order, actor, "submit", None, ctx, flags=list(order.flags),
                           grid=placement.grid_code, **(event_data or {}),
+                          **({"kind_from_text": True} if kind_from_text else {}),
                           **({"property": offered_to} if offered_to else {}))
     lifecycle.TABLE.recorded(order, submit, event, ctx)
     if settle is not None:

@@ -80,7 +80,7 @@ def create_order(
     sender_id: str,
     text: str,
     location_text: str,
-    kind: str,
+    kind: Optional[str] = None,
     contact: Optional[str] = None,
     photo_url: Optional[str] = None,
     flags: Optional[List[str]] = None,
@@ -95,10 +95,11 @@ def create_order(
         "channel": channel,
         "text": text,
         "location_text": location_text,
-        "kind": kind,
         "contact": contact,
         "photo_url": photo_url,
     }
+    if kind:  # without one, the backend predicts the kind from the text
+        body["kind"] = kind
     if flags:
         body["flags"] = flags
     if idempotency_key:

@@ -13,7 +13,8 @@ from rasa_sdk.types import DomainDict
 from . import backend_client as backend
 from .common import (LOCATION_MAX, SKIPPED, STOP_INTENTS, channel_of, format_time, given, idempotency_key_of,
                      latest_intent, latest_text, reset_order_events)
-from .parsing import entities_of, find_phone, find_url, guess_kind, is_substantive, location_parts, means_skip, merge_location
+from .parsing import (entities_of, find_phone, find_url, intent_kind, is_substantive, kind_to_send, location_parts,
+                      means_skip, merge_location)
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class ActionStartOrder(Action):
             description = text if is_substantive(text) else None
         location = merge_location(None, location_parts(text, entities))
         return reset_order_events() + [
-            SlotSet("order_kind", guess_kind(intent, text)),
+            SlotSet("order_kind", intent_kind(intent)),
             SlotSet("description", description),
             SlotSet("location", location),
             SlotSet("unclassified", unclassified),
@@ -212,7 +213,7 @@ class ActionSubmitOrder(Action):
                 sender_id=tracker.sender_id,
                 text=tracker.get_slot("description") or tracker.get_slot("pending_text") or "",
                 location_text=tracker.get_slot("location") or "",
-                kind=tracker.get_slot("order_kind") or "complaint",
+                kind=kind_to_send(tracker.get_slot("order_kind")),
                 contact=contact if given(contact) else None,
                 photo_url=photo if given(photo) else None,
                 flags=["unclassified"] if tracker.get_slot("unclassified") else None,
@@ -242,8 +243,8 @@ class ActionSubmitOrder(Action):
 class ActionRecordUnclear(Action):
     """nlu_fallback: the bot did not understand the message, so it stores it as an order at once.
 
-    Nothing a resident writes is dropped: the text becomes a consultation order flagged
-    "unclassified" (a person looks at it); the backend routes it from the text, which is also
+    Nothing a resident writes is dropped: the text becomes an order flagged "unclassified" (a
+    person looks at it); the backend predicts its kind and routes it from the text, which is also
     the location text. The resident can take it back with "撤回" (cancel_order).
     """
 
@@ -260,7 +261,6 @@ class ActionRecordUnclear(Action):
                 sender_id=tracker.sender_id,
                 text=text,
                 location_text=text[:LOCATION_MAX],
-                kind="consultation",
                 flags=["unclassified"],
                 channel=channel_of(tracker),
                 idempotency_key=idempotency_key_of(tracker),

@@ -27,13 +27,12 @@ SATISFACTION_WORDS = [
     ("不错", "satisfied"),
 ]
 
-# kind guessing for report_issue / fallback texts (the backend classifies categories)
-DISPUTE_WORDS = ("邻居", "楼上", "楼下", "吵架", "纠纷", "矛盾", "打架", "占了", "占用", "狗")
-REPAIR_WORDS = (
-    "坏", "修", "漏", "堵", "不亮", "不热", "停水", "停电", "松了", "破", "塌", "掉",
-    "失灵", "跳闸", "刷不", "不通", "爆",
-)
-QUESTION_WORDS = ("怎么", "如何", "哪里", "在哪", "吗", "么", "？", "?", "能不能", "可以")
+# The kind the resident's intent itself names. Every other order's kind (报修 / 投诉 / 咨询 / 求助 /
+# 矛盾纠纷) is predicted by the backend from the order's text (backend/kinds), not guessed here.
+INTENT_KINDS = {"make_wish": "wish", "make_suggestion": "suggestion", "request_human": "consultation"}
+# Of those, the kinds sent with the order; "consultation" for request_human only chooses the question
+# the form asks (the resident then says what the matter is, and that text decides its kind).
+SENT_KINDS = ("wish", "suggestion")
 GENERIC_PHRASES = (
     "我要", "我想", "想要", "我有", "有个", "有一个", "一个", "提个", "提点", "提交",
     "报修", "报个事", "反映", "投诉", "问题", "建议", "意见", "微心愿", "心愿", "许个",
@@ -113,21 +112,15 @@ def parse_rating(text: str) -> Optional[str]:
     return stripped if stripped in {"1", "2", "3", "4", "5"} else None
 
 
-def guess_kind(intent: Optional[str], text: str) -> str:
-    if intent == "make_wish":
-        return "wish"
-    if intent == "make_suggestion":
-        return "suggestion"
-    if intent == "request_human":
-        return "consultation"
-    text = text or ""
-    if any(word in text for word in DISPUTE_WORDS):
-        return "dispute"
-    if any(word in text for word in REPAIR_WORDS):
-        return "repair"
-    if intent != "report_issue" and any(word in text for word in QUESTION_WORDS):
-        return "consultation"
-    return "complaint"
+def intent_kind(intent: Optional[str]) -> Optional[str]:
+    """The kind an intent names (a wish, a suggestion, a person to talk to); None: the backend
+    predicts it from the text."""
+    return INTENT_KINDS.get(intent or "")
+
+
+def kind_to_send(slot_value: Optional[str]) -> Optional[str]:
+    """What the order form sends as the kind: the intent's wish or suggestion, else nothing."""
+    return slot_value if slot_value in SENT_KINDS else None
 
 
 def is_substantive(text: str) -> bool:

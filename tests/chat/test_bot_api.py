@@ -63,3 +63,24 @@ def test_bot_can_flag_what_it_did_not_understand(client, make, auth):
     bad = client.post("/api/v1/bot/orders", headers=auth.bot(), json={
         "sender_id": _sender(resident), "text": "x", "flags": ["vip"]})
     assert bad.status_code == 422
+
+
+def test_without_a_kind_the_order_s_kind_is_predicted_from_its_text(client, make, auth, db):
+    """Issue 25: the bot sends no kind for a report; the backend reads it from the text (backend/kinds),
+    and the submit event says so. A kind the caller names is kept."""
+    world = make.world()
+    resident = world["resident"]
+    cases = [("小区东门那盏路灯坏了 晚上黑乎乎的", None, "repair"),
+             ("楼道的安全出口被邻居的破沙发堵死了 物业也不管", None, "complaint"),
+             ("楼上邻居天天半夜跺脚 找他理论还骂人", None, "dispute"),
+             ("楼道灯坏了", "suggestion", "suggestion")]
+    for text, given, expected in cases:
+        body = {"sender_id": _sender(resident), "text": text, "location_text": "水晶城小区3号楼2单元"}
+        if given:
+            body["kind"] = given
+        created = client.post("/api/v1/bot/orders", headers=auth.bot(), json=body)
+        assert created.status_code == 201, created.json
+        order = services.get_order(Actor("system"), created.json["number"])
+        assert order.kind == expected, text
+        submit = order.events[0]
+        assert submit.action == "submit" and bool((submit.data or {}).get("kind_from_text")) == (given is None)

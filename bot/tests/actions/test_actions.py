@@ -7,7 +7,8 @@ import pytest
 
 from actions import follow_ups, order_form
 from actions.parsing import (
-    guess_kind,
+    intent_kind,
+    kind_to_send,
     is_substantive,
     location_parts,
     merge_location,
@@ -52,8 +53,7 @@ def test_submit_creates_order_and_replies_with_number_and_deadline(snapshot, run
         "sender_id": "resident-42",
         "text": "3号楼2单元楼道灯坏了好几天了",
         "location_text": "水晶城小区3号楼2单元",
-        "kind": "repair",
-        "contact": "13812345678",
+        "contact": "13812345678",  # no kind: the backend predicts it from the text
         "photo_url": None,
         "channel": "wechat",
     }
@@ -254,7 +254,7 @@ def test_start_order_prefills_from_the_first_message(snapshot, run):
     tracker = snapshot("status_latest", text="3号楼2单元楼道灯坏了好几天了", intent="report_issue")
     _, events = run(A.ActionStartOrder(), tracker)
     slots = slot_events(events)
-    assert slots["order_kind"] == "repair"
+    assert slots["order_kind"] is None  # the backend predicts the kind from the text
     assert slots["description"] == "3号楼2单元楼道灯坏了好几天了"
     assert slots["location"] == "3号楼2单元"
 
@@ -264,6 +264,16 @@ def test_start_order_after_fallback_uses_the_remembered_text(snapshot, run):
     _, events = run(A.ActionStartOrder(), tracker)
     assert slot_events(events)["description"] == "我家楼上天天漏水到我家"
     assert slot_events(events)["unclassified"] is True
+
+
+@responses.activate
+def test_submit_sends_the_kind_only_when_the_intent_named_it(snapshot, run):
+    responses.post(ORDERS, status=201, json={"number": "HX20261123-0006", "state": "submitted",
+                                             "grid": None, "claim_by": None, "resolve_by": None})
+    run(A.ActionSubmitOrder(), snapshot("submit_ready", slots={"order_kind": "wish"}))
+    run(A.ActionSubmitOrder(), snapshot("submit_ready", slots={"order_kind": "consultation"}))
+    assert json.loads(responses.calls[0].request.body)["kind"] == "wish"
+    assert "kind" not in json.loads(responses.calls[1].request.body)
 
 
 @responses.activate
@@ -288,8 +298,10 @@ def test_parsing_helpers():
     assert not is_substantive("我要报修")
     assert not is_substantive("我有个建议")
     assert is_substantive("建议小区多装几个充电桩")
-    assert guess_kind("report_issue", "楼上半夜跺脚") == "dispute"
-    assert guess_kind("make_wish", "想要老花镜") == "wish"
+    assert intent_kind("report_issue") is None and intent_kind(None) is None
+    assert intent_kind("make_wish") == "wish" and intent_kind("make_suggestion") == "suggestion"
+    assert kind_to_send("wish") == "wish" and kind_to_send("suggestion") == "suggestion"
+    assert kind_to_send("consultation") is None and kind_to_send(None) is None
 
 
 def test_bare_yes_is_not_a_location(snapshot, run):
@@ -312,8 +324,7 @@ def test_unclear_message_is_stored_at_once_as_an_unclassified_order(snapshot, ru
     assert json.loads(call.body) == {
         "sender_id": "resident-42",
         "text": "我家那个事儿你们得给个说法",
-        "location_text": "我家那个事儿你们得给个说法",  # the backend routes from it
-        "kind": "consultation",
+        "location_text": "我家那个事儿你们得给个说法",  # the backend routes from it and predicts the kind
         "contact": None,
         "photo_url": None,
         "flags": ["unclassified"],
