@@ -46,4 +46,4 @@ def register(app):
             resident = Resident(openid=openid)
             db.session.add(resident)
             db.session.commit()
-        click.echo(tokens.issue("resident", resident.id)["token"])
+        click.echo(tokens.issue("resident", resident.id, version=resident.session_version or 0)["token"])

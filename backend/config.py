@@ -27,7 +27,13 @@ class Config:
                                      _env("CATEGORY_CONFIDENCE_THRESHOLD", "") else None)
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
     ORDER_NUMBER_PREFIX = _env("ORDER_NUMBER_PREFIX", "HX")
-    TOKEN_MAX_AGE_SECONDS = int(_env("TOKEN_MAX_AGE_SECONDS", str(12 * 3600)))
+    # A session (API token, console or H5 cookie) lasts a working day from its login, then the person
+    # logs in again; logout, a new password or deactivation end it before (accounts/sessions.py).
+    SESSION_LIFETIME_SECONDS = int(_env("SESSION_LIFETIME_SECONDS", str(10 * 3600)))
+    TOKEN_MAX_AGE_SECONDS = int(_env("TOKEN_MAX_AGE_SECONDS", str(SESSION_LIFETIME_SECONDS)))
+    # Flask's bound on the session cookie's signature (a cookie is re-signed whenever it changes, so
+    # the login time it carries is what sets the lifetime).
+    PERMANENT_SESSION_LIFETIME = SESSION_LIFETIME_SECONDS
     MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
     DEMO_PASSWORD = _env("DEMO_PASSWORD", "demo-pass-2026")
     WECHAT_APPID = _env("WECHAT_APPID", "wxdev0000000000000")

@@ -142,7 +142,7 @@ class Auth:
         from backend.accounts.models import Staff
         with self.app.test_request_context():
             kind = "staff" if isinstance(who, Staff) else "resident"
-            token = tokens.issue(kind, who.id, getattr(who, "role", None))["token"]
+            token = tokens.issue(kind, who.id, getattr(who, "role", None), who.session_version or 0)["token"]
         return {"Authorization": f"Bearer {token}"}
 
     def bot(self) -> dict:

@@ -1,6 +1,7 @@
 from flask_smorest import Blueprint
 
-from ..apidoc import BODY, errors
+from ..apidoc import AUTH, BODY, errors
+from . import tokens
 from ..ratelimits import login_limits
 from . import services
 from .schemas import LoginSchema, TokenSchema
@@ -17,3 +18,12 @@ def login(data):
     """Staff login → bearer token with role and expiry. After RATE_LIMIT_LOGIN_ACCOUNT failed attempts
     on one account (or RATE_LIMIT_LOGIN_IP from one address) it answers 429 with Retry-After."""
     return services.login(data["username"], data["password"])
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+@errors(blp, *AUTH)
+def logout():
+    """Log out (staff or resident token): every token and session cookie of the account ends, on
+    every device, this token included. A password reset and deactivation do the same."""
+    services.logout(tokens.require("staff", "resident"))

@@ -2,7 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
@@ -58,6 +58,8 @@ class Resident(db.Model):
     name: Mapped[str | None] = mapped_column(String(40))
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Carried by the resident's tokens and H5 cookie; logout bumps it (accounts/sessions.py).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def phone_masked(self):
@@ -85,9 +87,21 @@ class Staff(db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     property_company_id: Mapped[int | None] = mapped_column(ForeignKey("property_companies.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Carried by the account's tokens and console cookie (accounts/sessions.py): bumped by logout, a
+    # new password and (de)activation, so none of those leaves an old token or a copied cookie working.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def set_password(self, password: str) -> None:
+        if self.password_hash:  # a new password, not a first one: what the old one opened ends
+            self.session_version = (self.session_version or 0) + 1
         self.password_hash = generate_password_hash(password)
+
+    @validates("active")
+    def _sessions_end_when_active_changes(self, _key, value):
+        # Deactivation ends every session; reactivation does not bring back the ones it ended.
+        if self.active is not None and bool(value) != bool(self.active):
+            self.session_version = (self.session_version or 0) + 1
+        return value
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -1,4 +1,5 @@
 """Staff login and resident accounts."""
+import logging
 import secrets
 
 from sqlalchemy import select
@@ -7,8 +8,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .. import text
 from ..errors import Unauthorized
 from ..extensions import db
-from . import tokens
-from .models import Staff
+from . import sessions, tokens
+from .actors import Actor
+from .models import Resident, Staff
+
+log = logging.getLogger(__name__)
 
 
 _DUMMY_HASH: list[str] = []
@@ -36,4 +40,15 @@ def authenticate(username: str, password: str) -> Staff:
 
 def login(username: str, password: str) -> dict:
     staff = authenticate(username, password)
-    return {**tokens.issue("staff", staff.id, staff.role), "name": staff.name}
+    return {**tokens.issue("staff", staff.id, staff.role, sessions.version(staff)), "name": staff.name}
+
+
+def logout(actor: Actor) -> None:
+    """End every session of the actor's account: all its tokens and session cookies, this one too."""
+    model = Staff if actor.is_staff else Resident
+    subject = db.session.get(model, actor.id)
+    if subject is None:
+        raise Unauthorized("unknown account")
+    sessions.revoke(subject)
+    db.session.commit()
+    log.info("%s %s logged out: session version now %s", actor.kind, actor.id, subject.session_version)

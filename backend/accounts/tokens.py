@@ -27,8 +27,9 @@ def _serializer():
     return serializer
 
 
-def issue(kind: str, subject_id: int, role: str | None = None) -> dict:
-    token = _serializer().dumps({"k": kind, "id": subject_id, "r": role})
+def issue(kind: str, subject_id: int, role: str | None = None, version: int = 0) -> dict:
+    """A token for the subject, carrying its session version (accounts/sessions.py)."""
+    token = _serializer().dumps({"k": kind, "id": subject_id, "r": role, "v": version})
     return {"token": token, "token_type": "Bearer", "role": role or kind,
             "expires_in": current_app.config["TOKEN_MAX_AGE_SECONDS"]}
 
@@ -85,19 +86,29 @@ def _read_actor(required: bool) -> Actor | None:
             db.session.rollback()
 
 
+def _ended() -> Unauthorized:
+    return Unauthorized("this session has ended: log in again", code="session_ended")
+
+
 def _actor_for(claims: dict) -> Actor:
     if claims.get("k") == "staff":
         staff = db.session.get(Staff, claims["id"])
         if staff is None or not staff.active:
             raise Unauthorized("account disabled")
+        if claims.get("v", 0) != (staff.session_version or 0):
+            raise _ended()
         return Actor.for_staff(staff)
     if claims.get("k") == "resident":
-        # Only whether the resident still exists (deleted ones' tokens die with them): the Actor is
-        # the id, and loading the whole row on every request cost more than the order's own INSERT.
-        resident_id = db.session.scalar(select(Resident.id).where(Resident.id == claims["id"]))
-        if resident_id is None:
+        # Only whether the resident still exists (deleted ones' tokens die with them) and the session
+        # version: the Actor is the id, and loading the whole row on every request cost more than
+        # the order's own INSERT.
+        row = db.session.execute(select(Resident.id, Resident.session_version)
+                                 .where(Resident.id == claims["id"])).first()
+        if row is None:
             raise Unauthorized("unknown resident")
-        return Actor("resident", resident_id)
+        if claims.get("v", 0) != (row.session_version or 0):
+            raise _ended()
+        return Actor("resident", row.id)
     raise Unauthorized("invalid token")
 
 

@@ -4,6 +4,7 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, session, url_for
 
+from ..accounts import sessions
 from ..accounts.actors import Actor
 from ..accounts.models import Staff
 from ..csrf import csrf_ok, csrf_token  # noqa: F401  (the console's templates and views use both)
@@ -12,18 +13,21 @@ from ..extensions import db
 
 def login_user(staff: Staff) -> None:
     session.clear()
-    session["staff_id"] = staff.id
+    sessions.sign_in(session, "staff", staff)
     session["csrf"] = secrets.token_urlsafe(24)
 
 
-def logout_user() -> None:
+def logout_user(staff: Staff) -> None:
+    """Out of this browser and every other: a copied cookie of this account stops working too."""
+    sessions.revoke(staff)
+    db.session.commit()
     session.clear()
 
 
 def login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
-        staff = db.session.get(Staff, session.get("staff_id") or 0)
+        staff = sessions.signed_in(session, "staff", Staff)
         if staff is None or not staff.active:
             return redirect(url_for("console.login", next=request.path))
         if request.method == "POST" and not csrf_ok():

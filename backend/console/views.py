@@ -63,7 +63,7 @@ def _home_for(staff) -> str:
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    logout_user(g.staff)
     return redirect(url_for("console.login"))
 
 

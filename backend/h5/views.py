@@ -9,6 +9,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from marshmallow import ValidationError
 
 from .. import ratelimits
+from ..accounts import sessions
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..chat import services as chat
@@ -41,7 +42,7 @@ def _refused_page(error):
 def resident_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
-        resident = db.session.get(Resident, session.get("resident_id") or 0)
+        resident = sessions.signed_in(session, "resident", Resident)
         if resident is None:
             return redirect(url_for("h5.login", next=request.path))
         if request.method == "POST" and not csrf_ok():
@@ -84,7 +85,7 @@ def oauth_callback():
         abort(400, "微信授权未完成，请从微信里重新打开页面")
     resident = oauth.resident_for_code(code)
     target = session.pop("after_login", None) or url_for("h5.home")
-    session["resident_id"] = resident.id
+    sessions.sign_in(session, "resident", resident)
     session["csrf"] = secrets.token_urlsafe(24)  # a new form token with every new identity
     return redirect(_safe_next(target))
 
@@ -162,5 +163,8 @@ def photo(number, attachment_id):
 @bp.post("/logout")
 @resident_required
 def logout():
-    session.pop("resident_id", None)
+    # Out of this browser and every other (a copied cookie too), and the mini-program's tokens.
+    sessions.revoke(g.resident)
+    db.session.commit()
+    sessions.sign_out(session, "resident")
     return render_template("h5/logged_out.html")

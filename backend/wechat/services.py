@@ -54,7 +54,7 @@ def login(code: str) -> dict:
     resident = resident_from_wechat(lambda: wx.get_client().wxa.code_to_session(code), "code2session",
                                     invalid="the WeChat login code is invalid or was already used",
                                     unavailable="WeChat login is unavailable, try again")
-    return tokens.issue("resident", resident.id)
+    return tokens.issue("resident", resident.id, version=resident.session_version or 0)
 
 
 def resident_from_wechat(fetch, what: str, *, invalid: str, unavailable: str) -> Resident:

@@ -15,6 +15,7 @@ from backend.errors import InvalidTransition, NotFound
 from backend.notifications.models import Notification
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderEvent
+from backend.accounts import sessions
 from tests.dispatch.conftest import actor
 
 PROPERTY_WORK = "城乡建设/住房保障与房地产/物业服务"
@@ -221,7 +222,7 @@ def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, est
     assert [p["company"] for p in own] == ["绿城物业"]
 
     with client.session_transaction() as session:
-        session["staff_id"] = estate["community_admin"].id
+        sessions.sign_in(session, "staff", estate["community_admin"])
     page = client.get("/console/").get_data(as_text=True)
     assert 'id="chart-by-property"' in page and "金地物业" in page and "66.7%" in page
 

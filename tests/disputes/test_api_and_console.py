@@ -4,6 +4,7 @@ from datetime import timedelta
 from backend import clock
 from backend.accounts.actors import Actor
 from backend.dispatch import services as dispatch
+from backend.accounts import sessions
 
 
 def _post(client, auth, who, path, body=None):
@@ -63,7 +64,8 @@ def test_bad_input_names_its_fields(client, auth, world, parking):
 
 def _console(client, staff):
     with client.session_transaction() as session:
-        session["staff_id"], session["csrf"] = staff.id, "t"
+        sessions.sign_in(session, "staff", staff)
+        session["csrf"] = "t"
     return client
 
 

@@ -34,6 +34,7 @@ def backend_env(app, **extra) -> dict:
     cfg = app.config
     env = {**os.environ, "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": cfg["REDIS_URL"],
            "SECRET_KEY": cfg["SECRET_KEY"], "BOT_SERVICE_TOKEN": cfg["BOT_SERVICE_TOKEN"],
+           "RASA_AUTH_TOKEN": cfg["RASA_AUTH_TOKEN"],
            "WECHAT_API_BASE": cfg["WECHAT_API_BASE"], "WECHAT_OAUTH_BASE": cfg["WECHAT_OAUTH_BASE"],
            "RASA_URL": cfg["RASA_URL"], "BOT_TIMEOUT_SECONDS": str(cfg["BOT_TIMEOUT_SECONDS"]),
            "UPLOAD_DIR": cfg["UPLOAD_DIR"], "RATE_LIMITS_ENABLED": "0", "RED_MAILBOX_ENV": "development",

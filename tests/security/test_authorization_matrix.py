@@ -56,6 +56,7 @@ from backend.orders import photos
 from backend.orders.models import Order, OrderEvent
 from backend.wishes import registry as wish_registry, services as wishes
 from backend.wishes.models import Wish
+from backend.accounts import sessions
 
 ACTORS = ("anon", "res_a", "res_b", "w1", "w2", "leader", "cadmin", "cadmin2", "sadmin", "liaison",
           "sys", "bot_a", "bot_b", "partner", "member", "prop")
@@ -118,6 +119,8 @@ TABLE = [
     Row("POST", "/api/v1/auth/login", "401 401 401 401 401 401 401 401 401 401 401 401 401 422 401 401",
         body=lambda w, s: {"username": w["staff"]["w1"].username, "password": "wrong"}),
     Row("POST", "/api/v1/auth/wechat", "422 422 422 422 422 422 422 422 422 422 422 422 422 422 422 422", body={}),
+    # Logout ends the caller's own sessions: any staff or resident token; the bot service is no account.
+    Row("POST", "/api/v1/auth/logout", "401 204 204 204 204 204 204 204 204 204 204 403 403 401 204 204"),
     Row("GET", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
     Row("POST", "/wechat/callback", "403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403"),
     # Resident endpoints.
@@ -509,9 +512,9 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
     with client.session_transaction() as session:
         session["csrf"] = "matrix-csrf"
         if console and staff is not None:
-            session["staff_id"] = staff.id
+            sessions.sign_in(session, "staff", staff)
         if h5 and who in ("res_a", "res_b"):  # as the WeChat OAuth callback leaves it
-            session["resident_id"] = world["residents"][who[-1]].id
+            sessions.sign_in(session, "resident", world["residents"][who[-1]])
     sender = _sender(world, who)
     number = getattr(order, "number", None)
     stored = next((a for a in getattr(order, "attachments", []) if a.url.startswith("/uploads/")), None)

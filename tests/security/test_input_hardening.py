@@ -13,6 +13,7 @@ from backend import headers, text
 from backend.errors import ValidationFailed
 from backend.orders import photos
 from backend.orders.models import Order, OrderEvent
+from backend.accounts import sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG = (ROOT / "tests/fixtures/wechat/media.png").read_bytes()
@@ -29,7 +30,8 @@ def world(make, auth):
 def _console(app, staff):
     client = app.test_client()
     with client.session_transaction() as session:
-        session["staff_id"], session["csrf"] = staff.id, "t"
+        sessions.sign_in(session, "staff", staff)
+        session["csrf"] = "t"
     return client
 
 

@@ -134,3 +134,15 @@ def test_the_access_log_keeps_no_query_string_of_the_callback():
     callback = atoms("/wechat/callback")
     assert "signature" not in callback["r"] and callback["q"] == "" and callback["U"] == "/wechat/callback"
     assert "signature" in atoms("/api/v1/orders")["r"]  # other routes keep theirs
+
+
+def test_the_chat_api_refuses_a_6_mb_text_at_once_without_asking_the_bot(client, world, auth, monkeypatch):
+    """The chat API's text was capped at 2,000 characters already (required_text); kept so."""
+    from backend.chat import gateway
+    asked = []
+    monkeypatch.setattr(gateway, "turn", lambda *a, **k: asked.append(a) or ([], None))
+    started = time.perf_counter()
+    answer = client.post("/api/v1/chat", json={"text": "灯" * (2 * 1024 * 1024)},
+                         headers=auth.headers_for(world["resident"]))
+    assert answer.status_code == 422 and "text" in answer.json["error"]["fields"]
+    assert time.perf_counter() - started < 2.0 and asked == []

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from backend.wishes import services
 from backend.wishes.models import ListItem, Member, VolunteerHours, Wish
+from backend.accounts import sessions
 
 CSRF = "test-csrf"
 PNG = (Path(__file__).resolve().parents[1] / "fixtures" / "wechat" / "media.png").read_bytes()
@@ -17,14 +18,16 @@ PNG = (Path(__file__).resolve().parents[1] / "fixtures" / "wechat" / "media.png"
 def _as_resident(app, resident):
     client = app.test_client()
     with client.session_transaction() as session:
-        session["resident_id"], session["csrf"] = resident.id, CSRF
+        sessions.sign_in(session, "resident", resident)
+        session["csrf"] = CSRF
     return client
 
 
 def _as_staff(app, staff):
     client = app.test_client()
     with client.session_transaction() as session:
-        session["staff_id"], session["csrf"] = staff.id, CSRF
+        sessions.sign_in(session, "staff", staff)
+        session["csrf"] = CSRF
     return client
 
 
