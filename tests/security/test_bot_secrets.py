@@ -63,7 +63,7 @@ def _prod(**overrides):
     cfg.update(WECHAT_APPID="wx1234567890abcdef", WECHAT_SECRET="s" * 32, WECHAT_TOKEN="t0ken",
                WECHAT_AES_KEY="K" * 43, SECRET_KEY="k" * 40, WECHAT_API_BASE="https://api.weixin.qq.com/",
                WECHAT_OAUTH_BASE="https://open.weixin.qq.com/connect/", BOT_SERVICE_TOKEN="b" * 40,
-               RASA_AUTH_TOKEN="r" * 40, WECHAT_SAFE_MODE=True)
+               RASA_AUTH_TOKEN="r" * 40, WECHAT_SAFE_MODE=True, PUBLIC_URL="https://mailbox.example.cn")
     cfg.update(overrides)
     return cfg
 
