@@ -74,7 +74,9 @@ def login():
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/m/") and not target.startswith("//") else url_for("h5.home")
+    # Our own pages only, and no line break (it would go into the Location header: a 500).
+    ours = target and target.startswith("/m/") and not target.startswith("//") and target.isprintable()
+    return target if ours else url_for("h5.home")
 
 
 @bp.get("/oauth/callback")

@@ -220,6 +220,11 @@ def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, est
     assert shown["金地物业"]["satisfaction_rate"] == 1.0 and shown["金地物业"]["on_time_rate"] == 1.0
     own = figures.dashboard(actor(estate["keeper"]))["by_property"]
     assert [p["company"] for p in own] == ["绿城物业"]
+    # The property no longer reads the orders that left it (the one the tick returned, the one
+    # reopened by 不满意), but its own figures still count them (orders.services.figures_filter).
+    assert (own[0]["offered"], own[0]["returned"], own[0]["rated"]) == (3, 1, 2)
+    with pytest.raises(NotFound):
+        dispatch.get(actor(estate["keeper"]), missed.number)
 
     with client.session_transaction() as session:
         sessions.sign_in(session, "staff", estate["community_admin"])

@@ -15,6 +15,7 @@ import pytest
 import xmltodict
 
 from backend import clock
+from backend.accounts import sessions
 from backend.accounts.actors import Actor
 from backend.orders import states
 from backend.orders.models import Order, OrderEvent
@@ -123,7 +124,7 @@ def test_wishes_show_nothing_of_the_corpus_to_the_public_or_another_resident(cli
     groups, a = wished["groups"], Actor.for_resident(wished["world"]["resident"])
     community = wished["world"]["community"]
     with client.session_transaction() as session:
-        session["resident_id"] = wished["b"].id
+        sessions.sign_in(session, "resident", wished["b"])
     on_board, on_phone = {}, {}
     for start in range(0, len(groups), 50):
         ids = {}

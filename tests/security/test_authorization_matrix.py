@@ -685,7 +685,7 @@ def test_the_property_reads_an_order_only_while_it_is_there(app, db, redis, make
         url = path.format(number=order.number, photo=stored.url, photo_name=stored.url[len("/uploads/"):])
         client = app.test_client()
         with client.session_transaction() as session:
-            session["staff_id"] = world["staff"]["prop"].id
+            sessions.sign_in(session, "staff", world["staff"]["prop"])
         response = client.get(url, headers=auth.headers_for(world["staff"]["prop"]))
         body = _text(response)
         want = "200" if there else status

@@ -8,9 +8,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from sqlalchemy import select
 
-from backend.accounts import services as accounts
+from backend.accounts import services as accounts, sessions
 from backend.errors import Unauthorized
 from backend.orders import desk
 from backend.orders.models import Attachment, Order
@@ -55,7 +56,7 @@ def test_the_csv_export_guards_a_text_that_starts_with_a_tab(client, db, make, a
     make.order(text="\t=HYPERLINK(\"http://evil.example\",\"点我\")", location_text="水晶城小区3号楼")
     admin = make.staff("sysadmin")
     with client.session_transaction() as session:
-        session["staff_id"] = admin.id
+        sessions.sign_in(session, "staff", admin)
     body = client.get("/console/export/orders.csv").get_data(as_text=True)
     assert "'\t=HYPERLINK" in body
 
@@ -150,3 +151,14 @@ def test_a_line_break_in_the_console_logins_next_is_refused_not_a_500(client, db
     assert answer.status_code == 400
     with client.session_transaction() as session:
         assert "staff_id" not in session
+
+
+def test_a_line_break_in_the_h5_logins_next_leads_home_not_to_a_500(client, stub, db):
+    """The same door on the resident pages: `next` is kept through WeChat's OAuth round trip and
+    redirected to at its end, so it must be one of our pages without a line break."""
+    stub.config(oauth_users={"wang": "o-wang-next"})
+    to_wechat = client.get("/m/login", query_string={"next": "/m/\r\nSet-Cookie: x=1"})
+    wechat = requests.get(to_wechat.location, cookies={"stub_wechat_user": "wang"}, allow_redirects=False, timeout=5)
+    back = urlsplit(wechat.headers["Location"])
+    done = client.get(f"{back.path}?{back.query}")
+    assert done.status_code == 302 and done.location.endswith("/m/")
