@@ -87,7 +87,7 @@ def test_a_resident_cannot_attach_an_arbitrary_url_as_a_photo(client, db, make, 
 
 def test_a_link_typed_to_the_bot_is_no_photo(client, db, make, auth):
     resident = make.resident()
-    made = client.post("/api/v1/bot/orders", json={"sender_id": f"resident-{resident.id}", "text": "路灯不亮",
+    made = client.post("/api/v1/bot/orders", json={"sender_id": auth.sender(resident), "text": "路灯不亮",
                                                    "photo_url": "https://evil.example/x.jpg"}, headers=auth.bot())
     assert made.status_code == 201
     db.session.rollback()
@@ -133,7 +133,7 @@ def test_a_rating_that_is_no_word_is_refused_as_input(client, db, make, auth, bo
     order = make.order(resident)
     answer = client.post(f"/api/v1/orders/{order.number}/rating", json=body, headers=auth.headers_for(resident))
     assert answer.status_code == 422, answer.get_data(as_text=True)
-    bot_body = {**body, "sender_id": f"resident-{resident.id}"} if isinstance(body, dict) else body
+    bot_body = {**body, "sender_id": auth.sender(resident)} if isinstance(body, dict) else body
     answer = client.post(f"/api/v1/bot/orders/{order.number}/rating", json=bot_body, headers=auth.bot())
     assert answer.status_code == 422, answer.get_data(as_text=True)
 
