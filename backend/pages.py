@@ -59,7 +59,7 @@ def uploads(name: str = "photo") -> list[bytes]:
     return [body] if body else []
 
 
-def load(schema: Schema, form=None) -> dict:
+def load(schema: Schema, form=None, names: str = "form_fields") -> dict:
     """A form through its schema: control characters out, blanks meaning "not given", the CSRF
     token aside; ValidationFailed (422) with the fields' messages when it does not pass."""
     form = request.form if form is None else form
@@ -68,10 +68,10 @@ def load(schema: Schema, form=None) -> dict:
     try:
         return schema.load(data)
     except ValidationError as error:
-        raise ValidationFailed(invalid(error), fields=error.messages) from None
+        raise ValidationFailed(invalid(error, names), fields=error.messages) from None
 
 
-def invalid(error: ValidationError) -> str:
-    """One Chinese sentence naming the fields a form got wrong (labels.yml form_fields)."""
-    names = sorted(label("form_fields", k) for k in (error.messages if isinstance(error.messages, dict) else {}))
+def invalid(error: ValidationError, group: str = "form_fields") -> str:
+    """One Chinese sentence naming the fields a form got wrong (their words from labels.yml)."""
+    names = sorted(label(group, k) for k in (error.messages if isinstance(error.messages, dict) else {}))
     return "请检查填写的内容：" + "、".join(names) if names else "请检查填写的内容"
