@@ -13,4 +13,5 @@ scripts/bot-check.sh
 
 printf '\n==> pytest (database: %s)\n' "${TEST_DATABASE_URL:-sqlite}"
 # pytest exits 5 when it collects no tests: that fails this script too.
-exec .venv/bin/python -m pytest -q -p no:cacheprovider tests/ "$@"
+# --durations=25: the slowest tests listed at the end, so a slower suite shows where.
+exec .venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 tests/ "$@"

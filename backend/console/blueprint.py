@@ -2,10 +2,12 @@
 intake, registry), each importing `bp` from here, so none of them imports another."""
 from flask import Blueprint
 
+from .. import pages
 from ..labels import label
 from .auth import csrf_token
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+pages.register(bp)  # one DomainError handler: a POST's refusal flashed where `pages.back_to` says
 
 
 @bp.record_once

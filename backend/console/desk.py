@@ -14,6 +14,7 @@ from ..errors import DomainError
 from ..labels import label
 from ..orders import desk, photos, states
 from ..orders.models import CHANNELS, GRADES
+from ..pages import invalid as invalid_form
 from . import forms
 from .auth import login_required
 from .blueprint import bp
@@ -42,7 +43,7 @@ def orders():
         filters, after = forms.load_desk_query(request.args)
         page = desk.search(g.actor, filters, after=after, limit=PAGE)
     except ValidationError as invalid:
-        error = forms.message(invalid)
+        error = invalid_form(invalid)
     except DomainError as refused:
         error = refused.message
     # The next page keeps every filter and adds the cursor.
@@ -59,7 +60,7 @@ def export(fmt):
         filters, _ = forms.load_desk_query(request.args)
     except ValidationError as invalid:
         return render_template("console/orders.html", page={"orders": [], "total": 0, "total_capped": False, "next": None},
-                               error=forms.message(invalid), args={}, now=clock.now(), **_choices()), 400
+                               error=invalid_form(invalid), args={}, now=clock.now(), **_choices()), 400
     mimetype, rows = EXPORTS[fmt]
     name = f"工单导出_{clock.local(clock.now(), current_app.config['TIMEZONE']).strftime('%Y%m%d_%H%M')}.{fmt}"
     response = Response(stream_with_context(rows(g.actor, filters)), mimetype=mimetype)

@@ -5,15 +5,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 
 from ..dispatch import services as dispatch
 from ..disputes import lifecycle, services
 from ..disputes.models import CONSENTS, METHODS, PARTY_KINDS, TOPICS
 from ..disputes.schemas import DisputeActionSchema, DisputeCreateSchema
-from ..errors import DomainError
-from ..extensions import db
 from ..labels import label
+from ..pages import back_to, load
 from ..text import clean_all
 from .auth import login_required
 from .blueprint import bp
@@ -64,12 +62,6 @@ def _action_input(form) -> dict:
     return data
 
 
-def _message(invalid: ValidationError) -> str:
-    fields = invalid.messages if isinstance(invalid.messages, dict) else {}
-    names = sorted(label("dispute_inputs", k) or k for k in fields)
-    return "请检查：" + "、".join(names) if names else "填写的内容无效，请检查后重试"
-
-
 @bp.get("/disputes")
 @login_required
 def disputes():
@@ -89,21 +81,14 @@ def dispute_new():
 
 @bp.post("/disputes/new")
 @login_required
+@back_to(lambda refused: _new_page(refused.message, refused.status))
 def dispute_register():
     form = clean_all(request.form.to_dict(flat=False))
     parties = [{"kind": k, "name": n.strip()} for k, n in zip(form.get("party_kind", []), form.get("party_name", []))
                if n.strip()]
     given = {"topic": (form.get("topic") or [""])[0], "parties": parties,
              **{k: form[k][0].strip() for k in ("subject", "order_number", "grid") if (form.get(k) or [""])[0].strip()}}
-    try:
-        data = DisputeCreateSchema().load(given)
-    except ValidationError as invalid:
-        return _new_page(_message(invalid), 400)
-    try:
-        dispute = services.register(g.actor, **data)
-    except DomainError as refused:
-        db.session.rollback()
-        return _new_page(refused.message, refused.status if 400 <= refused.status < 500 else 400)
+    dispute = services.register(g.actor, **load(DisputeCreateSchema(), given, names="dispute_inputs"))
     flash(("ok_text", "纠纷已登记"))
     return redirect(url_for("console.dispute", dispute_id=dispute.id))
 
@@ -120,17 +105,11 @@ def dispute(dispute_id):
 
 @bp.post("/disputes/<int:dispute_id>/<string:action>")
 @login_required
+@back_to("console.dispute")
 def dispute_act(dispute_id, action):
     if action not in lifecycle.REQUESTABLE:
         abort(404)
-    try:
-        data = DisputeActionSchema().load(_action_input(request.form))
-        services.perform(g.actor, services.get(g.actor, dispute_id), action,
-                         **{k: v for k, v in data.items() if v is not None})
-        flash(("ok_text", "已" + label("dispute_actions", action)))
-    except ValidationError as invalid:
-        flash(("error", _message(invalid)))
-    except DomainError as error:
-        db.session.rollback()
-        flash(("error", error.message))
+    data = load(DisputeActionSchema(), _action_input(request.form), names="dispute_inputs")
+    services.perform(g.actor, services.get(g.actor, dispute_id), action, **{k: v for k, v in data.items() if v is not None})
+    flash(("ok_text", "已" + label("dispute_actions", action)))
     return redirect(url_for("console.dispute", dispute_id=dispute_id))

@@ -11,16 +11,6 @@ from ..orders.intake import STAFF_CHANNELS
 from ..orders.models import CHANNELS, GRADES, KINDS
 from ..types import INT32_MAX
 
-# Field → what the form calls it, for the Chinese message of a refused filter.
-NAMES = {"state": "状态", "grid": "网格", "category": "类别", "grade": "等级", "channel": "渠道",
-         "overdue": "超时", "assignee": "接单人", "created_from": "开始日期", "created_to": "结束日期",
-         "q": "搜索", "sort": "排序", "after": "翻页位置", "text": "诉求内容",
-         "caller_name": "来电人", "caller_phone": "联系电话", "location_text": "地点", "kind": "类型",
-         "client_id": "表单编号", "username": "账号（3–40位字母、数字）", "name": "姓名", "role": "角色",
-         "phone": "电话", "building": "楼栋", "done": "处理情况", "settled": "当场解决",
-         "opened_on": "开箱日期", "team_role": "队伍角色"}
-
-
 def _blank_to_none(data: dict) -> dict:
     # Control characters go first (PostgreSQL refuses a NUL in a query); an empty select or text
     # box then means "any", not "the empty string".
@@ -138,13 +128,3 @@ class NewStaffForm(Schema):
     team_role = fields.String(validate=validate.OneOf(("part_time", "other")))
     grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
     phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
-
-
-def load_form(schema: Schema, form) -> dict:
-    return schema.load(_blank_to_none({k: form.get(k) for k in form}))
-
-
-def message(error: ValidationError) -> str:
-    """One Chinese sentence naming the fields a form got wrong."""
-    names = sorted(NAMES.get(k, k) for k in (error.messages if isinstance(error.messages, dict) else {}))
-    return "请检查：" + "、".join(names) if names else "填写的内容无效，请检查后重试"

@@ -3,13 +3,11 @@
 member's scope — then the new order's page."""
 import uuid
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from flask import flash, g, redirect, render_template, request, url_for
 
 from ..categories import taxonomy
-from ..errors import DomainError
-from ..extensions import db
 from ..orders import intake
+from ..pages import back_to, load, uploads
 from ..orders.models import GRADES, KINDS
 from . import forms
 from .auth import login_required
@@ -30,19 +28,9 @@ def intake_form():
 
 @bp.post("/intake")
 @login_required
+@back_to(lambda refused: _page(refused.message, refused.status))
 def intake_submit():
-    try:
-        data = forms.load_form(forms.IntakeForm(), request.form)
-    except ValidationError as invalid:
-        return _page(forms.message(invalid), 400)
-    try:
-        upload = request.files.get("photo")
-        # One byte past the limit is enough to know it is too large.
-        body = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload and upload.filename else b""
-        order = intake.record_with_photos(g.actor, [body] if body else [],
-                                          idempotency_key=data.pop("client_id", None), **data)
-    except DomainError as refused:
-        db.session.rollback()
-        return _page(refused.message, refused.status if 400 <= refused.status < 500 else 400)
+    data = load(forms.IntakeForm())
+    order = intake.record_with_photos(g.actor, uploads(), idempotency_key=data.pop("client_id", None), **data)
     flash(("ok", "submit"))
     return redirect(url_for("console.order", number=order.number))

@@ -5,12 +5,10 @@ letter, so a stack of letters is typed in a row; each is one order through `orde
 import uuid
 
 from flask import flash, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 
 from .. import clock
-from ..errors import DomainError
-from ..extensions import db
 from ..orders import intake
+from ..pages import back_to, load
 from ..orders.models import KINDS
 from . import forms
 from .auth import login_required
@@ -34,16 +32,10 @@ def letters_form():
 
 @bp.post("/letters")
 @login_required
+@back_to(lambda refused: _page(refused.message, refused.status))
 def letters_submit():
-    try:
-        data = forms.load_form(forms.LetterForm(), request.form)
-    except ValidationError as invalid:
-        return _page(forms.message(invalid), 400)
-    try:
-        order = intake.record(g.actor, channel="letter", idempotency_key=data.pop("client_id", None), **data)
-    except DomainError as refused:
-        db.session.rollback()
-        return _page(refused.message, refused.status if 400 <= refused.status < 500 else 400)
+    data = load(forms.LetterForm())
+    order = intake.record(g.actor, channel="letter", idempotency_key=data.pop("client_id", None), **data)
     flash(("ok", "submit"))
     # Back to an empty form for the next letter, with the same opening date and the numbers so far.
     entered = [n for n in request.args.getlist("n") if len(n) <= 32][-50:] + [order.number]

@@ -6,13 +6,12 @@ filters for an office screen, a worker needs the few things at hand and one thum
 
 They call the same services as the desk and the API; a photo goes through `photos.act_with_photos`
 (type sniffed from its bytes, size-limited, no file left behind by a refused step)."""
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from .. import clock
 from ..dispatch import services as dispatch
-from ..errors import DomainError
-from ..extensions import db
 from ..orders import lifecycle, photos
+from ..pages import back_to, upload
 from .auth import login_required
 from .blueprint import bp
 
@@ -41,20 +40,15 @@ def phone_order(number):
 
 @bp.post("/m/orders/<string:number>/<string:action>")
 @login_required
+@back_to("console.phone_order")
 def phone_act(number, action):
     if action not in PHONE_ACTIONS or action not in lifecycle.REQUESTABLE:
         abort(404)
     given = {name: (request.form.get(name) or "").strip() or None for name in FIELDS if name in request.form}
-    upload = request.files.get("photo")
-    # One byte past the limit is enough to know it is too large.
-    body = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload and upload.filename else b""
-    try:
-        if body:
-            photos.act_with_photos(g.actor, dispatch.get(g.actor, number), action, [body], **given)
-        else:
-            dispatch.act(g.actor, number, action, **given)
-        flash(("ok", action))
-    except DomainError as error:
-        db.session.rollback()
-        flash(("error", error.message))
+    body = upload()
+    if body:
+        photos.act_with_photos(g.actor, dispatch.get(g.actor, number), action, [body], **given)
+    else:
+        dispatch.act(g.actor, number, action, **given)
+    flash(("ok", action))
     return redirect(url_for("console.phone_order", number=number))

@@ -14,17 +14,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
-from marshmallow import ValidationError
 
 from .. import clock
 from ..dispatch import services as dispatch
-from ..errors import Conflict, DomainError, NotFound, ValidationFailed
-from ..extensions import db
+from ..errors import NotFound, ValidationFailed
 from ..text import clean
 from ..grids import registry, registry_jobs, staff as staff_service
 
 from . import forms
 from .auth import login_required
+from ..pages import back_to, load
 from .blueprint import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,18 +87,19 @@ def registry_page():
     return _page()
 
 
+def _refused_file(refused):
+    return _page(error=refused.message, status=400)
+
+
 @bp.post("/registry/check")
 @login_required
+@back_to(_refused_file, pages=(403, 404))
 def registry_check():
     """试导入: every row checked, nothing written; a clean file waits for 正式导入."""
     staff_service.require_registry_admin(g.actor)
     _forget()
-    try:
-        files = _uploads()
-        report = registry.import_registry(files, dry_run=True)
-    except DomainError as refused:
-        db.session.rollback()
-        return _page(error=refused.message, status=400)
+    files = _uploads()
+    report = registry.import_registry(files, dry_run=True)
     if not report.ok:
         return _page(report=report, status=422)
     _keep(files)
@@ -108,16 +108,13 @@ def registry_check():
 
 @bp.post("/registry/import")
 @login_required
+@back_to(_refused_file, pages=(403, 404))
 def registry_import():
     staff_service.require_registry_admin(g.actor)
     files = _kept()
     if files is None:
         return _page(error="没有待导入的文件（或已超过一小时），请重新选择文件并试导入", status=400)
-    try:
-        job_id, report = registry_jobs.start(files)
-    except DomainError as refused:
-        db.session.rollback()
-        return _page(error=refused.message, status=400)
+    job_id, report = registry_jobs.start(files)
     if job_id:  # a worker imports it; the next page shows how far it has got
         _forget()
         return redirect(url_for("console.registry_job", job_id=job_id))
@@ -186,17 +183,10 @@ def staff_list():
 
 @bp.post("/staff/new")
 @login_required
+@back_to("console.staff_list", pages=(403, 404))
 def staff_new():
-    try:
-        data = forms.load_form(forms.NewStaffForm(), request.form)
-        person, password = staff_service.create(g.actor, grid_id=data.pop("grid"), **data)
-    except ValidationError as invalid:
-        flash(("error", forms.message(invalid)))
-        return redirect(url_for("console.staff_list"))
-    except (ValidationFailed, Conflict) as refused:
-        db.session.rollback()
-        flash(("error", refused.message))
-        return redirect(url_for("console.staff_list"))
+    data = load(forms.NewStaffForm())
+    person, password = staff_service.create(g.actor, grid_id=data.pop("grid"), **data)
     # The first password: shown once, on this page only.
     return _staff_page(password=(person, password)), 200, {"Cache-Control": "no-store"}
 
@@ -208,23 +198,20 @@ def _staff_page(password=None):
 
 @bp.post("/staff/<int:staff_id>/<any(deactivate,reactivate,move,password):action>")
 @login_required
+@back_to("console.staff_list", pages=(403, 404, 409))  # a bad input flashed; anything else its page
 def staff_act(staff_id, action):
-    try:
-        if action == "password":
-            person, password = staff_service.reset_password(g.actor, staff_id)
-            # Shown once, on this page only: never in a redirect, a flash or a log.
-            return _staff_page(password=(person, password)), 200, {"Cache-Control": "no-store"}
-        if action == "move":
-            grid = request.form.get("grid", "")
-            if not grid.isdigit() or len(grid) > 9:
-                raise ValidationFailed("请选择目标网格", fields={"grid": ["missing"]})
-            person = staff_service.move(g.actor, staff_id, int(grid))
-        else:
-            person = staff_service.set_active(g.actor, staff_id, action == "reactivate")
-        flash(("ok_text", f"{person.name}：{STAFF_DONE[action]}"))
-    except ValidationFailed as invalid:
-        db.session.rollback()
-        flash(("error", invalid.message))
+    if action == "password":
+        person, password = staff_service.reset_password(g.actor, staff_id)
+        # Shown once, on this page only: never in a redirect, a flash or a log.
+        return _staff_page(password=(person, password)), 200, {"Cache-Control": "no-store"}
+    if action == "move":
+        grid = request.form.get("grid", "")
+        if not grid.isdigit() or len(grid) > 9:
+            raise ValidationFailed("请选择目标网格", fields={"grid": ["missing"]})
+        person = staff_service.move(g.actor, staff_id, int(grid))
+    else:
+        person = staff_service.set_active(g.actor, staff_id, action == "reactivate")
+    flash(("ok_text", f"{person.name}：{STAFF_DONE[action]}"))
     return redirect(url_for("console.staff_list"))
 
 

@@ -7,14 +7,12 @@ Both go through `orders.intake.record` like every staff entry, so routing, scope
 are the same; a per-form id makes a resubmitted form one order."""
 import uuid
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from flask import flash, g, redirect, render_template, request, url_for
 
 from ..categories import taxonomy
 from ..dispatch import services as dispatch
-from ..errors import DomainError
-from ..extensions import db
 from ..orders import intake, lifecycle
+from ..pages import back_to, load, uploads
 from ..orders.models import GRADES, KINDS
 from . import forms
 from .auth import login_required
@@ -33,25 +31,11 @@ def _page(which: str, error=None, status=200):
                            may_settle=g.actor.role in lifecycle.ACTIONS["settle"].roles), status
 
 
-def _photo() -> list[bytes]:
-    upload = request.files.get("photo")
-    # One byte past the limit is enough to know it is too large.
-    body = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload and upload.filename else b""
-    return [body] if body else []
-
-
 def _submit(which: str):
     _, schema, channel = PAGES[which]
-    try:
-        data = forms.load_form(schema(), request.form)
-    except ValidationError as invalid:
-        return _page(which, forms.message(invalid), 400)
-    try:
-        order = intake.record_with_photos(g.actor, _photo(), channel=channel,
-                                          idempotency_key=data.pop("client_id", None), **data)
-    except DomainError as refused:
-        db.session.rollback()
-        return _page(which, refused.message, refused.status if 400 <= refused.status < 500 else 400)
+    data = load(schema())
+    order = intake.record_with_photos(g.actor, uploads(), channel=channel,
+                                      idempotency_key=data.pop("client_id", None), **data)
     flash(("ok", "settle" if order.state == "resolved" else "submit"))
     return redirect(url_for("console.phone_order", number=order.number))
 
@@ -64,6 +48,7 @@ def patrol_form():
 
 @bp.post("/m/report")
 @login_required
+@back_to(lambda refused: _page("report", refused.message, refused.status))
 def patrol_submit():
     return _submit("report")
 
@@ -76,5 +61,6 @@ def visit_form():
 
 @bp.post("/m/visit")
 @login_required
+@back_to(lambda refused: _page("visit", refused.message, refused.status))
 def visit_submit():
     return _submit("visit")

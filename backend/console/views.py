@@ -5,9 +5,9 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from ..accounts import services as accounts
 from ..dispatch import services as dispatch
 from ..errors import DomainError
-from ..extensions import db
 from ..labels import label
 from ..notifications import services as notifications
+from ..pages import back_to
 from ..categories import taxonomy
 from ..orders import figures, lifecycle, states
 from ..orders.models import GRADES
@@ -100,15 +100,12 @@ def order(number):
 
 @bp.post("/orders/<string:number>/<string:action>")
 @login_required
+@back_to("console.order")
 def act(number, action):
     if action not in lifecycle.REQUESTABLE:
         abort(404)
-    try:
-        dispatch.act(g.actor, number, action, **_form_input())
-        flash(("ok", action))
-    except DomainError as error:
-        db.session.rollback()
-        flash(("error", error.message))
+    dispatch.act(g.actor, number, action, **_form_input())
+    flash(("ok", action))
     return redirect(url_for("console.order", number=number))
 
 

@@ -83,45 +83,6 @@ def act(actor: Actor, number: str, action: str, *, shown: str | None = None, **g
     return order
 
 
-def release(actor: Actor, number: str, note: str | None = None) -> Order:
-    return act(actor, number, "release", note=note)
-
-
-def progress(actor: Actor, number: str, note: str, photos: list[str] | None = None) -> Order:
-    return act(actor, number, "progress", note=note, photos=photos)
-
-
-def resolve(actor: Actor, number: str, result: str, photos: list[str] | None = None) -> Order:
-    return act(actor, number, "resolve", result=result, photos=photos)
-
-
-def escalate(actor: Actor, number: str, reason: str) -> Order:
-    """上报 / 吹哨 by hand: one rung up, with a reason."""
-    return act(actor, number, "escalate", reason=reason)
-
-
-def transfer(actor: Actor, number: str, reason: str, grid: str | None = None,
-             grid_id: int | None = None, building_id: int | None = None) -> Order:
-    """转派: to another grid in the actor's scope, with a reason; the grid gets fresh limits."""
-    return act(actor, number, "transfer", reason=reason, grid=grid, grid_id=grid_id, building_id=building_id)
-
-
-def place(actor: Actor, number: str, grid: str | None = None, grid_id: int | None = None,
-          building_id: int | None = None, note: str | None = None) -> Order:
-    """Place an order from the community pool (address not understood) into a grid in scope."""
-    return act(actor, number, "place", grid=grid, grid_id=grid_id, building_id=building_id, note=note)
-
-
-def assign(actor: Actor, number: str, assignee, note: str | None = None) -> Order:
-    """派单: a leader gives a waiting order to a named worker of its grid."""
-    return act(actor, number, "assign", assignee=assignee, note=note)
-
-
-def supervise(actor: Actor, number: str, note: str) -> Order:
-    """督办: press whoever holds the order. No state change; an event and notifications."""
-    return act(actor, number, "supervise", note=note)
-
-
 # --- the ticks --------------------------------------------------------------------------------
 
 def missed_order_ids(now) -> list[int]:

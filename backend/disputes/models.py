@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
+from ..lifecycle import EventColumns
 from ..types import UTCDateTime
 
 # The steps as states: 定 registered, 商 deliberating, (决 is the act that ends 商) 办 carrying_out,
@@ -146,21 +147,12 @@ class DisputeTask(db.Model):
     order = relationship("Order")
 
 
-class DisputeEvent(db.Model):
+class DisputeEvent(EventColumns, db.Model):
     """Append-only: one row per change, written in the change's transaction."""
     __tablename__ = "dispute_events"
     __table_args__ = (Index("uq_dispute_events_register", "dispute_id", unique=True,
                             sqlite_where=text("action = 'register'"),
                             postgresql_where=text("action = 'register'")),)
-    id: Mapped[int] = mapped_column(primary_key=True)
     dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id"), index=True)
-    actor_type: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int | None]
-    action: Mapped[str] = mapped_column(String(30))
-    from_state: Mapped[str | None] = mapped_column(String(20))
-    to_state: Mapped[str | None] = mapped_column(String(20))
     level: Mapped[str] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     dispute: Mapped[Dispute] = relationship(back_populates="events")

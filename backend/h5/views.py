@@ -4,39 +4,31 @@ and the mini-program; identity only through WeChat web OAuth — there is no oth
 import secrets
 from functools import wraps
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, g, redirect, render_template, request,
                    send_file, session, url_for)
-from marshmallow import ValidationError
 
-from .. import ratelimits
+from .. import pages, ratelimits
 from ..accounts import sessions
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..chat import services as chat
 from ..chat.schemas import ChatSchema
 from ..csrf import csrf_ok, csrf_token
-from ..errors import DomainError, ValidationFailed
 from ..extensions import db
 from ..labels import label
 from ..orders import photos, services as orders, timeline
 from ..orders.schemas import RatingSchema
 from ..urls import external_url
+from ..pages import back_to, load, upload
 from ..wechat import oauth
 
 bp = Blueprint("h5", __name__, url_prefix="/m")
+pages.register(bp)  # one DomainError handler: a refused page or a flashed refusal (pages.back_to)
 
-# Timeline entries whose note the resident sees (the rest are the staff's internal reasons).
+
 @bp.record_once
 def _template_globals(state):
     state.app.jinja_env.globals.update(csrf_token=csrf_token, label=label)
-
-
-@bp.errorhandler(DomainError)
-def _refused_page(error):
-    """A refused page (someone else's order, a bad link) in words a resident reads."""
-    db.session.rollback()
-    return render_template("errors/error.html", status=error.status, code=error.code, message=error.message,
-                           home=url_for("h5.home")), error.status
 
 
 def resident_required(view):
@@ -50,19 +42,6 @@ def resident_required(view):
         g.resident, g.actor = resident, Actor.for_resident(resident)
         return view(*args, **kwargs)
     return wrapped
-
-
-def _refused(error: DomainError) -> None:
-    db.session.rollback()
-    flash(("error", error.message))  # always Chinese (tests/unit/test_chinese_only.py)
-
-
-def _form(schema) -> dict:
-    data = {k: v for k, v in request.form.items() if k != "csrf" and v != ""}
-    try:
-        return schema.load(data)
-    except ValidationError:
-        raise ValidationFailed("请检查填写的内容") from None
 
 
 @bp.get("/login")
@@ -101,15 +80,13 @@ def home():
 
 @bp.post("/chat")
 @resident_required
+@back_to("h5.home")
 def send():
-    try:
-        ratelimits.check("RATE_LIMIT_CHAT", "h5-chat", str(g.actor.id))  # the API's budget, counted apart
-        data = _form(ChatSchema())
-        # The form's client_id makes a double tap or a resent form one message, not two orders.
-        answer = chat.handle_message(g.actor.id, data["text"], channel="h5", client_id=data["client_id"])
-        session["talk"] = {"you": request.form.get("text", "").strip(), **answer}
-    except DomainError as error:
-        _refused(error)
+    ratelimits.check("RATE_LIMIT_CHAT", "h5-chat", str(g.actor.id))  # the API's budget, counted apart
+    data = load(ChatSchema())
+    # The form's client_id makes a double tap or a resent form one message, not two orders.
+    answer = chat.handle_message(g.actor.id, data["text"], channel="h5", client_id=data["client_id"])
+    session["talk"] = {"you": request.form.get("text", "").strip(), **answer}
     return redirect(url_for("h5.home"))
 
 
@@ -121,34 +98,33 @@ def order(number):
     return render_template("h5/order.html", order=found, timeline=steps)
 
 
-def _act(number, do):
-    try:
-        do(orders.get_order(g.actor, number))
-        flash(("ok", "已提交"))
-    except DomainError as error:
-        _refused(error)
+def _done(number):
+    flash(("ok", "已提交"))
     return redirect(url_for("h5.order", number=number))
 
 
 @bp.post("/orders/<string:number>/cancel")
 @resident_required
+@back_to("h5.order")
 def cancel(number):
-    return _act(number, lambda o: orders.perform(g.actor, o, "cancel"))
+    orders.perform(g.actor, orders.get_order(g.actor, number), "cancel")
+    return _done(number)
 
 
 @bp.post("/orders/<string:number>/rating")
 @resident_required
+@back_to("h5.order")
 def rate(number):
-    return _act(number, lambda o: orders.rate(g.actor, o, **_form(RatingSchema())))
+    orders.rate(g.actor, orders.get_order(g.actor, number), **load(RatingSchema()))
+    return _done(number)
 
 
 @bp.post("/orders/<string:number>/photos")
 @resident_required
+@back_to("h5.order")
 def add_photo(number):
-    upload = request.files.get("photo")
-    # One byte past the limit is enough to know it is too large.
-    data = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1) if upload else b""
-    return _act(number, lambda o: photos.attach(g.actor, o, data))
+    photos.attach(g.actor, orders.get_order(g.actor, number), upload())
+    return _done(number)
 
 
 @bp.get("/orders/<string:number>/photos/<int:attachment_id>")

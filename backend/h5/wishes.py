@@ -3,13 +3,12 @@ community (双报到: party member, volunteer, a partner unit's contact) sees th
 claims one, fulfils it; the wisher confirms. The same services as everywhere (backend/wishes)."""
 import secrets
 
-from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import flash, g, redirect, render_template, request, send_file, url_for
 
-from ..errors import DomainError
-from ..wishes import registry, schemas, services
-from ..extensions import db
 from ..masking import mask
 from ..orders import photos as photo_store
+from ..pages import back_to, load, uploads
+from ..wishes import registry, schemas, services
 from .views import bp, resident_required
 
 _ACTIONS = {"claim": schemas.NoteForm, "release": schemas.NoteForm, "fulfil": schemas.FulfilForm,
@@ -26,15 +25,12 @@ def _masked(text):
     return mask(text)
 
 
-def _refused(error: DomainError) -> None:
-    db.session.rollback()
-    flash(("error", error.message))  # always Chinese (tests/unit/test_chinese_only.py)
-
-
-def _form_errors(error: DomainError):
-    """A refused form: its page again with the messages beside the fields (422)."""
-    _refused(error)
-    return error.fields or {}
+def _form_page(template: str, context):
+    """A form page again after a refusal: its message flashed, the fields' messages beside them."""
+    def render(error):
+        flash(("error", error.message))
+        return render_template(template, errors=error.fields or {}, form=request.form, **context()), error.status
+    return render
 
 
 @bp.get("/wishes")
@@ -43,24 +39,23 @@ def wishes():
     return render_template("h5/wishes.html", board=services.board(g.actor), mine=services.my_wishes(g.actor))
 
 
+def _new_wish_context():
+    # The form's client_id makes a double tap one wish, not two.
+    return {"communities": registry.open_communities(), "client_id": secrets.token_hex(16)}
+
+
 @bp.route("/wishes/new", methods=["GET", "POST"])
 @resident_required
+@back_to(_form_page("h5/wish_new.html", _new_wish_context))
 def wish_new():
-    errors, status = {}, 200
     if request.method == "POST":
-        try:
-            data = schemas.load(schemas.WishForm(), request.form)
-            wish = services.create_wish(g.actor, community_id=data["community"], text=data["text"],
-                                        beneficiary=data.get("beneficiary"), wanted_by=data.get("wanted_by"),
-                                        idempotency_key=request.form.get("client_id") or None,
-                                        photos=_uploaded())
-            flash(("ok", "心愿已提交，社区审核后会发布到心愿墙"))
-            return redirect(url_for("h5.wish", wish_id=wish.id))
-        except DomainError as error:
-            errors, status = _form_errors(error), error.status
-    # The form's client_id makes a double tap one wish, not two.
-    return render_template("h5/wish_new.html", communities=registry.open_communities(), errors=errors,
-                           form=request.form, client_id=secrets.token_hex(16)), status
+        data = load(schemas.WishForm())
+        wish = services.create_wish(g.actor, community_id=data["community"], text=data["text"],
+                                    beneficiary=data.get("beneficiary"), wanted_by=data.get("wanted_by"),
+                                    idempotency_key=request.form.get("client_id") or None, photos=_uploaded())
+        flash(("ok", "心愿已提交，社区审核后会发布到心愿墙"))
+        return redirect(url_for("h5.wish", wish_id=wish.id))
+    return render_template("h5/wish_new.html", errors={}, form=request.form, **_new_wish_context())
 
 
 @bp.get("/wishes/<int:wish_id>")
@@ -73,28 +68,20 @@ def wish(wish_id):
 
 @bp.post("/wishes/<int:wish_id>/<any(claim,release,fulfil,confirm,withdraw):action>")
 @resident_required
+@back_to("h5.wish")
 def wish_action(wish_id, action):
-    try:
-        found = services.get_wish(g.actor, wish_id)
-        given = schemas.load(_ACTIONS[action](), request.form)
-        if action == "fulfil":
-            given["photos"] = _uploaded()
-        services.perform(g.actor, found, action, **given)
-        flash(("ok", _DONE[action]))
-    except DomainError as error:
-        _refused(error)
-        if error.status == 404:
-            return redirect(url_for("h5.wishes"))
+    found = services.get_wish(g.actor, wish_id)
+    given = load(_ACTIONS[action]())
+    if action == "fulfil":
+        given["photos"] = _uploaded()
+    services.perform(g.actor, found, action, **given)
+    flash(("ok", _DONE[action]))
     return redirect(url_for("h5.wish", wish_id=wish_id))
 
 
 def _uploaded() -> list[dict]:
     """The form's photo, checked (JPEG, PNG or WebP, PHOTO_MAX_BYTES) and stored, or none."""
-    upload = request.files.get("photo")
-    if upload is None or not upload.filename:
-        return []
-    body = upload.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1)  # one byte past the limit is enough
-    return [photo_store.store(body, "wishes")]
+    return [photo_store.store(body, "wishes") for body in uploads()]
 
 
 @bp.get("/wishes/<int:wish_id>/photos/<int:index>")
@@ -104,17 +91,17 @@ def wish_photo(wish_id, index):
     return send_file(path, mimetype=content_type)
 
 
+def _volunteer_context():
+    return {"communities": registry.open_communities(), "memberships": services.memberships(g.actor)}
+
+
 @bp.route("/volunteer", methods=["GET", "POST"])
 @resident_required
+@back_to(_form_page("h5/volunteer.html", _volunteer_context))
 def volunteer():
-    errors, status = {}, 200
     if request.method == "POST":
-        try:
-            data = schemas.load(schemas.RegisterForm(), request.form)
-            registry.register(g.actor, community_id=data.pop("community"), **data)
-            flash(("ok", "报到成功，可以认领社区的微心愿了"))
-            return redirect(url_for("h5.wishes"))
-        except DomainError as error:
-            errors, status = _form_errors(error), error.status
-    return render_template("h5/volunteer.html", communities=registry.open_communities(), errors=errors,
-                           form=request.form, memberships=services.memberships(g.actor)), status
+        data = load(schemas.RegisterForm())
+        registry.register(g.actor, community_id=data.pop("community"), **data)
+        flash(("ok", "报到成功，可以认领社区的微心愿了"))
+        return redirect(url_for("h5.wishes"))
+    return render_template("h5/volunteer.html", errors={}, form=request.form, **_volunteer_context())

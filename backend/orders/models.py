@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
+from ..lifecycle import EventColumns
 from ..types import UTCDateTime
 from . import states
 
@@ -181,7 +182,7 @@ class Order(db.Model):
         return self.state in states.OPEN_STATES
 
 
-class OrderEvent(db.Model):
+class OrderEvent(EventColumns, db.Model):
     """Append-only: rows are inserted with the change they describe and never edited."""
 
     __tablename__ = "order_events"
@@ -194,16 +195,7 @@ class OrderEvent(db.Model):
                       Index("ix_order_events_taken", "order_id", "created_at",
                             sqlite_where=text("action IN ('claim', 'assign')"),
                             postgresql_where=text("action IN ('claim', 'assign')")))
-    id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    actor_type: Mapped[str] = mapped_column(String(20))  # resident, staff, system, bot
-    actor_id: Mapped[int | None]
-    action: Mapped[str] = mapped_column(String(30))
-    from_state: Mapped[str | None] = mapped_column(String(20))
-    to_state: Mapped[str | None] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     order: Mapped[Order] = relationship(back_populates="events")
 
 

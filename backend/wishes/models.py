@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
 from ..extensions import db
+from ..lifecycle import EventColumns
 from ..types import UTCDateTime
 from . import states
 
@@ -115,20 +116,11 @@ class Wish(db.Model):
     allowed_actions = ()  # set per answer by services.present, for whoever asked
 
 
-class WishEvent(db.Model):
+class WishEvent(EventColumns, db.Model):
     """Append-only, like order_events."""
     __tablename__ = "wish_events"
-    id: Mapped[int] = mapped_column(primary_key=True)
     wish_id: Mapped[int] = mapped_column(ForeignKey("wishes.id"), index=True)
-    actor_type: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int | None]
     member_id: Mapped[int | None] = mapped_column(ForeignKey("wish_members.id"))
-    action: Mapped[str] = mapped_column(String(30))
-    from_state: Mapped[str | None] = mapped_column(String(20))
-    to_state: Mapped[str | None] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     wish: Mapped[Wish] = relationship(back_populates="events")
 
 

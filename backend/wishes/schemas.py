@@ -84,15 +84,3 @@ class HoursForm(_Form):
     hours = fields.Decimal(required=True, places=1, error_messages={**_REQUIRED, "invalid": "请填写小时数"},
                            validate=validate.Range(min=0.5, max=24, error="0.5–24小时"))
     day = fields.Date(required=True, error_messages={**_REQUIRED, "invalid": "日期格式应为 年-月-日"})
-
-
-def load(schema: Schema, form) -> dict:
-    """The form's non-empty fields through the schema; ValidationFailed (422) with the field
-    messages when they do not pass."""
-    from marshmallow import ValidationError
-    from ..errors import ValidationFailed
-    data = {k: v for k, v in form.items() if v != ""}
-    try:
-        return schema.load(data)
-    except ValidationError as error:
-        raise ValidationFailed("请检查填写的内容", fields=error.messages) from None

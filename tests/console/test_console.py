@@ -114,7 +114,7 @@ def test_escalation_reaches_the_leaders_console_inbox(client, make, db):
     from backend.notifications import services as notifications
     world = make.world()
     order = make.order(world["resident"])
-    dispatch.escalate(Actor.for_staff(world["workers"][0]), order.number, "需要网格长协调物业")
+    dispatch.act(Actor.for_staff(world["workers"][0]), order.number, "escalate", reason="需要网格长协调物业")
     for row in db.session.scalars(select(Notification)):
         notifications.deliver(row.id)
     _login(client, world["leader"])

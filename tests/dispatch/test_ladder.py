@@ -130,7 +130,7 @@ def test_unsatisfied_rating_reopens_to_the_grid_then_the_community(db, redis, ma
     for round_, (rung, told) in enumerate([("grid_worker", city["leader"]), ("community", city["community_admin"])], 1):
         holder = worker if round_ == 1 else actor(city["community_admin"])
         dispatch.claim(holder, order.number)
-        dispatch.resolve(holder, order.number, "已处理")
+        dispatch.act(holder, order.number, "resolve", result="已处理")
         clock.travel(timedelta(days=2))
         response = client.post(f"/api/v1/orders/{order.number}/rating", json={"score": 2, "comment": "没修好"},
                                headers=auth.headers_for(resident))

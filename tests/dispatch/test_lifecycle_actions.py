@@ -15,7 +15,7 @@ def _resolved(make, city):
     order = make.order(city["resident"])
     worker = Actor.for_staff(city["workers"][0])
     dispatch.claim(worker, order.number)
-    return dispatch.resolve(worker, order.number, "已更换灯泡")
+    return dispatch.act(worker, order.number, "resolve", result="已更换灯泡")
 
 
 def test_resolved_unrated_order_is_archived_as_unrated_after_n_days(app, db, redis, make, city):

@@ -130,8 +130,8 @@ def test_the_property_reports_and_resolves_in_time(db, redis, make, estate):
     order = make.order(estate["resident"], category=PROPERTY_WORK)
     keeper = actor(estate["keeper"])
     dispatch.claim(keeper, order.number)
-    dispatch.progress(keeper, order.number, "已派维修工")
-    done = dispatch.resolve(keeper, order.number, "灯已换好")
+    dispatch.act(keeper, order.number, "progress", note="已派维修工")
+    done = dispatch.act(keeper, order.number, "resolve", result="灯已换好")
     assert (done.state, done.rung, done.resolver_id) == ("resolved", "property", estate["keeper"].id)
     assert _events(db, done.id, "resolve")[0].data == {"property": estate["property"].id, "on_time": True}
 
@@ -203,7 +203,7 @@ def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, est
     theirs = make.order(resident, category=PROPERTY_WORK, location_text="翠湖苑12号楼")
     for keeper, order in [(estate["keeper"], done[0]), (estate["keeper"], done[1]), (estate["other_keeper"], theirs)]:
         dispatch.claim(actor(keeper), order.number)
-        dispatch.resolve(actor(keeper), order.number, "已修好")
+        dispatch.act(actor(keeper), order.number, "resolve", result="已修好")
     you = Actor.for_resident(resident)
     orders.rate(you, _reload(db, done[0].number), satisfaction="satisfied")
     orders.rate(you, _reload(db, done[1].number), satisfaction="unsatisfied")

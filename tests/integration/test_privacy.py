@@ -130,7 +130,7 @@ def test_export_resident_writes_everything_stored_about_them_and_is_audited(app,
     assert db.session.scalar(select(func.count()).select_from(PrivacyEvent).where(
         PrivacyEvent.action == "export", PrivacyEvent.resident_id == resident.id)) == 1
     missing = app.test_cli_runner().invoke(args=["export-resident", "o-nobody"])
-    assert missing.exit_code != 0 and "no resident" in missing.output
+    assert missing.exit_code != 0 and "没有这个居民" in missing.output
 
 
 def test_delete_resident_anonymises_them_and_their_orders_and_keeps_the_orders(app, make, world, db):

@@ -53,3 +53,29 @@ def test_the_bot_importing_the_backend_breaks_them(tree):
     _append(tree / "bot/actions/common.py", "import backend.orders.lifecycle  # noqa")
     result = _lint(tree)
     assert result.returncode != 0 and "only over HTTP" in result.stdout
+
+
+def uncovered(root: Path) -> list[str]:
+    """Backend modules no contract names (nor a package above them): a module nobody listed would
+    be silently free to import anything."""
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(root / ".importlinter", encoding="utf-8")
+
+    def listed(section: str, key: str) -> set[str]:
+        return {line.strip() for line in config[f"importlinter:contract:{section}"].get(key, "").splitlines()
+                if line.strip()}
+    named = (listed("core-never-imports-a-face", "source_modules") | listed("core-never-imports-a-face", "forbidden_modules")
+             | listed("base-imports-nothing-above", "source_modules"))
+    modules = [".".join(p.relative_to(root).with_suffix("").parts) for p in sorted((root / "backend").rglob("*.py"))
+               if p.name != "__init__.py"]
+    return [m for m in modules if not any(m == n or m.startswith(n + ".") for n in named)]
+
+
+def test_every_backend_module_is_under_a_contract():
+    assert uncovered(ROOT) == []
+
+
+def test_a_new_module_in_no_contract_fails(tree):
+    (tree / "backend" / "orders" / "shortcut.py").write_text("from ..console import views  # noqa\n", encoding="utf-8")
+    assert uncovered(tree) == ["backend.orders.shortcut"]
