@@ -9,6 +9,7 @@ default "complaint"), TF-IDF char n-grams with logistic regression or a linear S
 jieba words. Then the shipped model (backend/kinds/model.py): per-class figures, confusions,
 single-call time and size.
 """
+import os
 import statistics
 import sys
 import time
@@ -138,7 +139,8 @@ def main():
         f"- **accuracy {figures['accuracy']:.3f}, macro-F1 {figures['macro_f1']:.3f}** "
         f"(gate: accuracy ≥ {kinds.ACCEPTED['accuracy']:.2f}, macro-F1 ≥ {kinds.ACCEPTED['macro_f1']:.2f})",
         f"- single call: median {statistics.median(times) * 1e3:.3f} ms, p99 "
-        f"{sorted(times)[int(len(times) * 0.99)] * 1e3:.3f} ms ({len(times)} calls, one core)",
+        f"{sorted(times)[int(len(times) * 0.99)] * 1e3:.3f} ms ({len(times)} calls, one thread; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measured — the tail is the other jobs)",
         f"- size: {path.stat().st_size / 1024:.0f} KB on disk, {resident / 1024 / 1024:.1f} MB in memory once loaded"
         f" ({len(shipped.vocabulary)} n-grams × {len(shipped.classes)} kinds)",
         f"- cache: `{path.name}` under `$RED_MAILBOX_CACHE/kinds/` (hash of the training data, the configuration and the model code)",

@@ -229,8 +229,10 @@ def start_rasa(app, backend_url, redis_url, tmp_path_factory):
     # The category model is ready before the bot's first order, as `make run` warms it at start-up:
     # the bot's order create must not wait for it on a loaded machine.
     from backend.categories import classifier
+    from backend.kinds import predict_kind
     with app.app_context():
         classifier.classify("楼道灯坏了")
+    predict_kind("楼道灯坏了")  # and the kind model
     logs = tmp_path_factory.mktemp("rasa-logs")
     rasa_port, actions_port = _free_port(), _free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "REDIS_BOT_DB": "3", "RASA_PORT": str(rasa_port),

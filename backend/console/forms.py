@@ -108,7 +108,7 @@ class VisitForm(Schema):
     caller_name = fields.String(validate=validate.Length(max=40))
     caller_phone = fields.String(validate=_phone)
     location_text = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    kind = fields.String(validate=validate.OneOf(KINDS), load_default="complaint")
+    kind = fields.String(validate=validate.OneOf(KINDS), load_default=None)  # none chosen: predicted from the text
     client_id = fields.String(validate=_client_id)
 
 

@@ -69,3 +69,19 @@ def test_a_photo_report_keeps_its_photo_and_a_refused_one_leaves_no_file(client,
     order = db.session.scalar(select(Order).where(Order.number == made.location.rsplit("/", 1)[1]))
     assert order.channel == "photo_report" and len(order.attachments) == 1
     assert (uploads / order.attachments[0].url[len("/uploads/"):]).read_bytes() == png
+
+
+def test_the_kind_is_predicted_from_the_call_unless_staff_choose_one(client, make, db):
+    """Issue 25: the form offers 按内容自动判断 first; a call left so gets its kind from its text."""
+    world = make.world()
+    _login(client, world["community_admin"])
+    token, client_id = _form(client)
+    assert "按内容自动判断" in client.get("/console/intake").data.decode()
+    call = {**CALL, "text": "8号楼楼上邻居天天半夜跺脚 跟他说了还吵起来了", "kind": ""}
+    made = client.post("/console/intake", data={**call, "csrf": token, "client_id": client_id})
+    order = db.session.scalar(select(Order).where(Order.number == made.location.rsplit("/", 1)[1]))
+    assert order.kind == "dispute" and order.events[0].data.get("kind_from_text") is True
+    token, client_id = _form(client)
+    chosen = client.post("/console/intake", data={**call, "kind": "consultation", "csrf": token, "client_id": client_id})
+    order = db.session.scalar(select(Order).where(Order.number == chosen.location.rsplit("/", 1)[1]))
+    assert order.kind == "consultation" and "kind_from_text" not in order.events[0].data

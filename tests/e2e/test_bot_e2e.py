@@ -34,11 +34,36 @@ def test_reporting_a_broken_light_ends_in_the_grids_queue(rasa_stack, client, ma
     order = client.get(f"/api/v1/orders/{number}", headers=headers).json
     assert order["grid"] == world["grids"][0].name, (order, transcript)
     assert order["category"].startswith("城乡建设")
+    assert order["kind"] == "repair"  # predicted from the text by the backend (a lamp is 报修)
     assert order["events"][0]["actor_type"] == "bot"
     queue = client.get("/api/v1/queue", headers=auth.headers_for(world["workers"][0])).json
     assert number in str(queue)
     other_queue = client.get("/api/v1/queue", headers=auth.headers_for(world["workers"][1])).json
     assert number not in str(other_queue)
+
+
+def test_a_report_with_a_full_address_takes_the_order_form_and_is_a_complaint(rasa_stack, client, make, auth, db):
+    """Issue 25: "庭院花园小区8号楼2单元门口垃圾成堆" read as `inform` (an answer to a question nobody
+    asked); it is a report, the form takes it with its address, and its kind comes from the text."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    db.session.rollback()
+    text = "庭院花园小区8号楼2单元门口垃圾成堆"
+    reply = _chat(client, headers, text)
+    transcript = [("resident", text), ("bot", reply["replies"])]
+    for _ in range(8):
+        if reply["order_number"]:
+            break
+        assert reply["bot"] == "ok" and reply["replies"], transcript
+        answer = answer_to(reply["replies"][-1])
+        assert answer, f"unexpected question from the bot: {transcript}"
+        reply = _chat(client, headers, answer)
+        transcript += [("resident", answer), ("bot", reply["replies"])]
+    number = reply["order_number"]
+    assert number, transcript
+    order = client.get(f"/api/v1/orders/{number}", headers=headers).json
+    assert order["text"] == text and order["kind"] == "complaint", (order, transcript)
+    assert "8号楼2单元" in (order.get("location_text") or ""), (order, transcript)
 
 
 def test_status_check_by_my_last_one(rasa_stack, client, make, auth, db):

@@ -42,3 +42,26 @@ def test_no_chat_eval_text_equals_a_training_text():
     training = {normalize(text) for p in (ROOT / "intents" / "nlu").glob("*.yml") for _, text in examples(p)}
     clashes = [text for _, text in examples(EVAL) if normalize(text) in training]
     assert not clashes, f"evaluation texts found in intents/nlu: {clashes}"
+
+
+def _eval_nlu():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("eval_nlu", ROOT / "bot" / "tools" / "eval_nlu.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_chat_gate_fails_below_the_accepted_figure(tmp_path):
+    """scripts/bot-check.sh step 5: a model whose chat macro-F1 is under BOT_MIN_CHAT_F1 fails the check."""
+    import json
+    eval_nlu = _eval_nlu()
+    for macro, expected_rc in ((0.91, 1), (0.95, 0)):
+        results, reports = tmp_path / f"r{macro}", tmp_path / f"p{macro}"
+        results.mkdir()
+        report = {"report_issue": {"precision": macro, "recall": macro, "f1-score": macro, "support": 40},
+                  "accuracy": macro, "macro avg": {"precision": macro, "recall": macro, "f1-score": macro, "support": 40}}
+        (results / "intent_report.json").write_text(json.dumps(report), encoding="utf-8")
+        assert eval_nlu.main(str(results), str(reports), 0.92, "chat") == expected_rc
+        summary = (reports / "chat_summary.md").read_text(encoding="utf-8")
+        assert f"intent macro-F1: {macro:.3f}" in summary and (reports / "chat_intent_report.json").exists()
