@@ -190,6 +190,9 @@ def render(r: dict, baseline: Optional[dict], compare: Optional[dict] = None) ->
                  f"{_pct(a['coverage_at_threshold'])} / {_pct(a['accuracy_of_covered'])} | {_pct(a['level2_accuracy'])} |")
     if compare:
         L += [""] + _compare(compare)
+    findings = OUT_DIR / "category_findings.md"
+    if findings.exists():
+        L += ["", findings.read_text(encoding="utf-8").rstrip()]
     for s, label in NAMES.items():
         if s not in r:
             continue
