@@ -198,7 +198,7 @@ def load_model(path: Path, dictionary: Optional[Path], mapped: tuple = ("l3_W",)
         meta = json.loads(bytes(z["meta"]).decode())
         layers = {name: M.Layer(m["classes"], array(f"{name}_W"), z[f"{name}_b"], float(m["temperature"]))
                   for name, m in meta["layers"].items()}
-        return M.Model(z["buckets"], layers, meta, dictionary)
+        return M.Model(z["buckets"], layers, meta, dictionary, z["idf"], z["rows23"])
 
 
 

@@ -1,5 +1,6 @@
 """The correction loop: staff category corrections → training data → a retrained model that is
-accepted only if it loses nothing on the frozen evaluation sets.
+accepted only if it loses nothing on the frozen evaluation sets (the frozen real fold and the
+written sets).
 
 Corrections are OrderEvents with action "correct_category" and data {"from": old, "to": new}
 (written by the order lifecycle). ``flask export-corrections`` (``orders.corrections``, which knows

@@ -1,12 +1,17 @@
-"""The light category model: hashed features, three linear layers, numpy only at run time.
+"""The light category model: hashed TF-IDF features, three linear layers, numpy only at run time.
 
-Features: character 1–3-grams and jieba words of the normalised text, hashed (crc32) into 2^20
-buckets; only buckets seen in training are kept (a sorted index array), values are sublinear term
-frequencies, L2-normalised. Three multinomial logistic regressions (scikit-learn, at build time
-only) over the same features: level 1 (+ the ``_none`` reject class of chatter), level 2, level 3.
+Features: character 1–CHAR_N-grams and jieba words of the normalised text (its first MAX_CHARS
+characters: a long paste cannot slow a call past a bound), hashed (crc32) into 2^22 buckets; only
+buckets seen in at least MIN_DF training texts are kept (a sorted index array); values are
+sublinear term frequencies times the bucket's IDF, L2-normalised. Three multinomial logistic
+regressions (scikit-learn, at build time only): level 1 (+ the ``_none`` reject class of chatter)
+over every training text, real messages (top level only) and written ones; levels 2 and 3 over the
+written texts, which carry those levels, on the buckets those texts have (``rows23`` maps a level-1
+bucket to its row there, or -1), so the large layers do not grow with the real data's vocabulary.
 Weights are stored as float16 numpy arrays in one ``.npz``; prediction is a sparse dot product.
 Probabilities are temperature-scaled on a held-out split (every HOLDOUT_EVERY-th example by a
-stable hash), and the threshold for automatic categories is chosen there too.
+stable hash of its group: a real message's rows stay together), and the threshold for automatic
+categories is chosen there too.
 """
 from __future__ import annotations
 
@@ -28,16 +33,21 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 NONE = "_none"
-BUCKETS = 1 << 20
+BUCKETS = 1 << 22
+CHAR_N = 3                 # character n-grams 1..CHAR_N
+MAX_CHARS = 2000           # the classifier reads this many characters of a text, no more
 WORD_WEIGHT = 0.7
 MIN_DF = 2                 # a bucket seen in fewer training texts is dropped (model size)
-C_REG = 8.0                # inverse regularisation of the logistic regressions
+C_REG = 8.0                # inverse regularisation of the logistic regressions (levels 2 and 3)
+C_REG1 = 0.3               # level 1: a linear SVM (bench/categories_compare.py chose it; lbfgs took minutes)
+WRITTEN_WEIGHT = 2.0       # a written text counts this much in level 1 beside a real one: the 8 top levels
+                           # the real data lacks would otherwise starve (written sets 85.9 → 71.0 %)
 HOLDOUT_EVERY = 7          # calibration split
 TARGET_PRECISION = 0.90    # the threshold: lowest confidence whose covered held-out requests reach this
                            # and that lets no held-out chatter through
 WEAK_FACTOR = 0.5          # confidence factor for texts with fewer than two letters or digits ("行", "？？")
-CONFIG = dict(buckets=BUCKETS, word_weight=WORD_WEIGHT, min_df=MIN_DF, c=C_REG, holdout=HOLDOUT_EVERY,
-              target=TARGET_PRECISION, weak=WEAK_FACTOR, version=4)
+CONFIG = dict(buckets=BUCKETS, char_n=CHAR_N, max_chars=MAX_CHARS, word_weight=WORD_WEIGHT, min_df=MIN_DF,
+              c=C_REG, c1=C_REG1, holdout=HOLDOUT_EVERY, target=TARGET_PRECISION, weak=WEAK_FACTOR, written_weight=WRITTEN_WEIGHT, version=5)
 
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
@@ -78,11 +88,12 @@ def tokenizer(dictionary: Optional[Path]):
 
 
 def features(text: str, tok) -> Dict[int, float]:
-    """bucket → value (sublinear tf, words weighted, L2-normalised)."""
-    t = normalize_text(text)
+    """bucket → value (sublinear tf, words weighted; not yet IDF-weighted nor normalised). Reads the
+    first MAX_CHARS characters only: cost is bounded whatever is pasted."""
+    t = normalize_text((text or "")[:MAX_CHARS])
     counts: Dict[int, float] = {}
     chars = "".join(ch for ch in t if not ch.isspace())
-    for n in (1, 2, 3):
+    for n in range(1, CHAR_N + 1):
         for i in range(len(chars) - n + 1):
             h = zlib.crc32(chars[i:i + n].encode()) & (BUCKETS - 1)
             counts[h] = counts.get(h, 0.0) + 1.0
@@ -94,8 +105,21 @@ def features(text: str, tok) -> Dict[int, float]:
     out = {h: 1.0 + math.log(c) for h, c in counts.items()}
     for h, c in words.items():
         out[h] = out.get(h, 0.0) + WORD_WEIGHT * (1.0 + math.log(c))
-    norm = math.sqrt(sum(v * v for v in out.values())) or 1.0
-    return {h: v / norm for h, v in out.items()}
+    return out
+
+
+def lookup(f: Dict[int, float], buckets: np.ndarray, idf: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Positions of the known buckets among `buckets` and their TF-IDF values, L2-normalised."""
+    if not f:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    h = np.fromiter(f.keys(), dtype=np.int64, count=len(f))
+    v = np.fromiter(f.values(), dtype=np.float32, count=len(f))
+    pos = np.searchsorted(buckets, h)
+    pos[pos >= len(buckets)] = 0
+    hit = buckets[pos] == h
+    pos, v = pos[hit], v[hit] * idf[pos[hit]]
+    norm = float(np.sqrt((v * v).sum())) or 1.0
+    return pos, v / norm
 
 
 # --- the loaded model ---------------------------------------------------------------------------
@@ -126,50 +150,49 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 class Model:
-    def __init__(self, buckets: np.ndarray, layers: Dict[str, Layer], meta: dict, dictionary: Optional[Path]):
+    def __init__(self, buckets: np.ndarray, layers: Dict[str, Layer], meta: dict, dictionary: Optional[Path],
+                 idf: Optional[np.ndarray] = None, rows23: Optional[np.ndarray] = None):
         self.buckets = buckets
+        self.idf = np.ones(len(buckets), dtype=np.float32) if idf is None else idf
+        # level-1 bucket position → row of the level-2/3 weights (-1: a bucket those levels never saw)
+        self.rows23 = np.arange(len(buckets), dtype=np.int32) if rows23 is None else rows23
         self.layers = layers
         self.meta = meta
         self.dictionary = dictionary
         self._tok = tokenizer(dictionary)
         # Weights stay float16 as stored: a call converts only the hundred rows it gathers (exactly
         # what converting them all at load gave), and each web worker holds half the bytes.
-        # Levels 1 and 2 share one gather.
         for layer in layers.values():
-            layer.W = np.ascontiguousarray(layer.W)
-        self._n1 = len(layers["l1"].classes)
-        self._W12 = np.ascontiguousarray(np.hstack([layers["l1"].W, layers["l2"].W]))
-        self._b12 = np.concatenate([layers["l1"].b, layers["l2"].b])
-        layers["l1"].W, layers["l2"].W = self._W12[:, :self._n1], self._W12[:, self._n1:]  # views, no copies
+            if not isinstance(layer.W, np.ndarray) or not layer.W.flags.c_contiguous:
+                layer.W = np.ascontiguousarray(layer.W)
 
     @property
     def threshold(self) -> float:
         return float(self.meta["threshold"])
 
     def vector(self, text: str) -> Tuple[np.ndarray, np.ndarray]:
-        f = features(text, self._tok)
-        if not f:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        h = np.fromiter(f.keys(), dtype=np.int64, count=len(f))
-        v = np.fromiter(f.values(), dtype=np.float32, count=len(f))
-        pos = np.searchsorted(self.buckets, h)
-        pos[pos >= len(self.buckets)] = 0
-        hit = self.buckets[pos] == h
-        return pos[hit], v[hit]
+        """(level-1 rows, values) of the text's known buckets."""
+        return lookup(features(text, self._tok), self.buckets, self.idf)
 
     def probabilities(self, text: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(feature rows, values, P(level 1), P(level 2)); level 3 on demand via layers["l3"].proba."""
+        """(level-2/3 rows, their values, P(level 1), P(level 2)); level 3 on demand via
+        layers["l3"].proba with the rows and values returned."""
         idx, val = self.vector(text)
-        z = weighted_sum(val, self._W12[idx]) + self._b12
         l1, l2 = self.layers["l1"], self.layers["l2"]
-        return idx, val, softmax(z[:self._n1] / l1.temperature), softmax(z[self._n1:] / l2.temperature)
+        p1 = softmax((weighted_sum(val, l1.W[idx]) + l1.b) / l1.temperature)
+        r = self.rows23[idx]
+        keep = r >= 0
+        idx23, val23 = r[keep], val[keep]
+        p2 = softmax((weighted_sum(val23, l2.W[idx23]) + l2.b) / l2.temperature)
+        return idx23, val23, p1, p2
 
     def nbytes(self) -> int:
         """Bytes of the arrays a process holds for prediction."""
-        return int(self.buckets.nbytes + self._W12.nbytes + self._b12.nbytes + self.layers["l3"].W.nbytes)
+        return int(self.buckets.nbytes + self.idf.nbytes + self.rows23.nbytes +
+                   sum(l.W.nbytes + l.b.nbytes for l in self.layers.values()))
 
     def save(self, path: Path) -> None:
-        arrays = {"buckets": self.buckets}
+        arrays = {"buckets": self.buckets, "idf": self.idf, "rows23": self.rows23}
         meta = dict(self.meta, layers={})
         for name, l in self.layers.items():
             arrays[f"{name}_W"], arrays[f"{name}_b"] = l.W.astype(np.float16), l.b
@@ -186,34 +209,39 @@ class Model:
             meta = json.loads(bytes(z["meta"]).decode())
             layers = {name: Layer(m["classes"], z[f"{name}_W"], z[f"{name}_b"], float(m["temperature"]))
                       for name, m in meta["layers"].items()}
-            return cls(z["buckets"], layers, meta, dictionary)
+            return cls(z["buckets"], layers, meta, dictionary, z["idf"], z["rows23"])
 
 
 # --- training (build time) ----------------------------------------------------------------------
-def held_out(text: str) -> bool:
-    return int(hashlib.md5(text.encode()).hexdigest()[:8], 16) % HOLDOUT_EVERY == 0
+def held_out(key: str) -> bool:
+    return int(hashlib.md5(key.encode()).hexdigest()[:8], 16) % HOLDOUT_EVERY == 0
 
 
-def _matrix(vectors: Sequence[Dict[int, float]], buckets: np.ndarray):
+def _matrix(vectors: Sequence[Dict[int, float]], buckets: np.ndarray, idf: np.ndarray):
     from scipy.sparse import csr_matrix
-    rows, cols, vals = [], [], []
-    for i, f in enumerate(vectors):
-        h = np.fromiter(f.keys(), dtype=np.int64, count=len(f))
-        v = np.fromiter(f.values(), dtype=np.float32, count=len(f))
-        pos = np.searchsorted(buckets, h)
-        pos[pos >= len(buckets)] = 0
-        hit = buckets[pos] == h
-        rows.extend([i] * int(hit.sum()))
-        cols.extend(pos[hit].tolist())
-        vals.extend(v[hit].tolist())
-    return csr_matrix((vals, (rows, cols)), shape=(len(vectors), len(buckets)), dtype=np.float32)
+    indptr, cols, vals = [0], [], []
+    for f in vectors:
+        pos, v = lookup(f, buckets, idf)
+        cols.append(pos)
+        vals.append(v)
+        indptr.append(indptr[-1] + len(pos))
+    cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    vals = np.concatenate(vals) if vals else np.zeros(0, dtype=np.float32)
+    return csr_matrix((vals, cols, np.array(indptr)), shape=(len(vectors), len(buckets)), dtype=np.float32)
 
 
-def _fit(X, y, progress, name) -> Layer:
+def _fit(X, y, progress, name, C=C_REG, svm=False, weights=None) -> Layer:
+    """Multinomial logistic regression, or a linear SVM (one against the rest; its margins become
+    probabilities by the temperature-scaled softmax like the regression's)."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
     t0 = time.perf_counter()
-    m = LogisticRegression(C=C_REG, max_iter=300, class_weight="balanced").fit(X, y)
-    progress(f"  {name}: {len(m.classes_)} classes, {X.shape[0]} texts, {time.perf_counter() - t0:.1f}s")
+    if svm:
+        m = LinearSVC(C=C, class_weight="balanced", random_state=0).fit(X, y, sample_weight=weights)
+    else:
+        m = LogisticRegression(C=C, max_iter=300, class_weight="balanced").fit(X, y, sample_weight=weights)
+    progress(f"  {name}: {len(m.classes_)} classes, {X.shape[0]} texts, {X.shape[1]} features, "
+             f"{time.perf_counter() - t0:.1f}s")
     # C order: prediction gathers rows (features); a transposed view would make that a strided gather
     return Layer(list(m.classes_), np.ascontiguousarray(m.coef_.T, dtype=np.float16), m.intercept_.astype(np.float32))
 
@@ -229,7 +257,7 @@ def _temperature(layer: Layer, X, y) -> float:
         return 1.0
     Z, gold = Z[keep], np.array([col[t] for t, k in zip(y, keep) if k])
     best = (float("inf"), 1.0)
-    for T in np.exp(np.linspace(math.log(0.2), math.log(5.0), 60)):
+    for T in np.exp(np.linspace(math.log(0.02), math.log(5.0), 90)):
         z = Z / T
         z = z - z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -239,42 +267,53 @@ def _temperature(layer: Layer, X, y) -> float:
 
 
 def train(texts: Sequence[str], paths: Sequence[Optional[str]], dictionary: Optional[Path],
-          progress=print) -> Tuple[Model, dict]:
-    """paths: "L1/L2[/L3]" or None for chatter (the reject class). Returns the model and a
-    held-out calibration report (reliability, threshold curve)."""
+          progress=print, groups: Optional[Sequence[str]] = None) -> Tuple[Model, dict]:
+    """paths: "L1/L2[/L3]", "L1" (a real message: top level only) or None for chatter (the reject
+    class). groups: the key that decides the held-out split (default the text; a real message's
+    rows share one). Returns the model and a held-out calibration report (reliability, threshold curve)."""
     tok = tokenizer(dictionary)
     t0 = time.perf_counter()
     progress(f"features for {len(texts)} texts …")
-    vecs = []
-    for i, t in enumerate(texts):
-        vecs.append(features(t, tok))
-        if (i + 1) % 5000 == 0:
-            progress(f"  {i + 1}/{len(texts)}")
+    vecs = [features(t, tok) for t in texts]
+    y1 = [p.split("/")[0] if p else NONE for p in paths]
+    y2 = ["/".join(p.split("/")[:2]) if p and "/" in p else None for p in paths]
+    y3 = [p if p and p.count("/") == 2 else None for p in paths]
     df: Dict[int, int] = {}
-    for f in vecs:
+    df23: Dict[int, int] = {}
+    for f, l2 in zip(vecs, y2):
         for h in f:
             df[h] = df.get(h, 0) + 1
+        if l2:
+            for h in f:
+                df23[h] = df23.get(h, 0) + 1
     buckets = np.array(sorted(h for h, n in df.items() if n >= MIN_DF), dtype=np.int64)
-    progress(f"  {len(buckets)} feature buckets kept (min df {MIN_DF}) in {time.perf_counter() - t0:.1f}s")
-    X = _matrix(vecs, buckets)
-    hold = np.array([held_out(t) for t in texts])
+    n_docs = len(texts)
+    idf = np.array([math.log((1 + n_docs) / (1 + df[h])) + 1.0 for h in buckets.tolist()], dtype=np.float32)
+    in23 = np.array([df23.get(h, 0) >= MIN_DF for h in buckets.tolist()], dtype=bool)
+    rows23 = np.full(len(buckets), -1, dtype=np.int32)
+    rows23[in23] = np.arange(int(in23.sum()), dtype=np.int32)
+    progress(f"  {len(buckets)} feature buckets kept (min df {MIN_DF}), {int(in23.sum())} for levels 2 and 3, "
+             f"in {time.perf_counter() - t0:.1f}s")
+    X = _matrix(vecs, buckets, idf)
+    X23 = X[:, np.where(in23)[0]]
+    keys = groups if groups is not None else texts
+    hold = np.array([held_out(k) for k in keys])
     tr, ho = np.where(~hold)[0], np.where(hold)[0]
-    y1 = [p.split("/")[0] if p else NONE for p in paths]
-    y2 = ["/".join(p.split("/")[:2]) if p else None for p in paths]
-    y3 = [p if p and p.count("/") == 2 else None for p in paths]
     layers = {}
     progress("training level 1 …")
-    layers["l1"] = _fit(X[tr], [y1[i] for i in tr], progress, "level 1")
+    weights = np.array([1.0 if p and "/" not in p else WRITTEN_WEIGHT for p in paths])
+    layers["l1"] = _fit(X[tr], [y1[i] for i in tr], progress, "level 1 (linear SVM)", C_REG1, svm=True,
+                        weights=weights[tr])
     for name, y in (("l2", y2), ("l3", y3)):
         progress(f"training level {name[1]} …")
         sel = np.array([i for i in tr if y[i]])
-        layers[name] = _fit(X[sel], [y[i] for i in sel], progress, f"level {name[1]}")
-    for name, y in (("l1", y1), ("l2", y2), ("l3", y3)):
-        sel = np.array([i for i in ho if y[i]])
-        layers[name].temperature = _temperature(layers[name], X[sel], [y[i] for i in sel])
+        layers[name] = _fit(X23[sel], [y[i] for i in sel], progress, f"level {name[1]}")
+    for name, y, XX in (("l1", y1, X), ("l2", y2, X23), ("l3", y3, X23)):
+        sel = np.array([i for i in ho if y[i]], dtype=int)
+        layers[name].temperature = _temperature(layers[name], XX[sel], [y[i] for i in sel])
         progress(f"  temperature {name}: {layers[name].temperature:.2f}")
     model = Model(buckets, layers, {"config": CONFIG, "threshold": 0.5, "trained_on": int(len(tr)),
-                                    "held_out": int(len(ho))}, dictionary)
+                                    "held_out": int(len(ho))}, dictionary, idf, rows23)
     # held-out predictions → reliability and the threshold
     L1 = layers["l1"]
     Z = np.asarray(X[ho] @ L1.W.astype(np.float32)) + L1.b
@@ -289,14 +328,20 @@ def train(texts: Sequence[str], paths: Sequence[Optional[str]], dictionary: Opti
     gold = [y1[i] for i in ho]
     right = np.array([L1.classes[b] == g for b, g in zip(best, gold)])
     is_request = np.array([g != NONE for g in gold])
-    report = {"held_out": int(len(ho)), "reliability": reliability(conf[is_request], right[is_request])}
+    is_real = np.array([bool(paths[i]) and "/" not in paths[i] for i in ho])
+    report = {"held_out": int(len(ho)), "held_out_real": int(is_real.sum()),
+              "reliability": reliability(conf[is_request], right[is_request]),
+              "reliability_real": reliability(conf[is_real], right[is_real])}
     curve, threshold = [], 0.9
     for th in np.round(np.arange(0.05, 0.96, 0.05), 2):
         cov = conf >= th
         req_cov = cov & is_request
+        real_cov = cov & is_real
         acc = float(right[req_cov].mean()) if req_cov.any() else 1.0
         curve.append({"threshold": float(th), "coverage": round(float(req_cov.sum() / max(1, is_request.sum())), 3),
                       "accuracy_of_covered": round(acc, 3),
+                      "real_coverage": round(float(real_cov.sum() / max(1, is_real.sum())), 3),
+                      "real_accuracy_of_covered": round(float(right[real_cov].mean()), 3) if real_cov.any() else None,
                       "chatter_passing": int((cov & ~is_request).sum())})
     for c in curve:
         if c["accuracy_of_covered"] >= TARGET_PRECISION and c["chatter_passing"] == 0:

@@ -156,5 +156,11 @@ def training_rows(data_dir: Path = DATA_DIR) -> List[Row]:
     return [r for i, f in enumerate(folds(data_dir)) if i != FROZEN_FOLD for r in f]
 
 
+def training_rows_with_groups(data_dir: Path = DATA_DIR) -> List[Tuple[Row, int]]:
+    """(row, its message's key) of the training folds."""
+    groups = _groups(str(Path(data_dir) / REAL_FILE))
+    return [(r, groups[r.index]) for r in training_rows(data_dir)]
+
+
 def frozen_fold(data_dir: Path = DATA_DIR) -> List[Row]:
     return folds(data_dir)[FROZEN_FOLD]

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from . import compose, model as M
+from . import compose, model as M, real
 from .taxonomy import DATA_DIR, get_taxonomy
 
 TRAIN_DIR = "train"
@@ -50,10 +50,29 @@ def load_chatter(data_dir: Path) -> List[str]:
     return [str(t).strip() for t in (raw or {}).get("examples") or [] if str(t).strip()]
 
 
-def examples(data_dir: Path = DATA_DIR, exclude: Tuple[str, ...] = ()) -> List[Tuple[str, Optional[str]]]:
-    """[(text, path or None for chatter)]; raises ValueError on a path not in the taxonomy."""
+def real_examples(data_dir: Path = DATA_DIR) -> List[Tuple[str, str, str]]:
+    """[(text, top level, group)] of the real messages the model trains on (every fold but the
+    frozen one), and the title alone of a row with title and body (short texts like a resident's);
+    group: the message's key, so its rows are held out together."""
+    out = []
+    for r, g in real.training_rows_with_groups(data_dir):
+        out.append((r.text, r.label, f"real:{g}"))
+        if r.title and r.body:
+            out.append((r.title, r.label, f"real:{g}"))
+    return out
+
+
+def examples(data_dir: Path = DATA_DIR, exclude: Tuple[str, ...] = (), with_real: bool = False
+             ) -> List[Tuple[str, Optional[str]]]:
+    """[(text, path or None for chatter)]: the written data; with_real adds the real messages of the
+    training folds (path = their top level). Raises ValueError on a path not in the taxonomy."""
     tax = get_taxonomy(data_dir)
     out: List[Tuple[str, Optional[str]]] = []
+    if with_real:
+        for text, label, _ in real_examples(data_dir):
+            if not tax.is_valid(label):
+                raise ValueError(f"{real.REAL_FILE}: {label!r} is not a top level")
+            out.append((text, label))
     for f in train_files(data_dir, exclude):
         for text, path in read_tsv(f):
             if not tax.is_valid(path, leaf_only=True):
@@ -69,7 +88,7 @@ def examples(data_dir: Path = DATA_DIR, exclude: Tuple[str, ...] = ()) -> List[T
 
 def _data_files(data_dir: Path, exclude: Tuple[str, ...]) -> List[Path]:
     files = [data_dir / n for n in ("taxonomy.tsv", "community.tsv", compose.PHRASES_FILE, CHATTER_FILE,
-                                    DICTIONARY_FILE)]
+                                    DICTIONARY_FILE, real.REAL_FILE)]
     return [f for f in [*files, *train_files(data_dir, exclude)] if f.exists()]
 
 
@@ -89,7 +108,7 @@ def fingerprint(data_dir: Path = DATA_DIR, exclude: Tuple[str, ...] = ()) -> str
     if hit:
         return hit
     if _CODE is None:
-        _CODE = "".join(inspect.getsource(mod) for mod in (compose, M)) + json.dumps(M.CONFIG, sort_keys=True)
+        _CODE = "".join(inspect.getsource(mod) for mod in (compose, M, real)) + json.dumps(M.CONFIG, sort_keys=True)
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
@@ -110,9 +129,13 @@ def build(data_dir: Path = DATA_DIR, force: bool = False, exclude: Tuple[str, ..
     if path.exists() and not force:
         progress(f"category model up to date ({path.name})")
         return path
-    data = examples(data_dir, exclude)
-    progress(f"training category model {path.name}: {len(data)} examples")
-    model, report = M.train([t for t, _ in data], [p for _, p in data], data_dir / DICTIONARY_FILE, progress)
+    written = examples(data_dir, exclude)
+    reals = real_examples(data_dir) if (data_dir / real.REAL_FILE).exists() else []
+    texts = [t for t, _, _ in reals] + [t for t, _ in written]
+    paths = [p for _, p, _ in reals] + [p for _, p in written]
+    groups = [g for _, _, g in reals] + [t for t, _ in written]
+    progress(f"training category model {path.name}: {len(reals)} real + {len(written)} written examples")
+    model, report = M.train(texts, paths, data_dir / DICTIONARY_FILE, progress, groups)
     model.meta["calibration"] = report
     model.meta["fingerprint"] = path.stem
     model.save(path)
