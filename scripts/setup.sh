@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `make run` and `make test` need, installed idempotently (a second run takes seconds):
-# system packages (redis-server, chromium), the two Python 3.10 venvs, npm assets, the bot model.
+# system packages (redis-server, chromium, wrk), the two Python 3.10 venvs, npm assets, the bot model.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -13,6 +13,8 @@ if [ "${SETUP_BROWSER:-1}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then 
 # Without a CJK font every Chinese character in a screenshot is a box.
 if [ "${SETUP_BROWSER:-1}" = 1 ] && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then need_apt+=(fonts-noto-cjk); fi
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The test suite drives the bench's load generators, wrk among them (make bench needs it too).
+command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing system packages: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

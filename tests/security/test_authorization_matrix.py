@@ -663,7 +663,7 @@ def _left_property(make, world, how: str) -> Order:
     if how == "recategorised":  # the community finds it is no property work: it leaves with the fix
         dispatch.act(staff["cadmin"], order.number, "correct_category", category=NOT_PROPERTY_WORK)
     if how in ("reopened", "resolved"):
-        dispatch.resolve(staff["prop"], order.number, "已修好")
+        dispatch.act(staff["prop"], order.number, "resolve", result="已修好")
     if how == "reopened":
         from backend.orders import services as orders_services
         resident = Actor.for_resident(world["residents"]["a"])
