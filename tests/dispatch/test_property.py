@@ -15,7 +15,7 @@ from backend.errors import InvalidTransition, NotFound
 from backend.notifications.models import Notification
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderEvent
-from tests.dispatch.conftest import actor
+from tests.conftest import actor
 
 PROPERTY_WORK = "城乡建设/住房保障与房地产/物业服务"
 
