@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 import redis as redis_lib
 
 from backend.orders import deadlines
-from backend.orders.deadlines import WorkCalendar, parse_duration
+from backend.orders.deadlines import parse_duration
+from backend.workdays import WorkCalendar
 from backend.worker import periodic_jobs, tick_once
 
 SH = ZoneInfo("Asia/Shanghai")
