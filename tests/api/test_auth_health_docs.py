@@ -18,14 +18,11 @@ def test_wrong_password_and_unknown_user_look_the_same(client, make):
     assert wrong.json == unknown.json
 
 
-def test_expired_token_is_refused(app, client, make, auth):
+def test_expired_token_is_refused(app, client, make, auth, monkeypatch):
     resident = make.resident()
     headers = auth.headers_for(resident)
-    app.config["TOKEN_MAX_AGE_SECONDS"] = -1
-    try:
-        response = client.get("/api/v1/orders", headers=headers)
-    finally:
-        app.config["TOKEN_MAX_AGE_SECONDS"] = 12 * 3600
+    monkeypatch.setitem(app.config, "TOKEN_MAX_AGE_SECONDS", -1)
+    response = client.get("/api/v1/orders", headers=headers)
     assert response.status_code == 401 and response.json["error"]["code"] == "token_expired"
 
 
