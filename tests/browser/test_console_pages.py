@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from backend import clock
 from backend.grids.models import Building
 from backend.orders.models import Order
-from tests.dispatch.test_dashboard_figures import seeded  # noqa: F401  (the fixture)
+from tests.orders.test_dashboard_figures import seeded  # noqa: F401  (the fixture)
 from tests.factories import PASSWORD
 from tests.grids.test_registry import SHEETS, workbook
 
