@@ -87,11 +87,15 @@ class Table:
     announce(subject, row, event, ctx)                  the notices, or a signal, before the commit
     event_columns(subject, ctx) -> dict                 the event table's own columns
     passthrough(given) -> dict                          input that goes to the event's data as is
+
+    `new` names the row that makes a subject (never performed on one); `hidden` rows are performed
+    by the domain itself and offered to nobody (the orders' `settle`, part of a patrol report).
     """
 
     def __init__(self, name: str, rows, *, subject: str, states: tuple[str, ...], event: type,
                  owner: str, state_labels: str, action_labels: str, input_labels: str,
-                 rules: Callable, new: tuple[str, ...] = (), hidden: tuple[str, ...] = (), trusted: tuple[str, ...] = ("system",),
+                 rules: Callable, new: tuple[str, ...] = (), hidden: tuple[str, ...] = (),
+                 trusted: tuple[str, ...] = ("system",),
                  note_keys: tuple[str, ...] = ("reason", "note"), aliases: dict | None = None,
                  rule_messages: dict | None = None, stale: str = "刚被别人改过，请刷新后重试",
                  check: Callable = _nothing, after: Callable = _nothing, recorded: Callable = _nothing,

@@ -24,3 +24,10 @@ class UTCDateTime(TypeDecorator):
 # Primary keys are 32-bit INTEGER columns on both databases. A bigger number can name no row, and
 # SQLite refuses a bound parameter past 64 bits with OverflowError: bound every id at the edge.
 INT32_MAX = 2**31 - 1
+
+
+def get_by_id(model, ident):
+    """The row of `model` with this id, or None: an id outside the column's range names nothing (and
+    SQLite's driver refuses it), so it is never sent to the database."""
+    from .extensions import db
+    return db.session.get(model, ident) if isinstance(ident, int) and 0 < ident <= INT32_MAX else None

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from backend.accounts.actors import Actor
 import redis as redis_lib
 import requests
 
@@ -342,3 +344,17 @@ def artifacts() -> Path:
     folder = ROOT / "tests" / "artifacts"
     folder.mkdir(exist_ok=True)
     return folder
+
+@pytest.fixture
+def city(make):
+    """make.world() plus a grid leader for the second grid, a department for 城乡建设 and its liaison."""
+    world = make.world()
+    world["leader2"] = make.staff("grid_leader", grid=world["grids"][1])
+    world["department"] = make.department(world["street"], categories=["城乡建设", "国土资源"])
+    world["other_department"] = make.department(world["street"], categories=["卫生计生"])
+    world["liaison"] = make.staff("department_liaison", department=world["department"])
+    return world
+
+
+def actor(staff) -> Actor:
+    return Actor.for_staff(staff)

@@ -25,7 +25,7 @@ from ..lifecycle import Notice, Row, Table, refuse
 from ..errors import ValidationFailed
 from ..masking import mask
 from ..notifications.services import notify
-from ..orders.deadlines import WorkCalendar
+from ..workdays import WorkCalendar
 from ..text import clean
 from .models import OPEN_STATES, PARTY_KINDS, STATES, DisputeEvent, DisputeMeeting, DisputeParty, DisputeTask
 

@@ -15,7 +15,7 @@ from ..grids.models import Grid
 from ..lifecycle import refuse as _refuse
 from ..orders import services as orders
 from ..text import clean, for_matching
-from ..types import INT32_MAX
+from ..types import get_by_id
 from . import lifecycle
 from .lifecycle import holders, public_text  # noqa: F401  (the dispute's readers use them from here)
 from .models import Dispute
@@ -31,7 +31,7 @@ def present(actor: Actor, found):
 
 def get(actor: Actor, dispute_id: int) -> Dispute:
     # An id past the column's range names nothing (and SQLite's driver refuses it).
-    dispute = db.session.get(Dispute, dispute_id) if 0 < dispute_id <= INT32_MAX else None
+    dispute = get_by_id(Dispute, dispute_id)
     if dispute is None or not actor.is_staff or not in_scope(actor, dispute):
         raise NotFound("没有找到这件纠纷")  # out of scope looks the same as missing
     return present(actor, dispute)
@@ -140,7 +140,7 @@ def escalate_stalled(dispute_id: int, now) -> str | None:
     overdue record. Safe to repeat: keyed by (level, state, deadline), the new deadline lies ahead,
     and a concurrent tick loses on Dispute.version."""
     # An id past the column's range names nothing (and SQLite's driver refuses it).
-    dispute = db.session.get(Dispute, dispute_id) if 0 < dispute_id <= INT32_MAX else None
+    dispute = get_by_id(Dispute, dispute_id)
     if dispute is None or dispute.due_at is None or dispute.due_at > now or dispute.overdue:
         db.session.rollback()
         return None

@@ -9,11 +9,11 @@ Each rung of the ladder gets its own deadlines when the order reaches it (see `s
 the people there always have a full limit from the moment they are told."""
 import json
 import re
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask import current_app
 
+from ..workdays import WorkCalendar  # noqa: F401  (read from here too)
 from . import states
 
 LIMITS = {
@@ -70,51 +70,6 @@ def property_limits(order) -> dict[str, timedelta]:
     grade = order.grade if order.grade in PROPERTY_LIMITS else "normal"
     raw = json.loads(current_app.config.get("SLA_PROPERTY_LIMITS") or "{}").get(grade, {})
     return {**PROPERTY_LIMITS[grade], **{k: parse_duration(v) for k, v in raw.items()}}
-
-
-# --- working time ---------------------------------------------------------------------------
-
-def _dates(value: str) -> set[date]:
-    return {date.fromisoformat(d.strip()) for d in (value or "").split(",") if d.strip()}
-
-
-class WorkCalendar:
-    def __init__(self, tz: str, days: str, hours: str, holidays: str = "", extra_days: str = ""):
-        self.tz = ZoneInfo(tz)
-        self.days = {int(d) for d in days.split(",") if d.strip()}
-        opens, closes = hours.split("-")
-        self.opens = time.fromisoformat(opens.strip())
-        self.closes = time.fromisoformat(closes.strip())
-        self.holidays = _dates(holidays)
-        self.extra_days = _dates(extra_days)
-        self.day_length = (datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens))
-
-    @classmethod
-    def from_config(cls, config) -> "WorkCalendar":
-        return cls(config["TIMEZONE"], config["WORK_DAYS"], config["WORK_HOURS"],
-                   config.get("WORK_HOLIDAYS", ""), config.get("WORK_EXTRA_DAYS", ""))
-
-    def is_working_day(self, day: date) -> bool:
-        if day in self.extra_days:
-            return True
-        return day.isoweekday() in self.days and day not in self.holidays
-
-    def add(self, start: datetime, delta: timedelta) -> datetime:
-        """`start` plus `delta` of working time; whole days of `delta` count as working days."""
-        remaining = delta.days * self.day_length + timedelta(seconds=delta.seconds,
-                                                             microseconds=delta.microseconds)
-        cursor = start.astimezone(self.tz)
-        for _ in range(3700):  # ten years of days: a misconfigured calendar must not loop forever
-            day = cursor.date()
-            opens = datetime.combine(day, self.opens, self.tz)
-            closes = datetime.combine(day, self.closes, self.tz)
-            if self.is_working_day(day) and cursor < closes:
-                cursor = max(cursor, opens)
-                if cursor + remaining <= closes:
-                    return (cursor + remaining).astimezone(start.tzinfo)
-                remaining -= closes - cursor
-            cursor = datetime.combine(day + timedelta(days=1), time(0), self.tz)
-        raise ValueError("the working calendar has no working hours")
 
 
 def add(order, start: datetime, delta: timedelta) -> datetime:

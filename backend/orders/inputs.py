@@ -9,7 +9,7 @@ from ..extensions import db
 from ..grids.models import Building, Grid
 from ..lifecycle import refuse as _refuse
 from ..text import for_matching
-from ..types import INT32_MAX
+from ..types import get_by_id
 from . import ladder
 from .models import GRADES, Order
 
@@ -82,7 +82,7 @@ def _target_worker(order: Order, who) -> Staff:
         who = int(who)
     if isinstance(who, int):
         # A number past the id column's range names nobody (and SQLite's driver refuses it).
-        worker = db.session.get(Staff, who) if 0 < who <= INT32_MAX else None
+        worker = get_by_id(Staff, who)
     elif isinstance(who, str):
         worker = db.session.scalar(select(Staff).where(Staff.username == for_matching(who)))
     if worker is None or not worker.active or worker.role not in ("grid_worker", "grid_leader") \

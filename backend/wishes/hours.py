@@ -10,7 +10,7 @@ from .. import clock
 from ..accounts.actors import Actor
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
-from ..types import INT32_MAX
+from ..types import get_by_id
 from .models import Member, VolunteerHours
 from .registry import communities_of
 
@@ -30,7 +30,7 @@ def record_for_wish(wish, now) -> VolunteerHours:
 def record_task(actor: Actor, *, member_id: int, task: str, hours: Decimal, day: date) -> VolunteerHours:
     """A volunteer task the community records for one of its members (a patrol, an event)."""
     kept = {c.id for c in communities_of(actor)}  # refuses a role that keeps no registry (403)
-    member = db.session.get(Member, member_id) if 0 < member_id <= INT32_MAX else None
+    member = get_by_id(Member, member_id)
     if member is None or member.community_id not in kept:
         raise NotFound("没有这位报到人员")
     if not task.strip():

@@ -22,7 +22,7 @@ from ..extensions import db
 from ..lifecycle import Notice, Row, Table, refuse
 from ..masking import mask
 from ..notifications.services import notify
-from ..orders.deadlines import WorkCalendar
+from ..workdays import WorkCalendar
 from .models import Member, Wish, WishEvent
 from .states import CLAIMED, CONFIRMED, EXPIRED, FULFILLED, PUBLISHED, REJECTED, STATES, SUBMITTED, WITHDRAWN
 

@@ -10,7 +10,7 @@ from ..accounts.actors import Actor
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
 from ..grids.models import Community
-from ..types import INT32_MAX
+from ..types import get_by_id
 from .models import LIST_KINDS, MEMBER_KINDS, ListItem, Member, PartnerUnit
 
 ADMINS = ("community_admin", "street_admin", "sysadmin")
@@ -65,7 +65,7 @@ def register(actor: Actor, *, community_id: int, kind: str, name: str, skills: l
     list and may deactivate a registration)."""
     if not actor.is_resident:
         raise Forbidden("报到登记需要居民本人在手机上填写")
-    community = db.session.get(Community, community_id) if 0 < community_id <= INT32_MAX else None
+    community = get_by_id(Community, community_id)
     if community is None:
         raise ValidationFailed("没有这个社区", fields={"community": ["没有这个社区"]})
     if kind not in MEMBER_KINDS:
@@ -88,7 +88,7 @@ def register(actor: Actor, *, community_id: int, kind: str, name: str, skills: l
 
 
 def set_active(actor: Actor, member_id: int, active: bool) -> Member:
-    member = db.session.get(Member, member_id) if 0 < member_id <= INT32_MAX else None
+    member = get_by_id(Member, member_id)
     if member is None or member.community_id not in {c.id for c in communities_of(actor)}:
         raise NotFound("没有这位报到人员")
     member.active = active
@@ -113,7 +113,7 @@ def add_item(actor: Actor, *, community_id: int, kind: str, title: str, detail: 
 
 
 def _unit_of(community: Community, unit_id: int) -> PartnerUnit:
-    unit = db.session.get(PartnerUnit, unit_id) if 0 < unit_id <= INT32_MAX else None
+    unit = get_by_id(PartnerUnit, unit_id)
     if unit is None or unit.community_id != community.id:
         raise ValidationFailed("没有这个共建单位", fields={"unit": ["没有这个共建单位"]})
     return unit
@@ -122,7 +122,7 @@ def _unit_of(community: Community, unit_id: int) -> PartnerUnit:
 def claim_item(actor: Actor, item_id: int, unit_id: int | None) -> ListItem:
     """双认领: a unit claims the community's need (or a project), the community a unit's resource.
     One claimer: the conditional UPDATE takes it only while nobody has."""
-    item = db.session.get(ListItem, item_id) if 0 < item_id <= INT32_MAX else None
+    item = get_by_id(ListItem, item_id)
     if item is None:
         raise NotFound("没有这条清单")
     community = _community(actor, item.community_id)

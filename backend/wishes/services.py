@@ -13,7 +13,7 @@ from ..grids.models import Community
 from ..lifecycle import refuse as _refuse
 from ..masking import mask
 from ..text import clean
-from ..types import INT32_MAX
+from ..types import get_by_id
 from . import lifecycle, states
 from .models import Member, Wish
 
@@ -44,7 +44,7 @@ def may_see(actor: Actor, wish: Wish, member: Member | None) -> bool:
 
 
 def get_wish(actor: Actor, wish_id: int) -> Wish:
-    wish = db.session.get(Wish, wish_id) if 0 < wish_id <= INT32_MAX else None
+    wish = get_by_id(Wish, wish_id)
     member = member_for(actor, wish.community_id) if wish is not None else None
     if wish is None or not may_see(actor, wish, member):
         raise NotFound("没有找到这个心愿")  # out of sight looks the same as missing
@@ -68,7 +68,7 @@ def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str 
     text, beneficiary = clean(text), clean(beneficiary)
     if not (text or "").strip():
         _refuse("请写下心愿内容", ValidationFailed, fields={"text": ["请写下心愿内容"]})
-    community = db.session.get(Community, community_id) if 0 < community_id <= INT32_MAX else None
+    community = get_by_id(Community, community_id)
     if community is None or resident_id is None:
         _refuse("没有这个社区", ValidationFailed, fields={"community": ["没有这个社区"]})
     key = f"{resident_id}:{idempotency_key}" if idempotency_key else None

@@ -73,11 +73,8 @@ def test_unexpected_error_is_json_500_without_trace(app, client, resident_header
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
     monkeypatch.setattr(services, "list_orders", boom)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    try:
-        response = client.get("/api/v1/orders", headers=resident_headers)
-    finally:
-        app.config["PROPAGATE_EXCEPTIONS"] = None
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = client.get("/api/v1/orders", headers=resident_headers)
     assert response.status_code == 500
     assert response.json == {"error": {"code": "internal_error", "message": "系统出错了，请稍后再试"}}
     assert "secret internals" not in response.get_data(as_text=True)
@@ -90,11 +87,10 @@ def test_failure_inside_the_transaction_leaves_nothing(app, client, db, resident
     def explode(sender, **kwargs):
         raise RuntimeError("notification table unavailable")
     order_changed.connect(explode)
-    app.config["PROPAGATE_EXCEPTIONS"] = False
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
     try:
         response = client.post("/api/v1/orders", json={"text": "楼道灯坏了"}, headers=resident_headers)
     finally:
         order_changed.disconnect(explode)
-        app.config["PROPAGATE_EXCEPTIONS"] = None
     assert response.status_code == 500
     assert _count(db) == 0

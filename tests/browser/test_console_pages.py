@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from backend import clock
 from backend.grids.models import Building
 from backend.orders.models import Order
-from tests.dispatch.test_dashboard_figures import seeded  # noqa: F401  (the fixture)
+from tests.orders.test_dashboard_figures import seeded  # noqa: F401  (the fixture)
 from tests.factories import PASSWORD
 from tests.grids.test_registry import SHEETS, workbook
 
@@ -102,7 +102,7 @@ def test_a_community_admins_dashboard_shows_the_figures_and_draws_the_charts(bro
 
     def shown(key):
         return month.locator(f"[data-figure={key}]").inner_text()
-    # The same seeded set as tests/dispatch/test_dashboard_figures.py, counted by hand there.
+    # The same seeded set as tests/orders/test_dashboard_figures.py, counted by hand there.
     assert (shown("received"), shown("claimed"), shown("resolved"), shown("overdue")) == ("13", "7", "3", "6")
     assert (shown("resolve_rate"), shown("on_time_rate"), shown("satisfaction_rate")) == ("23.1%", "100.0%", "66.7%")
     assert (shown("hours_to_claim"), shown("hours_to_resolve")) == ("2.0 小时", "6.0 小时")

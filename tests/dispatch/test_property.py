@@ -16,7 +16,7 @@ from backend.notifications.models import Notification
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderEvent
 from backend.accounts import sessions
-from tests.dispatch.conftest import actor
+from tests.conftest import actor
 
 PROPERTY_WORK = "城乡建设/住房保障与房地产/物业服务"
 
@@ -76,13 +76,10 @@ def test_a_compound_without_a_property_company_keeps_its_orders_at_the_grid(db, 
         actor(city["community_admin"]), order).allowed_actions
 
 
-def test_property_categories_are_configurable(app, db, redis, make, estate):
-    app.config["PROPERTY_CATEGORIES"] = "城乡建设/城市建设和市政管理"
-    try:
-        lamp = make.order(estate["resident"], category="城乡建设/城市建设和市政管理/城市公共设施")
-        service = make.order(estate["resident"], category=PROPERTY_WORK)
-    finally:
-        app.config["PROPERTY_CATEGORIES"] = "城乡建设/住房保障与房地产/物业服务"
+def test_property_categories_are_configurable(app, db, redis, make, estate, monkeypatch):
+    monkeypatch.setitem(app.config, "PROPERTY_CATEGORIES", "城乡建设/城市建设和市政管理")
+    lamp = make.order(estate["resident"], category="城乡建设/城市建设和市政管理/城市公共设施")
+    service = make.order(estate["resident"], category=PROPERTY_WORK)
     assert (lamp.rung, service.rung) == ("property", "grid_worker")
 
 

@@ -8,7 +8,7 @@ from backend.dispatch import jobs
 from backend.dispatch import services as dispatch
 from backend.orders import states
 from backend.orders.models import Order
-from tests.dispatch.conftest import actor
+from tests.conftest import actor
 
 
 def _queued(redis) -> dict[str, str]:

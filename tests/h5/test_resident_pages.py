@@ -108,7 +108,7 @@ def test_rating_unsatisfied_reopens_and_satisfied_closes_the_loop(client, stub, 
     assert "这张工单当前是「已评价」，不能「评价」" in client.get(again.location).get_data(as_text=True)
 
 
-def test_photos_are_checked_by_content_and_only_the_owner_sees_them(app, client, stub, make, db):
+def test_photos_are_checked_by_content_and_only_the_owner_sees_them(app, client, stub, make, db, monkeypatch):
     world = make.world()
     login(client, stub, "sun")
     client.post("/m/chat", data={"text": "水晶城小区3号楼门口井盖坏了", "csrf": _csrf(client)})
@@ -117,13 +117,11 @@ def test_photos_are_checked_by_content_and_only_the_owner_sees_them(app, client,
     fake = client.post(url, data={"csrf": _csrf(client), "photo": (io.BytesIO(b"<script>x</script>"), "a.jpg")},
                        content_type="multipart/form-data")
     assert "JPEG、PNG 或 WebP" in client.get(fake.location).get_data(as_text=True)
-    app.config["PHOTO_MAX_BYTES"], saved = len(PNG) - 1, app.config["PHOTO_MAX_BYTES"]
-    try:
+    with monkeypatch.context() as patch:
+        patch.setitem(app.config, "PHOTO_MAX_BYTES", len(PNG) - 1)
         big = client.post(url, data={"csrf": _csrf(client), "photo": (io.BytesIO(PNG), "b.png")},
                           content_type="multipart/form-data")
         assert "照片不能超过" in client.get(big.location).get_data(as_text=True)
-    finally:
-        app.config["PHOTO_MAX_BYTES"] = saved
     ok = client.post(url, data={"csrf": _csrf(client), "photo": (io.BytesIO(PNG), "c.txt")},
                      content_type="multipart/form-data")
     assert ok.status_code == 302

@@ -199,13 +199,10 @@ def test_a_partners_retry_with_its_idempotency_key_makes_one_order(live_server, 
     assert db.session.query(Order).count() == 1
 
 
-def test_a_partner_past_its_limit_gets_429_with_retry_after(app, live_server, city, partner):
-    app.config["RATE_LIMIT_OPEN311"], saved = "2 per minute", app.config["RATE_LIMIT_OPEN311"]
-    try:
-        form = {"api_key": partner, "service_code": _code("城乡建设/住房保障与房地产"), "description": "井盖坏了"}
-        answers = [requests.post(f"{live_server}/open311/v2/requests.json", data=form, timeout=10) for _ in range(3)]
-    finally:
-        app.config["RATE_LIMIT_OPEN311"] = saved
+def test_a_partner_past_its_limit_gets_429_with_retry_after(app, live_server, city, partner, monkeypatch):
+    monkeypatch.setitem(app.config, "RATE_LIMIT_OPEN311", "2 per minute")
+    form = {"api_key": partner, "service_code": _code("城乡建设/住房保障与房地产"), "description": "井盖坏了"}
+    answers = [requests.post(f"{live_server}/open311/v2/requests.json", data=form, timeout=10) for _ in range(3)]
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert int(answers[2].headers["Retry-After"]) >= 1 and answers[2].json()[0]["code"] == 429
 

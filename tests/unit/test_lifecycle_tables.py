@@ -1,4 +1,4 @@
-"""Generated from the dispute and wish lifecycle tables, as tests/unit/test_lifecycle.py is from the
+"""Generated from the dispute and wish lifecycle tables, as tests/orders/test_lifecycle.py is from the
 order table: every state × every action of the table × every kind of actor either succeeds as the
 table predicts — the row's target state (or the same state), exactly one new event naming the
 action and both states — or is refused with the status of its reason (backend.lifecycle.STATUS)

@@ -39,8 +39,8 @@ def test_reused_and_invalid_codes_get_401(client, stub):
     assert client.post("/api/v1/auth/wechat", json={}).status_code == 422
 
 
-def test_wechat_down_is_503_not_500(client, stub, app):
-    app.config["WECHAT_API_BASE"] = "http://127.0.0.1:1/"
+def test_wechat_down_is_503_not_500(client, stub, app, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE", "http://127.0.0.1:1/")  # restored after: it leaked
     response = client.post("/api/v1/auth/wechat", json={"code": "x"})
     assert response.status_code == 503 and response.get_json()["error"]["code"] == "wechat_unavailable"
 

@@ -10,7 +10,7 @@ from backend.dispatch import services as dispatch
 from backend.notifications.models import Notification
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderEvent
-from tests.dispatch.conftest import actor
+from tests.conftest import actor
 
 
 def _reload(db, number) -> Order:

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 import redis as redis_lib
 
 from backend.orders import deadlines
-from backend.orders.deadlines import WorkCalendar, parse_duration
+from backend.orders.deadlines import parse_duration
+from backend.workdays import WorkCalendar
 from backend.worker import periodic_jobs, tick_once
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -26,7 +27,7 @@ def test_working_hours_skip_nights_weekends_and_holidays():
     assert CAL.add(at(2026, 9, 26, 17, 0), timedelta(hours=1)) == at(2026, 9, 27, 9, 30)  # 调休 Sunday worked
 
 
-def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_override(app, db, make, city):
+def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_override(app, db, make, city, monkeypatch):
     friday_night = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)  # 20:00 in Shanghai
     urgent = make.order(city["resident"], grade="urgent")
     deadlines.set_for_rung(urgent, friday_night)
@@ -34,7 +35,8 @@ def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_ove
     normal = make.order(city["resident"])
     deadlines.set_for_rung(normal, friday_night)
     assert normal.claim_by == at(2026, 11, 30, 10, 30)
-    app.config["SLA_CATEGORY_LIMITS"] = '{"城乡建设": {"claim": "4h"}, "城乡建设/住房保障与房地产/物业服务": {"claim": "30m"}}'
+    monkeypatch.setitem(app.config, "SLA_CATEGORY_LIMITS",
+                        '{"城乡建设": {"claim": "4h"}, "城乡建设/住房保障与房地产/物业服务": {"claim": "30m"}}')
     try:
         deadlines.set_for_rung(normal, friday_night)
         assert normal.claim_by == at(2026, 11, 30, 9, 0)
@@ -42,7 +44,6 @@ def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_ove
         deadlines.set_for_rung(normal, friday_night)
         assert normal.claim_by == at(2026, 11, 30, 12, 30)
     finally:
-        app.config["SLA_CATEGORY_LIMITS"] = "{}"
         db.session.rollback()
     assert parse_duration("90s") == timedelta(seconds=90) and parse_duration("2d") == timedelta(days=2)
 

@@ -3,8 +3,8 @@ CATEGORY_CONFIDENCE_THRESHOLD when set, else the model's own threshold (calibrat
 from backend.categories import classify, get_classifier
 
 
-def test_confident_text_gets_a_standard_path_and_chatter_is_left_for_the_worker(app, make):
-    app.config["CATEGORY_CONFIDENCE_THRESHOLD"] = None
+def test_confident_text_gets_a_standard_path_and_chatter_is_left_for_the_worker(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "CATEGORY_CONFIDENCE_THRESHOLD", None)
     resident = make.resident()
     heating = make.order(resident, text="家里暖气一点都不热 屋里才十二度", category=None)
     expected = classify("家里暖气一点都不热 屋里才十二度 水晶城小区3号楼2单元")
@@ -15,10 +15,7 @@ def test_confident_text_gets_a_standard_path_and_chatter_is_left_for_the_worker(
     assert vague.category is None and "unclassified" in vague.flags
 
 
-def test_configured_threshold_overrides_the_models(app, make):
-    app.config["CATEGORY_CONFIDENCE_THRESHOLD"] = 1.01  # nothing is that sure: everything goes to a person
-    try:
-        order = make.order(make.resident(), text="家里暖气一点都不热 屋里才十二度", category=None)
-    finally:
-        app.config["CATEGORY_CONFIDENCE_THRESHOLD"] = None
+def test_configured_threshold_overrides_the_models(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "CATEGORY_CONFIDENCE_THRESHOLD", 1.01)  # nothing is that sure: all to a person
+    order = make.order(make.resident(), text="家里暖气一点都不热 屋里才十二度", category=None)
     assert order.category is None and "unclassified" in order.flags

@@ -1,6 +1,6 @@
 """The dashboard's and the public pages' figures as they were first written: every order touched in
 the period loaded and counted in Python. Kept here only as the definition the SQL counting in
-backend.orders.figures must reproduce (tests/dispatch/test_figures_sql.py). The one liberty: ties
+backend.orders.figures must reproduce (tests/orders/test_figures_sql.py). The one liberty: ties
 in the charts are ordered by name, as the SQL version does; here they came in the database's row
 order, which nothing specified."""
 from collections import Counter, defaultdict
