@@ -34,18 +34,15 @@ def test_a_push_signed_in_2017_is_refused(client, app, db, stub):
     assert _count(db) == 0
 
 
-def test_the_timestamp_window_is_five_minutes_either_way_and_configurable(client, app, db, stub):
+def test_the_timestamp_window_is_five_minutes_either_way_and_configurable(client, app, db, stub, monkeypatch):
     now = int(time.time())
     assert _post(client, _signed(app, now - 290), text_xml("o-1", "a")).status_code == 200
     assert _post(client, _signed(app, now + 290), text_xml("o-1", "b")).status_code == 200
     assert _post(client, _signed(app, now - 320), text_xml("o-1", "c")).status_code == 403
     assert _post(client, _signed(app, now + 320), text_xml("o-1", "d")).status_code == 403
     assert client.get("/wechat/callback", query_string={**_signed(app, now - 3600), "echostr": "e"}).status_code == 403
-    app.config["WECHAT_TIMESTAMP_WINDOW_SECONDS"] = 30
-    try:
-        assert _post(client, _signed(app, now - 60), text_xml("o-1", "e")).status_code == 403
-    finally:
-        app.config["WECHAT_TIMESTAMP_WINDOW_SECONDS"] = 300
+    monkeypatch.setitem(app.config, "WECHAT_TIMESTAMP_WINDOW_SECONDS", 30)
+    assert _post(client, _signed(app, now - 60), text_xml("o-1", "e")).status_code == 403
     assert _count(db) == 2
 
 
@@ -79,14 +76,11 @@ def test_a_push_that_was_not_acknowledged_frees_its_nonce_for_wechats_retry(clie
     assert _count(db) == 1
 
 
-def test_safe_mode_refuses_plaintext_and_takes_encrypted_pushes(pusher, app, db):
-    app.config["WECHAT_SAFE_MODE"] = True
-    try:
-        plain = pusher.push(text_xml("o-1", "明文"))
-        assert plain.status_code == 403 and plain.get_json()["error"]["code"] == "plaintext_refused"
-        assert pusher.push(text_xml("o-1", "密文"), safe=True).status_code == 200
-    finally:
-        app.config["WECHAT_SAFE_MODE"] = False
+def test_safe_mode_refuses_plaintext_and_takes_encrypted_pushes(pusher, app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "WECHAT_SAFE_MODE", True)
+    plain = pusher.push(text_xml("o-1", "明文"))
+    assert plain.status_code == 403 and plain.get_json()["error"]["code"] == "plaintext_refused"
+    assert pusher.push(text_xml("o-1", "密文"), safe=True).status_code == 200
     assert db.session.scalar(select(WechatInbound.content)) == "密文"
 
 
