@@ -30,26 +30,31 @@ def _form_input() -> dict:
 @bp.route("/login", methods=["GET", "POST"])
 @login_limits
 def login():
-    failed = False
-    if request.method == "POST":
-        if not csrf_ok():  # login CSRF: nobody may sign a browser into an account of theirs
-            abort(400, "表单已过期，请刷新页面后重试")
-        if not request.args.get("next", "").isprintable():
-            # A line break in `next` would go into the Location header (werkzeug refuses it: a 500);
-            # no page of ours has one, so it is a made-up link: refused before anyone signs in.
-            abort(400, "登录后要打开的页面地址无效")
-        try:
-            staff = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
-        except DomainError:
-            failed = True
-        else:
-            login_user(staff)
-            target = request.args.get("next", "")
-            # Only our own pages: never bounce a fresh session to another site.
-            if not target.startswith("/console/") or target.startswith("//"):
-                target = url_for(_home_for(staff))
-            return redirect(target)
-    return render_template("console/login.html", failed=failed), 401 if failed else 200
+    if request.method == "GET":
+        return render_template("console/login.html", failed=False)
+    _check_login_form()
+    try:
+        staff = accounts.authenticate(request.form.get("username", ""), request.form.get("password", ""))
+    except DomainError:
+        return render_template("console/login.html", failed=True), 401
+    login_user(staff)
+    return redirect(_after_login(staff, request.args.get("next", "")))
+
+
+def _check_login_form() -> None:
+    if not csrf_ok():  # login CSRF: nobody may sign a browser into an account of theirs
+        abort(400, "表单已过期，请刷新页面后重试")
+    if not request.args.get("next", "").isprintable():
+        # A line break in `next` would go into the Location header (werkzeug refuses it: a 500);
+        # no page of ours has one, so it is a made-up link: refused before anyone signs in.
+        abort(400, "登录后要打开的页面地址无效")
+
+
+def _after_login(staff, target: str) -> str:
+    # Only our own pages: never bounce a fresh session to another site.
+    if not target.startswith("/console/") or target.startswith("//"):
+        return url_for(_home_for(staff))
+    return target
 
 
 def _home_for(staff) -> str:

