@@ -142,11 +142,13 @@ MODEL_NAMES = {"today": "today's model: hashed char 1–3 + words, logistic regr
 
 def _compare(c: dict) -> List[str]:
     sets = ["real_titles", "real_full", "board_titles", "board_full", "chat", "written_other8"]
+    slow = (f"the slow candidates on folds {', '.join(map(str, c['slow_folds']))} only" if c["slow_folds"]
+            else "the slow candidates, logistic regressions over the real data, not run: see below")
     L = ["## Choosing the model (bench/categories_compare.py)", "",
-         f"Top level, k-fold by message on the real set (folds {c['folds']}; the slow candidates on folds "
-         f"{', '.join(map(str, c['slow_folds']))} only), each fold's model also scored on the frozen written "
-         "sets. Accuracy / macro-F1. Single call: median over 300 written chat texts, level 1 only; memory: "
-         "the arrays (or the saved file) of level 1.", "",
+         f"Top level, k-fold by message on the real set (folds {c['folds']} of {real.K}; {slow}), each fold's "
+         "model also scored on the frozen written sets (figures pooled over the folds). Accuracy / macro-F1. "
+         "Fit: seconds on the first fold, on a machine shared with four other jobs. Single call: median over "
+         "300 written chat texts, level 1 only; memory: the arrays (or the saved file) of level 1.", "",
          "| model | " + " | ".join(NAMES[s].replace("real messages (frozen fold)", "real folds") for s in sets)
          + " | fit | single call | memory |", "|---" * (len(sets) + 4) + "|"]
     for name, m in c["models"].items():
@@ -160,7 +162,8 @@ def _compare(c: dict) -> List[str]:
         real_sets = [s for s in ("real_titles", "real_full") if s in shipped["sets"]]
         classes = sorted({k for s in real_sets for k in shipped["sets"][s]["per_class"]})
         L += ["", "Shipped candidate per class on the real folds (accuracy):", "",
-              "| top level | " + " | ".join(NAMES[s] for s in real_sets) + " |", "|---" * (len(real_sets) + 1) + "|"]
+              "| top level | " + " | ".join(NAMES[s].replace("real messages (frozen fold)", "real folds")
+                                          for s in real_sets) + " |", "|---" * (len(real_sets) + 1) + "|"]
         L += [f"| {k} | " + " | ".join(_pct(shipped["sets"][s]["per_class"].get(k)) for s in real_sets) + " |"
               for k in classes]
         L += ["", "Its commonest confusions on the real folds (title + body):", "", "| gold | predicted | count |",

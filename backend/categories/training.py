@@ -3,7 +3,8 @@
     python -m backend.categories.training [--force]      (scripts/category-train.sh, run by setup.sh)
 
 Training data: ``train/*.tsv`` (text, path: written chat messages, exported staff corrections, …),
-the texts composed from ``phrases.yml`` and ``_chatter.yml`` (the reject class). The model lands in
+the texts composed from ``phrases.yml`` and ``_chatter.yml`` (the reject class), and for the top
+level the real messages of the training folds (``real/``, ``real.py``; the frozen fold never). The model lands in
 ``$RED_MAILBOX_CACHE/categories/model-<hash>.npz``; processes load it (``classifier.get_classifier``).
 """
 from __future__ import annotations

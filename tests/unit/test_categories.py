@@ -20,6 +20,8 @@ FROZEN = {
     "chat.tsv": "75e6eb19cdc636aebb3a25468cf3f9696a0d9e2be3f4efb03766ec333839fcea",
     "issues.yml": "03138b6c110a8bd88c04755384a81ad45c102c78e477b4da1616dbd87ae940cd",
 }
+# The real messages (issue 25): the frozen real fold is fold 0 of this file (backend/categories/real.py).
+REAL_DIGEST = "135ccbfb8a0fbad6e576b44a26e92dcf5cc2dc8929649c36ab82d4df1f19dc9e"
 
 
 def test_standard_taxonomy_15_117_517_plus_community_nodes():
@@ -48,6 +50,7 @@ def test_conventions_and_lookup():
 def test_evaluation_sets_are_frozen_and_big_enough():
     for name, digest in FROZEN.items():
         assert hashlib.sha256((DATA_DIR / "eval" / name).read_bytes()).hexdigest() == digest, name
+    assert hashlib.sha256((DATA_DIR / real.REAL_FILE).read_bytes()).hexdigest() == REAL_DIGEST
     sets = evaluate.eval_sets()
     assert len(sets["board_full"]) >= 500 and len(sets["chat"]) >= 300
     assert len({p.split("/")[0] for _, p in sets["board_full"]}) >= 7
