@@ -1,7 +1,9 @@
 """An order action's input beyond what the engine checks (present, cleaned, bounded): the targets
 it names looked up and checked against the actor's scope, and the values only orders know."""
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..accounts.actors import Actor
@@ -56,14 +58,14 @@ APPEAL_GROUNDS = ("unreasonable", "repeated", "malicious")  # labels.yml appeal_
 
 
 def _extension_until(order: Order, value) -> datetime:
-    """The new resolve-by: a moment (with its zone) later than the current one, within
-    ORDER_EXTENSION_MAX_DAYS working days of it."""
+    """The new resolve-by: a moment later than the current one (without a zone: local time, as
+    the console's form sends it), within ORDER_EXTENSION_MAX_DAYS working days of it."""
     try:
         until = deadlines.parse_time(value)
     except (TypeError, ValueError):
-        until = None
-    if until is None or until.tzinfo is None:
-        _refuse("延期时间格式不对", ValidationFailed, fields={"until": ["请填写带时区的日期时间"]})
+        _refuse("延期时间格式不对", ValidationFailed, fields={"until": ["请填写日期和时间"]})
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
     if until <= order.resolve_by:
         _refuse("延期时间须晚于现在的办结时限", ValidationFailed, fields={"until": ["须晚于现在的办结时限"]})
     most = deadlines.extension_max_days()
