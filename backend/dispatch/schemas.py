@@ -160,3 +160,5 @@ class SupervisionSchema(Schema):
     now = fields.DateTime()
     overdue = fields.List(fields.Nested(StaffOrderSummarySchema))
     due_soon = fields.List(fields.Nested(StaffOrderSummarySchema))
+    # 延期, long 挂起 and 申诉 waiting for someone's decision (its flags say which)
+    requests = fields.List(fields.Nested(StaffOrderSummarySchema))

@@ -52,7 +52,8 @@ def _seconds(later, earlier):
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _flagged(flag: str):
+def flagged(flag: str):
+    """SQL: the order carries `flag`."""
     # flags is a JSON list of plain identifiers, stored as its text on both databases: a quoted
     # match is exact and needs neither jsonb nor SQLite's json_each.
     return cast(Order.flags, String).like('%"' + flag.replace("_", "\\_") + '"%', escape="\\")
@@ -96,9 +97,9 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
     `claims` the claim figures stay 0 / None (the public pages never showed them)."""
     since = min(starts.values())
     columns = [Order.state, Order.created_at, Order.resolved_at, Order.resolve_by, Order.satisfaction,
-               Order.rated_at, Order.due_at, _flagged("unrated").label("unrated"),
-               _flagged("exempt").label("exempt"), _flagged("extended").label("extended"),
-               _flagged("was_paused").label("was_paused"), _flagged("paused").label("paused")]
+               Order.rated_at, Order.due_at, flagged("unrated").label("unrated"),
+               flagged("exempt").label("exempt"), flagged("extended").label("extended"),
+               flagged("was_paused").label("was_paused"), flagged("paused").label("paused")]
     if claims:
         # When it was first taken (接单 or 派单): one probe of ix_order_events_taken per order.
         columns.append(select(func.min(OrderEvent.created_at)).where(
@@ -207,7 +208,7 @@ def _created_groups(where, month: datetime, week: datetime, before: datetime) ->
     channel, cancelled or not and settled on the spot or not: (grid id, category, channel,
     cancelled, on the spot, how many this month, this week, in the four weeks before it)."""
     cancelled = (Order.state == states.CANCELLED).label("cancelled")
-    on_spot = _flagged("on_the_spot").label("on_spot")
+    on_spot = flagged("on_the_spot").label("on_spot")
     query = (select(Order.grid_id, Order.category, Order.channel, cancelled, on_spot,
                     _count(Order.created_at >= month).label("month"),
                     _count(Order.created_at >= week).label("week"),
