@@ -181,3 +181,35 @@ def test_an_approved_appeal_leaves_the_units_rates_but_not_its_counts_or_timelin
             after["satisfaction_rate"], after["exempt"]) == (2, 2, 1.0, 2, 1.0, 1)
     assert [e.action for e in late.events][-4:] == ["appeal", "refuse_appeal", "appeal", "approve_appeal"]
     assert late.events[-1].data["ground"] == "unreasonable"
+
+
+def test_the_api_and_the_console_take_these_rows_and_refuse_bad_input_in_chinese(app, db, redis, make, world,
+                                                                                   people, auth):
+    order = new_order(make, world, people)
+    client = app.test_client()
+    worker = auth.headers_for(world["workers"][0])
+    url = f"/api/v1/orders/{order.number}"
+    for body in ({"reason": "等配件", "until": "下周一"}, {"reason": "等配件"},
+                 {"reason": "等配件", "until": (order.resolve_by - timedelta(hours=1)).isoformat()}):
+        answer = client.post(url + "/extend", json=body, headers=worker)
+        assert answer.status_code == 422 and "until" in answer.json["error"]["fields"], answer.json
+    answer = client.post(url + "/pause", json={"reason": "等雨停", "why": "lazy"}, headers=worker)
+    assert answer.status_code == 422 and "why" in answer.json["error"]["fields"]
+    answer = client.post(url + "/appeal", json={"ground": "boring", "reason": "无"}, headers=worker)
+    assert answer.status_code == 422 and "ground" in answer.json["error"]["fields"]
+    message = client.post(url + "/pause", json={"why": "x"}, headers=worker).json["error"]["message"]
+    assert message and not any("a" <= ch.lower() <= "z" for ch in message), message  # said in Chinese
+    # The console's form: a local date and time from <input type=datetime-local>, a select for 原因.
+    from backend.accounts import sessions
+    with client.session_transaction() as session:
+        session["csrf"] = "t"
+        sessions.sign_in(session, "staff", world["workers"][0])
+    until = (order.resolve_by + timedelta(days=2)).astimezone(SH).replace(tzinfo=None, second=0, microsecond=0)
+    page = client.post(f"/console/orders/{order.number}/extend",
+                       data={"reason": "等配件", "until": until.isoformat(timespec="minutes"), "csrf": "t"})
+    assert page.status_code == 302
+    order = _db.session.get(Order, order.id)
+    _db.session.refresh(order)
+    assert "extension_pending" in order.flags and order.events[-1].data["until"] == until.replace(tzinfo=SH).isoformat()
+    shown = client.get(f"/console/orders/{order.number}").get_data(as_text=True)
+    assert "挂起" in shown and "等待第三方" in shown  # the pause form with its reasons
