@@ -305,10 +305,12 @@ def _ask_extension(order, ctx):
 
 def _approve_extension(order, ctx):
     asked = _last(order, "extend")
-    until = deadlines.parse_time(asked.data["until"])
+    # Figures count on time against the new limit; `extended` counts it apart. Never earlier than
+    # the limit the order has now (a grade set since the request may have given it a later one).
+    until = max(deadlines.parse_time(asked.data["until"]), order.resolve_by)
     ctx.event.update({"from": order.resolve_by.isoformat(), "to": until.isoformat(),
                       "extension": deadlines.extensions(order) + 1})
-    order.resolve_by = until  # figures count on time against it; `extended` counts it apart
+    order.resolve_by = until
     order.drop_flag("extension_pending")
     order.add_flag("extended")
 
