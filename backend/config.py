@@ -101,9 +101,17 @@ class Config:
     # calendar time; the others only count working hours (a "day" is one working day's hours).
     WORK_DAYS = _env("WORK_DAYS", "1,2,3,4,5")  # ISO weekdays, Monday = 1
     WORK_HOURS = _env("WORK_HOURS", "08:30-17:30")
+    # Which days are worked: the State Council's holidays and 调休 days from the chinese-calendar
+    # package ("official", the default; "weekdays": WORK_DAYS only), then these local overrides.
+    WORK_CALENDAR = _env("WORK_CALENDAR", "official")
     WORK_HOLIDAYS = _env("WORK_HOLIDAYS", "")  # "2026-10-01,2026-10-02": no work on these dates
-    WORK_EXTRA_DAYS = _env("WORK_EXTRA_DAYS", "")  # weekend dates worked instead (调休)
+    WORK_EXTRA_DAYS = _env("WORK_EXTRA_DAYS", "")  # dates worked although the calendar rests
     SLA_CALENDAR_GRADES = _env("SLA_CALENDAR_GRADES", "urgent")
+    # 延期: at most this many extensions per order, each moving resolve-by at most this many
+    # working days; 挂起: a worker's pause planned longer than this needs a leader's approval.
+    ORDER_EXTENSION_MAX_COUNT = int(_env("ORDER_EXTENSION_MAX_COUNT", "2"))
+    ORDER_EXTENSION_MAX_DAYS = float(_env("ORDER_EXTENSION_MAX_DAYS", "10"))
+    ORDER_PAUSE_LIMIT_DAYS = float(_env("ORDER_PAUSE_LIMIT_DAYS", "3"))
     # Per-category overrides, JSON: {"城乡建设/城市建设和市政管理": {"claim": "30m", "resolve": "8h"}};
     # a top-level key ("城乡建设") covers its whole subtree, the longest match wins.
     SLA_CATEGORY_LIMITS = _env("SLA_CATEGORY_LIMITS", "{}")

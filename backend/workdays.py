@@ -1,17 +1,39 @@
-"""The working calendar (WORK_DAYS, WORK_HOURS, WORK_HOLIDAYS, WORK_EXTRA_DAYS in the configured
-TIMEZONE): limits counted in working time. Base layer — orders' deadlines, the disputes' step limits
-and the wishes' claim and offer limits all count on it."""
+"""The working calendar (WORK_DAYS, WORK_HOURS in the configured TIMEZONE): limits counted in working
+time. Which days are worked follows the State Council's calendar by default (WORK_CALENDAR=official:
+the `chinese-calendar` package's holidays and 调休 make-up days, 2026 included); WORK_HOLIDAYS and
+WORK_EXTRA_DAYS are local overrides on top (a district's own day off, a year the package does not
+know yet). Base layer — orders' deadlines, the disputes' step limits and the wishes' claim and offer
+limits all count on it."""
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import chinese_calendar
 
 
 def _dates(value: str) -> set[date]:
     return {date.fromisoformat(d.strip()) for d in (value or "").split(",") if d.strip()}
 
 
+def official_day(day: date) -> bool | None:
+    """The State Council's word on `day`: False for a statutory holiday on a weekday, True for a
+    weekend day worked instead (调休), None for an ordinary day or a year the package does not know."""
+    try:
+        working = chinese_calendar.is_workday(day)
+    except NotImplementedError:  # outside the package's years: WORK_HOLIDAYS / WORK_EXTRA_DAYS only
+        return None
+    weekend = day.isoweekday() >= 6
+    if weekend and working:
+        return True
+    if not weekend and not working:
+        return False
+    return None
+
+
 class WorkCalendar:
-    def __init__(self, tz: str, days: str, hours: str, holidays: str = "", extra_days: str = ""):
+    def __init__(self, tz: str, days: str, hours: str, holidays: str = "", extra_days: str = "",
+                 official: bool = True):
         self.tz = ZoneInfo(tz)
+        self.official = official
         self.days = {int(d) for d in days.split(",") if d.strip()}
         opens, closes = hours.split("-")
         self.opens = time.fromisoformat(opens.strip())
@@ -23,12 +45,38 @@ class WorkCalendar:
     @classmethod
     def from_config(cls, config) -> "WorkCalendar":
         return cls(config["TIMEZONE"], config["WORK_DAYS"], config["WORK_HOURS"],
-                   config.get("WORK_HOLIDAYS", ""), config.get("WORK_EXTRA_DAYS", ""))
+                   config.get("WORK_HOLIDAYS", ""), config.get("WORK_EXTRA_DAYS", ""),
+                   official=config.get("WORK_CALENDAR", "official") == "official")
 
     def is_working_day(self, day: date) -> bool:
+        """Local overrides first (WORK_EXTRA_DAYS, WORK_HOLIDAYS), then the official calendar's
+        holidays and 调休 days, then the ordinary week (WORK_DAYS)."""
         if day in self.extra_days:
             return True
-        return day.isoweekday() in self.days and day not in self.holidays
+        if day in self.holidays:
+            return False
+        said = official_day(day) if self.official else None
+        return said if said is not None else day.isoweekday() in self.days
+
+    def working_between(self, start: datetime, end: datetime) -> timedelta:
+        """The working time from `start` to `end` (zero if `end` is not later): how long a paused
+        order's clock stood still, given back to its deadlines on resume."""
+        total = timedelta(0)
+        if end <= start:
+            return total
+        cursor, end = start.astimezone(self.tz), end.astimezone(self.tz)
+        for _ in range(3700):
+            day = cursor.date()
+            if day > end.date():
+                break
+            if self.is_working_day(day):
+                opens = datetime.combine(day, self.opens, self.tz)
+                closes = datetime.combine(day, self.closes, self.tz)
+                lo, hi = max(cursor, opens), min(end, closes)
+                if hi > lo:
+                    total += hi - lo
+            cursor = datetime.combine(day + timedelta(days=1), time(0), self.tz)
+        return total
 
     def add(self, start: datetime, delta: timedelta) -> datetime:
         """`start` plus `delta` of working time; whole days of `delta` count as working days."""

@@ -8,7 +8,7 @@ from ..orders import intake
 from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
 from . import services
-from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, IntakeSchema, PlaceSchema, ProgressSchema,
+from .schemas import (AppealSchema, AssignSchema, CategorySchema, EmptySchema, ExtendSchema, PauseSchema, GradeSchema, IntakeSchema, PlaceSchema, ProgressSchema,
                       QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
 
@@ -80,3 +80,16 @@ _action("return", "return_from_property", ReasonSchema,
 _action("close", "close", ReasonSchema, "归档 a rated or resolved order by hand, with a reason")
 _action("private", "make_private", ReasonSchema, "不予公示: keep the order off the public pages, with a reason")
 _action("public", "make_public", ReasonSchema, "恢复公示: show the order on the public pages again, with a reason")
+# 延期 / 挂起 / 申诉 (考核, issue 26)
+_action("extend", "extend", ExtendSchema, "申请延期: a later resolve-by (`until`), with a reason; the rung above decides")
+_action("approve_extension", "approve_extension", ReleaseSchema, "批准延期: resolve-by moves to the date asked")
+_action("refuse_extension", "refuse_extension", ReasonSchema, "不批准延期, with a reason: resolve-by stays")
+_action("pause", "pause", PauseSchema,
+        "挂起: the clock stops (waiting for the resident, a third party or the weather); a worker's "
+        "pause planned beyond ORDER_PAUSE_LIMIT_DAYS waits for a leader's approval")
+_action("approve_pause", "approve_pause", ReleaseSchema, "批准挂起: the clock stops from now")
+_action("resume", "resume", ReleaseSchema, "恢复办理: the clock restarts with the working time that was left")
+_action("appeal", "appeal", AppealSchema, "申诉免责: 不合理 / 重复 / 恶意诉求, with a reason; the community decides")
+_action("approve_appeal", "approve_appeal", ReleaseSchema,
+        "批准免责: out of the unit's 满意率 and 按时办结率, still in its counts and on the timeline")
+_action("refuse_appeal", "refuse_appeal", ReasonSchema, "驳回申诉, with a reason")

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..fields import BoundedInt, id_field
 from ..accounts.models import mask_name
 from ..masking import mask
+from ..orders.inputs import APPEAL_GROUNDS, PAUSE_REASONS
 from ..orders.intake import STAFF_CHANNELS
 from ..orders.models import GRADES, KINDS
 from ..orders.schemas import OrderBaseSchema, StrictSchema, photo_url, required_text
@@ -33,6 +34,23 @@ class ResolveSchema(StrictSchema):
 
 
 class ReasonSchema(StrictSchema):
+    reason = required_text()
+
+
+# 延期 / 挂起 / 申诉 (issue 26)
+class ExtendSchema(StrictSchema):
+    reason = required_text()
+    until = fields.AwareDateTime(required=True)  # the resolve-by asked for
+
+
+class PauseSchema(StrictSchema):
+    reason = required_text()
+    why = fields.String(required=True, validate=validate.OneOf(PAUSE_REASONS))
+    days = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, min_inclusive=False, max=365))
+
+
+class AppealSchema(StrictSchema):
+    ground = fields.String(required=True, validate=validate.OneOf(APPEAL_GROUNDS))
     reason = required_text()
 
 
@@ -142,3 +160,5 @@ class SupervisionSchema(Schema):
     now = fields.DateTime()
     overdue = fields.List(fields.Nested(StaffOrderSummarySchema))
     due_soon = fields.List(fields.Nested(StaffOrderSummarySchema))
+    # 延期, long 挂起 and 申诉 waiting for someone's decision (its flags say which)
+    requests = fields.List(fields.Nested(StaffOrderSummarySchema))

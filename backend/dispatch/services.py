@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import clock
 from ..accounts.actors import SYSTEM, Actor, in_scope, may_hold
@@ -20,6 +20,7 @@ from ..grids.models import Community, Department, Grid, PropertyCompany
 from ..notifications.models import Notification
 from ..orders import deadlines, ladder, states
 from ..orders import services as orders
+from ..orders.figures import flagged
 from ..orders.models import Order
 from ..orders.services import scope_filter
 from ..privacy import services as privacy
@@ -240,14 +241,20 @@ def queue(actor: Actor, limit: int = 100) -> dict:
 
 
 def supervision(actor: Actor, within_seconds: int | None = None, limit: int = 200) -> dict:
-    """督办 lists: overdue, and due within the window (default DUE_SOON_SECONDS), in my scope."""
+    """督办 lists: overdue (not paused), due within the window (default DUE_SOON_SECONDS), and the
+    requests waiting for a decision (延期, a long 挂起, 申诉), in my scope."""
     _staff_only(actor)
     now = clock.now()
     soon = now + timedelta(seconds=within_seconds or current_app.config["DUE_SOON_SECONDS"])
     base = select(Order).where(Order.due_at.is_not(None), scope_filter(actor)).order_by(Order.due_at, Order.id)
-    overdue = list(db.session.scalars(base.where(Order.due_at <= now).limit(limit)))
-    due_soon = list(db.session.scalars(base.where(Order.due_at > now, Order.due_at <= soon).limit(limit)))
-    return {"now": now, "overdue": orders.present(actor, overdue), "due_soon": orders.present(actor, due_soon)}
+    running = ~flagged("paused")  # 挂起: its clock stands still
+    overdue = list(db.session.scalars(base.where(Order.due_at <= now, running).limit(limit)))
+    due_soon = list(db.session.scalars(base.where(Order.due_at > now, Order.due_at <= soon, running).limit(limit)))
+    waiting = or_(*(flagged(f) for f in ("extension_pending", "pause_pending", "appeal_pending")))
+    requests = list(db.session.scalars(select(Order).where(waiting, scope_filter(actor))
+                                       .order_by(Order.updated_at, Order.id).limit(limit)))
+    return {"now": now, "overdue": orders.present(actor, overdue), "due_soon": orders.present(actor, due_soon),
+            "requests": orders.present(actor, requests)}
 
 
 def state_counts(actor: Actor) -> dict[str, int]:

@@ -2,12 +2,16 @@
 
 Limits come from the grade and kind (defaults from the architecture), overridable per category with
 SLA_CATEGORY_LIMITS. Grades listed in SLA_CALENDAR_GRADES (default: urgent) run on calendar time;
-the rest count only working hours (WORK_DAYS, WORK_HOURS, WORK_HOLIDAYS, WORK_EXTRA_DAYS in the
-configured TIMEZONE), where one "day" of a limit means one working day's worth of hours.
+the rest count only working hours (WORK_DAYS, WORK_HOURS in the configured TIMEZONE), where one
+"day" of a limit means one working day's worth of hours. Which days are worked follows the State
+Council's calendar by default (WORK_CALENDAR=official: the `chinese-calendar` package's holidays
+and 调休 make-up days, 2026 included); WORK_HOLIDAYS and WORK_EXTRA_DAYS are local overrides on top
+(a district's own day off, a year the package does not know yet).
 
 Each rung of the ladder gets its own deadlines when the order reaches it (see `set_for_rung`), so
 the people there always have a full limit from the moment they are told."""
 import json
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -15,6 +19,8 @@ from flask import current_app
 
 from ..workdays import WorkCalendar  # noqa: F401  (read from here too)
 from . import states
+
+log = logging.getLogger(__name__)
 
 LIMITS = {
     "urgent": {"claim": timedelta(minutes=10), "resolve": timedelta(hours=24)},
@@ -72,12 +78,60 @@ def property_limits(order) -> dict[str, timedelta]:
     return {**PROPERTY_LIMITS[grade], **{k: parse_duration(v) for k, v in raw.items()}}
 
 
+def _on_calendar_time(order) -> bool:
+    return order.grade in {g.strip() for g in current_app.config.get("SLA_CALENDAR_GRADES", "urgent").split(",")}
+
+
 def add(order, start: datetime, delta: timedelta) -> datetime:
-    config = current_app.config
-    calendar_grades = {g.strip() for g in config.get("SLA_CALENDAR_GRADES", "urgent").split(",")}
-    if order.grade in calendar_grades:
+    if _on_calendar_time(order):
         return start + delta
-    return WorkCalendar.from_config(config).add(start, delta)
+    return WorkCalendar.from_config(current_app.config).add(start, delta)
+
+
+def between(order, start: datetime, end: datetime) -> timedelta:
+    """The time that counts against the order's limits from `start` to `end` (zero if not later)."""
+    if _on_calendar_time(order):
+        return max(end - start, timedelta(0))
+    return WorkCalendar.from_config(current_app.config).working_between(start, end)
+
+
+# --- 延期 and 挂起 (issue 26): the limits, and what is left of a deadline ------------------------------
+
+def extension_max_count() -> int:
+    return int(current_app.config.get("ORDER_EXTENSION_MAX_COUNT", 2))
+
+
+def extension_max_days() -> float:
+    """How far one extension may move resolve-by, in working days (of the order's time)."""
+    return float(current_app.config.get("ORDER_EXTENSION_MAX_DAYS", 10))
+
+
+def pause_limit_days() -> float:
+    """A worker's pause planned longer than this many working days needs a leader's approval."""
+    return float(current_app.config.get("ORDER_PAUSE_LIMIT_DAYS", 3))
+
+
+def extensions(order) -> int:
+    """How many extensions the order was granted (its approve_extension events)."""
+    return sum(1 for e in order.events if e.action == "approve_extension")
+
+
+def left(order, now: datetime) -> timedelta:
+    """What is left of the resolve-by limit at `now`: a pause keeps exactly this for the resume."""
+    return between(order, now, order.resolve_by) if order.resolve_by else timedelta(0)
+
+
+def extension_length(order, until: datetime) -> timedelta:
+    """How much an extension to `until` adds, counted as the order's limits are."""
+    return between(order, order.resolve_by, until)
+
+
+def day_length() -> timedelta:
+    return WorkCalendar.from_config(current_app.config).day_length
+
+
+def parse_time(value) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 # --- deadlines on the order -----------------------------------------------------------------
@@ -108,5 +162,7 @@ def current_due(order) -> datetime | None:
 
 
 def missed(order, now) -> datetime | None:
+    if "paused" in (order.flags or []):  # 挂起: the clock stands still until 恢复
+        return None
     due = order.due_at
     return due if due is not None and due <= now else None

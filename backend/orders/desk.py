@@ -29,6 +29,7 @@ from ..extensions import db
 from ..labels import label
 from ..masking import mask
 from . import states
+from .figures import flagged
 from .models import Order
 from .services import present, scope_filter
 from .signals import contact_shown
@@ -77,7 +78,7 @@ def _conditions(actor: Actor, f: Filters) -> list:
     if f.channel:
         where.append(Order.channel == f.channel)
     if f.overdue:
-        where += [Order.state.in_(states.OPEN_STATES), Order.due_at < clock.now()]
+        where += [Order.state.in_(states.OPEN_STATES), Order.due_at < clock.now(), ~flagged("paused")]  # 挂起: not late
     if f.assignee_id:
         where.append(Order.assignee_id == f.assignee_id)
     if f.created_from:

@@ -5,7 +5,12 @@ For a period starting at `since`: received (created, cancelled ones not counted)
 taken — 接单 or 派单 — in the period), resolved (resolved in the period, and still resolved, rated or
 archived), 办结率 = resolved / received, 按时办结率 = resolved by its resolve limit / resolved, mean
 hours to claim and to resolve (from creation), rated, 满意率 = (满意 + 基本满意) / rated, unrated
-(archived without a rating, 未评价) and overdue (open now, past its deadline). Property companies
+(archived without a rating, 未评价) and overdue (open now, past its deadline, not paused).
+延期 / 挂起 / 免责 (issue 26): an approved extension moves resolve-by, so 按时办结 is judged against the
+extended limit, and `extended` counts those resolved orders apart; `paused` counts the resolved ones
+whose clock was stopped; `exempt` counts the resolved ones the community exempted (申诉 approved):
+they stay in received and resolved but leave 按时办结率 (on_time / (resolved − exempt)) and 满意率
+(satisfied / rated, both without exempt orders). Property companies
 get their own (`by_property`): what they were given, reported and resolved in time, and 满意率."""
 from __future__ import annotations
 
@@ -47,7 +52,8 @@ def _seconds(later, earlier):
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _flagged(flag: str):
+def flagged(flag: str):
+    """SQL: the order carries `flag`."""
     # flags is a JSON list of plain identifiers, stored as its text on both databases: a quoted
     # match is exact and needs neither jsonb nor SQLite's json_each.
     return cast(Order.flags, String).like('%"' + flag.replace("_", "\\_") + '"%', escape="\\")
@@ -67,15 +73,16 @@ def _figures(t: dict) -> dict:
         return round(float(seconds) / n / 3600, 1) if n else None
     return {"received": t["received"], "claimed": t["claimed"], "resolved": t["resolved"],
             "resolve_rate": _rate(t["resolved"], t["received"]), "on_time": t["on_time"],
-            "on_time_rate": _rate(t["on_time"], t["resolved"]),
+            "on_time_rate": _rate(t["on_time"], t["resolved"] - t["exempt"]),
             "hours_to_claim": mean_hours(t["claim_seconds"], t["claimed"]),
             "hours_to_resolve": mean_hours(t["resolve_seconds"], t["resolved"]),
-            "rated": t["rated"], "satisfaction_rate": _rate(t["satisfied"], t["rated"]),
-            "unrated": t["unrated"], "overdue": t["overdue"]}
+            "rated": t["rated"], "satisfaction_rate": _rate(t["satisfied"], t["rated_assessed"]),
+            "unrated": t["unrated"], "overdue": t["overdue"],
+            "extended": t["extended"], "paused": t["paused"], "exempt": t["exempt"]}
 
 
 _TALLIES = ("received", "claimed", "claim_seconds", "resolved", "on_time", "unrated", "resolve_seconds",
-            "rated", "satisfied", "overdue")
+            "rated", "satisfied", "overdue", "extended", "paused", "exempt", "rated_assessed")
 
 
 def empty_period() -> dict:
@@ -90,7 +97,9 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
     `claims` the claim figures stay 0 / None (the public pages never showed them)."""
     since = min(starts.values())
     columns = [Order.state, Order.created_at, Order.resolved_at, Order.resolve_by, Order.satisfaction,
-               Order.rated_at, Order.due_at, _flagged("unrated").label("unrated")]
+               Order.rated_at, Order.due_at, flagged("unrated").label("unrated"),
+               flagged("exempt").label("exempt"), flagged("extended").label("extended"),
+               flagged("was_paused").label("was_paused"), flagged("paused").label("paused")]
     if claims:
         # When it was first taken (接单 or 派单): one probe of ix_order_events_taken per order.
         columns.append(select(func.min(OrderEvent.created_at)).where(
@@ -104,21 +113,26 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
     for name, start in starts.items():
         resolved = and_(o.c.state.in_(DONE_STATES), o.c.resolved_at >= start)
         rated = and_(o.c.satisfaction.is_not(None), o.c.satisfaction != "", o.c.rated_at >= start)
+        assessed = and_(resolved, ~o.c.exempt)
         tallies += [
             _count(and_(o.c.created_at >= start, o.c.state != states.CANCELLED)).label(f"{name}.received"),
             _count(resolved).label(f"{name}.resolved"),
-            _count(and_(resolved, or_(o.c.resolve_by.is_(None), o.c.resolved_at <= o.c.resolve_by)))
+            _count(and_(assessed, or_(o.c.resolve_by.is_(None), o.c.resolved_at <= o.c.resolve_by)))
             .label(f"{name}.on_time"),
+            _count(and_(resolved, o.c.extended)).label(f"{name}.extended"),
+            _count(and_(resolved, o.c.was_paused)).label(f"{name}.paused"),
+            _count(and_(resolved, o.c.exempt)).label(f"{name}.exempt"),
             _count(and_(resolved, o.c.unrated)).label(f"{name}.unrated"),
             _sum(resolved, _seconds(o.c.resolved_at, o.c.created_at)).label(f"{name}.resolve_seconds"),
             _count(rated).label(f"{name}.rated"),
-            _count(and_(rated, o.c.satisfaction.in_(SATISFIED))).label(f"{name}.satisfied"),
+            _count(and_(rated, ~o.c.exempt)).label(f"{name}.rated_assessed"),
+            _count(and_(rated, ~o.c.exempt, o.c.satisfaction.in_(SATISFIED))).label(f"{name}.satisfied"),
         ]
         if claims:
             taken = o.c.taken >= start
             tallies += [_count(taken).label(f"{name}.claimed"),
                         _sum(taken, _seconds(o.c.taken, o.c.created_at)).label(f"{name}.claim_seconds")]
-    tallies.append(_count(and_(o.c.state.in_(states.OPEN_STATES), o.c.due_at < now)).label("overdue"))
+    tallies.append(_count(and_(o.c.state.in_(states.OPEN_STATES), o.c.due_at < now, ~o.c.paused)).label("overdue"))
     query = select(*([o.c.k] if group_by is not None else []), *tallies)
     if group_by is not None:
         query = query.group_by(o.c.k)
@@ -194,7 +208,7 @@ def _created_groups(where, month: datetime, week: datetime, before: datetime) ->
     channel, cancelled or not and settled on the spot or not: (grid id, category, channel,
     cancelled, on the spot, how many this month, this week, in the four weeks before it)."""
     cancelled = (Order.state == states.CANCELLED).label("cancelled")
-    on_spot = _flagged("on_the_spot").label("on_spot")
+    on_spot = flagged("on_the_spot").label("on_spot")
     query = (select(Order.grid_id, Order.category, Order.channel, cancelled, on_spot,
                     _count(Order.created_at >= month).label("month"),
                     _count(Order.created_at >= week).label("week"),

@@ -1,5 +1,9 @@
 """An order action's input beyond what the engine checks (present, cleaned, bounded): the targets
 it names looked up and checked against the actor's scope, and the values only orders know."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from sqlalchemy import select
 
 from ..accounts.actors import Actor
@@ -9,8 +13,8 @@ from ..extensions import db
 from ..grids.models import Building, Grid
 from ..lifecycle import refuse as _refuse
 from ..text import for_matching
-from ..types import get_by_id
-from . import ladder
+from ..types import INT32_MAX, get_by_id
+from . import deadlines, ladder
 from .models import GRADES, Order
 
 # The 1–5 score some clients still send, mapped once onto the 12345 scale.
@@ -39,8 +43,49 @@ def check(actor, order, row, data: dict, ctx) -> None:
         data["assignee"] = _target_worker(order, data.get("assignee_id") or data.get("assignee"))
     if row.name == "correct_category":
         data["category"] = _valid_category(order, data["category"])
+    if row.name == "extend":
+        data["until"] = _extension_until(order, data["until"])
+    if row.name == "pause":
+        _check_pause(data)
+    if row.name == "appeal" and data["ground"] not in APPEAL_GROUNDS:
+        _refuse("请选择申诉类别", ValidationFailed, fields={"ground": ["不合理诉求、重复诉求或恶意诉求"]})
     if row.name == "set_grade" and (data["grade"] not in GRADES or data["grade"] == order.grade):
         _refuse("等级无效或未改变", ValidationFailed, fields={"grade": ["unknown or unchanged"]})
+
+
+PAUSE_REASONS = ("resident", "third_party", "weather")  # labels.yml pause_reasons
+APPEAL_GROUNDS = ("unreasonable", "repeated", "malicious")  # labels.yml appeal_grounds
+
+
+def _extension_until(order: Order, value) -> datetime:
+    """The new resolve-by: a moment later than the current one (without a zone: local time, as
+    the console's form sends it), within ORDER_EXTENSION_MAX_DAYS working days of it."""
+    try:
+        until = deadlines.parse_time(value)
+    except (TypeError, ValueError):
+        _refuse("延期时间格式不对", ValidationFailed, fields={"until": ["请填写日期和时间"]})
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    if until <= order.resolve_by:
+        _refuse("延期时间须晚于现在的办结时限", ValidationFailed, fields={"until": ["须晚于现在的办结时限"]})
+    most = deadlines.extension_max_days()
+    if deadlines.extension_length(order, until) > deadlines.day_length() * most:
+        _refuse(f"一次延期最多 {most:g} 个工作日", ValidationFailed, fields={"until": [f"最多 {most:g} 个工作日"]})
+    return until
+
+
+def _check_pause(data: dict) -> None:
+    if data["why"] not in PAUSE_REASONS:
+        _refuse("请选择挂起原因", ValidationFailed, fields={"why": ["等待居民、等待第三方或天气原因"]})
+    days = data.get("days")
+    if days is not None:
+        try:
+            days = float(days)
+        except (TypeError, ValueError):
+            days = -1
+        if not 0 < days <= 365:
+            _refuse("预计挂起天数须为 1 到 365 之间的数", ValidationFailed, fields={"days": ["1 到 365"]})
+        data["days"] = days
 
 
 def _target_grid(actor: Actor, order: Order, given: dict):

@@ -12,8 +12,12 @@ Scope rules (beyond seeing the order at all, `actors.in_scope`):
     take   someone who can take it at its rung (`actors.may_hold`)
     hold   its assignee, or a leader above them who could take it
     move   `hold` when it is claimed, `take` while it waits
+    above  a leader (grid leader or a rung above) who could take it, not its assignee: the one who
+           approves what the assignee asked for (延期, a long 挂起)
 The system (timers) and the bot service pass every rule: they act for the product, not a person.
 A partner (an Open311 client system) may only submit."""
+from datetime import timedelta
+
 from ..accounts.actors import Actor, in_scope, may_hold
 from ..extensions import db
 from ..lifecycle import Notice, Row, Table
@@ -52,6 +56,8 @@ def _rule_passes(rule: str, actor: Actor, order) -> bool:
         return holds
     if rule == "move":
         return holds if order.assignee_id is not None else may_hold(actor, order)
+    if rule == "above":
+        return actor.role in LEADERS and order.assignee_id != actor.id and may_hold(actor, order)
     raise ValueError(f"unknown scope rule {rule}")
 
 
@@ -285,6 +291,113 @@ def _is_public(order) -> bool:
     return not _is_private(order)
 
 
+# --- 延期 / 挂起 / 申诉 (assessment, issue 26): what the worker asks, what the rung above decides -------
+
+def _last(order, *actions):
+    """The order's latest event among `actions` (the request an approval answers)."""
+    return next((e for e in reversed(order.events) if e.action in actions), None)
+
+
+def _ask_extension(order, ctx):
+    order.add_flag("extension_pending")
+    ctx.event.update(until=ctx.data["until"].isoformat(), resolve_by=order.resolve_by.isoformat())
+
+
+def _approve_extension(order, ctx):
+    asked = _last(order, "extend")
+    # Figures count on time against the new limit; `extended` counts it apart. Never earlier than
+    # the limit the order has now (a grade set since the request may have given it a later one).
+    until = max(deadlines.parse_time(asked.data["until"]), order.resolve_by)
+    ctx.event.update({"from": order.resolve_by.isoformat(), "to": until.isoformat(),
+                      "extension": deadlines.extensions(order) + 1})
+    order.resolve_by = until
+    order.drop_flag("extension_pending")
+    order.add_flag("extended")
+
+
+def _refuse_extension(order, ctx):
+    order.drop_flag("extension_pending")
+
+
+def _pause(order, ctx):
+    """The clock stops now — unless the worker plans a pause beyond ORDER_PAUSE_LIMIT_DAYS working
+    days: then it runs on until a leader approves (shown in supervision as a pause request)."""
+    needs_approval = ctx.actor.role not in LEADERS and ctx.data.get("days", 0) > deadlines.pause_limit_days()
+    ctx.event.update(why=ctx.data["why"], days=ctx.data.get("days"), approval=needs_approval)
+    order.add_flag("pause_pending" if needs_approval else "paused")
+    if not needs_approval:
+        _stop_clock(order, ctx)
+
+
+def _approve_pause(order, ctx):
+    order.drop_flag("pause_pending")
+    order.add_flag("paused")
+    _stop_clock(order, ctx)
+
+
+def _stop_clock(order, ctx):
+    order.add_flag("was_paused")  # counted apart in the figures
+    ctx.event.update(stopped=True, left=deadlines.left(order, ctx.now).total_seconds())
+
+
+def _resume(order, ctx):
+    """The clock restarts: the working time that was left when it stopped, from now."""
+    if "paused" in (order.flags or []):
+        stopped = _last(order, "pause", "approve_pause")
+        left = timedelta(seconds=stopped.data["left"])
+        ctx.event.update({"from": order.resolve_by.isoformat(), "paused_from": stopped.created_at.isoformat(),
+                          "left": left.total_seconds()})
+        order.resolve_by = deadlines.add(order, ctx.now, left)
+        ctx.event["to"] = order.resolve_by.isoformat()
+    order.drop_flag("paused")
+    order.drop_flag("pause_pending")
+
+
+def _appeal(order, ctx):
+    order.add_flag("appeal_pending")
+    ctx.event["ground"] = ctx.data["ground"]
+
+
+def _approve_appeal(order, ctx):
+    """免责: out of the unit's 满意率 and 按时办结率, still in its counts and on the timeline."""
+    order.drop_flag("appeal_pending")
+    order.add_flag("exempt")
+    ctx.event["ground"] = _last(order, "appeal").data["ground"]
+
+
+def _refuse_appeal(order, ctx):
+    order.drop_flag("appeal_pending")
+
+
+def _flag_is(name, words):
+    def holds(order) -> bool:
+        return name in (order.flags or [])
+    holds.__doc__ = words
+    return holds
+
+
+def _extension_possible(order) -> bool:
+    """no extension asked or paused, and fewer than ORDER_EXTENSION_MAX_COUNT granted"""
+    flags = order.flags or []
+    return ("extension_pending" not in flags and "paused" not in flags
+            and deadlines.extensions(order) < deadlines.extension_max_count())
+
+
+def _not_paused(order) -> bool:
+    """not paused or asked to be"""
+    return not {"paused", "pause_pending"} & set(order.flags or [])
+
+
+def _pausing(order) -> bool:
+    """paused, or a pause asked"""
+    return bool({"paused", "pause_pending"} & set(order.flags or []))
+
+
+def _appealable(order) -> bool:
+    """no appeal waiting and not exempt yet"""
+    return not {"appeal_pending", "exempt"} & set(order.flags or [])
+
+
 _HOLDERS_ASSIGNED = (Notice("holders", "assigned"),)
 ROWS = (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
@@ -359,6 +472,41 @@ ROWS = (
            requires={"*": ("reason",)}, effect=_flag("private"), precondition=_is_public),
     Action("make_public", tuple(s for s in STATES if s != CANCELLED), None, frozenset({"staff"}), LEADERS,
            requires={"*": ("reason",)}, effect=_unflag("private"), precondition=_is_private),
+    # --- 延期 / 挂起 / 申诉 (考核, issue 26): the assessment's rows, kept together -------------------
+    # 延期: the worker asks for a later resolve-by with a reason; the rung above approves or refuses
+    Action("extend", CLAIMED_STATES, None, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "hold",
+           requires={"*": ("reason", "until")}, effect=_ask_extension, precondition=_extension_possible,
+           refused_code="extension_not_possible", notify=(Notice("leader", "extension_asked"),)),
+    Action("approve_extension", CLAIMED_STATES, None, frozenset({"staff"}), LEADERS, "above",
+           accepts=("note",), effect=_approve_extension,
+           precondition=_flag_is("extension_pending", "an extension asked"), refused_code="nothing_asked",
+           notify=(Notice("assignee", "extension_approved"),)),
+    Action("refuse_extension", CLAIMED_STATES, None, frozenset({"staff"}), LEADERS, "above",
+           requires={"*": ("reason",)}, effect=_refuse_extension,
+           precondition=_flag_is("extension_pending", "an extension asked"), refused_code="nothing_asked",
+           notify=(Notice("assignee", "extension_refused"),)),
+    # 挂起: waiting for the resident, a third party or the weather; the clock stops (a long pause
+    # asked by a worker waits for a leader's approval first) and restarts on 恢复
+    Action("pause", CLAIMED_STATES, None, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "hold",
+           requires={"*": ("reason", "why")}, accepts=("days",), effect=_pause, precondition=_not_paused,
+           refused_code="already_paused"),
+    Action("approve_pause", CLAIMED_STATES, None, frozenset({"staff"}), LEADERS, "above",
+           accepts=("note",), effect=_approve_pause,
+           precondition=_flag_is("pause_pending", "a long pause asked"), refused_code="nothing_asked"),
+    Action("resume", CLAIMED_STATES, None, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "hold",
+           accepts=("note",), effect=_resume, precondition=_pausing, refused_code="not_paused"),
+    # 申诉 / 免责: 不合理 / 重复 / 恶意诉求, approved by the community: out of the unit's 满意率 and
+    # 按时办结率, still counted and on the timeline
+    Action("appeal", tuple(s for s in STATES if s != CANCELLED), None, frozenset({"staff"}),
+           STAFF_ROLES | PROPERTY, requires={"*": ("ground", "reason")}, effect=_appeal,
+           precondition=_appealable, refused_code="appeal_not_possible"),
+    Action("approve_appeal", tuple(s for s in STATES if s != CANCELLED), None, frozenset({"staff"}), ADMINS,
+           accepts=("note",), effect=_approve_appeal,
+           precondition=_flag_is("appeal_pending", "an appeal waiting"), refused_code="nothing_asked"),
+    Action("refuse_appeal", tuple(s for s in STATES if s != CANCELLED), None, frozenset({"staff"}), ADMINS,
+           requires={"*": ("reason",)}, effect=_refuse_appeal,
+           precondition=_flag_is("appeal_pending", "an appeal waiting"), refused_code="nothing_asked"),
+    # --- end of the assessment's rows ---------------------------------------------------------------
     # Records that change no state
     Action("overdue", OPEN_STATES, None, frozenset({"system"}), effect=_flag("overdue"),
            notify=(Notice("holders", "overdue"),)),
@@ -387,12 +535,15 @@ def _attach(order, row, event, ctx) -> None:
 
 
 def _after(order, row, ctx) -> None:
+    if order.state not in CLAIMED_STATES:  # nobody holds it now: what its holder asked lapses
+        for flag in ("extension_pending", "pause_pending", "paused"):
+            order.drop_flag(flag)
     order.due_at = deadlines.current_due(order)
 
 
 # Input the engine reads; anything else a caller passes is the event's own data (e.g. the SLA key).
 INPUTS = {"note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
-          "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos"}
+          "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos", "until", "why", "days", "ground"}
 _FORBIDDEN = {
     "claim": "这张工单不在你能接的层级", "assign": "这张工单不在你能派的层级",
     "release": "只有接单人或其上级可以退回", "progress": "只有接单人或其上级可以记录进展",

@@ -27,8 +27,10 @@ def period(rows, since, now, claimed_at=None):
     claimed_at = claimed_at or {}
     since, now = since.astimezone(timezone.utc), now.astimezone(timezone.utc)
     received = resolved = on_time = rated = satisfied = unrated = overdue = claimed = 0
+    extended = paused = exempt = rated_assessed = 0
     to_claim, to_resolve = [], []
     for o in rows:
+        flags = o.flags or []
         if o.created_at >= since and o.state != states.CANCELLED:
             received += 1
         taken = claimed_at.get(o.id)
@@ -37,18 +39,25 @@ def period(rows, since, now, claimed_at=None):
             to_claim.append(taken - o.created_at)
         if o.state in DONE_STATES and o.resolved_at and o.resolved_at >= since:
             resolved += 1
-            on_time += bool(o.resolve_by is None or o.resolved_at <= o.resolve_by)
-            unrated += "unrated" in (o.flags or [])
+            # 免责: an exempt order is resolved like any other, but judged for neither rate
+            on_time += "exempt" not in flags and bool(o.resolve_by is None or o.resolved_at <= o.resolve_by)
+            unrated += "unrated" in flags
+            extended += "extended" in flags
+            paused += "was_paused" in flags
+            exempt += "exempt" in flags
             to_resolve.append(o.resolved_at - o.created_at)
         if o.satisfaction and o.rated_at and o.rated_at >= since:
             rated += 1
-            satisfied += o.satisfaction in SATISFIED
-        if o.state in states.OPEN_STATES and o.due_at and o.due_at < now:
+            rated_assessed += "exempt" not in flags
+            satisfied += "exempt" not in flags and o.satisfaction in SATISFIED
+        if o.state in states.OPEN_STATES and o.due_at and o.due_at < now and "paused" not in flags:
             overdue += 1
     return {"received": received, "claimed": claimed, "resolved": resolved,
-            "resolve_rate": _rate(resolved, received), "on_time": on_time, "on_time_rate": _rate(on_time, resolved),
+            "resolve_rate": _rate(resolved, received), "on_time": on_time,
+            "on_time_rate": _rate(on_time, resolved - exempt),
             "hours_to_claim": _mean_hours(to_claim), "hours_to_resolve": _mean_hours(to_resolve),
-            "rated": rated, "satisfaction_rate": _rate(satisfied, rated), "unrated": unrated, "overdue": overdue}
+            "rated": rated, "satisfaction_rate": _rate(satisfied, rated_assessed), "unrated": unrated,
+            "overdue": overdue, "extended": extended, "paused": paused, "exempt": exempt}
 
 
 def _touched_since(since):

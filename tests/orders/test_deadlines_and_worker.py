@@ -10,7 +10,11 @@ from backend.workdays import WorkCalendar
 from backend.worker import periodic_jobs, tick_once
 
 SH = ZoneInfo("Asia/Shanghai")
-CAL = WorkCalendar("Asia/Shanghai", "1,2,3,4,5", "08:30-17:30", holidays="2026-10-01", extra_days="2026-09-27")
+# The local overrides alone (WORK_CALENDAR=weekdays): what a deployment gets without the package.
+CAL = WorkCalendar("Asia/Shanghai", "1,2,3,4,5", "08:30-17:30", holidays="2026-10-01", extra_days="2026-09-27",
+                   official=False)
+# The default: the State Council's calendar, nothing configured.
+OFFICIAL = WorkCalendar("Asia/Shanghai", "1,2,3,4,5", "08:30-17:30")
 
 
 def at(*args):
@@ -25,6 +29,31 @@ def test_working_hours_skip_nights_weekends_and_holidays():
     assert CAL.add(at(2026, 11, 23, 7, 0), timedelta(days=3)) == at(2026, 11, 25, 17, 30)  # 3 working days
     assert CAL.add(at(2026, 9, 30, 17, 0), timedelta(hours=1)) == at(2026, 10, 2, 9, 0)  # holiday skipped
     assert CAL.add(at(2026, 9, 26, 17, 0), timedelta(hours=1)) == at(2026, 9, 27, 9, 30)  # 调休 Sunday worked
+
+
+def test_the_official_calendar_knows_2026s_spring_festival_and_national_day_without_configuration():
+    # 春节 2026: 2-15 (Sun) to 2-23 (Mon) off, Saturdays 2-14 and 2-28 worked (调休).
+    assert OFFICIAL.add(at(2026, 2, 13, 17, 0), timedelta(hours=1)) == at(2026, 2, 14, 9, 0)  # 调休 Saturday
+    assert OFFICIAL.add(at(2026, 2, 14, 17, 0), timedelta(hours=1)) == at(2026, 2, 24, 9, 0)  # nine days off
+    assert OFFICIAL.add(at(2026, 2, 27, 17, 0), timedelta(hours=1)) == at(2026, 2, 28, 9, 0)  # 调休 Saturday
+    # 国庆 2026: 10-1 (Thu) to 10-7 off, Sunday 9-20 and Saturday 10-10 worked.
+    assert OFFICIAL.add(at(2026, 9, 18, 17, 0), timedelta(hours=1)) == at(2026, 9, 20, 9, 0)  # Sat off, Sun worked
+    assert OFFICIAL.add(at(2026, 9, 30, 17, 0), timedelta(hours=1)) == at(2026, 10, 8, 9, 0)
+    assert OFFICIAL.add(at(2026, 10, 9, 17, 0), timedelta(days=1)) == at(2026, 10, 10, 17, 0)  # ½h Fri + 8½h on the 调休 Saturday
+    # An ordinary weekend is still a weekend: three working days from Friday's opening are Fri, Mon, Tue.
+    assert OFFICIAL.add(at(2026, 11, 27, 8, 30), timedelta(days=3)) == at(2026, 12, 1, 17, 30)
+    # Local overrides win over the package: a district's own day off, and a day it works anyway.
+    local = WorkCalendar("Asia/Shanghai", "1,2,3,4,5", "08:30-17:30", holidays="2026-02-24", extra_days="2026-02-16")
+    assert local.is_working_day(at(2026, 2, 16).date()) and not local.is_working_day(at(2026, 2, 24).date())
+    # A year the package does not know falls back to WORK_DAYS plus the overrides, never an error.
+    assert OFFICIAL.is_working_day(at(2099, 10, 1).date()) is True
+
+
+def test_working_time_between_two_moments_skips_what_the_calendar_rests():
+    assert OFFICIAL.working_between(at(2026, 11, 27, 16, 30), at(2026, 11, 30, 9, 30)) == timedelta(hours=2)
+    assert OFFICIAL.working_between(at(2026, 9, 30, 17, 0), at(2026, 10, 8, 9, 0)) == timedelta(hours=1)
+    assert OFFICIAL.working_between(at(2026, 2, 13, 17, 0), at(2026, 2, 24, 9, 0)) == timedelta(hours=10)  # ½h + 调休 Sat 9h + ½h
+    assert OFFICIAL.working_between(at(2026, 11, 30, 10, 0), at(2026, 11, 30, 9, 0)) == timedelta(0)
 
 
 def test_urgent_runs_on_calendar_time_normal_on_working_hours_and_categories_override(app, db, make, city, monkeypatch):

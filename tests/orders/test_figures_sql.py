@@ -27,7 +27,7 @@ def history(make, db, redis):
     resident = Actor.for_resident(world["resident"])
     w1, w2 = (Actor.for_staff(w) for w in world["workers"])
     leader = Actor.for_staff(world["leader"])
-    admin = Actor.for_staff(world["community_admin"])
+    admin = Actor.for_staff(world["community_admin"])  # also decides 延期 and 免责 (rows of issue 26)
     # the 20th of this month, 10:00 local: the month, the week and the four weeks before all hold orders
     start = figures.local_starts(clock.now())[1] + timedelta(days=19, hours=10)
     made = []
@@ -64,11 +64,21 @@ def history(make, db, redis):
         if step == 4:
             continue  # left in hand (overdue once its limit passes)
         # some within their limit, some late (past the seven days), none later than `start`
+        if step == 6 and i % 2:  # 延期, approved by the community
+            services.perform(worker, o, "extend", reason="等配件", until=o.resolve_by + timedelta(days=2))
+            services.perform(admin, o, "approve_extension")
+        if step == 6 and not i % 2:  # 挂起 for a while, then on again
+            services.perform(worker, o, "pause", reason="等居民在家", why="resident")
+            clock.travel(timedelta(hours=30))
+            services.perform(worker, o, "resume")
         clock.travel(timedelta(hours=2 + ((i * 53) % 220 if day > 12 else i % 30)))
         services.perform(worker, o, "resolve", result="已处理")
         if step == 5:
             clock.travel(timedelta(hours=5))
             services.rate(resident, o, satisfaction=("satisfied", "basically_satisfied", "unsatisfied")[i % 3])
+            if i % 2:  # 申诉 approved: out of both rates, still counted
+                services.perform(worker, o, "appeal", ground="unreasonable", reason="超出公共服务范围")
+                services.perform(admin, o, "approve_appeal")
     clock.travel(start - clock.now())
     from backend.dispatch import services as dispatch
     dispatch.archive_tick()  # the old resolved and unrated ones are archived as 未评价
@@ -85,6 +95,9 @@ def test_the_dashboard_counted_in_sql_equals_the_python_definition(history):
     month = reference.dashboard(scope_filter(_scopes(history)[1]))["month"]
     assert all(month[k] for k in ("received", "claimed", "resolved", "rated", "overdue", "hours_to_claim"))
     assert month["on_time"] < month["resolved"]
+    # and 延期, 挂起 and 免责 (issue 26) are among what is compared
+    history_flags = [set(o.flags or []) for o in history["orders"]]
+    assert all(any(flag in f for f in history_flags) for flag in ("extended", "was_paused", "exempt"))
     for days in (0, 12, 31):  # now, and later as the history ages out of the periods
         clock.travel(timedelta(days=days))
         for actor in _scopes(history):

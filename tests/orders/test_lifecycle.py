@@ -88,6 +88,11 @@ def given(action: str, actor: Actor, town) -> dict:
         "set_grade": {"grade": "urgent"},
         "make_private": {"reason": "涉及个人隐私"},
         "make_public": {"reason": "已核实可以公示"},
+        "extend": {"reason": "等待配件到货", "until": clock.now() + timedelta(days=6)},
+        "refuse_extension": {"reason": "时限内可以办完"},
+        "pause": {"reason": "居民不在家", "why": "resident", "days": 1},
+        "appeal": {"ground": "repeated", "reason": "与上周工单重复"},
+        "refuse_appeal": {"reason": "不属于重复诉求"},
     }.get(action, {})
 
 
@@ -153,8 +158,13 @@ def test_every_action_for_every_actor(make, db, redis, town, state):
         assert outcomes[("close", "system")] == 200 and outcomes[("close", "assignee")] == 403
     if state == states.CANCELLED:
         assert all(status != 200 for status in outcomes.values()), outcomes
-    if state == states.CLOSED:  # archived: only whether it is published can still change
-        assert {a for (a, _), status in outcomes.items() if status == 200} == {"make_private"}, outcomes
+    if state == states.CLOSED:  # archived: only whether it is published, or counted (申诉), can still change
+        assert {a for (a, _), status in outcomes.items() if status == 200} == {"make_private", "appeal"}, outcomes
+        assert outcomes[("appeal", "owner")] == 403 and outcomes[("approve_appeal", "community_admin")] == 409
+    if state == states.CLAIMED:  # 延期 / 挂起: the holder asks, nothing waits to be approved yet
+        assert outcomes[("extend", "assignee")] == 200 and outcomes[("extend", "colleague")] == 403
+        assert outcomes[("pause", "assignee")] == 200 and outcomes[("resume", "assignee")] == 409
+        assert outcomes[("approve_extension", "leader")] == 409 and outcomes[("approve_extension", "assignee")] == 403
     assert outcomes[("make_public", "community_admin")] == 409  # nothing to undo on a public order
 
 

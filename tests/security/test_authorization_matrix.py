@@ -98,6 +98,13 @@ IN_SCOPE = {"w1", "leader", "cadmin", "sadmin", "sys"}
 A_READERS = {"res_a", "bot_a"} | IN_SCOPE
 
 O = "/api/v1/orders/<string:number>"
+
+
+def _extend_body(world, sender):
+    from datetime import timedelta
+    from backend import clock
+    return {"reason": "等待配件到货", "until": (clock.now() + timedelta(days=9)).isoformat()}
+
 _NEW = itertools.count()
 
 # One column per ACTORS entry.
@@ -268,6 +275,26 @@ TABLE = [
         body={"reason": "涉及个人隐私"}, readers=IN_SCOPE),
     Row("POST", O + "/public", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="private",
         body={"reason": "当事人同意公开"}, readers=IN_SCOPE),
+    # 延期 / 挂起 / 申诉 (issue 26): the holder (or a leader above) asks; a leader above w1 decides
+    # 延期 and a long 挂起, the community (or above) 免责; anyone in scope may appeal.
+    Row("POST", O + "/extend", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="claimed",
+        body=_extend_body, readers=IN_SCOPE),
+    Row("POST", O + "/approve_extension", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404",
+        setup="extension_asked", body={}, readers=IN_SCOPE),
+    Row("POST", O + "/refuse_extension", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404",
+        setup="extension_asked", body={"reason": "时限内可以办完"}, readers=IN_SCOPE),
+    Row("POST", O + "/pause", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="claimed",
+        body={"reason": "等居民补充材料", "why": "resident"}, readers=IN_SCOPE),
+    Row("POST", O + "/approve_pause", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404",
+        setup="pause_asked", body={}, readers=IN_SCOPE),
+    Row("POST", O + "/resume", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="paused",
+        body={}, readers=IN_SCOPE),
+    Row("POST", O + "/appeal", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="resolved",
+        body={"ground": "repeated", "reason": "与上周工单重复"}, readers=IN_SCOPE),
+    Row("POST", O + "/approve_appeal", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404 404",
+        setup="appealed", body={}, readers=IN_SCOPE),
+    Row("POST", O + "/refuse_appeal", "401 403 403 403 404 403 200 404 200 404 200 403 403 401 404 404",
+        setup="appealed", body={"reason": "不属于重复诉求"}, readers=IN_SCOPE),
     # 公示: public, no login; resolved requests are published masked, never A's phone or photo.
     Row("GET", "/public/", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
         hidden=(A_PHONE, A_PHOTO)),
@@ -461,10 +488,17 @@ def _order_in(make, world, state: str) -> Order | Wish:
     worker = Actor.for_staff(world["staff"]["w1"])
     if state == "photo":
         photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
-    if state in ("claimed", "resolved", "private"):
+    if state in ("claimed", "resolved", "private", "appealed", "extension_asked", "pause_asked", "paused"):
         dispatch.claim(worker, order.number)
-    if state in ("resolved", "private"):
+    if state == "extension_asked":
+        dispatch.act(worker, order.number, "extend", **_extend_body(world, None))
+    if state in ("pause_asked", "paused"):  # five days is beyond the limit (3): it waits for approval
+        dispatch.act(worker, order.number, "pause", reason="等供水公司", why="third_party",
+                     days=5 if state == "pause_asked" else 1)
+    if state in ("resolved", "private", "appealed"):
         dispatch.act(worker, order.number, "resolve", result="灯已换好")
+    if state == "appealed":
+        dispatch.act(worker, order.number, "appeal", ground="repeated", reason="与上周工单重复")
     if state == "private":
         dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "make_private", reason="隐私")
     if state == "dispute":
