@@ -19,7 +19,7 @@ from .blueprint import bp
 
 
 # Form fields each action's input comes from (the lifecycle row says which are required).
-FORM_FIELDS = ("note", "reason", "result", "category", "grade", "assignee", "grid")
+FORM_FIELDS = ("note", "reason", "result", "category", "grade", "assignee", "grid", "original")
 
 
 def _form_input() -> dict:

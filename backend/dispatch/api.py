@@ -8,7 +8,8 @@ from ..orders import intake
 from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
 from . import services
-from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, IntakeSchema, PlaceSchema, ProgressSchema,
+from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, IntakeSchema, MergeSchema, PlaceSchema,
+                      ProgressSchema,
                       QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
 
@@ -80,3 +81,6 @@ _action("return", "return_from_property", ReasonSchema,
 _action("close", "close", ReasonSchema, "归档 a rated or resolved order by hand, with a reason")
 _action("private", "make_private", ReasonSchema, "不予公示: keep the order off the public pages, with a reason")
 _action("public", "make_public", ReasonSchema, "恢复公示: show the order on the public pages again, with a reason")
+# issue 20
+_action("merge", "merge", MergeSchema, "合并工单: close a duplicate into its original (its reporter becomes a co-reporter)")
+_action("unmerge", "unmerge", ReasonSchema, "撤销合并: undo a merge while the original is open, with a reason")

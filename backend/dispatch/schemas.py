@@ -56,6 +56,12 @@ class PlaceSchema(_TargetGrid):
     note = fields.String(load_default=None, allow_none=True, validate=_note)
 
 
+class MergeSchema(StrictSchema):
+    original = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                             metadata={"description": "the original order's number (HX…)"})
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
 class SuperviseSchema(StrictSchema):
     note = required_text()
 

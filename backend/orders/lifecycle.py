@@ -17,10 +17,10 @@ A partner (an Open311 client system) may only submit."""
 from ..accounts.actors import Actor, in_scope, may_hold
 from ..extensions import db
 from ..lifecycle import Notice, Row, Table
-from . import deadlines, files, inputs, ladder, states
+from . import deadlines, files, inputs, ladder, merging, states
 from .signals import after_commit, order_changed
 from .models import SATISFACTIONS, Attachment, OrderEvent
-from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, OPEN_STATES, RATED,
+from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, MERGED, OPEN_STATES, RATED,
                      REOPENED, RESOLVED, STATES, SUBMITTED, UNCLAIMED_STATES)
 from .inputs import CLOSING_SATISFACTIONS, check_satisfaction  # noqa: F401  (read from here too)
 
@@ -359,6 +359,14 @@ ROWS = (
            requires={"*": ("reason",)}, effect=_flag("private"), precondition=_is_public),
     Action("make_public", tuple(s for s in STATES if s != CANCELLED), None, frozenset({"staff"}), LEADERS,
            requires={"*": ("reason",)}, effect=_unflag("private"), precondition=_is_private),
+    # --- issue 20 (H7): 合并 / 撤销合并, 电话回访, 回复居民 -------------------------------------------
+    # 合并: a duplicate closes into its original (merging.py); roles and scope as transfer
+    Action("merge", OPEN_STATES, MERGED, frozenset({"staff"}), ON_THE_LADDER, "move",
+           requires={"*": ("original",)}, accepts=("note",), effect=merging.merge),
+    # 撤销合并: back to its own queue with fresh limits, while the original is still open
+    Action("unmerge", (MERGED,), SUBMITTED, frozenset({"staff"}), ON_THE_LADDER, "move",
+           requires={"*": ("reason",)}, effect=merging.unmerge, precondition=merging.original_open),
+    # --- end of issue 20's rows -------------------------------------------------------------------
     # Records that change no state
     Action("overdue", OPEN_STATES, None, frozenset({"system"}), effect=_flag("overdue"),
            notify=(Notice("holders", "overdue"),)),
@@ -391,13 +399,14 @@ def _after(order, row, ctx) -> None:
 
 
 # Input the engine reads; anything else a caller passes is the event's own data (e.g. the SLA key).
-INPUTS = {"note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
+INPUTS = {"original", "note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
           "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos"}
 _FORBIDDEN = {
     "claim": "这张工单不在你能接的层级", "assign": "这张工单不在你能派的层级",
     "release": "只有接单人或其上级可以退回", "progress": "只有接单人或其上级可以记录进展",
     "resolve": "只有接单人或其上级可以办结", "escalate": "只有接单人或其上级可以上报",
-    "transfer": "只有接单人或其上级可以转派",
+    "transfer": "只有接单人或其上级可以转派", "merge": "只有接单人或其上级可以合并",
+    "unmerge": "这张工单不在你能撤销合并的层级",
     "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
 }
 

@@ -52,6 +52,8 @@ ORDER_CHECKS = {
     "department_rung": "rung <> 'department' OR department_id IS NOT NULL",
     "property_rung": "rung <> 'property' OR property_company_id IS NOT NULL",
     "reopen_count": "reopen_count >= 0",
+    # merged into another order exactly while in the merged state, never into itself
+    "merged_into": f"(merged_into_id IS NOT NULL) = (state = '{states.MERGED}') AND merged_into_id <> id",
 }
 
 
@@ -125,6 +127,8 @@ class Order(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 合并: the original this duplicate was closed into (state merged); its reporter is a co-reporter there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     # Optimistic lock: a concurrent change to the same order loses instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -141,6 +145,10 @@ class Order(db.Model):
     community = relationship("Community")
     department = relationship("Department")
     property_company = relationship("PropertyCompany")
+    merged_into = relationship("Order", remote_side=[id], foreign_keys=[merged_into_id])
+    co_reporters: Mapped[list["CoReporter"]] = relationship(
+        back_populates="order", order_by="CoReporter.id", foreign_keys="CoReporter.order_id",
+        cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
     # Set per response by services.present, for whoever asked (not stored): what they may do, and
@@ -197,6 +205,20 @@ class OrderEvent(EventColumns, db.Model):
                             postgresql_where=text("action IN ('claim', 'assign')")))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+class CoReporter(db.Model):
+    """A resident who reported the same problem (附议, or their order merged into this one by staff):
+    followed like the reporter. `from_order_id`: the merged duplicate it came with (None: 附议)."""
+
+    __tablename__ = "co_reporters"
+    __table_args__ = (UniqueConstraint("order_id", "resident_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    from_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    order: Mapped[Order] = relationship(back_populates="co_reporters", foreign_keys=[order_id])
 
 
 class Attachment(db.Model):

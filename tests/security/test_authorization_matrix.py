@@ -264,6 +264,11 @@ TABLE = [
     Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401 403 403",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
               "location_text": "水晶城小区3号楼"}),
+    # 合并 / 撤销合并 (issue 20): roles and scope as transfer; the original is an open order of grid 1.
+    Row("POST", O + "/merge", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
+        body=lambda w, s: {"original": _original(w)}, readers=IN_SCOPE),
+    Row("POST", O + "/unmerge", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="merged",
+        body={"reason": "不是同一件事"}, readers=IN_SCOPE),
     Row("POST", O + "/private", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="resolved",
         body={"reason": "涉及个人隐私"}, readers=IN_SCOPE),
     Row("POST", O + "/public", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="private",
@@ -438,7 +443,7 @@ def _world(make):
                                       name="赵建国", skills=[], hours_available=2)
     unit = wish_registry.add_unit(cadmin, community_id=c1.id, name="工商银行支行")
     item = wish_registry.add_item(cadmin, community_id=c1.id, kind="need", title="帮厨")
-    return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1,
+    return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1, "make": make,
             "partner_key": partner_key, "service": service, "member_b": member_b, "unit": unit, "item": item}
 
 
@@ -472,9 +477,19 @@ def _order_in(make, world, state: str) -> Order | Wish:
                                              order_number=order.number, parties=[
                                                  {"kind": "resident", "name": "李桂兰"},
                                                  {"kind": "property", "name": "水晶城物业"}]).id
+    if state == "merged":  # a duplicate of B's open order in the same grid
+        dispatch.act(worker, order.number, "merge", original=_original(world))
     if state == "at_property":  # 小区吹哨: the community gives it to the compound's property
         dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "dispatch_property")
     return order
+
+
+def _original(world) -> str:
+    """The number of an open order of resident B in A's grid: what a merge of A's order names."""
+    if "original" not in world:
+        world["original"] = world["make"].order(world["residents"]["b"], text="3号楼路灯不亮",
+                                                location_text="水晶城小区3号楼2单元", category=A_CATEGORY).number
+    return world["original"]
 
 
 def _snapshot(db, number):
