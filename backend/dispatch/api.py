@@ -9,6 +9,7 @@ from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
 from . import services
 from .schemas import (AssignSchema, CategorySchema, EmptySchema, GradeSchema, IntakeSchema, MergeSchema, PlaceSchema,
+                      CallbackSchema, ReplySchema,
                       ProgressSchema,
                       QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
@@ -84,3 +85,6 @@ _action("public", "make_public", ReasonSchema, "恢复公示: show the order on 
 # issue 20
 _action("merge", "merge", MergeSchema, "合并工单: close a duplicate into its original (its reporter becomes a co-reporter)")
 _action("unmerge", "unmerge", ReasonSchema, "撤销合并: undo a merge while the original is open, with a reason")
+_action("callback", "callback", CallbackSchema,
+        "电话回访: record the resident's answer on the phone; 不满意 reopens (row callback_reopen)")
+_action("reply", "reply", ReplySchema, "回复居民: a canned reply (variables filled) or your own words, sent to the resident")

@@ -18,7 +18,7 @@ from ..errors import Conflict, DomainError, Forbidden
 from ..extensions import db
 from ..grids.models import Community, Department, Grid, PropertyCompany
 from ..notifications.models import Notification
-from ..orders import deadlines, ladder, merging, states
+from ..orders import deadlines, ladder, merging, replies, states
 from ..orders import services as orders
 from ..orders.models import Order
 from ..orders.services import scope_filter
@@ -83,6 +83,11 @@ def act(actor: Actor, number: str, action: str, *, shown: str | None = None, **g
         order = _get(actor, number)
         if action == "supervise":  # 督办 of a merged duplicate goes to its original
             order = merging.supervision_target(order)
+        if action == "callback":  # 不满意 reopens, as the resident's own rating would
+            action = replies.callback_action(given)
+        if action == "reply":  # a canned reply or their own words, variables filled here
+            given = {"note": replies.reply_text(actor, order, text=given.get("text") or given.get("note"),
+                                                canned_id=given.get("canned_id"), expected=given.get("expected"))}
         order = orders.perform(actor, order, action, **given)
     if shown:
         privacy.record_contact_read(actor, order, shown)

@@ -71,11 +71,13 @@ def _figures(t: dict) -> dict:
             "hours_to_claim": mean_hours(t["claim_seconds"], t["claimed"]),
             "hours_to_resolve": mean_hours(t["resolve_seconds"], t["resolved"]),
             "rated": t["rated"], "satisfaction_rate": _rate(t["satisfied"], t["rated"]),
-            "unrated": t["unrated"], "overdue": t["overdue"]}
+            "unrated": t["unrated"], "overdue": t["overdue"],
+            # 回访满意率: answers staff recorded by phone, counted apart from the residents' own ratings
+            "callbacks": t["callbacks"], "callback_satisfaction_rate": _rate(t["callback_satisfied"], t["callbacks"])}
 
 
 _TALLIES = ("received", "claimed", "claim_seconds", "resolved", "on_time", "unrated", "resolve_seconds",
-            "rated", "satisfied", "overdue")
+            "rated", "satisfied", "callbacks", "callback_satisfied", "overdue")
 
 
 def empty_period() -> dict:
@@ -90,7 +92,7 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
     `claims` the claim figures stay 0 / None (the public pages never showed them)."""
     since = min(starts.values())
     columns = [Order.state, Order.created_at, Order.resolved_at, Order.resolve_by, Order.satisfaction,
-               Order.rated_at, Order.due_at, _flagged("unrated").label("unrated")]
+               Order.rated_at, Order.due_at, _flagged("unrated").label("unrated"), Order.rating_source]
     if claims:
         # When it was first taken (接单 or 派单): one probe of ix_order_events_taken per order.
         columns.append(select(func.min(OrderEvent.created_at)).where(
@@ -103,7 +105,9 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
     tallies = []
     for name, start in starts.items():
         resolved = and_(o.c.state.in_(DONE_STATES), o.c.resolved_at >= start)
-        rated = and_(o.c.satisfaction.is_not(None), o.c.satisfaction != "", o.c.rated_at >= start)
+        answered = and_(o.c.satisfaction.is_not(None), o.c.satisfaction != "", o.c.rated_at >= start)
+        called = and_(answered, o.c.rating_source == "callback")
+        rated = and_(answered, or_(o.c.rating_source.is_(None), o.c.rating_source != "callback"))
         tallies += [
             _count(and_(o.c.created_at >= start, o.c.state != states.CANCELLED)).label(f"{name}.received"),
             _count(resolved).label(f"{name}.resolved"),
@@ -113,6 +117,8 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
             _sum(resolved, _seconds(o.c.resolved_at, o.c.created_at)).label(f"{name}.resolve_seconds"),
             _count(rated).label(f"{name}.rated"),
             _count(and_(rated, o.c.satisfaction.in_(SATISFIED))).label(f"{name}.satisfied"),
+            _count(called).label(f"{name}.callbacks"),
+            _count(and_(called, o.c.satisfaction.in_(SATISFIED))).label(f"{name}.callback_satisfied"),
         ]
         if claims:
             taken = o.c.taken >= start

@@ -21,7 +21,7 @@ CLOSING_SATISFACTIONS = ("satisfied", "basically_satisfied")
 
 
 def check_satisfaction(action: str, satisfaction: str | None) -> bool:
-    return satisfaction in (CLOSING_SATISFACTIONS if action == "rate" else ("unsatisfied",))
+    return satisfaction in (CLOSING_SATISFACTIONS if action in ("rate", "callback") else ("unsatisfied",))
 
 
 def check(actor, order, row, data: dict, ctx) -> None:

@@ -17,7 +17,7 @@ A partner (an Open311 client system) may only submit."""
 from ..accounts.actors import Actor, in_scope, may_hold
 from ..extensions import db
 from ..lifecycle import Notice, Row, Table
-from . import deadlines, files, inputs, ladder, merging, states
+from . import deadlines, files, inputs, ladder, merging, replies, states
 from .signals import after_commit, order_changed
 from .models import SATISFACTIONS, Attachment, OrderEvent
 from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, MERGED, OPEN_STATES, RATED,
@@ -158,6 +158,7 @@ def _rate(order, ctx):
     order.rating_score = ctx.data.get("score")
     order.rating_comment = ctx.data.get("comment")
     order.rated_at = ctx.now
+    order.rating_source = "resident"
     ctx.event.update(satisfaction=order.satisfaction, score=order.rating_score)
 
 
@@ -172,6 +173,12 @@ def _reopen(order, ctx):
     # its chances and the community takes it.
     order.rung = "community" if order.reopen_count >= 2 or order.grid_id is None else "grid_worker"
     deadlines.set_for_rung(order, ctx.now)
+
+
+def _callback_reopen(order, ctx):
+    """回访 不满意: recorded as the callback's answer, then reopened as the resident's 不满意 is."""
+    replies.record_callback(order, ctx)
+    _reopen(order, ctx)
 
 
 def _close(order, ctx):
@@ -366,6 +373,20 @@ ROWS = (
     # 撤销合并: back to its own queue with fresh limits, while the original is still open
     Action("unmerge", (MERGED,), SUBMITTED, frozenset({"staff"}), ON_THE_LADDER, "move",
            requires={"*": ("reason",)}, effect=merging.unmerge, precondition=merging.original_open),
+    # 电话回访: staff record the answer of a resident who cannot rate (no account) or has not rated
+    # within CALLBACK_AFTER_DAYS; 满意 / 基本满意 rate it (counted as 回访, apart) …
+    Action("callback", (RESOLVED,), RATED, frozenset({"staff"}), ON_THE_LADDER,
+           requires={"*": ("satisfaction",)}, accepts=("note", "called_at"), effect=replies.record_callback,
+           precondition=replies.callback_due),
+    # … 不满意 reopens it as the resident's own would (services.callback picks the row)
+    Action("callback_reopen", (RESOLVED,), REOPENED, frozenset({"staff"}), ON_THE_LADDER,
+           requires={"*": ("satisfaction",)}, accepts=("note", "called_at"), effect=_callback_reopen,
+           precondition=replies.callback_due,
+           notify=(Notice("leader", "reopened"), Notice("resident", "reopened"))),
+    # 回复居民: staff write to the resident (a canned reply with its variables filled, or their own
+    # words); the resident reads it on the H5 timeline and gets it as a WeChat message
+    Action("reply", tuple(s for s in STATES if s not in (CANCELLED, CLOSED, MERGED)), None, frozenset({"staff"}),
+           STAFF_ROLES | PROPERTY, requires={"*": ("note",)}, notify=(Notice("resident", "reply"),)),
     # --- end of issue 20's rows -------------------------------------------------------------------
     # Records that change no state
     Action("overdue", OPEN_STATES, None, frozenset({"system"}), effect=_flag("overdue"),
@@ -399,7 +420,7 @@ def _after(order, row, ctx) -> None:
 
 
 # Input the engine reads; anything else a caller passes is the event's own data (e.g. the SLA key).
-INPUTS = {"original", "note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
+INPUTS = {"original", "called_at", "note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
           "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos"}
 _FORBIDDEN = {
     "claim": "这张工单不在你能接的层级", "assign": "这张工单不在你能派的层级",
@@ -410,10 +431,11 @@ _FORBIDDEN = {
     "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
 }
 
-# `settle` happens only as a patrol report is made, never to an order that exists.
+# `settle` happens only as a patrol report is made, never to an order that exists; `callback_reopen`
+# is what a callback's 不满意 asks for (dispatch.services.act picks it), not a button of its own.
 TABLE = Table("order", ROWS, subject="这张工单", states=STATES, event=OrderEvent, owner="order",
               state_labels="states", action_labels="actions", input_labels="inputs",
-              rules=_rule_passes, new=("submit",), hidden=("settle",), trusted=("system", "bot"),
+              rules=_rule_passes, new=("submit",), hidden=("settle", "callback_reopen"), trusted=("system", "bot"),
               note_keys=("result", "reason", "note", "comment"), rule_messages=_FORBIDDEN,
               aliases={"grid": ("grid_id", "building_id"), "assignee": ("assignee_id",), "satisfaction": ("score",)},
               check=inputs.check, after=_after, recorded=_attach, announce=announce,

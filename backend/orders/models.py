@@ -1,7 +1,7 @@
 """Orders (诉求/工单), their append-only audit trail, attachments and the number sequence."""
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -46,6 +46,7 @@ ORDER_CHECKS = {
     "assignee_claimed": f"(assignee_id IS NOT NULL) = ({_in('state', states.CLAIMED_STATES)})",
     # a current deadline exactly while someone owes the resident work
     "due_open": f"(due_at IS NOT NULL) = ({_in('state', states.OPEN_STATES)})",
+    "rating_source": "rating_source IS NULL OR rating_source IN ('resident', 'callback')",
     "satisfaction": f"satisfaction IS NULL OR {_in('satisfaction', SATISFACTIONS)}",
     "rated_satisfied": f"state <> 'rated' OR {_in('satisfaction', SATISFACTIONS[:2])}",
     "resolved_result": f"NOT {_in('state', ('resolved', 'rated'))} OR (result IS NOT NULL AND resolved_at IS NOT NULL)",
@@ -129,6 +130,9 @@ class Order(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # 合并: the original this duplicate was closed into (state merged); its reporter is a co-reporter there.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    # Whose rating `satisfaction` is: "resident" (rated it themselves) or "callback" (staff recorded
+    # the answer on the phone, 回访); the figures count 回访满意率 apart. None before any rating.
+    rating_source: Mapped[str | None] = mapped_column(String(10))
     # Optimistic lock: a concurrent change to the same order loses instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -219,6 +223,20 @@ class CoReporter(db.Model):
     from_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     order: Mapped[Order] = relationship(back_populates="co_reporters", foreign_keys=[order_id])
+
+
+class CannedReply(db.Model):
+    """常用语: a community's ready-made reply, with VARIABLES filled in when it is sent."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("community_id", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    title: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Attachment(db.Model):

@@ -27,6 +27,7 @@ def period(rows, since, now, claimed_at=None):
     claimed_at = claimed_at or {}
     since, now = since.astimezone(timezone.utc), now.astimezone(timezone.utc)
     received = resolved = on_time = rated = satisfied = unrated = overdue = claimed = 0
+    callbacks = callback_satisfied = 0
     to_claim, to_resolve = [], []
     for o in rows:
         if o.created_at >= since and o.state != states.CANCELLED:
@@ -40,7 +41,10 @@ def period(rows, since, now, claimed_at=None):
             on_time += bool(o.resolve_by is None or o.resolved_at <= o.resolve_by)
             unrated += "unrated" in (o.flags or [])
             to_resolve.append(o.resolved_at - o.created_at)
-        if o.satisfaction and o.rated_at and o.rated_at >= since:
+        if o.satisfaction and o.rated_at and o.rated_at >= since and o.rating_source == "callback":
+            callbacks += 1
+            callback_satisfied += o.satisfaction in SATISFIED
+        elif o.satisfaction and o.rated_at and o.rated_at >= since:
             rated += 1
             satisfied += o.satisfaction in SATISFIED
         if o.state in states.OPEN_STATES and o.due_at and o.due_at < now:
@@ -48,7 +52,8 @@ def period(rows, since, now, claimed_at=None):
     return {"received": received, "claimed": claimed, "resolved": resolved,
             "resolve_rate": _rate(resolved, received), "on_time": on_time, "on_time_rate": _rate(on_time, resolved),
             "hours_to_claim": _mean_hours(to_claim), "hours_to_resolve": _mean_hours(to_resolve),
-            "rated": rated, "satisfaction_rate": _rate(satisfied, rated), "unrated": unrated, "overdue": overdue}
+            "rated": rated, "satisfaction_rate": _rate(satisfied, rated), "unrated": unrated, "overdue": overdue,
+            "callbacks": callbacks, "callback_satisfaction_rate": _rate(callback_satisfied, callbacks)}
 
 
 def _touched_since(since):
@@ -59,7 +64,7 @@ def _touched_since(since):
 def rows_since(where, since):
     return db.session.execute(select(
         Order.id, Order.grid_id, Order.state, Order.channel, Order.category, Order.created_at, Order.resolved_at,
-        Order.resolve_by, Order.satisfaction, Order.rated_at, Order.flags, Order.due_at)
+        Order.resolve_by, Order.satisfaction, Order.rated_at, Order.flags, Order.due_at, Order.rating_source)
         .where(where, _touched_since(since))).all()
 
 

@@ -39,6 +39,7 @@ photo — from everyone.
 """
 import io
 import itertools
+from datetime import timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -269,6 +270,11 @@ TABLE = [
         body=lambda w, s: {"original": _original(w)}, readers=IN_SCOPE),
     Row("POST", O + "/unmerge", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="merged",
         body={"reason": "不是同一件事"}, readers=IN_SCOPE),
+    # 电话回访: on A's order resolved days ago and still unrated; 回复居民: on any of A's live orders.
+    Row("POST", O + "/callback", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404",
+        setup="callback_due", body={"satisfaction": "满意", "note": "电话回访，居民说灯亮了"}, readers=IN_SCOPE),
+    Row("POST", O + "/reply", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
+        body={"text": "{居民称呼}您好，已安排人员处理"}, readers=IN_SCOPE),
     Row("POST", O + "/private", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="resolved",
         body={"reason": "涉及个人隐私"}, readers=IN_SCOPE),
     Row("POST", O + "/public", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="private",
@@ -466,10 +472,15 @@ def _order_in(make, world, state: str) -> Order | Wish:
     worker = Actor.for_staff(world["staff"]["w1"])
     if state == "photo":
         photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
-    if state in ("claimed", "resolved", "private"):
+    if state in ("claimed", "resolved", "private", "callback_due"):
         dispatch.claim(worker, order.number)
-    if state in ("resolved", "private"):
+    if state in ("resolved", "private", "callback_due"):
         dispatch.act(worker, order.number, "resolve", result="灯已换好")
+    if state == "callback_due":  # resolved days ago, and A never rated it
+        from backend.extensions import db
+        order = db.session.get(Order, order.id)
+        order.resolved_at = order.resolved_at - timedelta(days=5)
+        db.session.commit()
     if state == "private":
         dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "make_private", reason="隐私")
     if state == "dispute":

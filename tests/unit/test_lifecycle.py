@@ -94,6 +94,8 @@ def given(action: str, actor: Actor, town) -> dict:
         "make_public": {"reason": "已核实可以公示"},
         "merge": {"original": town["original"].number},
         "unmerge": {"reason": "不是同一件事"},
+        "callback": {"satisfaction": "satisfied", "note": "电话回访"},
+        "reply": {"note": "您好，已安排人员处理"},
     }.get(action, {})
 
 
