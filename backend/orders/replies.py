@@ -117,24 +117,39 @@ def reply_text(actor: Actor, order, *, text: str | None = None, canned_id: int |
     return fill(text.strip(), order, actor, expected)
 
 
-def _may_manage(actor: Actor, community_id: int) -> bool:
+MANAGERS = ("community_admin", "street_admin", "sysadmin")
+
+
+def _communities(actor: Actor):
+    """The communities whose canned replies the actor keeps (403 for anyone but their admins)."""
     from ..grids.models import Community
-    if not actor.is_staff:
-        return False
-    if actor.role == "sysadmin":
-        return True
+    if not actor.is_staff or actor.role not in MANAGERS:
+        refuse("只有社区、街道管理员可以管理常用语", Forbidden)
+    query = select(Community).order_by(Community.id)
     if actor.role == "community_admin":
-        return actor.community_id == community_id
-    if actor.role == "street_admin":
-        community = db.session.get(Community, community_id)
-        return community is not None and community.street_id == actor.street_id
-    return False
+        query = query.where(Community.id == actor.community_id)
+    elif actor.role == "street_admin":
+        query = query.where(Community.street_id == actor.street_id)
+    return list(db.session.scalars(query))
+
+
+def _may_manage(actor: Actor, community_id: int) -> bool:
+    return any(c.id == community_id for c in _communities(actor))
+
+
+def manageable(actor: Actor) -> list[tuple]:
+    """(community, its active canned replies) for each community the actor keeps."""
+    communities = _communities(actor)
+    rows = db.session.scalars(select(CannedReply).where(
+        CannedReply.community_id.in_([c.id for c in communities]), CannedReply.active.is_(True))
+        .order_by(CannedReply.title)).all()
+    return [(c, [r for r in rows if r.community_id == c.id]) for c in communities]
 
 
 def save_canned(actor: Actor, *, community_id: int, title: str, text: str) -> CannedReply:
     """Add a community's canned reply, or change the text of the one with this title."""
     if not _may_manage(actor, community_id):
-        refuse("只有本社区、街道管理员可以管理常用语", Forbidden)
+        refuse("没有这个社区", NotFound)
     title, text = (title or "").strip(), (text or "").strip()
     if not title or not text or len(title) > 40 or len(text) > 500:
         refuse("请填写标题（40字内）和内容（500字内）", ValidationFailed,
@@ -152,6 +167,6 @@ def save_canned(actor: Actor, *, community_id: int, title: str, text: str) -> Ca
 def retire_canned(actor: Actor, canned_id: int) -> None:
     canned = db.session.get(CannedReply, canned_id)
     if canned is None or not _may_manage(actor, canned.community_id):
-        raise NotFound("没有这条常用语")
+        refuse("没有这条常用语", NotFound)
     canned.active = False
     db.session.commit()

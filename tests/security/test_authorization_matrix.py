@@ -53,7 +53,7 @@ from backend.open311 import services as open311
 from backend.dispatch import services as dispatch
 from backend.disputes import services as disputes
 from backend.disputes.models import Dispute, DisputeEvent
-from backend.orders import photos
+from backend.orders import photos, replies
 from backend.orders.models import Order, OrderEvent
 from backend.wishes import registry as wish_registry, services as wishes
 from backend.wishes.models import Wish
@@ -403,6 +403,13 @@ TABLE = [
         body=lambda w, s: {"unit": str(w["unit"].id)}),
     Row("POST", "/console/volunteers/hours", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
         body=lambda w, s: {"member": str(w["member_b"].id), "task": "巡楼", "hours": "1", "day": "2026-11-30"}),
+    # 常用语: kept by the community's admins and the street's (cadmin2 does not know community 1).
+    Row("GET", "/console/canned-replies", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/canned-replies", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
+        body=lambda w, s: {"community": str(w["community"].id), "title": "已派人", "text": "{居民称呼}您好"}),
+    Row("POST", "/console/canned-replies/<int:canned_id>/retire",
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403", path="/console/canned-replies/{canned}/retire",
+        body={}),
     Row("GET", "/console/volunteers/hours.csv", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
 ]
 
@@ -449,7 +456,8 @@ def _world(make):
                                       name="赵建国", skills=[], hours_available=2)
     unit = wish_registry.add_unit(cadmin, community_id=c1.id, name="工商银行支行")
     item = wish_registry.add_item(cadmin, community_id=c1.id, kind="need", title="帮厨")
-    return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1, "make": make,
+    canned = replies.save_canned(cadmin, community_id=c1.id, title="已受理", text="{居民称呼}您好，{工单号}已受理")
+    return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1, "make": make, "canned": canned,
             "partner_key": partner_key, "service": service, "member_b": member_b, "unit": unit, "item": item}
 
 
@@ -548,7 +556,8 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
         number=number, sender=sender, photo=stored.url if stored else None,
         photo_name=stored.url[len("/uploads/"):] if stored else None, w1=world["staff"]["w1"].id, photo_id=stored.id if stored else None,
         community=world["community"].id, service=world["service"], dispute=world.get("dispute"),
-        wish=getattr(order, "id", None), member=world["member_b"].id, item=world["item"].id)
+        wish=getattr(order, "id", None), member=world["member_b"].id, item=world["item"].id,
+        canned=world["canned"].id)
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field
         path += ("&" if "?" in path else "?") + "api_key=" + world["partner_key"]
