@@ -153,6 +153,10 @@ class StaffOrderSchema(OrderBaseSchema):
     assignee = fields.Function(lambda o: o.assignee.name if o.assignee else None)
     ack_by = fields.DateTime(allow_none=True)
     channel = fields.String()
+    # 合并 (issue 20): the original a duplicate was closed into; how many residents joined this one
+    merged_into = fields.Function(lambda o: o.merged_into.number if o.merged_into_id else None)
+    co_reporters = fields.Function(lambda o: len(o.co_reporters))
+    rating_source = fields.String(allow_none=True, metadata={"description": "resident | callback (电话回访)"})
 
 
 class StaffOrderSummarySchema(StaffOrderSchema):
@@ -162,7 +166,7 @@ class StaffOrderSummarySchema(StaffOrderSchema):
     caller_name = fields.Function(lambda o: mask_name(o.caller_name), allow_none=True)
 
     class Meta:
-        exclude = ("events", "photos")
+        exclude = ("events", "photos", "merged_into", "co_reporters")
 
 
 class QueueSchema(Schema):

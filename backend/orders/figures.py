@@ -1,7 +1,7 @@
 """The figures people judge the work by, computed one way for everyone who shows them: the staff
 dashboard (per scope) and the public 公示 pages (per community and grid).
 
-For a period starting at `since`: received (created, cancelled ones not counted), claimed (first
+For a period starting at `since`: received (created; cancelled ones, and duplicates merged into another, not counted), claimed (first
 taken — 接单 or 派单 — in the period), resolved (resolved in the period, and still resolved, rated or
 archived), 办结率 = resolved / received, 按时办结率 = resolved by its resolve limit / resolved, mean
 hours to claim and to resolve (from creation), rated, 满意率 = (满意 + 基本满意) / rated, unrated
@@ -24,6 +24,7 @@ from .models import FOUND_CHANNELS, Order, OrderEvent
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
 SATISFIED = ("satisfied", "basically_satisfied")
+NOT_RECEIVED = (states.CANCELLED, states.MERGED)
 TAKEN = ("claim", "assign")
 DAYS = 30  # the daily chart's span
 WEEKS_BEFORE = 4  # a hot spot is measured against this many weeks before this one
@@ -109,7 +110,8 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
         called = and_(answered, o.c.rating_source == "callback")
         rated = and_(answered, or_(o.c.rating_source.is_(None), o.c.rating_source != "callback"))
         tallies += [
-            _count(and_(o.c.created_at >= start, o.c.state != states.CANCELLED)).label(f"{name}.received"),
+            # a merged duplicate is the same problem as its original: received once (issue 20)
+            _count(and_(o.c.created_at >= start, o.c.state.not_in(NOT_RECEIVED))).label(f"{name}.received"),
             _count(resolved).label(f"{name}.resolved"),
             _count(and_(resolved, or_(o.c.resolve_by.is_(None), o.c.resolved_at <= o.c.resolve_by)))
             .label(f"{name}.on_time"),

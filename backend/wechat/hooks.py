@@ -31,7 +31,7 @@ def _reply(order, event) -> None:
     message once the 48-hour window has passed, or keeps it in the order's history)."""
     from .channels import new_notification
     new_notification(recipient_id=order.resident_id, channel="wechat_cs", kind="reply", order=order,
-                     payload={"text": event.note, "number": order.number})
+                     payload={"text": event.note, "number": order.number, "in_history": True})
 
 
 def on_changed(order, action=None, event=None, row=None, **_):

@@ -30,7 +30,7 @@ def period(rows, since, now, claimed_at=None):
     callbacks = callback_satisfied = 0
     to_claim, to_resolve = [], []
     for o in rows:
-        if o.created_at >= since and o.state != states.CANCELLED:
+        if o.created_at >= since and o.state not in (states.CANCELLED, states.MERGED):
             received += 1
         taken = claimed_at.get(o.id)
         if taken is not None and taken >= since:

@@ -3,6 +3,8 @@ transaction with an event on both orders; the duplicate's reporter becomes a co-
 original, its photos stay, and 督办 of the merged duplicate goes to the original."""
 from sqlalchemy import select
 
+from backend.accounts.actors import Actor
+from backend.orders import figures
 from backend.orders.models import CoReporter, Order, OrderEvent
 
 
@@ -25,7 +27,7 @@ def test_staff_merge_and_unmerge_with_their_events(client, auth, make, db, redis
 
     merged = client.post(url + "/merge", json={"original": original.number, "note": "同一盏路灯"}, headers=worker)
     assert merged.status_code == 200, merged.get_json()
-    assert merged.get_json()["state"] == "merged"
+    assert merged.get_json()["state"] == "merged" and merged.get_json()["merged_into"] == original.number
     db.session.expire_all()
     dup, orig = db.session.get(Order, duplicate.id), db.session.get(Order, original.id)
     assert dup.state == "merged" and dup.merged_into_id == orig.id and dup.due_at is None
@@ -38,6 +40,8 @@ def test_staff_merge_and_unmerge_with_their_events(client, auth, make, db, redis
     assert len(on_orig) == 1 and on_orig[0].data["duplicate"] == dup.number
     assert (on_orig[0].from_state, on_orig[0].to_state) == ("submitted", "submitted")
     assert on_orig[0].note == "同一盏路灯"
+    admin = Actor.for_staff(city["community_admin"])
+    assert figures.dashboard(admin)["month"]["received"] == 1  # one problem, not two
 
     # 督办 of the merged duplicate presses whoever holds the original
     pressed = client.post(url + "/supervise", json={"note": "请尽快修好"}, headers=auth.headers_for(city["leader"]))
@@ -54,6 +58,7 @@ def test_staff_merge_and_unmerge_with_their_events(client, auth, make, db, redis
     assert db.session.scalar(select(CoReporter).where(CoReporter.order_id == orig.id)) is None
     assert len(_events(db, dup.id, "unmerge")) == 1 and len(_events(db, orig.id, "unmerge")) == 1
     assert _events(db, orig.id, "unmerge")[0].data["co_reporters"] == [dup.resident_id]
+    assert figures.dashboard(admin)["month"]["received"] == 2
 
 
 def test_no_undo_once_the_original_is_resolved(client, auth, make, db, redis, city):
