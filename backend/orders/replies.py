@@ -79,11 +79,12 @@ def callback_action(given: dict) -> str:
 def fill(text: str, order, actor: Actor, expected: str | None = None) -> str:
     """A canned reply's variables, filled on the server: how the resident is addressed (their own
     name, or the caller's, as the message goes to them alone; else 居民), the order's number, the
-    grid worker who holds or resolved it, and the expected time (given, or the current deadline)."""
+    grid worker who holds or resolved it (else the grid worker replying), and the expected time (given, or the current deadline)."""
     from ..accounts.models import Staff
     resident = order.resident
     who = (resident.name if resident is not None else None) or order.caller_name
-    worker_id = order.assignee_id or order.resolver_id
+    worker_id = order.assignee_id or order.resolver_id or (
+        actor.id if actor.is_staff and actor.role in ("grid_worker", "grid_leader") else None)  # the one replying
     worker = db.session.get(Staff, worker_id) if worker_id else None
     if expected is None and order.due_at is not None:
         expected = clock.local(order.due_at, current_app.config["TIMEZONE"]).strftime("%m月%d日 %H:%M")

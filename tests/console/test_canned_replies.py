@@ -28,7 +28,7 @@ def test_an_admin_keeps_canned_replies_and_a_worker_sends_one(app, make, db, red
                                                                      "canned_id": str(canned.id), "text": ""})
     said = db.session.scalar(select(OrderEvent.note).where(OrderEvent.order_id == order.id,
                                                            OrderEvent.action == "reply"))
-    assert said == f"{world['resident'].name or '居民'}您好，{order.number}已由网格员处理"
+    assert said == f"{world['resident'].name or '居民'}您好，{order.number}已由{worker.name}处理"  # nobody holds it: the worker replying
 
     retired = admin_client.post(f"/console/canned-replies/{canned.id}/retire", data={"csrf": token})
     assert retired.status_code == 302
