@@ -125,6 +125,9 @@ class Config:
     # 归档: rated orders after this many days; resolved orders nobody rated after this many (未评价).
     ARCHIVE_RATED_AFTER_DAYS = float(_env("ARCHIVE_RATED_AFTER_DAYS", "3"))
     ARCHIVE_UNRATED_AFTER_DAYS = float(_env("ARCHIVE_UNRATED_AFTER_DAYS", "7"))
+    # 电话回访: staff may record a callback once a resident with an account has not rated this many
+    # days after the resolution (at once for orders whose reporter has no resident account).
+    CALLBACK_AFTER_DAYS = float(_env("CALLBACK_AFTER_DAYS", "3"))
     ARCHIVE_TICK_SECONDS = int(_env("ARCHIVE_TICK_SECONDS", "3600"))
     # 个人信息保护: closed and cancelled orders older than this are anonymised by the retention tick
     # (the order and its figures stay). 0 keeps personal data for ever.

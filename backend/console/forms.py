@@ -128,3 +128,13 @@ class NewStaffForm(Schema):
     team_role = fields.String(validate=validate.OneOf(("part_time", "other")))
     grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
     phone = fields.String(validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
+
+
+class CannedReplyForm(Schema):
+    """常用语: a community's ready-made reply (its variables are filled when it is sent)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    community = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=INT32_MAX))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=500))

@@ -9,7 +9,7 @@ from ..labels import label
 from ..notifications import services as notifications
 from ..pages import back_to
 from ..categories import taxonomy
-from ..orders import figures, lifecycle, states
+from ..orders import figures, lifecycle, replies, states
 from ..orders.models import GRADES
 from ..ratelimits import login_limits
 from ..wechat import transcript
@@ -19,7 +19,8 @@ from .blueprint import bp
 
 
 # Form fields each action's input comes from (the lifecycle row says which are required).
-FORM_FIELDS = ("note", "reason", "result", "category", "grade", "assignee", "grid", "until", "why", "days", "ground")
+FORM_FIELDS = ("note", "reason", "result", "category", "grade", "assignee", "grid", "until", "why", "days", "ground",
+               "original", "satisfaction", "called_at", "canned_id", "expected", "text")
 
 
 def _form_input() -> dict:
@@ -100,7 +101,8 @@ def order(number):
     forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]
     return render_template("console/order.html", order=found, forms=forms, talk=transcript.for_order(found),
                            workers=dispatch.grid_workers(g.actor, found), grids=dispatch.grids_in_scope(g.actor),
-                           categories=taxonomy.labels(2), grades=GRADES)
+                           categories=taxonomy.labels(2), grades=GRADES,
+                           canned=replies.canned_for(g.actor, found.community_id) if "reply" in found.allowed_actions else [])
 
 
 @bp.post("/orders/<string:number>/<string:action>")

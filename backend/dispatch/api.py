@@ -8,7 +8,8 @@ from ..orders import intake
 from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
 from . import services
-from .schemas import (AppealSchema, AssignSchema, CategorySchema, EmptySchema, ExtendSchema, PauseSchema, GradeSchema, IntakeSchema, PlaceSchema, ProgressSchema,
+from .schemas import (AppealSchema, AssignSchema, CategorySchema, EmptySchema, ExtendSchema, PauseSchema, GradeSchema,
+                      IntakeSchema, MergeSchema, PlaceSchema, CallbackSchema, ReplySchema, ProgressSchema,
                       QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
 
@@ -93,3 +94,9 @@ _action("appeal", "appeal", AppealSchema, "申诉免责: 不合理 / 重复 / �
 _action("approve_appeal", "approve_appeal", ReleaseSchema,
         "批准免责: out of the unit's 满意率 and 按时办结率, still in its counts and on the timeline")
 _action("refuse_appeal", "refuse_appeal", ReasonSchema, "驳回申诉, with a reason")
+# issue 20
+_action("merge", "merge", MergeSchema, "合并工单: close a duplicate into its original (its reporter becomes a co-reporter)")
+_action("unmerge", "unmerge", ReasonSchema, "撤销合并: undo a merge while the original is open, with a reason")
+_action("callback", "callback", CallbackSchema,
+        "电话回访: record the resident's answer on the phone; 不满意 reopens (row callback_reopen)")
+_action("reply", "reply", ReplySchema, "回复居民: a canned reply (variables filled) or your own words, sent to the resident")

@@ -1,14 +1,15 @@
 """marshmallow schemas for the worker / staff API. Validation only: no queries, no permissions."""
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from ..fields import BoundedInt, id_field
 from ..accounts.models import mask_name
 from ..masking import mask
 from ..orders.inputs import APPEAL_GROUNDS, PAUSE_REASONS
 from ..orders.intake import STAFF_CHANNELS
-from ..orders.models import GRADES, KINDS
+from ..orders.models import GRADES, KINDS, SATISFACTIONS
+from ..orders.schemas import SATISFACTION_WORDS
 from ..orders.schemas import OrderBaseSchema, StrictSchema, photo_url, required_text
 
 _note = validate.Length(max=2000)
@@ -72,6 +73,37 @@ class TransferSchema(_TargetGrid):
 
 class PlaceSchema(_TargetGrid):
     note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
+class MergeSchema(StrictSchema):
+    original = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                             metadata={"description": "the original order's number (HX…)"})
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+
+
+class CallbackSchema(StrictSchema):
+    """电话回访: the resident's answer on the phone; 不满意 reopens the order."""
+    satisfaction = fields.String(required=True, validate=validate.OneOf(SATISFACTIONS),
+                                 metadata={"description": "satisfied | basically_satisfied | unsatisfied "
+                                                          "(满意 / 基本满意 / 不满意 also accepted)"})
+    note = fields.String(load_default=None, allow_none=True, validate=_note)
+    called_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+                              metadata={"description": "when the call was made (ISO 8601 with offset); default now"})
+
+    @pre_load
+    def _words(self, data, **_):
+        word = data.get("satisfaction") if isinstance(data, dict) else None
+        if isinstance(word, str) and word in SATISFACTION_WORDS:
+            data = {**data, "satisfaction": SATISFACTION_WORDS[word]}
+        return data
+
+
+class ReplySchema(StrictSchema):
+    """回复居民: their own words (`text`) or a canned reply of the order's community (`canned_id`)."""
+    text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    canned_id = id_field(load_default=None, allow_none=True)
+    expected = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+                             metadata={"description": "fills {预计时间}; default the order's current deadline"})
 
 
 class SuperviseSchema(StrictSchema):
@@ -139,6 +171,10 @@ class StaffOrderSchema(OrderBaseSchema):
     assignee = fields.Function(lambda o: o.assignee.name if o.assignee else None)
     ack_by = fields.DateTime(allow_none=True)
     channel = fields.String()
+    # 合并 (issue 20): the original a duplicate was closed into; how many residents joined this one
+    merged_into = fields.Function(lambda o: o.merged_into.number if o.merged_into_id else None)
+    co_reporters = fields.Function(lambda o: len(o.co_reporters))
+    rating_source = fields.String(allow_none=True, metadata={"description": "resident | callback (电话回访)"})
 
 
 class StaffOrderSummarySchema(StaffOrderSchema):
@@ -148,7 +184,7 @@ class StaffOrderSummarySchema(StaffOrderSchema):
     caller_name = fields.Function(lambda o: mask_name(o.caller_name), allow_none=True)
 
     class Meta:
-        exclude = ("events", "photos")
+        exclude = ("events", "photos", "merged_into", "co_reporters")
 
 
 class QueueSchema(Schema):

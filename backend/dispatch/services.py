@@ -18,7 +18,7 @@ from ..errors import Conflict, DomainError, Forbidden
 from ..extensions import db
 from ..grids.models import Community, Department, Grid, PropertyCompany
 from ..notifications.models import Notification
-from ..orders import deadlines, ladder, states
+from ..orders import deadlines, ladder, merging, replies, states
 from ..orders import services as orders
 from ..orders.figures import flagged
 from ..orders.models import Order
@@ -78,7 +78,18 @@ def claim(actor: Actor, number: str) -> Order:
 def act(actor: Actor, number: str, action: str, *, shown: str | None = None, **given) -> Order:
     """Any other staff action on an order in scope, as its lifecycle row says. `shown`: the surface
     that will show the answer with the resident's unmasked contact (audited, backend.privacy)."""
-    order = claim(actor, number) if action == "claim" else orders.perform(actor, _get(actor, number), action, **given)
+    if action == "claim":
+        order = claim(actor, number)
+    else:
+        order = _get(actor, number)
+        if action == "supervise":  # 督办 of a merged duplicate goes to its original
+            order = merging.supervision_target(order)
+        if action == "callback":  # 不满意 reopens, as the resident's own rating would
+            action = replies.callback_action(given)
+        if action == "reply":  # a canned reply or their own words, variables filled here
+            given = {"note": replies.reply_text(actor, order, text=given.get("text") or given.get("note"),
+                                                canned_id=given.get("canned_id"), expected=given.get("expected"))}
+        order = orders.perform(actor, order, action, **given)
     if shown:
         privacy.record_contact_read(actor, order, shown)
     return order

@@ -1,7 +1,7 @@
 """The figures people judge the work by, computed one way for everyone who shows them: the staff
 dashboard (per scope) and the public 公示 pages (per community and grid).
 
-For a period starting at `since`: received (created, cancelled ones not counted), claimed (first
+For a period starting at `since`: received (created; cancelled ones, and duplicates merged into another, not counted), claimed (first
 taken — 接单 or 派单 — in the period), resolved (resolved in the period, and still resolved, rated or
 archived), 办结率 = resolved / received, 按时办结率 = resolved by its resolve limit / resolved, mean
 hours to claim and to resolve (from creation), rated, 满意率 = (满意 + 基本满意) / rated, unrated
@@ -10,7 +10,8 @@ hours to claim and to resolve (from creation), rated, 满意率 = (满意 + 基�
 extended limit, and `extended` counts those resolved orders apart; `paused` counts the resolved ones
 whose clock was stopped; `exempt` counts the resolved ones the community exempted (申诉 approved):
 they stay in received and resolved but leave 按时办结率 (on_time / (resolved − exempt)) and 满意率
-(satisfied / rated, both without exempt orders). Property companies
+(satisfied / rated, both without exempt orders). 回访 (issue 20): a rating staff recorded by phone
+is not in `rated`; `callbacks` counts them and 回访满意率 = satisfied callbacks / callbacks. Property companies
 get their own (`by_property`): what they were given, reported and resolved in time, and 满意率."""
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from .models import FOUND_CHANNELS, Order, OrderEvent
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
 SATISFIED = ("satisfied", "basically_satisfied")
+NOT_RECEIVED = (states.CANCELLED, states.MERGED)
 TAKEN = ("claim", "assign")
 DAYS = 30  # the daily chart's span
 WEEKS_BEFORE = 4  # a hot spot is measured against this many weeks before this one
@@ -78,11 +80,14 @@ def _figures(t: dict) -> dict:
             "hours_to_resolve": mean_hours(t["resolve_seconds"], t["resolved"]),
             "rated": t["rated"], "satisfaction_rate": _rate(t["satisfied"], t["rated_assessed"]),
             "unrated": t["unrated"], "overdue": t["overdue"],
-            "extended": t["extended"], "paused": t["paused"], "exempt": t["exempt"]}
+            "extended": t["extended"], "paused": t["paused"], "exempt": t["exempt"],
+            # 回访满意率: answers staff recorded by phone, counted apart from the residents' own ratings
+            "callbacks": t["callbacks"], "callback_satisfaction_rate": _rate(t["callback_satisfied"], t["callbacks"])}
 
 
 _TALLIES = ("received", "claimed", "claim_seconds", "resolved", "on_time", "unrated", "resolve_seconds",
-            "rated", "satisfied", "overdue", "extended", "paused", "exempt", "rated_assessed")
+            "rated", "satisfied", "overdue", "extended", "paused", "exempt", "rated_assessed",
+            "callbacks", "callback_satisfied")
 
 
 def empty_period() -> dict:
@@ -99,7 +104,8 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
     columns = [Order.state, Order.created_at, Order.resolved_at, Order.resolve_by, Order.satisfaction,
                Order.rated_at, Order.due_at, flagged("unrated").label("unrated"),
                flagged("exempt").label("exempt"), flagged("extended").label("extended"),
-               flagged("was_paused").label("was_paused"), flagged("paused").label("paused")]
+               flagged("was_paused").label("was_paused"), flagged("paused").label("paused"),
+               Order.rating_source]
     if claims:
         # When it was first taken (接单 or 派单): one probe of ix_order_events_taken per order.
         columns.append(select(func.min(OrderEvent.created_at)).where(
@@ -112,10 +118,13 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
     tallies = []
     for name, start in starts.items():
         resolved = and_(o.c.state.in_(DONE_STATES), o.c.resolved_at >= start)
-        rated = and_(o.c.satisfaction.is_not(None), o.c.satisfaction != "", o.c.rated_at >= start)
+        answered = and_(o.c.satisfaction.is_not(None), o.c.satisfaction != "", o.c.rated_at >= start)
+        called = and_(answered, o.c.rating_source == "callback")
+        rated = and_(answered, or_(o.c.rating_source.is_(None), o.c.rating_source != "callback"))
         assessed = and_(resolved, ~o.c.exempt)
         tallies += [
-            _count(and_(o.c.created_at >= start, o.c.state != states.CANCELLED)).label(f"{name}.received"),
+            # a merged duplicate is the same problem as its original: received once (issue 20)
+            _count(and_(o.c.created_at >= start, o.c.state.not_in(NOT_RECEIVED))).label(f"{name}.received"),
             _count(resolved).label(f"{name}.resolved"),
             _count(and_(assessed, or_(o.c.resolve_by.is_(None), o.c.resolved_at <= o.c.resolve_by)))
             .label(f"{name}.on_time"),
@@ -127,6 +136,8 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
             _count(rated).label(f"{name}.rated"),
             _count(and_(rated, ~o.c.exempt)).label(f"{name}.rated_assessed"),
             _count(and_(rated, ~o.c.exempt, o.c.satisfaction.in_(SATISFIED))).label(f"{name}.satisfied"),
+            _count(called).label(f"{name}.callbacks"),
+            _count(and_(called, o.c.satisfaction.in_(SATISFIED))).label(f"{name}.callback_satisfied"),
         ]
         if claims:
             taken = o.c.taken >= start

@@ -25,7 +25,7 @@ CLOSING_SATISFACTIONS = ("satisfied", "basically_satisfied")
 
 
 def check_satisfaction(action: str, satisfaction: str | None) -> bool:
-    return satisfaction in (CLOSING_SATISFACTIONS if action == "rate" else ("unsatisfied",))
+    return satisfaction in (CLOSING_SATISFACTIONS if action in ("rate", "callback") else ("unsatisfied",))
 
 
 def check(actor, order, row, data: dict, ctx) -> None:
@@ -35,6 +35,9 @@ def check(actor, order, row, data: dict, ctx) -> None:
         data["satisfaction"] = SCORE_SATISFACTION.get(data["score"])
     if "satisfaction" in required and not check_satisfaction(row.name, data.get("satisfaction")):
         _refuse("评价与操作不符", ValidationFailed, fields={"satisfaction": [f"not valid for {row.name}"]})
+    if row.name == "merge":
+        from .merging import check_original
+        data["original"] = check_original(actor, order, data)
     if row.name == "escalate":
         data["next_rung"] = ladder.next_rung(order)
     if "grid" in required:

@@ -21,10 +21,10 @@ from datetime import timedelta
 from ..accounts.actors import Actor, in_scope, may_hold
 from ..extensions import db
 from ..lifecycle import Notice, Row, Table
-from . import deadlines, files, inputs, ladder, states
+from . import deadlines, files, inputs, ladder, merging, replies, states
 from .signals import after_commit, order_changed
 from .models import SATISFACTIONS, Attachment, OrderEvent
-from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, OPEN_STATES, RATED,
+from .states import (CANCELLED, CLAIMED_STATES, CLOSED, ESCALATED, IN_PROGRESS, MERGED, OPEN_STATES, RATED,
                      REOPENED, RESOLVED, STATES, SUBMITTED, UNCLAIMED_STATES)
 from .inputs import CLOSING_SATISFACTIONS, check_satisfaction  # noqa: F401  (read from here too)
 
@@ -164,6 +164,7 @@ def _rate(order, ctx):
     order.rating_score = ctx.data.get("score")
     order.rating_comment = ctx.data.get("comment")
     order.rated_at = ctx.now
+    order.rating_source = "resident"
     ctx.event.update(satisfaction=order.satisfaction, score=order.rating_score)
 
 
@@ -178,6 +179,12 @@ def _reopen(order, ctx):
     # its chances and the community takes it.
     order.rung = "community" if order.reopen_count >= 2 or order.grid_id is None else "grid_worker"
     deadlines.set_for_rung(order, ctx.now)
+
+
+def _callback_reopen(order, ctx):
+    """回访 不满意: recorded as the callback's answer, then reopened as the resident's 不满意 is."""
+    replies.record_callback(order, ctx)
+    _reopen(order, ctx)
 
 
 def _close(order, ctx):
@@ -507,6 +514,28 @@ ROWS = (
            requires={"*": ("reason",)}, effect=_refuse_appeal,
            precondition=_flag_is("appeal_pending", "an appeal waiting"), refused_code="nothing_asked"),
     # --- end of the assessment's rows ---------------------------------------------------------------
+    # --- issue 20 (H7): 合并 / 撤销合并, 电话回访, 回复居民 -------------------------------------------
+    # 合并: a duplicate closes into its original (merging.py); roles and scope as transfer
+    Action("merge", OPEN_STATES, MERGED, frozenset({"staff"}), ON_THE_LADDER, "move",
+           requires={"*": ("original",)}, accepts=("note",), effect=merging.merge),
+    # 撤销合并: back to its own queue with fresh limits, while the original is still open
+    Action("unmerge", (MERGED,), SUBMITTED, frozenset({"staff"}), ON_THE_LADDER, "move",
+           requires={"*": ("reason",)}, effect=merging.unmerge, precondition=merging.original_open),
+    # 电话回访: staff record the answer of a resident who cannot rate (no account) or has not rated
+    # within CALLBACK_AFTER_DAYS; 满意 / 基本满意 rate it (counted as 回访, apart) …
+    Action("callback", (RESOLVED,), RATED, frozenset({"staff"}), ON_THE_LADDER,
+           requires={"*": ("satisfaction",)}, accepts=("note", "called_at"), effect=replies.record_callback,
+           precondition=replies.callback_due),
+    # … 不满意 reopens it as the resident's own would (services.callback picks the row)
+    Action("callback_reopen", (RESOLVED,), REOPENED, frozenset({"staff"}), ON_THE_LADDER,
+           requires={"*": ("satisfaction",)}, accepts=("note", "called_at"), effect=_callback_reopen,
+           precondition=replies.callback_due,
+           notify=(Notice("leader", "reopened"), Notice("resident", "reopened"))),
+    # 回复居民: staff write to the resident (a canned reply with its variables filled, or their own
+    # words); the resident reads it on the H5 timeline and gets it as a WeChat message
+    Action("reply", tuple(s for s in STATES if s not in (CANCELLED, CLOSED, MERGED)), None, frozenset({"staff"}),
+           STAFF_ROLES | PROPERTY, requires={"*": ("note",)}, notify=(Notice("resident", "reply"),)),
+    # --- end of issue 20's rows -------------------------------------------------------------------
     # Records that change no state
     Action("overdue", OPEN_STATES, None, frozenset({"system"}), effect=_flag("overdue"),
            notify=(Notice("holders", "overdue"),)),
@@ -543,19 +572,22 @@ def _after(order, row, ctx) -> None:
 
 # Input the engine reads; anything else a caller passes is the event's own data (e.g. the SLA key).
 INPUTS = {"note", "reason", "result", "satisfaction", "comment", "score", "category", "grade",
-          "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos", "until", "why", "days", "ground"}
+          "assignee", "assignee_id", "grid", "grid_id", "building_id", "photos", "until", "why", "days", "ground",
+          "original", "called_at"}
 _FORBIDDEN = {
     "claim": "这张工单不在你能接的层级", "assign": "这张工单不在你能派的层级",
     "release": "只有接单人或其上级可以退回", "progress": "只有接单人或其上级可以记录进展",
     "resolve": "只有接单人或其上级可以办结", "escalate": "只有接单人或其上级可以上报",
-    "transfer": "只有接单人或其上级可以转派",
+    "transfer": "只有接单人或其上级可以转派", "merge": "只有接单人或其上级可以合并",
+    "unmerge": "这张工单不在你能撤销合并的层级",
     "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
 }
 
-# `settle` happens only as a patrol report is made, never to an order that exists.
+# `settle` happens only as a patrol report is made, never to an order that exists; `callback_reopen`
+# is what a callback's 不满意 asks for (dispatch.services.act picks it), not a button of its own.
 TABLE = Table("order", ROWS, subject="这张工单", states=STATES, event=OrderEvent, owner="order",
               state_labels="states", action_labels="actions", input_labels="inputs",
-              rules=_rule_passes, new=("submit",), hidden=("settle",), trusted=("system", "bot"),
+              rules=_rule_passes, new=("submit",), hidden=("settle", "callback_reopen"), trusted=("system", "bot"),
               note_keys=("result", "reason", "note", "comment"), rule_messages=_FORBIDDEN,
               aliases={"grid": ("grid_id", "building_id"), "assignee": ("assignee_id",), "satisfaction": ("score",)},
               check=inputs.check, after=_after, recorded=_attach, announce=announce,

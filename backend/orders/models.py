@@ -1,7 +1,7 @@
 """Orders (诉求/工单), their append-only audit trail, attachments and the number sequence."""
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, FetchedValue, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import clock
@@ -46,12 +46,15 @@ ORDER_CHECKS = {
     "assignee_claimed": f"(assignee_id IS NOT NULL) = ({_in('state', states.CLAIMED_STATES)})",
     # a current deadline exactly while someone owes the resident work
     "due_open": f"(due_at IS NOT NULL) = ({_in('state', states.OPEN_STATES)})",
+    "rating_source": "rating_source IS NULL OR rating_source IN ('resident', 'callback')",
     "satisfaction": f"satisfaction IS NULL OR {_in('satisfaction', SATISFACTIONS)}",
     "rated_satisfied": f"state <> 'rated' OR {_in('satisfaction', SATISFACTIONS[:2])}",
     "resolved_result": f"NOT {_in('state', ('resolved', 'rated'))} OR (result IS NOT NULL AND resolved_at IS NOT NULL)",
     "department_rung": "rung <> 'department' OR department_id IS NOT NULL",
     "property_rung": "rung <> 'property' OR property_company_id IS NOT NULL",
     "reopen_count": "reopen_count >= 0",
+    # merged into another order exactly while in the merged state, never into itself
+    "merged_into": f"(merged_into_id IS NOT NULL) = (state = '{states.MERGED}') AND merged_into_id <> id",
 }
 
 
@@ -125,6 +128,11 @@ class Order(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 合并: the original this duplicate was closed into (state merged); its reporter is a co-reporter there.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    # Whose rating `satisfaction` is: "resident" (rated it themselves) or "callback" (staff recorded
+    # the answer on the phone, 回访); the figures count 回访满意率 apart. None before any rating.
+    rating_source: Mapped[str | None] = mapped_column(String(10))
     # Optimistic lock: a concurrent change to the same order loses instead of overwriting.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -141,6 +149,10 @@ class Order(db.Model):
     community = relationship("Community")
     department = relationship("Department")
     property_company = relationship("PropertyCompany")
+    merged_into = relationship("Order", remote_side=[id], foreign_keys=[merged_into_id])
+    co_reporters: Mapped[list["CoReporter"]] = relationship(
+        back_populates="order", order_by="CoReporter.id", foreign_keys="CoReporter.order_id",
+        cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
     # Set per response by services.present, for whoever asked (not stored): what they may do, and
@@ -197,6 +209,34 @@ class OrderEvent(EventColumns, db.Model):
                             postgresql_where=text("action IN ('claim', 'assign')")))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+class CoReporter(db.Model):
+    """A resident who reported the same problem (附议, or their order merged into this one by staff):
+    followed like the reporter. `from_order_id`: the merged duplicate it came with (None: 附议)."""
+
+    __tablename__ = "co_reporters"
+    __table_args__ = (UniqueConstraint("order_id", "resident_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    from_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    order: Mapped[Order] = relationship(back_populates="co_reporters", foreign_keys=[order_id])
+
+
+class CannedReply(db.Model):
+    """常用语: a community's ready-made reply, with VARIABLES filled in when it is sent."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("community_id", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
+    title: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Attachment(db.Model):

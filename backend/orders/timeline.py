@@ -4,7 +4,7 @@ Staff write notes to each other when they assign, release, transfer or place an 
 product writes its own (content checks, overdue marks): those stay inside. The resident sees every
 step of their order, and the words only of the steps that answer them."""
 HIDDEN_FROM_RESIDENT = frozenset({"content_check", "content_flag", "note", "overdue"})
-NOTES_FOR_RESIDENT = frozenset({"progress", "resolve", "rate", "reopen", "cancel"})
+NOTES_FOR_RESIDENT = frozenset({"progress", "resolve", "rate", "reopen", "cancel", "reply"})
 
 
 def for_resident(events) -> list:

@@ -27,7 +27,7 @@ from .models import PrivacyEvent
 
 log = logging.getLogger(__name__)
 # Orders nobody owes work on any more: retention starts from when they ended.
-_ENDED = (states.CLOSED, states.CANCELLED)
+_ENDED = (states.CLOSED, states.CANCELLED, states.MERGED)  # merged: a duplicate closed into another
 
 
 def record_contact_read(actor: Actor, order: Order, surface: str) -> None:

@@ -89,7 +89,8 @@ def _after_window_passed(notification: Notification) -> str:
 
 
 def _keep_in_history(notification: Notification) -> None:
-    if not notification.order_id:
+    # A staff reply on an order (lifecycle `reply`) is in its history already, as that event's note.
+    if not notification.order_id or (notification.payload or {}).get("in_history"):
         return
     order = db.session.get(Order, notification.order_id)
     text = notification.payload.get("text")

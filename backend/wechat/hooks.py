@@ -26,10 +26,20 @@ def _notify_resident(order, kind: str, event) -> None:
         note.status, note.last_error = "skipped", f"resident has not granted template {template}"
 
 
+def _reply(order, event) -> None:
+    """回复居民: a customer-service message with the reply's words (the channel sends it as a subscribe
+    message once the 48-hour window has passed, or keeps it in the order's history)."""
+    from .channels import new_notification
+    new_notification(recipient_id=order.resident_id, channel="wechat_cs", kind="reply", order=order,
+                     payload={"text": event.note, "number": order.number, "in_history": True})
+
+
 def on_changed(order, action=None, event=None, row=None, **_):
     if order.resident_id:
         for notice in (row.notify if row else ()):
-            if notice.audience == "resident":
+            if notice.audience == "resident" and notice.key == "reply":
+                _reply(order, event)
+            elif notice.audience == "resident":
                 _notify_resident(order, notice.key, event)
     if action == "submit":
         from . import jobs

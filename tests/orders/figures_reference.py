@@ -28,10 +28,11 @@ def period(rows, since, now, claimed_at=None):
     since, now = since.astimezone(timezone.utc), now.astimezone(timezone.utc)
     received = resolved = on_time = rated = satisfied = unrated = overdue = claimed = 0
     extended = paused = exempt = rated_assessed = 0
+    callbacks = callback_satisfied = 0
     to_claim, to_resolve = [], []
     for o in rows:
         flags = o.flags or []
-        if o.created_at >= since and o.state != states.CANCELLED:
+        if o.created_at >= since and o.state not in (states.CANCELLED, states.MERGED):
             received += 1
         taken = claimed_at.get(o.id)
         if taken is not None and taken >= since:
@@ -46,7 +47,10 @@ def period(rows, since, now, claimed_at=None):
             paused += "was_paused" in flags
             exempt += "exempt" in flags
             to_resolve.append(o.resolved_at - o.created_at)
-        if o.satisfaction and o.rated_at and o.rated_at >= since:
+        if o.satisfaction and o.rated_at and o.rated_at >= since and o.rating_source == "callback":
+            callbacks += 1
+            callback_satisfied += o.satisfaction in SATISFIED
+        elif o.satisfaction and o.rated_at and o.rated_at >= since:
             rated += 1
             rated_assessed += "exempt" not in flags
             satisfied += "exempt" not in flags and o.satisfaction in SATISFIED
@@ -57,7 +61,8 @@ def period(rows, since, now, claimed_at=None):
             "on_time_rate": _rate(on_time, resolved - exempt),
             "hours_to_claim": _mean_hours(to_claim), "hours_to_resolve": _mean_hours(to_resolve),
             "rated": rated, "satisfaction_rate": _rate(satisfied, rated_assessed), "unrated": unrated,
-            "overdue": overdue, "extended": extended, "paused": paused, "exempt": exempt}
+            "overdue": overdue, "extended": extended, "paused": paused, "exempt": exempt,
+            "callbacks": callbacks, "callback_satisfaction_rate": _rate(callback_satisfied, callbacks)}
 
 
 def _touched_since(since):
@@ -68,7 +73,7 @@ def _touched_since(since):
 def rows_since(where, since):
     return db.session.execute(select(
         Order.id, Order.grid_id, Order.state, Order.channel, Order.category, Order.created_at, Order.resolved_at,
-        Order.resolve_by, Order.satisfaction, Order.rated_at, Order.flags, Order.due_at)
+        Order.resolve_by, Order.satisfaction, Order.rated_at, Order.flags, Order.due_at, Order.rating_source)
         .where(where, _touched_since(since))).all()
 
 

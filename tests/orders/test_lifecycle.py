@@ -41,7 +41,9 @@ def town(make, db):
         "sysadmin": Actor.for_staff(make.staff("sysadmin")),
         "system": SYSTEM,
     }
-    return {**world, "people": people, "other_grid": other_grid, "department": department}
+    # the open order every `merge` here names, and every merged order is merged into
+    original = make.order(make.resident(), location_text="水晶城小区3号楼2单元", category="城乡建设/市政设施")
+    return {**world, "people": people, "other_grid": other_grid, "department": department, "original": original}
 
 
 def put_in_state(db, order: Order, state: str, town) -> Order:
@@ -62,6 +64,8 @@ def put_in_state(db, order: Order, state: str, town) -> Order:
         order.closed_at = now
     if state == states.REOPENED:
         order.reopen_count, order.satisfaction = 1, "unsatisfied"
+    if state == states.MERGED:
+        order.merged_into_id = town["original"].id
     order.due_at = (order.resolve_by if state in states.CLAIMED_STATES
                     else order.claim_by if state in states.UNCLAIMED_STATES else None)
     db.session.commit()
@@ -93,6 +97,10 @@ def given(action: str, actor: Actor, town) -> dict:
         "pause": {"reason": "居民不在家", "why": "resident", "days": 1},
         "appeal": {"ground": "repeated", "reason": "与上周工单重复"},
         "refuse_appeal": {"reason": "不属于重复诉求"},
+        "merge": {"original": town["original"].number},
+        "unmerge": {"reason": "不是同一件事"},
+        "callback": {"satisfaction": "satisfied", "note": "电话回访"},
+        "reply": {"note": "您好，已安排人员处理"},
     }.get(action, {})
 
 

@@ -39,6 +39,7 @@ photo — from everyone.
 """
 import io
 import itertools
+from datetime import timedelta
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -52,7 +53,7 @@ from backend.open311 import services as open311
 from backend.dispatch import services as dispatch
 from backend.disputes import services as disputes
 from backend.disputes.models import Dispute, DisputeEvent
-from backend.orders import photos
+from backend.orders import photos, replies
 from backend.orders.models import Order, OrderEvent
 from backend.wishes import registry as wish_registry, services as wishes
 from backend.wishes.models import Wish
@@ -271,6 +272,16 @@ TABLE = [
     Row("POST", "/api/v1/intake", "401 403 403 201 403 201 201 403 201 403 201 403 403 401 403 403",
         body={"channel": "hotline", "text": "楼道灯坏了", "caller_phone": "13700000009",
               "location_text": "水晶城小区3号楼"}),
+    # 合并 / 撤销合并 (issue 20): roles and scope as transfer; the original is an open order of grid 1.
+    Row("POST", O + "/merge", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
+        body=lambda w, s: {"original": _original(w)}, readers=IN_SCOPE),
+    Row("POST", O + "/unmerge", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="merged",
+        body={"reason": "不是同一件事"}, readers=IN_SCOPE),
+    # 电话回访: on A's order resolved days ago and still unrated; 回复居民: on any of A's live orders.
+    Row("POST", O + "/callback", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404",
+        setup="callback_due", body={"satisfaction": "满意", "note": "电话回访，居民说灯亮了"}, readers=IN_SCOPE),
+    Row("POST", O + "/reply", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
+        body={"text": "{居民称呼}您好，已安排人员处理"}, readers=IN_SCOPE),
     Row("POST", O + "/private", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="resolved",
         body={"reason": "涉及个人隐私"}, readers=IN_SCOPE),
     Row("POST", O + "/public", "401 403 403 403 404 200 200 404 200 404 200 403 403 401 404 404", setup="private",
@@ -419,6 +430,13 @@ TABLE = [
         body=lambda w, s: {"unit": str(w["unit"].id)}),
     Row("POST", "/console/volunteers/hours", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
         body=lambda w, s: {"member": str(w["member_b"].id), "task": "巡楼", "hours": "1", "day": "2026-11-30"}),
+    # 常用语: kept by the community's admins and the street's (cadmin2 does not know community 1).
+    Row("GET", "/console/canned-replies", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/canned-replies", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
+        body=lambda w, s: {"community": str(w["community"].id), "title": "已派人", "text": "{居民称呼}您好"}),
+    Row("POST", "/console/canned-replies/<int:canned_id>/retire",
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403", path="/console/canned-replies/{canned}/retire",
+        body={}),
     Row("GET", "/console/volunteers/hours.csv", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
 ]
 
@@ -465,7 +483,8 @@ def _world(make):
                                       name="赵建国", skills=[], hours_available=2)
     unit = wish_registry.add_unit(cadmin, community_id=c1.id, name="工商银行支行")
     item = wish_registry.add_item(cadmin, community_id=c1.id, kind="need", title="帮厨")
-    return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1,
+    canned = replies.save_canned(cadmin, community_id=c1.id, title="已受理", text="{居民称呼}您好，{工单号}已受理")
+    return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1, "make": make, "canned": canned,
             "partner_key": partner_key, "service": service, "member_b": member_b, "unit": unit, "item": item}
 
 
@@ -488,17 +507,23 @@ def _order_in(make, world, state: str) -> Order | Wish:
     worker = Actor.for_staff(world["staff"]["w1"])
     if state == "photo":
         photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
-    if state in ("claimed", "resolved", "private", "appealed", "extension_asked", "pause_asked", "paused"):
+    if state in ("claimed", "resolved", "private", "appealed", "extension_asked", "pause_asked", "paused",
+                 "callback_due"):
         dispatch.claim(worker, order.number)
     if state == "extension_asked":
         dispatch.act(worker, order.number, "extend", **_extend_body(world, None))
     if state in ("pause_asked", "paused"):  # five days is beyond the limit (3): it waits for approval
         dispatch.act(worker, order.number, "pause", reason="等供水公司", why="third_party",
                      days=5 if state == "pause_asked" else 1)
-    if state in ("resolved", "private", "appealed"):
+    if state in ("resolved", "private", "appealed", "callback_due"):
         dispatch.act(worker, order.number, "resolve", result="灯已换好")
     if state == "appealed":
         dispatch.act(worker, order.number, "appeal", ground="repeated", reason="与上周工单重复")
+    if state == "callback_due":  # resolved days ago, and A never rated it
+        from backend.extensions import db
+        order = db.session.get(Order, order.id)
+        order.resolved_at = order.resolved_at - timedelta(days=5)
+        db.session.commit()
     if state == "private":
         dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "make_private", reason="隐私")
     if state == "dispute":
@@ -506,9 +531,19 @@ def _order_in(make, world, state: str) -> Order | Wish:
                                              order_number=order.number, parties=[
                                                  {"kind": "resident", "name": "李桂兰"},
                                                  {"kind": "property", "name": "水晶城物业"}]).id
+    if state == "merged":  # a duplicate of B's open order in the same grid
+        dispatch.act(worker, order.number, "merge", original=_original(world))
     if state == "at_property":  # 小区吹哨: the community gives it to the compound's property
         dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "dispatch_property")
     return order
+
+
+def _original(world) -> str:
+    """The number of an open order of resident B in A's grid: what a merge of A's order names."""
+    if "original" not in world:
+        world["original"] = world["make"].order(world["residents"]["b"], text="3号楼路灯不亮",
+                                                location_text="水晶城小区3号楼2单元", category=A_CATEGORY).number
+    return world["original"]
 
 
 def _snapshot(db, number):
@@ -556,7 +591,8 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
         number=number, sender=sender, photo=stored.url if stored else None,
         photo_name=stored.url[len("/uploads/"):] if stored else None, w1=world["staff"]["w1"].id, photo_id=stored.id if stored else None,
         community=world["community"].id, service=world["service"], dispute=world.get("dispute"),
-        wish=getattr(order, "id", None), member=world["member_b"].id, item=world["item"].id)
+        wish=getattr(order, "id", None), member=world["member_b"].id, item=world["item"].id,
+        canned=world["canned"].id)
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field
         path += ("&" if "?" in path else "?") + "api_key=" + world["partner_key"]
