@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from .. import clock
 from ..accounts.actors import Actor
-from ..errors import Forbidden, NotFound, ValidationFailed
+from ..grids.managers import managed_communities
+from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..lifecycle import refuse
 from .models import CannedReply
@@ -118,20 +119,9 @@ def reply_text(actor: Actor, order, *, text: str | None = None, canned_id: int |
     return fill(text.strip(), order, actor, expected)
 
 
-MANAGERS = ("community_admin", "street_admin", "sysadmin")
-
-
 def _communities(actor: Actor):
     """The communities whose canned replies the actor keeps (403 for anyone but their admins)."""
-    from ..grids.models import Community
-    if not actor.is_staff or actor.role not in MANAGERS:
-        refuse("只有社区、街道管理员可以管理常用语", Forbidden)
-    query = select(Community).order_by(Community.id)
-    if actor.role == "community_admin":
-        query = query.where(Community.id == actor.community_id)
-    elif actor.role == "street_admin":
-        query = query.where(Community.street_id == actor.street_id)
-    return list(db.session.scalars(query))
+    return managed_communities(actor, "只有社区、街道管理员可以管理常用语")
 
 
 def _may_manage(actor: Actor, community_id: int) -> bool:

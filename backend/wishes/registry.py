@@ -9,23 +9,14 @@ from .. import clock
 from ..accounts.actors import Actor
 from ..errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..extensions import db
+from ..grids.managers import managed_communities
 from ..grids.models import Community
 from ..types import get_by_id
 from .models import LIST_KINDS, MEMBER_KINDS, ListItem, Member, PartnerUnit
 
-ADMINS = ("community_admin", "street_admin", "sysadmin")
-
-
 def communities_of(actor: Actor) -> list[Community]:
     """The communities whose registry a staff member keeps."""
-    if not actor.is_staff or actor.role not in ADMINS:
-        raise Forbidden("只有社区、街道管理员可以管理报到登记")
-    query = select(Community).order_by(Community.id)
-    if actor.role == "community_admin":
-        query = query.where(Community.id == actor.community_id)
-    elif actor.role == "street_admin":
-        query = query.where(Community.street_id == actor.street_id)
-    return list(db.session.scalars(query))
+    return managed_communities(actor, "只有社区、街道管理员可以管理报到登记")
 
 
 def _community(actor: Actor, community_id: int) -> Community:

@@ -13,12 +13,10 @@ def _chat(client, headers, text):
     return response.json
 
 
-def test_reporting_a_broken_light_ends_in_the_grids_queue(rasa_stack, client, make, auth, db):
-    world = make.world()
-    headers = auth.headers_for(world["resident"])
-    db.session.rollback()
-    reply = _chat(client, headers, "3号楼2单元楼道灯坏了好几天了")
-    transcript = [("resident", "3号楼2单元楼道灯坏了好几天了"), ("bot", reply["replies"])]
+def _report(client, headers, text):
+    """Say `text`, then answer the bot's questions as a resident would until it names an order."""
+    reply = _chat(client, headers, text)
+    transcript = [("resident", text), ("bot", reply["replies"])]
     for _ in range(8):
         if reply["order_number"]:
             break
@@ -27,6 +25,14 @@ def test_reporting_a_broken_light_ends_in_the_grids_queue(rasa_stack, client, ma
         assert answer, f"unexpected question from the bot: {transcript}"
         reply = _chat(client, headers, answer)
         transcript += [("resident", answer), ("bot", reply["replies"])]
+    return reply, transcript
+
+
+def test_reporting_a_broken_light_ends_in_the_grids_queue(rasa_stack, client, make, auth, db):
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    db.session.rollback()
+    reply, transcript = _report(client, headers, "3号楼2单元楼道灯坏了好几天了")
     number = reply["order_number"]
     assert number, transcript
     assert any(number in text for text in reply["replies"]), transcript
@@ -49,16 +55,7 @@ def test_a_report_with_a_full_address_takes_the_order_form_and_is_a_complaint(ra
     headers = auth.headers_for(world["resident"])
     db.session.rollback()
     text = "庭院花园小区8号楼2单元门口垃圾成堆"
-    reply = _chat(client, headers, text)
-    transcript = [("resident", text), ("bot", reply["replies"])]
-    for _ in range(8):
-        if reply["order_number"]:
-            break
-        assert reply["bot"] == "ok" and reply["replies"], transcript
-        answer = answer_to(reply["replies"][-1])
-        assert answer, f"unexpected question from the bot: {transcript}"
-        reply = _chat(client, headers, answer)
-        transcript += [("resident", answer), ("bot", reply["replies"])]
+    reply, transcript = _report(client, headers, text)
     number = reply["order_number"]
     assert number, transcript
     order = client.get(f"/api/v1/orders/{number}", headers=headers).json
