@@ -257,6 +257,8 @@ def _anonymise(order, ctx):
         order.attachments.remove(attachment)
         after_commit(_remove_file, attachment.url)
     order.add_flag("anonymised")
+    if ctx.data.get("why"):  # retention or deletion (`why` is an input: 挂起's reason shares the name)
+        ctx.event["why"] = ctx.data["why"]
     ctx.event["fields"] = changed
     ctx.event["photos_removed"] = len(theirs)
 
