@@ -110,11 +110,11 @@ def test_login_form_needs_its_csrf_token(client, make):
 
 def test_escalation_reaches_the_leaders_console_inbox(client, make, db):
     from backend.accounts.actors import Actor
-    from backend.dispatch import services as dispatch
+    from backend.dispatch import claims
     from backend.notifications import services as notifications
     world = make.world()
     order = make.order(world["resident"])
-    dispatch.act(Actor.for_staff(world["workers"][0]), order.number, "escalate", reason="需要网格长协调物业")
+    claims.act(Actor.for_staff(world["workers"][0]), order.number, "escalate", reason="需要网格长协调物业")
     for row in db.session.scalars(select(Notification)):
         notifications.deliver(row.id)
     _login(client, world["leader"])
