@@ -39,13 +39,13 @@ def _workers(app, n):
 
 
 def _claim_all(app, actor, numbers, wins):
-    from backend.dispatch import services as dispatch
+    from backend.dispatch import claims
     from backend.errors import DomainError
     from backend.extensions import db
     with app.app_context():
         for number in numbers:
             try:
-                dispatch.claim(actor, number)
+                claims.claim(actor, number)
                 wins.append(number)
             except DomainError:
                 db.session.rollback()

@@ -14,7 +14,7 @@ def run(app, quick: bool = False) -> dict:
     from sqlalchemy import select
     from backend.accounts.actors import Actor
     from backend.accounts.models import Resident, Staff
-    from backend.dispatch import queues, services as dispatch
+    from backend.dispatch import listings, queues
     from backend.extensions import db
     from backend.orders import services as orders
 
@@ -36,8 +36,8 @@ def run(app, quick: bool = False) -> dict:
 
         results = {}
         for name, who in (("grid worker", worker), ("community admin", admin)):
-            fast = measure(lambda: dispatch.queue(who, limit=50), label=f"queue via redis ({name})")
+            fast = measure(lambda: listings.queue(who, limit=50), label=f"queue via redis ({name})")
             with mock.patch.object(queues, "members", redis_down):
-                slow = measure(lambda: dispatch.queue(who, limit=50), label=f"queue via database ({name})")
+                slow = measure(lambda: listings.queue(who, limit=50), label=f"queue via database ({name})")
             results[name] = {"redis_ms": fast * 1000, "database_ms": slow * 1000, "ratio": fast / slow}
         return {"open_orders": open_orders, "listings": results}

@@ -2,7 +2,7 @@
 queue at once, on PostgreSQL with Redis, against raw Redis round trips in the same run.
 
 Each worker loops as the phone page does: read the top of the grid's queue (ZRANGE), pick one of
-the first few, claim it (`dispatch.claim`: the Redis lock script, then the lifecycle's transaction),
+the first few, claim it (`dispatch.claims.claim`: the Redis lock script, then the lifecycle's transaction),
 until the queue is empty. Afterwards the database must show every order claimed exactly once (one
 claim event each, an assignee each) and no worker told "yours" for an order another holds.
 
@@ -106,7 +106,7 @@ def _workers(app, grid_id: int, n: int):
 
 def claim_race(app, grid_id: int, racers, total: int) -> dict:
     """Every racer takes from the grid's queue until it is empty; wins and refusals counted."""
-    from backend.dispatch import queues, services as dispatch
+    from backend.dispatch import claims, queues
     from backend.errors import DomainError
     from backend.extensions import db
     wins: list[tuple[int, str]] = []
@@ -125,7 +125,7 @@ def claim_race(app, grid_id: int, racers, total: int) -> dict:
                 number = rng.choice(top)
                 number = number.decode() if isinstance(number, bytes) else number
                 try:
-                    dispatch.claim(actor, number)
+                    claims.claim(actor, number)
                     with lock:
                         wins.append((actor.id, number))
                 except DomainError:

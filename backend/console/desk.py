@@ -8,8 +8,8 @@ from marshmallow import ValidationError
 
 from .. import clock
 from ..grids import staff as staff_service
+from ..grids.scope import grids_in_scope
 from ..categories import taxonomy
-from ..dispatch import services as dispatch
 from ..errors import DomainError
 from ..labels import label
 from ..orders import desk, photos, states
@@ -28,7 +28,7 @@ def _choices() -> dict:
     """The filter form's options, as (value, shown text), all within the staff member's scope."""
     return {"options": {
         "state": [(s, label("states", s)) for s in states.STATES],
-        "grid": [(gr.id, gr.name) for gr in dispatch.grids_in_scope(g.actor)],
+        "grid": [(gr.id, gr.name) for gr in grids_in_scope(g.actor)],
         "grade": [(x, label("grades", x)) for x in GRADES],
         "channel": [(c, label("channels", c)) for c in CHANNELS],
         "assignee": [(s.id, f"{s.name}（{label('roles', s.role)}）") for s in staff_service.visible(g.actor)]},

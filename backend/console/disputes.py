@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from ..dispatch import services as dispatch
+from ..grids.scope import grids_in_scope
 from ..disputes import lifecycle, services
 from ..disputes.models import CONSENTS, METHODS, PARTY_KINDS, TOPICS
 from ..disputes.schemas import DisputeActionSchema, DisputeCreateSchema
@@ -70,7 +70,7 @@ def disputes():
 
 def _new_page(error=None, status=200):
     return render_template("console/dispute_new.html", error=error, topics=TOPICS, kinds=PARTY_KINDS,
-                           rows=range(PARTY_ROWS), grids=dispatch.grids_in_scope(g.actor), form=request.form), status
+                           rows=range(PARTY_ROWS), grids=grids_in_scope(g.actor), form=request.form), status
 
 
 @bp.get("/disputes/new")

@@ -9,7 +9,7 @@ They call the same services as the desk and the API; a photo goes through `photo
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from .. import clock
-from ..dispatch import services as dispatch
+from ..dispatch import claims, listings
 from ..orders import lifecycle, photos
 from ..pages import back_to, upload
 from .auth import login_required
@@ -23,15 +23,15 @@ FIELDS = ("note", "reason", "result")
 @bp.get("/m/")
 @login_required
 def phone_home():
-    queue = dispatch.queue(g.actor, limit=100)
+    queue = listings.queue(g.actor, limit=100)
     return render_template("console/phone/home.html", mine=queue["mine"], waiting=queue["waiting"],
-                           reported=dispatch.reported_by(g.actor), now=clock.now())
+                           reported=listings.reported_by(g.actor), now=clock.now())
 
 
 @bp.get("/m/orders/<string:number>")
 @login_required
 def phone_order(number):
-    found = dispatch.get(g.actor, number)
+    found = listings.get(g.actor, number)
     actions = [a for a in PHONE_ACTIONS if a in found.allowed_actions]
     others = [a for a in found.allowed_actions if a not in PHONE_ACTIONS]
     return render_template("console/phone/order.html", order=found, actions=actions, others=others,
@@ -47,8 +47,8 @@ def phone_act(number, action):
     given = {name: (request.form.get(name) or "").strip() or None for name in FIELDS if name in request.form}
     body = upload()
     if body:
-        photos.act_with_photos(g.actor, dispatch.get(g.actor, number), action, [body], **given)
+        photos.act_with_photos(g.actor, listings.get(g.actor, number), action, [body], **given)
     else:
-        dispatch.act(g.actor, number, action, **given)
+        claims.act(g.actor, number, action, **given)
     flash(("ok", action))
     return redirect(url_for("console.phone_order", number=number))

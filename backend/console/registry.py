@@ -16,10 +16,10 @@ from urllib.parse import quote
 from flask import Response, flash, g, redirect, render_template, request, session, url_for
 
 from .. import clock
-from ..dispatch import services as dispatch
 from ..errors import NotFound, ValidationFailed
 from ..text import clean
 from ..grids import registry, registry_jobs, staff as staff_service
+from ..grids.scope import grids_in_scope
 
 from . import forms
 from .auth import login_required
@@ -193,7 +193,7 @@ def staff_new():
 
 def _staff_page(password=None):
     return render_template("console/staff.html", people=staff_service.visible(g.actor),
-                           grids=dispatch.grids_in_scope(g.actor), password=password)
+                           grids=grids_in_scope(g.actor), password=password)
 
 
 @bp.post("/staff/<int:staff_id>/<any(deactivate,reactivate,move,password):action>")

@@ -10,7 +10,7 @@ import uuid
 from flask import flash, g, redirect, render_template, request, url_for
 
 from ..categories import taxonomy
-from ..dispatch import services as dispatch
+from ..grids.scope import buildings_of_own_grid
 from ..orders import intake, lifecycle
 from ..pages import back_to, load, uploads
 from ..orders.models import GRADES, KINDS
@@ -25,7 +25,7 @@ PAGES = {"report": ("console/phone/report.html", forms.PatrolForm, "patrol"),
 def _page(which: str, error=None, status=200):
     template = PAGES[which][0]
     return render_template(template, error=error, form=request.form, client_id=uuid.uuid4().hex,
-                           buildings=dispatch.buildings_of_own_grid(g.actor), categories=taxonomy.labels(2),
+                           buildings=buildings_of_own_grid(g.actor), categories=taxonomy.labels(2),
                            grades=GRADES, kinds=KINDS,
                            # The box shows only to those the `settle` row lets settle (not part-timers).
                            may_settle=g.actor.role in lifecycle.ACTIONS["settle"].roles), status

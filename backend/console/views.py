@@ -3,8 +3,9 @@ action against the staff member's role and scope."""
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from ..accounts import services as accounts
-from ..dispatch import services as dispatch
+from ..dispatch import claims, listings
 from ..errors import DomainError
+from ..grids.scope import grid_workers, grids_in_scope
 from ..labels import label
 from ..notifications import services as notifications
 from ..pages import back_to
@@ -79,9 +80,9 @@ def dashboard():
     inbox = [(n, notifications.render(n)) for n in notifications.console_inbox(g.staff.id)]
     shown = figures.dashboard(g.actor)
     by_channel = [{"channel": label("channels", c["channel"]), "count": c["count"]} for c in shown["by_channel"]]
-    return render_template("console/dashboard.html", counts=dispatch.state_counts(g.actor), states=states.STATES,
+    return render_template("console/dashboard.html", counts=listings.state_counts(g.actor), states=states.STATES,
                            figures=shown, by_channel=by_channel,
-                           supervision=dispatch.supervision(g.actor), queue=dispatch.queue(g.actor, limit=50),
+                           supervision=listings.supervision(g.actor), queue=listings.queue(g.actor, limit=50),
                            inbox=inbox)
 
 
@@ -95,12 +96,12 @@ def read_notifications():
 @bp.get("/orders/<string:number>")
 @login_required
 def order(number):
-    found = dispatch.get(g.actor, number, shown="console")
+    found = listings.get(g.actor, number, shown="console")
     # The buttons are the order's allowed actions for this staff member, each with the inputs its
     # lifecycle row requires.
     forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]
     return render_template("console/order.html", order=found, forms=forms, talk=transcript.for_order(found),
-                           workers=dispatch.grid_workers(g.actor, found), grids=dispatch.grids_in_scope(g.actor),
+                           workers=grid_workers(g.actor, found), grids=grids_in_scope(g.actor),
                            categories=taxonomy.labels(2), grades=GRADES,
                            canned=replies.canned_for(g.actor, found.community_id) if "reply" in found.allowed_actions else [])
 
@@ -111,7 +112,7 @@ def order(number):
 def act(number, action):
     if action not in lifecycle.REQUESTABLE:
         abort(404)
-    dispatch.act(g.actor, number, action, **_form_input())
+    claims.act(g.actor, number, action, **_form_input())
     flash(("ok", action))
     return redirect(url_for("console.order", number=number))
 
@@ -120,4 +121,4 @@ def act(number, action):
 @login_required
 def outbox():
     """Deliveries that failed or still wait: a failure must be visible, never silent."""
-    return render_template("console/outbox.html", rows=dispatch.undelivered(g.actor))
+    return render_template("console/outbox.html", rows=notifications.undelivered(listings.outbox_order_ids(g.actor)))

@@ -7,7 +7,7 @@ from ..apidoc import AUTH, BODY, ORDER, errors
 from ..orders import intake
 from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
-from . import services
+from . import claims, listings
 from .schemas import (AppealSchema, AssignSchema, CategorySchema, EmptySchema, ExtendSchema, PauseSchema, GradeSchema,
                       IntakeSchema, MergeSchema, PlaceSchema, CallbackSchema, ReplySchema, ProgressSchema,
                       QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
@@ -23,7 +23,7 @@ authenticate_first(blp)
 @errors(blp, *AUTH)
 def queue(args):
     """My queue: orders I may claim (most urgent first, with due times) and the ones I hold."""
-    return services.queue(require("staff"), **args)
+    return listings.queue(require("staff"), **args)
 
 
 @blp.route("/intake", methods=["POST"])
@@ -47,7 +47,7 @@ def intake_order(data, headers):
 @errors(blp, *AUTH)
 def supervision(args):
     """督办 lists in my scope: overdue, and due within `within` seconds."""
-    return services.supervision(require("staff"), within_seconds=args["within"])
+    return listings.supervision(require("staff"), within_seconds=args["within"])
 
 
 def _action(path: str, action: str, schema, summary: str):
@@ -58,7 +58,7 @@ def _action(path: str, action: str, schema, summary: str):
     @errors(blp, *AUTH, *BODY, *ORDER)
     @blp.doc(summary=summary, description=describe(action))
     def view(data, number):
-        return services.act(require("staff"), number, action, shown="api", **data)
+        return claims.act(require("staff"), number, action, shown="api", **data)
     return view
 
 

@@ -18,7 +18,7 @@ def register(app):
     @app.cli.command("rebuild-queues")
     def rebuild_queues():
         """Rebuild every Redis claim queue from the database."""
-        from .services import rebuild_queues as rebuild
+        from .queues import rebuild
         click.echo(f"{rebuild()} waiting orders queued")
 
     @app.cli.command("sla-tick")

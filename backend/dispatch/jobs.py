@@ -1,7 +1,7 @@
 """RQ jobs of dispatch. The worker runs each in a fresh app context (backend.worker.AppWorker)."""
 import logging
 
-from . import services
+from . import ticks
 
 log = logging.getLogger(__name__)
 
@@ -9,7 +9,7 @@ log = logging.getLogger(__name__)
 def sla_tick() -> dict:
     """Find missed deadlines and move each order one rung up. Idempotent: run it twice, or after an
     outage, and every missed deadline still causes exactly one escalation."""
-    done = services.sla_tick()
+    done = ticks.sla_tick()
     if done["escalated"] or done["overdue"] or done["returned_from_property"]:
         log.info("SLA tick: %s", done)
     return done
@@ -17,7 +17,7 @@ def sla_tick() -> dict:
 
 def archive_tick() -> dict:
     """归档 rated orders after a delay and resolved ones nobody rated (未评价). Idempotent."""
-    done = services.archive_tick()
+    done = ticks.archive_tick()
     if done["rated"] or done["unrated"]:
         log.info("archive tick: %s", done)
     return done

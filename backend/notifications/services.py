@@ -24,6 +24,7 @@ The API (stable; dispatch and WeChat both use it):
     sweep()                    RQ job: enqueue every pending row that is due.
     render(notification)       The text from templates/notifications/<kind>.txt (Jinja), with the
                                row as `n` and its payload's keys as variables.
+    undelivered(order_ids)     The failed and waiting rows of those orders (the console's outbox).
 """
 import logging
 from datetime import timedelta
@@ -98,6 +99,17 @@ def mark_read(staff_id: int) -> int:
         .values(read_at=clock.now()))
     db.session.commit()
     return rows.rowcount
+
+
+def undelivered(order_ids=None, limit: int = 200) -> list[Notification]:
+    """Notifications that failed or still wait, newest first: a failure must be seen. `order_ids`:
+    a select of the ids of the orders the reader may see (dispatch.listings.outbox_order_ids);
+    None: every row, also those of no order (the sysadmin's outbox)."""
+    query = (select(Notification).where(Notification.status.in_(("failed", "pending")))
+             .order_by(Notification.id.desc()).limit(limit))
+    if order_ids is not None:
+        query = query.where(Notification.order_id.in_(order_ids))
+    return list(db.session.scalars(query))
 
 
 register_channel("console", _console)

@@ -586,7 +586,7 @@ _FORBIDDEN = {
 }
 
 # `settle` happens only as a patrol report is made, never to an order that exists; `callback_reopen`
-# is what a callback's 不满意 asks for (dispatch.services.act picks it), not a button of its own.
+# is what a callback's 不满意 asks for (dispatch.claims.act picks it), not a button of its own.
 TABLE = Table("order", ROWS, subject="这张工单", states=STATES, event=OrderEvent, owner="order",
               state_labels="states", action_labels="actions", input_labels="inputs",
               rules=_rule_passes, new=("submit",), hidden=("settle", "callback_reopen"), trusted=("system", "bot"),

@@ -4,7 +4,7 @@ it while the original is open (`unmerge`). One transaction each, an event on bot
 What a merge does: the duplicate goes to `merged` (merged_into_id names the original); its
 reporter, and its own co-reporters, become co-reporters of the original (CoReporter rows carrying
 from_order_id, so the undo takes back exactly these); its photos stay on it (nothing is deleted);
-督办 asked of it goes to the original (dispatch.services.act). The original's row is touched too
+督办 asked of it goes to the original (dispatch.claims.act). The original's row is touched too
 (updated_at), so a concurrent change to it makes one of the two lose on its version."""
 from sqlalchemy import exists, select
 

@@ -95,6 +95,29 @@ def test_failed_deliveries_are_visible_on_the_outbox_page(client, make, db):
     assert "45015" in page and "发送失败" in page
 
 
+def test_the_outbox_shows_the_rows_of_orders_in_scope_and_the_sysadmin_every_row(app, client, make, db):
+    world = make.world()
+    order = make.order(world["resident"])
+    other = make.world()  # after the order, so that it is routed to the first community
+    sysadmin = make.staff("sysadmin")
+    db.session.add_all([
+        Notification(order_id=order.id, recipient_type="resident", recipient_id=world["resident"].id,
+                     channel="wechat_cs", kind="reply", status="failed", attempts=5, last_error="45015 out of time"),
+        Notification(order_id=None, recipient_type="staff", recipient_id=sysadmin.id,
+                     channel="console", kind="reply", status="pending", attempts=1, last_error="40001 no order")])
+    db.session.commit()
+
+    def outbox(staff) -> str:
+        reader = app.test_client()
+        _login(reader, staff)
+        return reader.get("/console/outbox").data.decode()
+    mine, theirs, everything = (outbox(world["community_admin"]), outbox(other["community_admin"]),
+                                outbox(sysadmin))
+    assert "45015" in mine and "40001" not in mine
+    assert "45015" not in theirs and "40001" not in theirs
+    assert "45015" in everything and "40001" in everything
+
+
 def test_login_redirect_stays_on_this_site(client, make):
     worker = make.world()["workers"][0]
     response = _login(client, worker, path="/console/login?next=//evil.example/x")
@@ -110,11 +133,11 @@ def test_login_form_needs_its_csrf_token(client, make):
 
 def test_escalation_reaches_the_leaders_console_inbox(client, make, db):
     from backend.accounts.actors import Actor
-    from backend.dispatch import services as dispatch
+    from backend.dispatch import claims
     from backend.notifications import services as notifications
     world = make.world()
     order = make.order(world["resident"])
-    dispatch.act(Actor.for_staff(world["workers"][0]), order.number, "escalate", reason="需要网格长协调物业")
+    claims.act(Actor.for_staff(world["workers"][0]), order.number, "escalate", reason="需要网格长协调物业")
     for row in db.session.scalars(select(Notification)):
         notifications.deliver(row.id)
     _login(client, world["leader"])

@@ -5,7 +5,7 @@ import re
 from sqlalchemy import func, select
 
 from backend.accounts.actors import Actor
-from backend.dispatch import services as dispatch
+from backend.dispatch import listings
 from backend.orders.models import Order
 from tests.console.test_console import _csrf, _login
 
@@ -30,9 +30,9 @@ def test_a_hotline_call_entered_in_the_console_lands_in_the_grids_queue(client, 
     assert db.session.scalar(select(func.count()).select_from(Order)) == 1
     order = db.session.scalar(select(Order).where(Order.number == number))
     assert (order.channel, order.grid_id, order.caller_name) == ("hotline", world["grids"][1].id, "刘建国")
-    waiting = dispatch.queue(Actor.for_staff(world["workers"][1]))["waiting"]
+    waiting = listings.queue(Actor.for_staff(world["workers"][1]))["waiting"]
     assert [o.number for o in waiting] == [number]
-    assert dispatch.queue(Actor.for_staff(world["workers"][0]))["waiting"] == []
+    assert listings.queue(Actor.for_staff(world["workers"][0]))["waiting"] == []
 
 
 def test_bad_input_and_foreign_addresses_are_refused_in_chinese(client, make, db):

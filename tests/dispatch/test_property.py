@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import clock
 from backend.dispatch import jobs
-from backend.dispatch import services as dispatch
+from backend.dispatch import claims, listings
 from backend.errors import InvalidTransition, NotFound
 from backend.notifications.models import Notification
 from backend.orders import services as orders
@@ -112,7 +112,7 @@ def test_a_property_that_misses_its_acknowledgement_limit_loses_the_order_to_the
 
 def test_a_property_that_reports_but_misses_its_resolve_limit_loses_it_too(db, redis, make, estate):
     order = make.order(estate["resident"], category=PROPERTY_WORK)
-    claimed = dispatch.claim(actor(estate["keeper"]), order.number)
+    claimed = claims.claim(actor(estate["keeper"]), order.number)
     [report] = _events(db, order.id, "claim")
     assert report.data["acknowledged"] is True and report.data["on_time"] is True
     assert claimed.due_at == claimed.resolve_by
@@ -126,9 +126,9 @@ def test_a_property_that_reports_but_misses_its_resolve_limit_loses_it_too(db, r
 def test_the_property_reports_and_resolves_in_time(db, redis, make, estate):
     order = make.order(estate["resident"], category=PROPERTY_WORK)
     keeper = actor(estate["keeper"])
-    dispatch.claim(keeper, order.number)
-    dispatch.act(keeper, order.number, "progress", note="已派维修工")
-    done = dispatch.act(keeper, order.number, "resolve", result="灯已换好")
+    claims.claim(keeper, order.number)
+    claims.act(keeper, order.number, "progress", note="已派维修工")
+    done = claims.act(keeper, order.number, "resolve", result="灯已换好")
     assert (done.state, done.rung, done.resolver_id) == ("resolved", "property", estate["keeper"].id)
     assert _events(db, done.id, "resolve")[0].data == {"property": estate["property"].id, "on_time": True}
 
@@ -153,7 +153,7 @@ def test_property_staff_cannot_open_an_order_of_another_compound(client, db, red
         assert client.post(f"/api/v1/orders/{order.number}/claim", json={},
                            headers=auth.headers_for(keeper)).status_code == 404
         with pytest.raises(NotFound):
-            dispatch.get(actor(keeper), order.number)
+            listings.get(actor(keeper), order.number)
     queue = client.get("/api/v1/queue", headers=auth.headers_for(keeper)).json
     assert [o["number"] for o in queue["waiting"]] == [ours.number]
 
@@ -161,12 +161,12 @@ def test_property_staff_cannot_open_an_order_of_another_compound(client, db, red
 def test_the_community_whistles_a_grid_order_to_the_compounds_property(db, redis, make, estate):
     order = make.order(estate["resident"], category="城乡建设/城市建设和市政管理")
     cadmin = actor(estate["community_admin"])
-    moved = dispatch.act(cadmin, order.number, "dispatch_property", note="楼顶漏水，物业维修")
+    moved = claims.act(cadmin, order.number, "dispatch_property", note="楼顶漏水，物业维修")
     assert (moved.state, moved.rung, moved.property_company_id) == ("submitted", "property", estate["property"].id)
     assert _told(db, order.id, "property_dispatched") == [estate["keeper"].id]
     assert "dispatch_property" not in moved.allowed_actions  # already there
     # The property hands it back with a reason: to the community, no miss recorded.
-    back = dispatch.act(actor(estate["keeper"]), order.number, "return_from_property", reason="属于市政管网")
+    back = claims.act(actor(estate["keeper"]), order.number, "return_from_property", reason="属于市政管网")
     assert (back.state, back.rung) == ("escalated", "community") and "property_missed" not in back.flags
     assert _events(db, order.id, "return_from_property")[0].data["manual"] is True
 
@@ -174,7 +174,7 @@ def test_the_community_whistles_a_grid_order_to_the_compounds_property(db, redis
 def test_returning_an_order_that_is_not_at_the_property_is_a_conflict(db, redis, make, estate):
     order = make.order(estate["resident"], category="城乡建设/城市建设和市政管理")
     with pytest.raises(InvalidTransition):
-        dispatch.act(actor(estate["community_admin"]), order.number, "return_from_property", reason="x")
+        claims.act(actor(estate["community_admin"]), order.number, "return_from_property", reason="x")
 
 
 def test_the_database_refuses_a_property_rung_without_a_company(db, redis, make, estate):
@@ -199,8 +199,8 @@ def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, est
     missed = make.order(resident, category=PROPERTY_WORK)
     theirs = make.order(resident, category=PROPERTY_WORK, location_text="翠湖苑12号楼")
     for keeper, order in [(estate["keeper"], done[0]), (estate["keeper"], done[1]), (estate["other_keeper"], theirs)]:
-        dispatch.claim(actor(keeper), order.number)
-        dispatch.act(actor(keeper), order.number, "resolve", result="已修好")
+        claims.claim(actor(keeper), order.number)
+        claims.act(actor(keeper), order.number, "resolve", result="已修好")
     you = Actor.for_resident(resident)
     orders.rate(you, _reload(db, done[0].number), satisfaction="satisfied")
     orders.rate(you, _reload(db, done[1].number), satisfaction="unsatisfied")
@@ -221,7 +221,7 @@ def test_the_dashboard_shows_each_propertys_figures(client, db, redis, make, est
     # reopened by 不满意), but its own figures still count them (orders.services.figures_filter).
     assert (own[0]["offered"], own[0]["returned"], own[0]["rated"]) == (3, 1, 2)
     with pytest.raises(NotFound):
-        dispatch.get(actor(estate["keeper"]), missed.number)
+        listings.get(actor(estate["keeper"]), missed.number)
 
     with client.session_transaction() as session:
         sessions.sign_in(session, "staff", estate["community_admin"])

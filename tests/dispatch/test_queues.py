@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from backend import clock
 from backend.dispatch import jobs
-from backend.dispatch import services as dispatch
+from backend.dispatch import claims
 from backend.orders import states
 from backend.orders.models import Order
 from tests.conftest import actor
@@ -20,7 +20,7 @@ def test_flush_mid_flight_then_rebuild_queues_finds_every_open_order(app, db, re
     worker = actor(city["workers"][0])
     w = [make.order(city["resident"], text=f"第{i}件", location_text=loc)
          for i, loc in enumerate(["水晶城小区3号楼", "水晶城小区8号楼", "不知道在哪", "水晶城小区3号楼", "八栋"])]
-    dispatch.claim(worker, w[0].number)  # claimed: in nobody's queue
+    claims.claim(worker, w[0].number)  # claimed: in nobody's queue
     urgent = make.order(city["resident"], grade="urgent")
     clock.travel(timedelta(minutes=11))
     jobs.sla_tick()  # the urgent one (and only it) went up to the grid leader
@@ -30,7 +30,7 @@ def test_flush_mid_flight_then_rebuild_queues_finds_every_open_order(app, db, re
     redis.flushdb()  # Redis lost everything mid-flight
     assert client.get("/api/v1/queue", headers=auth.headers_for(city["workers"][0])).json["waiting"] == []
     # …but the database still decides: a claim on a stale (empty) Redis works, exactly once.
-    assert dispatch.claim(worker, w[3].number).state == "claimed"
+    assert claims.claim(worker, w[3].number).state == "claimed"
 
     result = app.test_cli_runner().invoke(args=["rebuild-queues"])
     assert result.exit_code == 0, result.output
@@ -46,7 +46,7 @@ def test_flush_mid_flight_then_rebuild_queues_finds_every_open_order(app, db, re
 
 def test_stale_redis_entry_is_filtered_by_the_database_and_cleaned(db, redis, make, city, client, auth):
     order = make.order(city["resident"])
-    dispatch.claim(actor(city["workers"][0]), order.number)
+    claims.claim(actor(city["workers"][0]), order.number)
     redis.zadd(f"rm:q:grid:{city['grids'][0].id}", {order.number: 1})  # stale: the DB says claimed
     redis.hset("rm:q:where", order.number, f"rm:q:grid:{city['grids'][0].id}")
     headers = auth.headers_for(city["workers"][1 - 1])

@@ -6,7 +6,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from backend.accounts.actors import Actor
-from backend.dispatch import services as dispatch
+from backend.dispatch import claims
 from backend.errors import Conflict, InvalidTransition
 from backend.orders.models import Order, OrderEvent
 
@@ -35,7 +35,7 @@ def test_twenty_workers_race_for_two_hundred_orders(app, db, redis, make):
             for number in numbers:
                 with app.app_context():
                     try:
-                        dispatch.claim(actors[i], number)
+                        claims.claim(actors[i], number)
                         wins[i].append(number)
                     except (Conflict, InvalidTransition) as exc:
                         losses[exc.code] += 1
@@ -60,7 +60,7 @@ def test_twenty_workers_race_for_two_hundred_orders(app, db, redis, make):
     assert {r.state for r in rows} == {"claimed"}
     owner = {n: staff[i].id for i, w in enumerate(wins) for n in w}
     assert all(owner[r.number] == r.assignee_id for r in rows)
-    claims = db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.action == "claim"))
-    assert claims == ORDERS
+    claim_events = db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.action == "claim"))
+    assert claim_events == ORDERS
     assert redis.zcard(f"rm:q:grid:{grid.id}") == 0
     assert not redis.keys("rm:claim:*")

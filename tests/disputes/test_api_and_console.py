@@ -3,7 +3,6 @@ from datetime import timedelta
 
 from backend import clock
 from backend.accounts.actors import Actor
-from backend.dispatch import services as dispatch
 from backend.accounts import sessions
 
 
@@ -103,4 +102,3 @@ def test_an_escalated_dispute_reaches_the_community_admins_console(client, world
     listing = c.get("/console/disputes").get_data(as_text=True)
     assert "商·协商中" in listing and "社区" in listing
     assert "矛盾纠纷" in c.get("/console/").get_data(as_text=True)  # the inbox tells them
-    assert dispatch  # the order desk and the dispute share the scope rules (accounts.actors)

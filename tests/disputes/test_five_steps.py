@@ -7,7 +7,7 @@ from backend import clock
 from backend.accounts.actors import Actor
 from backend.disputes import jobs, services
 from backend.disputes.models import DisputeEvent
-from backend.dispatch import services as dispatch
+from backend.dispatch import claims, listings
 from backend.errors import Forbidden, InvalidTransition, ValidationFailed
 from backend.notifications.models import Notification
 from backend.public import services as public
@@ -40,11 +40,11 @@ def test_a_dispute_goes_through_five_steps_and_is_published_only_after_every_par
     task = d.tasks[0].order
     assert (task.kind, task.grid_id, task.state) == ("dispute", world["grids"][0].id, "submitted")
     assert task.due_at is not None and "dispute_task" in task.flags
-    assert task.number in [o.number for o in dispatch.queue(worker)["waiting"]]
+    assert task.number in [o.number for o in listings.queue(worker)["waiting"]]
     with pytest.raises(InvalidTransition):  # the task is still open
         services.perform(worker, d, "finish_work", result="已落实")
-    dispatch.claim(worker, task.number)
-    dispatch.act(worker, task.number, "resolve", result="临时车位已施划")
+    claims.claim(worker, task.number)
+    claims.act(worker, task.number, "resolve", result="临时车位已施划")
     d = services.perform(worker, services.get(worker, d.id), "finish_work", result="车位已归还，临时车位已施划")
     # 馈: told, then each party's agreement to publication
     d = services.perform(worker, d, "give_feedback", feedback="已向王秀英、赵建国及物业反馈，电话13812345678")

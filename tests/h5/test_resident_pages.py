@@ -165,7 +165,7 @@ def test_a_blank_message_is_refused_and_nothing_is_stored(client, stub, make, db
 
 def test_a_staff_reply_shows_on_the_residents_timeline(client, stub, make, db):
     """回复居民 (issue 20): the reply's words, variables filled, on the order's H5 page."""
-    from backend.dispatch import services as dispatch
+    from backend.dispatch import claims
     world = make.world()
     login(client, stub, "qian")
     with client.session_transaction() as session:
@@ -173,6 +173,6 @@ def test_a_staff_reply_shows_on_the_residents_timeline(client, stub, make, db):
     from backend.accounts.models import Resident
     order = make.order(db.session.get(Resident, resident_id), location_text="水晶城小区3号楼")
     worker = world["workers"][0]
-    dispatch.act(Actor.for_staff(worker), order.number, "reply", text="您反映的{工单号}已安排{网格员}明天上门")
+    claims.act(Actor.for_staff(worker), order.number, "reply", text="您反映的{工单号}已安排{网格员}明天上门")
     page = client.get(f"/m/orders/{order.number}").get_data(as_text=True)
     assert f"您反映的{order.number}已安排{worker.name}明天上门" in page and "回复居民" in page

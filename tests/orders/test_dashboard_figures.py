@@ -66,8 +66,8 @@ def test_overdue_and_unrated_follow_the_clock(seeded):
     clock.travel(timedelta(days=20))
     board = figures.dashboard(Actor.for_staff(seeded["community_admin"]))
     assert board["month"]["overdue"] == 10  # every open one: 14 less 2 rated, 1 resolved, 1 cancelled
-    from backend.dispatch import services as dispatch
-    dispatch.archive_tick()
+    from backend.dispatch import ticks
+    ticks.archive_tick()
     board = figures.dashboard(Actor.for_staff(seeded["community_admin"]))
     assert board["month"]["unrated"] == 1  # g1[3]: resolved, never rated, archived as 未评价
 

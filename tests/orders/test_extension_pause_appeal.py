@@ -8,7 +8,7 @@ import pytest
 
 from backend import clock
 from backend.accounts.actors import Actor
-from backend.dispatch import services as dispatch
+from backend.dispatch import listings, ticks
 from backend.errors import DomainError
 from backend.extensions import db as _db
 from backend.orders import figures, services
@@ -110,7 +110,7 @@ def test_a_pause_across_a_weekend_and_national_day_with_its_make_up_days_stops_t
     assert abs(order.events[-1].data["left"] - 23 * 3600) < 1
 
     travel_to(at(2026, 10, 5, 10, 0))  # in the middle of 国庆, long past the old deadline
-    dispatch.sla_tick(clock.now())
+    ticks.sla_tick(clock.now())
     order = _db.session.get(Order, order.id)
     assert (order.state, order.rung) == ("claimed", "grid_worker")  # no escalation while paused
     assert month_figures(world, at(2026, 9, 1))["overdue"] == 0
@@ -136,7 +136,7 @@ def test_a_long_pause_waits_for_the_leader_and_the_clock_runs_until_then(db, red
     assert near(order.resolve_by, at(2026, 2, 24, 9, 0))
     order = do(people["worker"], order, "pause", reason="等物业维修基金审批", why="third_party", days=10)
     assert "pause_pending" in order.flags and "paused" not in order.flags  # beyond the 3-day limit
-    listed = dispatch.supervision(people["leader"])
+    listed = listings.supervision(people["leader"])
     assert order.number in [o.number for o in listed["requests"]]
     refused(403, people["worker"], order, "approve_pause")
 

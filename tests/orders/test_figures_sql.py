@@ -80,8 +80,8 @@ def history(make, db, redis):
                 services.perform(worker, o, "appeal", ground="unreasonable", reason="超出公共服务范围")
                 services.perform(admin, o, "approve_appeal")
     clock.travel(start - clock.now())
-    from backend.dispatch import services as dispatch
-    dispatch.archive_tick()  # the old resolved and unrated ones are archived as 未评价
+    from backend.dispatch import ticks
+    ticks.archive_tick()  # the old resolved and unrated ones are archived as 未评价
     return {**world, "admin": admin, "orders": made}
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from backend import clock
 from backend.dispatch import jobs
 from backend.orders import deadlines
-from backend.dispatch import services as dispatch
+from backend.dispatch import claims
 from backend.notifications.models import Notification
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderEvent
@@ -82,7 +82,7 @@ def test_a_long_outage_catches_up_without_double_escalation(db, redis, make, cit
 
 def test_claimed_order_missing_its_resolve_limit_goes_up_and_leaves_the_assignee(db, redis, make, city):
     order = make.order(city["resident"], grade="urgent")
-    dispatch.claim(actor(city["workers"][0]), order.number)
+    claims.claim(actor(city["workers"][0]), order.number)
     order = _reload(db, order.number)
     _travel_past(order)
     jobs.sla_tick()
@@ -129,8 +129,8 @@ def test_unsatisfied_rating_reopens_to_the_grid_then_the_community(db, redis, ma
     order = make.order(resident)
     for round_, (rung, told) in enumerate([("grid_worker", city["leader"]), ("community", city["community_admin"])], 1):
         holder = worker if round_ == 1 else actor(city["community_admin"])
-        dispatch.claim(holder, order.number)
-        dispatch.act(holder, order.number, "resolve", result="已处理")
+        claims.claim(holder, order.number)
+        claims.act(holder, order.number, "resolve", result="已处理")
         clock.travel(timedelta(days=2))
         response = client.post(f"/api/v1/orders/{order.number}/rating", json={"score": 2, "comment": "没修好"},
                                headers=auth.headers_for(resident))

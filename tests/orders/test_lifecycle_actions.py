@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from backend import clock
 from backend.accounts.actors import Actor
-from backend.dispatch import services as dispatch
+from backend.dispatch import claims, ticks
 from backend.orders import services as orders
 from backend.orders.models import Order, OrderEvent
 
@@ -14,8 +14,8 @@ from backend.orders.models import Order, OrderEvent
 def _resolved(make, city):
     order = make.order(city["resident"])
     worker = Actor.for_staff(city["workers"][0])
-    dispatch.claim(worker, order.number)
-    return dispatch.act(worker, order.number, "resolve", result="已更换灯泡")
+    claims.claim(worker, order.number)
+    return claims.act(worker, order.number, "resolve", result="已更换灯泡")
 
 
 def test_resolved_unrated_order_is_archived_as_unrated_after_n_days(app, db, redis, make, city):
@@ -23,17 +23,17 @@ def test_resolved_unrated_order_is_archived_as_unrated_after_n_days(app, db, red
     rated = _resolved(make, city)
     orders.rate(Actor.for_resident(city["resident"]), rated, "satisfied")
     clock.travel(timedelta(days=app.config["ARCHIVE_RATED_AFTER_DAYS"], hours=1))
-    assert dispatch.archive_tick() == {"rated": 1, "unrated": 0, "skipped": 0}
+    assert ticks.archive_tick() == {"rated": 1, "unrated": 0, "skipped": 0}
     db.session.expire_all()
     assert db.session.get(Order, order.id).state == "resolved"  # its N days are not over yet
     clock.travel(timedelta(days=app.config["ARCHIVE_UNRATED_AFTER_DAYS"]))
-    assert dispatch.archive_tick() == {"rated": 0, "unrated": 1, "skipped": 0}
+    assert ticks.archive_tick() == {"rated": 0, "unrated": 1, "skipped": 0}
     db.session.expire_all()
     archived = db.session.get(Order, order.id)
     assert archived.state == "closed" and "unrated" in archived.flags and archived.satisfaction is None
     assert archived.events[-1].action == "close" and archived.events[-1].data["unrated"] is True
     assert db.session.get(Order, rated.id).state == "closed"
-    assert dispatch.archive_tick() == {"rated": 0, "unrated": 0, "skipped": 0}  # idempotent
+    assert ticks.archive_tick() == {"rated": 0, "unrated": 0, "skipped": 0}  # idempotent
 
 
 def test_rating_scale_closes_or_reopens(db, redis, make, city, client, auth):

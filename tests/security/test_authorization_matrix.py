@@ -50,7 +50,7 @@ from sqlalchemy import func, select
 from backend.accounts.actors import Actor
 from backend.categories import taxonomy
 from backend.open311 import services as open311
-from backend.dispatch import services as dispatch
+from backend.dispatch import claims, listings
 from backend.disputes import services as disputes
 from backend.disputes.models import Dispute, DisputeEvent
 from backend.orders import photos, replies
@@ -509,32 +509,32 @@ def _order_in(make, world, state: str) -> Order | Wish:
         photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
     if state in ("claimed", "resolved", "private", "appealed", "extension_asked", "pause_asked", "paused",
                  "callback_due"):
-        dispatch.claim(worker, order.number)
+        claims.claim(worker, order.number)
     if state == "extension_asked":
-        dispatch.act(worker, order.number, "extend", **_extend_body(world, None))
+        claims.act(worker, order.number, "extend", **_extend_body(world, None))
     if state in ("pause_asked", "paused"):  # five days is beyond the limit (3): it waits for approval
-        dispatch.act(worker, order.number, "pause", reason="等供水公司", why="third_party",
+        claims.act(worker, order.number, "pause", reason="等供水公司", why="third_party",
                      days=5 if state == "pause_asked" else 1)
     if state in ("resolved", "private", "appealed", "callback_due"):
-        dispatch.act(worker, order.number, "resolve", result="灯已换好")
+        claims.act(worker, order.number, "resolve", result="灯已换好")
     if state == "appealed":
-        dispatch.act(worker, order.number, "appeal", ground="repeated", reason="与上周工单重复")
+        claims.act(worker, order.number, "appeal", ground="repeated", reason="与上周工单重复")
     if state == "callback_due":  # resolved days ago, and A never rated it
         from backend.extensions import db
         order = db.session.get(Order, order.id)
         order.resolved_at = order.resolved_at - timedelta(days=5)
         db.session.commit()
     if state == "private":
-        dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "make_private", reason="隐私")
+        claims.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "make_private", reason="隐私")
     if state == "dispute":
         world["dispute"] = disputes.register(Actor.for_staff(world["staff"]["cadmin"]), topic="parking",
                                              order_number=order.number, parties=[
                                                  {"kind": "resident", "name": "李桂兰"},
                                                  {"kind": "property", "name": "水晶城物业"}]).id
     if state == "merged":  # a duplicate of B's open order in the same grid
-        dispatch.act(worker, order.number, "merge", original=_original(world))
+        claims.act(worker, order.number, "merge", original=_original(world))
     if state == "at_property":  # 小区吹哨: the community gives it to the compound's property
-        dispatch.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "dispatch_property")
+        claims.act(Actor.for_staff(world["staff"]["cadmin"]), order.number, "dispatch_property")
     return order
 
 
@@ -721,19 +721,19 @@ def _left_property(make, world, how: str) -> Order:
                        contact=A_PHONE, category=PROPERTY_WORK if how == "recategorised" else A_CATEGORY)
     photos.attach(Actor.for_resident(world["residents"]["a"]), order, PNG)
     if how != "recategorised":
-        dispatch.act(staff["cadmin"], order.number, "dispatch_property")
-    assert dispatch.get(staff["prop"], order.number).rung == "property"
-    dispatch.claim(staff["prop"], order.number)
+        claims.act(staff["cadmin"], order.number, "dispatch_property")
+    assert listings.get(staff["prop"], order.number).rung == "property"
+    claims.claim(staff["prop"], order.number)
     if how in ("returned", "escalated"):
-        dispatch.act(staff["prop"], order.number, "return_from_property", reason="不是物业的事")
+        claims.act(staff["prop"], order.number, "return_from_property", reason="不是物业的事")
     if how == "escalated":
-        dispatch.act(staff["cadmin"], order.number, "escalate", reason="社区协调不了")
+        claims.act(staff["cadmin"], order.number, "escalate", reason="社区协调不了")
     if how == "transferred":  # the sysadmin moves it straight off the property to grid 2
-        dispatch.act(staff["sys"], order.number, "transfer", reason="地址在2网格", grid=world["grids"][1].code)
+        claims.act(staff["sys"], order.number, "transfer", reason="地址在2网格", grid=world["grids"][1].code)
     if how == "recategorised":  # the community finds it is no property work: it leaves with the fix
-        dispatch.act(staff["cadmin"], order.number, "correct_category", category=NOT_PROPERTY_WORK)
+        claims.act(staff["cadmin"], order.number, "correct_category", category=NOT_PROPERTY_WORK)
     if how in ("reopened", "resolved"):
-        dispatch.act(staff["prop"], order.number, "resolve", result="已修好")
+        claims.act(staff["prop"], order.number, "resolve", result="已修好")
     if how == "reopened":
         from backend.orders import services as orders_services
         resident = Actor.for_resident(world["residents"]["a"])

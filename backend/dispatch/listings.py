@@ -1,0 +1,142 @@
+"""What the console and the staff API read: my queue (Redis, the database deciding), the 督办 lists,
+the state counts, what I reported myself, and one order read with its contact shown."""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import func, or_, select
+
+from .. import clock
+from ..accounts.actors import Actor, in_scope, may_hold
+from ..extensions import db
+from ..grids.models import Community, Department, Grid, PropertyCompany
+from ..orders import states
+from ..orders import services as orders
+from ..orders.figures import flagged
+from ..orders.models import Order
+from ..orders.services import scope_filter
+from ..privacy import services as privacy
+from . import queues
+from .claims import staff_only, staff_order
+
+log = logging.getLogger(__name__)
+
+
+def get(actor: Actor, number: str, *, shown: str | None = None) -> Order:
+    order = staff_order(actor, number)
+    if shown:
+        privacy.record_contact_read(actor, order, shown)
+    return order
+
+
+def queue_keys(actor: Actor) -> list[str]:
+    p = queues.PREFIX
+    role = actor.role
+    if role == "grid_worker":
+        return [f"{p}grid:{actor.grid_id}"]
+    if role == "grid_leader":
+        return [f"{p}grid:{actor.grid_id}", f"{p}leader:{actor.grid_id}"]
+    if role == "department_liaison":
+        return [f"{p}dept:{actor.department_id}"]
+    if role == "property_staff":
+        return [f"{p}prop:{actor.property_company_id}"]
+    if role == "community_admin":
+        community_ids = [actor.community_id]
+        keys = []
+    elif role == "street_admin":
+        community_ids = list(db.session.scalars(select(Community.id).where(Community.street_id == actor.street_id)))
+        keys = [f"{p}street:{actor.street_id}"]
+    elif role == "sysadmin":
+        community_ids = list(db.session.scalars(select(Community.id)))
+        keys = [f"{p}street:{s}" for s in db.session.scalars(select(Community.street_id).distinct())]
+        keys += [f"{p}dept:{d}" for d in db.session.scalars(select(Department.id))]
+        keys += [f"{p}prop:{c}" for c in db.session.scalars(select(PropertyCompany.id))]
+    else:
+        return []
+    grid_ids = list(db.session.scalars(select(Grid.id).where(Grid.community_id.in_(community_ids)))) if community_ids else []
+    keys += [f"{p}{kind}:{c}" for c in community_ids for kind in ("pool", "community")]
+    keys += [f"{p}{kind}:{g}" for g in grid_ids for kind in ("grid", "leader")]
+    return keys
+
+
+def _waiting(actor: Actor, limit: int) -> list[Order]:
+    keys = queue_keys(actor)
+    try:
+        rows = queues.members(keys, limit * 2) if keys else []
+    except RedisError:
+        log.warning("redis down: queue listed from the database")
+        query = (select(Order).where(Order.state.in_(states.UNCLAIMED_STATES), scope_filter(actor))
+                 .order_by(Order.due_at, Order.id).limit(limit * 2))
+        return [o for o in db.session.scalars(query) if may_hold(actor, o)][:limit]
+    found = {o.number: o for o in db.session.scalars(select(Order).where(Order.number.in_([r[0] for r in rows])))}
+    waiting, stale = [], []
+    for number, _score, key in rows:
+        order = found.get(number)
+        # Redis may be stale; the database decides what is really waiting here.
+        if order is None or queues.key_for(order) != key or not in_scope(actor, order):
+            stale.append(order or number)
+            continue
+        if may_hold(actor, order):
+            waiting.append(order)
+    for item in stale:
+        try:
+            if isinstance(item, Order):
+                queues.sync(item.number, queues.key_for(item), queues.score_for(item))
+            else:
+                queues.sync(item, None, 0)
+        except RedisError:
+            break
+    return waiting[:limit]
+
+
+def queue(actor: Actor, limit: int = 100) -> dict:
+    """My queue: orders I may take, most urgent first, and the ones I hold."""
+    staff_only(actor)
+    waiting = _waiting(actor, limit)
+    mine = list(db.session.scalars(
+        select(Order).where(Order.assignee_id == actor.id,
+                            Order.state.in_((states.CLAIMED, states.IN_PROGRESS)))
+        .order_by(Order.due_at, Order.id).limit(limit)))
+    return {"waiting": orders.present(actor, waiting), "mine": orders.present(actor, mine)}
+
+
+def supervision(actor: Actor, within_seconds: int | None = None, limit: int = 200) -> dict:
+    """督办 lists: overdue (not paused), due within the window (default DUE_SOON_SECONDS), and the
+    requests waiting for a decision (延期, a long 挂起, 申诉), in my scope."""
+    staff_only(actor)
+    now = clock.now()
+    soon = now + timedelta(seconds=within_seconds or current_app.config["DUE_SOON_SECONDS"])
+    base = select(Order).where(Order.due_at.is_not(None), scope_filter(actor)).order_by(Order.due_at, Order.id)
+    running = ~flagged("paused")  # 挂起: its clock stands still
+    overdue = list(db.session.scalars(base.where(Order.due_at <= now, running).limit(limit)))
+    due_soon = list(db.session.scalars(base.where(Order.due_at > now, Order.due_at <= soon, running).limit(limit)))
+    waiting = or_(*(flagged(f) for f in ("extension_pending", "pause_pending", "appeal_pending")))
+    requests = list(db.session.scalars(select(Order).where(waiting, scope_filter(actor))
+                                       .order_by(Order.updated_at, Order.id).limit(limit)))
+    return {"now": now, "overdue": orders.present(actor, overdue), "due_soon": orders.present(actor, due_soon),
+            "requests": orders.present(actor, requests)}
+
+
+def state_counts(actor: Actor) -> dict[str, int]:
+    """How many orders in my scope are in each state (the console's chart)."""
+    staff_only(actor)
+    rows = db.session.execute(
+        select(Order.state, func.count()).where(scope_filter(actor)).group_by(Order.state)).all()
+    return dict(rows)
+
+
+def reported_by(actor: Actor, limit: int = 20) -> list[Order]:
+    """What the actor entered themselves (patrol reports, visits, letters), newest first: a
+    part-time member follows their reports here, a worker sees what they settled on the spot."""
+    staff_only(actor)
+    query = (select(Order).where(Order.reporter_id == actor.id, scope_filter(actor))
+             .order_by(Order.id.desc()).limit(limit))
+    return orders.present(actor, list(db.session.scalars(query)))
+
+
+def outbox_order_ids(actor: Actor):
+    """The orders whose notifications the actor may see in the outbox, as a select of ids for
+    notifications.services.undelivered: None for the sysadmin, who sees every row."""
+    staff_only(actor)
+    return None if actor.role == "sysadmin" else select(Order.id).where(scope_filter(actor))
