@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from backend.notifications.models import Notification
 from backend.orders.models import Order
 from backend.wechat.models import WechatInbound
-from tests.conftest import answer_to, start_rasa
+from tests.conftest import answer_to, running_rasa, use_rasa
 from tests.faults.conftest import TcpProxy, backend_env, wait_until, worker_argv
 from tests.wechat.conftest import WeChatPusher, text_xml
 
@@ -33,9 +33,17 @@ def proxy(live_server):
 
 
 @pytest.fixture(scope="module")
-def bot_stack(app, proxy, redis_url, tmp_path_factory):
-    """Rasa and the action server, the actions reaching the backend through the proxy."""
-    yield from start_rasa(app, f"http://{proxy.url_host}", redis_url, tmp_path_factory)
+def bot_processes(app, proxy, redis_url, tmp_path_factory):
+    """Rasa and the action server of this module's own (its tests kill them), the actions reaching
+    the backend through the proxy."""
+    with running_rasa(app, f"http://{proxy.url_host}", redis_url, tmp_path_factory) as stack:
+        yield stack
+
+
+@pytest.fixture
+def bot_stack(app, bot_processes, redis_url, monkeypatch):
+    use_rasa(monkeypatch, app, bot_processes, redis_url)
+    return bot_processes
 
 
 @pytest.fixture
