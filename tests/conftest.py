@@ -223,8 +223,9 @@ BOT_REDIS_DB = 3  # the bot's tracker and lock store (REDIS_BOT_DB)
 def shared_rasa(app, live_server, redis_url, tmp_path_factory):
     """The real Rasa server and action server, the actions calling the test backend over HTTP:
     started once, by the first test that asks for `rasa_stack`, and shared by every module that only
-    talks to it (loading the model takes a minute or more; it was once per module). Nobody may stop
-    these processes: a test that kills or restarts one asks for `private_rasa` instead."""
+    talks to it (loading the model took 16-25 s per module here, on a loaded machine). Nobody may stop
+    these processes: a test that kills or restarts one starts a stack of its own with `running_rasa`
+    (tests/faults/test_bot_and_worker_killed.py does)."""
     with running_rasa(app, live_server, redis_url, tmp_path_factory) as stack:
         yield stack
 
@@ -234,19 +235,11 @@ def rasa_stack(app, shared_rasa, redis_url, monkeypatch):
     """The shared stack for one test: the app points at it for this test only, and no conversation
     is left from an earlier test."""
     if not shared_rasa.alive():
-        pytest.fail("the shared Rasa stack is down: a test before this one stopped it (use private_rasa)")
+        pytest.fail("the shared Rasa stack is down: a test before this one stopped it (use running_rasa)")
     use_rasa(monkeypatch, app, shared_rasa, redis_url)
     yield shared_rasa
     if not shared_rasa.alive():
-        pytest.fail("this test stopped the shared Rasa stack: a test that kills a process uses private_rasa")
-
-
-@pytest.fixture
-def private_rasa(app, live_server, redis_url, tmp_path_factory, monkeypatch):
-    """A Rasa server and action server of this test's own, for a test that kills or restarts them."""
-    with running_rasa(app, live_server, redis_url, tmp_path_factory) as stack:
-        use_rasa(monkeypatch, app, stack, redis_url)
-        yield stack
+        pytest.fail("this test stopped the shared Rasa stack: a test that kills a process uses running_rasa")
 
 
 def use_rasa(monkeypatch, app, stack: RasaStack, redis_url: str) -> None:

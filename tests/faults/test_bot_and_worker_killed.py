@@ -6,7 +6,10 @@
    started afterwards takes the stale push over: the resident gets exactly one reply for it and there
    is exactly one order — the push's MsgId, stored as the order's idempotency key, finds it.
 2. Rasa is SIGKILLed while several residents chat at once over HTTP: no answer is a 5xx, and every
-   message answered after the bot died is a stored order."""
+   message answered after the bot died is a stored order.
+3. With the Rasa server stopped, chat still answers and stores the order, routed by its text.
+
+Their stack is this module's own: the other modules share one that nobody stops."""
 import signal
 import threading
 import uuid
@@ -167,3 +170,19 @@ def test_rasa_killed_while_residents_chat_over_http_loses_nothing(app, bot_stack
         if n >= 3:  # sent after the kill: the fallback stored it, once, under its client_id
             assert body["bot"] == "unavailable" and body["order_number"], body
             assert _count(db, Order, Order.idempotency_key.like(f"%:chat:{client_id}")) == 1
+
+
+def test_with_the_rasa_server_stopped_chat_still_answers_and_stores_the_order(bot_stack, client, make, auth, db):
+    rasa = bot_stack["rasa"]
+    if rasa.poll() is None:  # the test before may have killed it already; stopped either way
+        rasa.terminate()
+        rasa.wait(30)
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    db.session.rollback()
+    reply = client.post("/api/v1/chat", json={"text": "水晶城小区8号楼门口的窨井盖松了 车压过去哐哐响"},
+                        headers=headers).json
+    assert reply["bot"] == "unavailable" and reply["order_number"], reply
+    assert reply["order_number"] in reply["replies"][0]
+    order = client.get(f"/api/v1/orders/{reply['order_number']}", headers=headers).json
+    assert order["grid"] == world["grids"][1].name and "bot_unavailable" in order["flags"]
