@@ -7,6 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -203,29 +204,58 @@ def answer_to(question: str) -> str | None:
 
 
 class RasaStack(dict):
-    """The processes by name ("rasa", "actions"), and where the action server listens."""
+    """The processes by name ("rasa", "actions"), and where each listens."""
 
-    def __init__(self, actions_url: str):
+    def __init__(self, rasa_url: str, actions_url: str):
         super().__init__()
-        self.actions_url = actions_url
+        self.rasa_url, self.actions_url = rasa_url, actions_url
+
+    def alive(self) -> bool:
+        return all(proc.poll() is None for proc in self.values())
 
 
 # What Rasa sends the action server in tests (bot/endpoints.yml): the action server wants it.
 ACTIONS_SECRET = "test-actions-secret"
+BOT_REDIS_DB = 3  # the bot's tracker and lock store (REDIS_BOT_DB)
 
 
-@pytest.fixture(scope="module")
-def rasa_stack(app, live_server, redis_url, tmp_path_factory):
-    """The real Rasa server and action server for one test module, the actions calling the test
-    backend over HTTP. Yields the processes so a test may stop one."""
-    yield from start_rasa(app, live_server, redis_url, tmp_path_factory)
+@pytest.fixture(scope="session")
+def shared_rasa(app, live_server, redis_url, tmp_path_factory):
+    """The real Rasa server and action server, the actions calling the test backend over HTTP:
+    started once, by the first test that asks for `rasa_stack`, and shared by every module that only
+    talks to it (loading the model took 16-25 s per module here, on a loaded machine). Nobody may stop
+    these processes: a test that kills or restarts one starts a stack of its own with `running_rasa`
+    (tests/faults/test_bot_and_worker_killed.py does)."""
+    with running_rasa(app, live_server, redis_url, tmp_path_factory) as stack:
+        yield stack
 
 
-def start_rasa(app, backend_url, redis_url, tmp_path_factory):
-    """Start Rasa and its action server (the actions reaching the backend at `backend_url`), point
-    the app at them, yield the processes; stop them afterwards."""
-    # Conversation ids follow resident ids, which restart with the emptied tables: forget old talks.
-    redis_lib.Redis.from_url(redis_url, db=3).flushdb()
+@pytest.fixture
+def rasa_stack(app, shared_rasa, redis_url, monkeypatch):
+    """The shared stack for one test: the app points at it for this test only, and no conversation
+    is left from an earlier test."""
+    if not shared_rasa.alive():
+        pytest.fail("the shared Rasa stack is down: a test before this one stopped it (use running_rasa)")
+    use_rasa(monkeypatch, app, shared_rasa, redis_url)
+    yield shared_rasa
+    if not shared_rasa.alive():
+        pytest.fail("this test stopped the shared Rasa stack: a test that kills a process uses running_rasa")
+
+
+def use_rasa(monkeypatch, app, stack: RasaStack, redis_url: str) -> None:
+    """Point the app at `stack` until `monkeypatch` undoes it, and forget every conversation: the
+    tracker store is the bot's Redis database, shared by the stacks of a run, and on SQLite resident
+    ids (so conversation ids) restart with the emptied tables."""
+    redis_lib.Redis.from_url(redis_url, db=BOT_REDIS_DB).flushdb()
+    monkeypatch.setitem(app.config, "RASA_URL", stack.rasa_url)
+    monkeypatch.setitem(app.config, "BOT_TIMEOUT_SECONDS", 30)
+
+
+@contextmanager
+def running_rasa(app, backend_url, redis_url, tmp_path_factory):
+    """Start Rasa and its action server (the actions reaching the backend at `backend_url`) and
+    give the stack when both answer; stop them afterwards. The app's configuration is left alone:
+    `use_rasa` points it at a stack for one test."""
     if not (ROOT / "bot" / "models" / "current.tar.gz").exists():
         pytest.fail("no trained bot model: scripts/bot-train.sh (run by make test) trains it")
     # The category model is ready before the bot's first order, as `make run` warms it at start-up:
@@ -237,51 +267,42 @@ def start_rasa(app, backend_url, redis_url, tmp_path_factory):
     predict_kind("楼道灯坏了")  # and the kind model
     logs = tmp_path_factory.mktemp("rasa-logs")
     rasa_port, actions_port = _free_port(), _free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_BOT_DB": "3", "RASA_PORT": str(rasa_port),
+    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_BOT_DB": str(BOT_REDIS_DB), "RASA_PORT": str(rasa_port),
            "ACTIONS_PORT": str(actions_port), "ACTIONS_URL": f"http://127.0.0.1:{actions_port}",
            "BACKEND_URL": backend_url, "BOT_SERVICE_TOKEN": app.config["BOT_SERVICE_TOKEN"],
            "RASA_AUTH_TOKEN": app.config["RASA_AUTH_TOKEN"], "ACTIONS_SECRET": ACTIONS_SECRET}
-    procs = RasaStack(actions_url=env["ACTIONS_URL"])
-    procs["actions"] = subprocess.Popen([str(ROOT / "scripts/bot-actions.sh")], env=env,
+    stack = RasaStack(rasa_url=f"http://127.0.0.1:{rasa_port}", actions_url=env["ACTIONS_URL"])
+    stack["actions"] = subprocess.Popen([str(ROOT / "scripts/bot-actions.sh")], env=env,
                                         stdout=open(logs / "actions.log", "w"), stderr=subprocess.STDOUT)
-    procs["rasa"] = subprocess.Popen([str(ROOT / "scripts/bot-serve.sh")], env=env,
+    stack["rasa"] = subprocess.Popen([str(ROOT / "scripts/bot-serve.sh")], env=env,
                                      stdout=open(logs / "rasa.log", "w"), stderr=subprocess.STDOUT)
     try:
-        wait_for_http(f"http://127.0.0.1:{actions_port}/health", 120, procs["actions"])
-        # /status answers 200 only once the model is loaded, and only with the token.
-        wait_for_http(f"http://127.0.0.1:{rasa_port}/status?token={app.config['RASA_AUTH_TOKEN']}", 300,
-                      procs["rasa"], ok=200)
-    except Exception:
-        for name in procs:
-            print(f"--- {name} log ---\n" + Path(logs / f"{name}.log").read_text()[-4000:])
-        raise
-    original = app.config["RASA_URL"]
-    app.config["RASA_URL"] = f"http://127.0.0.1:{rasa_port}"
-    app.config["BOT_TIMEOUT_SECONDS"] = 30
-    yield procs
-    app.config["RASA_URL"], app.config["BOT_TIMEOUT_SECONDS"] = original, 3.0
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(30)
+        try:
+            wait_for_http(f"{stack.actions_url}/health", 120, stack["actions"])
+            # /status answers 200 only once the model is loaded, and only with the token.
+            wait_for_http(f"{stack.rasa_url}/status?token={app.config['RASA_AUTH_TOKEN']}", 300,
+                          stack["rasa"], ok=200)
+        except Exception:
+            for name in stack:
+                print(f"--- {name} log ---\n" + Path(logs / f"{name}.log").read_text()[-4000:])
+            raise
+        yield stack
+    finally:
+        for proc in stack.values():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(30)
 
 
 @pytest.fixture
-def redis_stopped(app, redis):
+def redis_stopped(app, redis, monkeypatch):
     """Every Redis client of the app pointed at a port nobody listens on (connection refused)."""
     from backend.extensions import redis as app_redis
     dead = redis_lib.Redis(port=_free_port(), socket_connect_timeout=0.5, socket_timeout=0.5,
                            decode_responses=True)
-    saved_client, saved_rq = app_redis.client, app.extensions.get("rq_redis")
-    app_redis.client = dead
-    app.extensions["rq_redis"] = redis_lib.Redis(port=dead.connection_pool.connection_kwargs["port"],
-                                                 socket_connect_timeout=0.5)
-    yield
-    app_redis.client = saved_client
-    if saved_rq is None:
-        app.extensions.pop("rq_redis", None)
-    else:
-        app.extensions["rq_redis"] = saved_rq
+    monkeypatch.setattr(app_redis, "client", dead)
+    monkeypatch.setitem(app.extensions, "rq_redis", redis_lib.Redis(
+        port=dead.connection_pool.connection_kwargs["port"], socket_connect_timeout=0.5))
 
 
 @pytest.fixture(scope="session")
@@ -314,14 +335,12 @@ class Stub:
 
 
 @pytest.fixture
-def stub(app, wechat_stub, redis, tmp_path):
+def stub(app, wechat_stub, redis, tmp_path, monkeypatch):
     wechat_stub.reset()
-    saved = {k: app.config[k] for k in ("WECHAT_API_BASE", "WECHAT_OAUTH_BASE", "UPLOAD_DIR")}
-    app.config["WECHAT_API_BASE"] = wechat_stub.url + "/"
-    app.config["WECHAT_OAUTH_BASE"] = wechat_stub.url + "/connect/"
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-    yield wechat_stub
-    app.config.update(saved)
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE", wechat_stub.url + "/")
+    monkeypatch.setitem(app.config, "WECHAT_OAUTH_BASE", wechat_stub.url + "/connect/")
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
+    return wechat_stub
 
 
 @pytest.fixture(scope="session")

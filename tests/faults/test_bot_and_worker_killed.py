@@ -6,7 +6,10 @@
    started afterwards takes the stale push over: the resident gets exactly one reply for it and there
    is exactly one order — the push's MsgId, stored as the order's idempotency key, finds it.
 2. Rasa is SIGKILLed while several residents chat at once over HTTP: no answer is a 5xx, and every
-   message answered after the bot died is a stored order."""
+   message answered after the bot died is a stored order.
+3. With the Rasa server stopped, chat still answers and stores the order, routed by its text.
+
+Their stack is this module's own: the other modules share one that nobody stops."""
 import signal
 import threading
 import uuid
@@ -18,7 +21,7 @@ from sqlalchemy import func, select
 from backend.notifications.models import Notification
 from backend.orders.models import Order
 from backend.wechat.models import WechatInbound
-from tests.conftest import answer_to, start_rasa
+from tests.conftest import answer_to, running_rasa, use_rasa
 from tests.faults.conftest import TcpProxy, backend_env, wait_until, worker_argv
 from tests.wechat.conftest import WeChatPusher, text_xml
 
@@ -33,9 +36,17 @@ def proxy(live_server):
 
 
 @pytest.fixture(scope="module")
-def bot_stack(app, proxy, redis_url, tmp_path_factory):
-    """Rasa and the action server, the actions reaching the backend through the proxy."""
-    yield from start_rasa(app, f"http://{proxy.url_host}", redis_url, tmp_path_factory)
+def bot_processes(app, proxy, redis_url, tmp_path_factory):
+    """Rasa and the action server of this module's own (its tests kill them), the actions reaching
+    the backend through the proxy."""
+    with running_rasa(app, f"http://{proxy.url_host}", redis_url, tmp_path_factory) as stack:
+        yield stack
+
+
+@pytest.fixture
+def bot_stack(app, bot_processes, redis_url, monkeypatch):
+    use_rasa(monkeypatch, app, bot_processes, redis_url)
+    return bot_processes
 
 
 @pytest.fixture
@@ -159,3 +170,19 @@ def test_rasa_killed_while_residents_chat_over_http_loses_nothing(app, bot_stack
         if n >= 3:  # sent after the kill: the fallback stored it, once, under its client_id
             assert body["bot"] == "unavailable" and body["order_number"], body
             assert _count(db, Order, Order.idempotency_key.like(f"%:chat:{client_id}")) == 1
+
+
+def test_with_the_rasa_server_stopped_chat_still_answers_and_stores_the_order(bot_stack, client, make, auth, db):
+    rasa = bot_stack["rasa"]
+    if rasa.poll() is None:  # the test before may have killed it already; stopped either way
+        rasa.terminate()
+        rasa.wait(30)
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    db.session.rollback()
+    reply = client.post("/api/v1/chat", json={"text": "水晶城小区8号楼门口的窨井盖松了 车压过去哐哐响"},
+                        headers=headers).json
+    assert reply["bot"] == "unavailable" and reply["order_number"], reply
+    assert reply["order_number"] in reply["replies"][0]
+    order = client.get(f"/api/v1/orders/{reply['order_number']}", headers=headers).json
+    assert order["grid"] == world["grids"][1].name and "bot_unavailable" in order["flags"]

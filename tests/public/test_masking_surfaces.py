@@ -53,9 +53,10 @@ def _count(shown_per_group: dict, groups: list[list[int]]) -> list[str]:
 
 
 @pytest.fixture
-def published(app, make, db, redis):
+def published(app, make, db, redis, monkeypatch):
     world = make.world()
-    app.config.update(PUBLIC_CACHE_SECONDS=0, PUBLIC_RECENT_LIMIT=2000)
+    monkeypatch.setitem(app.config, "PUBLIC_CACHE_SECONDS", 0)
+    monkeypatch.setitem(app.config, "PUBLIC_RECENT_LIMIT", 2000)
     groups = _pack(ORDER_CHARS)
     now = clock.now()
     grid, community = world["grids"][0], world["community"]
@@ -73,8 +74,7 @@ def published(app, make, db, redis):
         db.session.add(order)
         numbers[order.number] = key
     db.session.commit()
-    yield {"world": world, "groups": groups, "numbers": numbers}
-    app.config.update(PUBLIC_CACHE_SECONDS=300, PUBLIC_RECENT_LIMIT=20)
+    return {"world": world, "groups": groups, "numbers": numbers}
 
 
 def test_the_public_page_shows_nothing_of_the_corpus(client, published):

@@ -12,9 +12,10 @@ import requests
 
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def doors(app, rasa_stack):
-    return {"rasa": app.config["RASA_URL"], "actions": rasa_stack.actions_url,
+    """The shared stack's doors: these tests only knock, they stop nothing."""
+    return {"rasa": rasa_stack.rasa_url, "actions": rasa_stack.actions_url,
             "token": app.config["RASA_AUTH_TOKEN"]}
 
 

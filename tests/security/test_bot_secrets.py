@@ -11,7 +11,7 @@ from backend.config import ConfigurationError, ProductionConfig, check_productio
 from tests.conftest import ROOT
 
 
-def test_a_conversation_id_is_not_the_residents_number(app):
+def test_a_conversation_id_is_not_the_residents_number(app, monkeypatch):
     with app.app_context():
         sender = gateway.sender_id(47)
         assert sender != "resident-47" and re.fullmatch(r"r47-[0-9a-f]{32}", sender)
@@ -20,12 +20,8 @@ def test_a_conversation_id_is_not_the_residents_number(app):
         assert gateway.sender_id(48)[4:] != sender[4:]
         for guess in ("resident-47", "r47-" + "0" * 32, f"r48-{sender[4:]}", sender.upper(), sender + "0"):
             assert gateway.resident_id_of(guess) is None, guess
-        original = app.config["SECRET_KEY"]
-        app.config["SECRET_KEY"] = "another-secret"
-        try:
-            assert gateway.sender_id(47) != sender and gateway.resident_id_of(sender) is None
-        finally:
-            app.config["SECRET_KEY"] = original
+        monkeypatch.setitem(app.config, "SECRET_KEY", "another-secret")
+        assert gateway.sender_id(47) != sender and gateway.resident_id_of(sender) is None
 
 
 def test_the_bot_api_answers_a_guessed_conversation_id_with_nobody(client, make, auth):

@@ -97,23 +97,16 @@ def test_a_link_typed_to_the_bot_is_no_photo(client, db, make, auth):
 
 # --- HSTS and links built on configuration -----------------------------------------------------
 
-@pytest.fixture
-def configured(app):
-    saved = {k: app.config.get(k) for k in ("ENV_NAME", "PUBLIC_URL")}
-    yield app.config
-    app.config.update(saved)
-
-
-def test_production_answers_carry_hsts(client, configured):
+def test_production_answers_carry_hsts(app, client, monkeypatch):
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
-    configured["ENV_NAME"] = "production"
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
     for path in ("/healthz", "/console/login", "/api/v1/openapi.json"):
         hsts = client.get(path).headers.get("Strict-Transport-Security", "")
         assert "max-age=31536000" in hsts, path
 
 
-def test_oauth_and_open311_links_come_from_configuration_not_the_host_header(client, stub, configured):
-    configured["PUBLIC_URL"] = "https://mailbox.example.cn"
+def test_oauth_and_open311_links_come_from_configuration_not_the_host_header(app, client, stub, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_URL", "https://mailbox.example.cn")
     forged = {"Host": "evil.example"}
     authorize = parse_qs(urlsplit(client.get("/m/login", headers=forged).location).query)
     assert authorize["redirect_uri"] == ["https://mailbox.example.cn/m/oauth/callback"]
