@@ -242,7 +242,7 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"
     BOT_SERVICE_TOKEN = "test-bot-token"
     RASA_AUTH_TOKEN = "test-rasa-token"
-    # Raised far past what any test sends; tests/api/test_rate_limits.py sets the real ones.
+    # Raised far past what any test sends; tests/ratelimits/test_rate_limits.py sets the real ones.
     RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_CHAT = "100000 per hour"
     RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = RATE_LIMIT_OPEN311 = "100000 per hour"
 

@@ -29,7 +29,7 @@ shapes residents actually defeated the old masking with (Chinese or capital digi
 time, dots, a name before 阿姨). `cn2an` converts Chinese numerals *with units* (一百二十三 → 123); a
 phone said aloud has no units, only digit characters, and 幺 is not one of its numerals, so a
 fifteen-character table (`_CN_DIGITS`) does what it would do here, exactly and without a
-dependency. The corpus in tests/unit/masking_corpus.py and the hypothesis test beside it are what
+dependency. The corpus in tests/masking/masking_corpus.py and the hypothesis test beside it are what
 keeps these patterns honest."""
 import re
 

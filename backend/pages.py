@@ -35,7 +35,7 @@ def refused(error: DomainError):
     endpoint, _, fixed = back
     if callable(endpoint):
         return endpoint(error)
-    flash(("error", error.message))  # Chinese (tests/unit/test_chinese_only.py); a form's names the fields
+    flash(("error", error.message))  # Chinese (tests/architecture/test_chinese_only.py); a form's names the fields
     rule = next(iter(current_app.url_map.iter_rules(endpoint)))
     args = {k: v for k, v in (request.view_args or {}).items() if k in rule.arguments}
     return redirect(url_for(endpoint, **{**args, **fixed}))

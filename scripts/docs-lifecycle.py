@@ -1,6 +1,6 @@
 """Rewrite the three lifecycle tables in docs/architecture.md — orders, disputes and wishes — from
 their rows (backend/*/lifecycle.py, through backend/lifecycle.py's Table.markdown); the docs tests
-(tests/unit/test_docs.py, tests/wishes/test_docs.py) fail until they agree.
+(tests/architecture/test_docs.py, tests/wishes/test_docs.py) fail until they agree.
     .venv/bin/python scripts/docs-lifecycle.py"""
 import re
 import sys

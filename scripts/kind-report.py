@@ -121,7 +121,7 @@ def main():
         "`intents/kinds/` (how it was written and what each kind means: `intents/kinds/README.md`).",
         "",
         f"- training: {len(train_rows)} written texts (`train.tsv`); frozen evaluation: {len(eval_rows)} texts"
-        " written apart (`eval.tsv`, pinned by hash in `tests/unit/test_kinds.py`, no text equal to a training text)",
+        " written apart (`eval.tsv`, pinned by hash in `tests/kinds/test_kinds.py`, no text equal to a training text)",
         "- cross-validation: 5 folds, stratified, seed 0, on the training texts; evaluation: trained on all of them",
         "",
         "## Candidates",

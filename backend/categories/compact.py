@@ -7,7 +7,7 @@ The same mapping, with the user dictionary applied exactly as ``jieba.Tokenizer.
 applies it, is written once to a marisa trie in the cache (``jieba-freq-<hash>.marisa``, keyed by
 jieba's version, its dictionary and ours) and read memory-mapped: a few MB of page cache shared
 by every process. ``jieba.Tokenizer`` reads FREQ only through ``in``, ``[]`` and ``get``, so the
-segmentation is the same word for word (tests/unit/test_category_compact.py checks it).
+segmentation is the same word for word (tests/categories/test_category_compact.py checks it).
 
 The ``.npz`` is written uncompressed (``np.savez``), so each array is a byte range of the file: the
 level-3 weights (19 MB, read a hundred rows per call) are mapped in place instead of copied into

@@ -8,7 +8,7 @@ and cached under ``$RED_MAILBOX_CACHE/kinds/kind-<hash>.npz``, the hash over the
 configuration and this file, so a change to any of them trains a new one and nothing else does.
 
 The frozen evaluation set ``intents/kinds/eval.tsv`` is never trained on; ``gate`` compares a model
-with the accepted figures (``ACCEPTED``); ``tests/unit/test_kinds.py`` runs it on the shipped model and
+with the accepted figures (``ACCEPTED``); ``tests/kinds/test_kinds.py`` runs it on the shipped model and
 on a damaged one. The comparison of the candidate models is in ``bot/reports/kind_report.md``
 (``python -m backend.kinds.report``).
 """

@@ -35,7 +35,7 @@ def main(results: str, reports: str, minimum: float, which: str = "held-out") ->
     split = pathlib.Path("build/data/split.txt")
     if which == "chat":
         about = [f"- data: bot/eval/chat_intents.yml, {sum(r[4] for r in rows)} messages (how it was made: bot/eval/README.md)",
-                 "- written independently of intents/nlu; no text equals a training text (tests/unit/test_bot_eval.py)"]
+                 "- written independently of intents/nlu; no text equals a training text (tests/bot/test_bot_eval.py)"]
     else:
         about = [f"- data: {split.read_text(encoding='utf-8').strip() if split.exists() else 'see tools/split_nlu.py'}",
                  "- every 5th example of each intent (and of each ask_faq/<key>) is held out; the served model never saw them"]

@@ -1,5 +1,5 @@
 """Nothing of the masking corpus on any public surface (issue 27, finding 6): the whole rule-family
-corpus (tests/unit/masking_corpus.py) typed into resolved orders' requests, results and places and
+corpus (tests/masking/masking_corpus.py) typed into resolved orders' requests, results and places and
 into published wishes, then read where the public or another resident reads it — the 公示 page,
 Open311 `GET /requests` in JSON and XML and `GET /requests/{id}`, the 微心愿 公示 board and a wish's
 page as another resident sees it. Each surface's leak count (corpus entries whose data it shows) is 0.
@@ -20,7 +20,7 @@ from backend.accounts.actors import Actor
 from backend.orders import states
 from backend.orders.models import Order, OrderEvent
 from backend.wishes import registry as wish_registry, services as wishes
-from tests.unit.masking_corpus import CORPUS, leaked
+from tests.masking.masking_corpus import CORPUS, leaked
 
 ORDER_CHARS = 140  # 公示 shows a request's first 140 characters: each order's text fits whole
 WISH_CHARS = 500  # the wish form's limit

@@ -7,7 +7,7 @@ import pytest
 from backend.accounts.actors import SYSTEM, Actor
 from backend.orders import services
 from tests.factories import Factory
-from tests.unit.test_masking import CORPUS, SECRETS
+from tests.masking.test_masking import CORPUS, SECRETS
 
 RESULT = "已联系物业更换灯泡，回访电话13912345678的王芳女士确认修好"
 

@@ -4,7 +4,7 @@ words; a name after a relation word or an introduction; mobiles in every script 
 (Arabic, full-width, Chinese, 幺, capital digits; spaced, one by one, dashed, dotted, +86 / ＋86);
 ID numbers of 18 and 15 digits, spaced, and partial (region + birth date); QQ numbers; WeChat ids;
 plates; landlines with and without brackets; house numbers. Deterministic: the same corpus every
-run (tests/unit/test_masking_corpus.py measures it; the public-surface test publishes it)."""
+run (tests/masking/test_masking_corpus.py measures it; the public-surface test publishes it)."""
 import itertools
 import random
 import re

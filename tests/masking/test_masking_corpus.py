@@ -1,5 +1,5 @@
 """The masking against what residents really type (issue 27, finding 6): the rule-family corpus
-(tests/unit/masking_corpus.py, 3,914 texts; the old masking let 2,451 of them through) must leave
+(tests/masking/masking_corpus.py, 3,914 texts; the old masking let 2,451 of them through) must leave
 no datum readable, and hypothesis generates the same shapes afresh — names before kinship words,
 names after relation words, mobiles in any script and grouping, ID numbers whole, spaced, 15-digit
 and partial, QQ numbers, WeChat ids, plates, landlines, house numbers — in any sentence around them."""
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from backend.masking import mask
-from tests.unit.masking_corpus import CN, CORPUS, GIVEN, KIN, RELATIONS, SURNAMES, leaked
+from tests.masking.masking_corpus import CN, CORPUS, GIVEN, KIN, RELATIONS, SURNAMES, leaked
 
 
 def test_the_corpus_is_large_and_nothing_of_it_survives():
