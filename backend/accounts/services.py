@@ -34,7 +34,7 @@ def authenticate(username: str, password: str) -> Staff:
     # a deactivated one too): skipping it answered unknown names 12 times faster than known ones.
     matches = staff.check_password(password) if staff is not None else check_password_hash(_dummy_hash(), password)
     if staff is None or not staff.active or not matches:
-        raise Unauthorized("wrong username or password", code="bad_credentials")
+        raise Unauthorized("用户名或密码不对", code="bad_credentials")
     return staff
 
 
@@ -48,7 +48,7 @@ def logout(actor: Actor) -> None:
     model = Staff if actor.is_staff else Resident
     subject = db.session.get(model, actor.id)
     if subject is None:
-        raise Unauthorized("unknown account")
+        raise Unauthorized("没有这个账号")
     sessions.revoke(subject)
     db.session.commit()
     log.info("%s %s logged out: session version now %s", actor.kind, actor.id, subject.session_version)

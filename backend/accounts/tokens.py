@@ -66,16 +66,16 @@ def _read_actor(required: bool) -> Actor | None:
     token = _bearer()
     if token is None:
         if required:
-            raise Unauthorized("missing bearer token")
+            raise Unauthorized("请先登录")
         return None
     if hmac.compare_digest(token.encode(), current_app.config["BOT_SERVICE_TOKEN"].encode()):
         return Actor("bot")
     try:
         claims = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE_SECONDS"])
     except SignatureExpired:
-        raise Unauthorized("token expired", code="token_expired") from None
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired") from None
     except BadSignature:
-        raise Unauthorized("invalid token", code="invalid_token") from None
+        raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from None
     try:
         return _actor_for(claims)
     finally:
@@ -87,14 +87,14 @@ def _read_actor(required: bool) -> Actor | None:
 
 
 def _ended() -> Unauthorized:
-    return Unauthorized("this session has ended: log in again", code="session_ended")
+    return Unauthorized("这次登录已结束，请重新登录", code="session_ended")
 
 
 def _actor_for(claims: dict) -> Actor:
     if claims.get("k") == "staff":
         staff = db.session.get(Staff, claims["id"])
         if staff is None or not staff.active:
-            raise Unauthorized("account disabled")
+            raise Unauthorized("账号已停用")
         if claims.get("v", 0) != (staff.session_version or 0):
             raise _ended()
         return Actor.for_staff(staff)
@@ -105,18 +105,19 @@ def _actor_for(claims: dict) -> Actor:
         row = db.session.execute(select(Resident.id, Resident.session_version)
                                  .where(Resident.id == claims["id"])).first()
         if row is None:
-            raise Unauthorized("unknown resident")
+            raise Unauthorized("没有这个居民账号，请重新登录")
         if claims.get("v", 0) != (row.session_version or 0):
             raise _ended()
         return Actor("resident", row.id)
-    raise Unauthorized("invalid token")
+    raise Unauthorized("登录凭证无效，请重新登录")
 
 
 def require(*kinds: str) -> Actor:
     actor = current_actor()
     if actor.kind not in kinds:
         from ..errors import Forbidden
-        raise Forbidden(f"this endpoint is for {', '.join(kinds)}")
+        from ..labels import label
+        raise Forbidden("这个接口只供" + "、".join(label("actor_kinds", k) or k for k in kinds) + "使用")
     return actor
 
 

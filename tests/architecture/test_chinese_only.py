@@ -22,11 +22,9 @@ TABLES = (orders.TABLE, disputes.TABLE, wishes.TABLE)
 LATIN = re.compile(r"[A-Za-z]*[a-z][A-Za-z]*")
 ERRORS = {"NotFound", "Forbidden", "Conflict", "ValidationFailed", "InvalidTransition", "Unauthorized",
           "DomainError", "refuse", "_refuse"}
-# Messages for machines, not people, still in English: the partner systems' Open311 API, the
-# WeChat servers' callback and the API's bearer-token checks (being reworked under issue 27).
-# This list only shrinks.
-MACHINES = {"backend/open311/services.py", "backend/wechat/api.py", "backend/wechat/push.py", "backend/accounts/tokens.py",
-            "backend/accounts/services.py"}
+# Messages for machines, not people, in English: the partner systems' Open311 API and the WeChat
+# servers' callback. This list only shrinks.
+MACHINES = {"backend/open311/services.py", "backend/wechat/api.py", "backend/wechat/push.py"}
 
 
 def latin(text: str) -> list[str]:
