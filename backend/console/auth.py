@@ -4,11 +4,10 @@ from functools import wraps
 
 from flask import abort, g, redirect, request, session, url_for
 
-from ..accounts import sessions
+from ..accounts import services as accounts, sessions
 from ..accounts.actors import Actor
 from ..accounts.models import Staff
 from ..csrf import csrf_ok, csrf_token  # noqa: F401  (the console's templates and views use both)
-from ..extensions import db
 
 
 def login_user(staff: Staff) -> None:
@@ -19,8 +18,7 @@ def login_user(staff: Staff) -> None:
 
 def logout_user(staff: Staff) -> None:
     """Out of this browser and every other: a copied cookie of this account stops working too."""
-    sessions.revoke(staff)
-    db.session.commit()
+    accounts.logout(Actor.for_staff(staff))
     session.clear()
 
 

@@ -8,13 +8,12 @@ from flask import (Blueprint, abort, flash, g, redirect, render_template, reques
                    send_file, session, url_for)
 
 from .. import pages, ratelimits
-from ..accounts import sessions
+from ..accounts import services as accounts, sessions
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..chat import services as chat
 from ..chat.schemas import ChatSchema
 from ..csrf import csrf_ok, csrf_token
-from ..extensions import db
 from ..labels import label
 from ..orders import photos, services as orders, timeline
 from ..orders.schemas import RatingSchema
@@ -142,7 +141,6 @@ def photo(number, attachment_id):
 @resident_required
 def logout():
     # Out of this browser and every other (a copied cookie too), and the mini-program's tokens.
-    sessions.revoke(g.resident)
-    db.session.commit()
+    accounts.logout(Actor.for_resident(g.resident))
     sessions.sign_out(session, "resident")
     return render_template("h5/logged_out.html")
