@@ -10,6 +10,7 @@ numbers: 3号楼 and 5号楼 are two lamps) at least DUPLICATE_MIN_SCORE.
 No external service; the evaluation set is tests/fixtures/duplicate_pairs.json."""
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import or_, select
@@ -51,6 +52,8 @@ def numbers(text: str | None) -> frozenset[str]:
     return frozenset(_NUMBER.findall(normalise(text)))
 
 
+# A grid's recent orders are scored again at every intake: a worker keeps their features.
+@lru_cache(maxsize=8192)
 def features(text: str | None) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """What `similarity` compares, computed once per text: bigrams, characters, numbers."""
     s = normalise(text)
