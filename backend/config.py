@@ -128,6 +128,10 @@ class Config:
     # 电话回访: staff may record a callback once a resident with an account has not rated this many
     # days after the resolution (at once for orders whose reporter has no resident account).
     CALLBACK_AFTER_DAYS = float(_env("CALLBACK_AFTER_DAYS", "3"))
+    # 疑似重复 at intake (orders/duplicates.py): orders of the same grid and level-2 category created
+    # or resolved within this many days whose text scores at least DUPLICATE_MIN_SCORE (0–1).
+    DUPLICATE_WINDOW_DAYS = float(_env("DUPLICATE_WINDOW_DAYS", "7"))
+    DUPLICATE_MIN_SCORE = float(_env("DUPLICATE_MIN_SCORE", "0.3"))
     ARCHIVE_TICK_SECONDS = int(_env("ARCHIVE_TICK_SECONDS", "3600"))
     # 个人信息保护: closed and cancelled orders older than this are anonymised by the retention tick
     # (the order and its figures stay). 0 keeps personal data for ever.

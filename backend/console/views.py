@@ -10,7 +10,7 @@ from ..labels import label
 from ..notifications import services as notifications
 from ..pages import back_to
 from ..categories import taxonomy
-from ..orders import figures, lifecycle, replies, states
+from ..orders import duplicates, figures, lifecycle, replies, states
 from ..orders.models import GRADES
 from ..ratelimits import login_limits
 from ..wechat import transcript
@@ -96,7 +96,7 @@ def read_notifications():
 @bp.get("/orders/<string:number>")
 @login_required
 def order(number):
-    found = listings.get(g.actor, number, shown="console")
+    found = duplicates.attach(listings.get(g.actor, number, shown="console"))
     # The buttons are the order's allowed actions for this staff member, each with the inputs its
     # lifecycle row requires.
     forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from ..accounts.tokens import authenticate_first, require
 from ..apidoc import AUTH, BODY, ORDER, errors
-from ..orders import intake
+from ..orders import duplicates, intake
 from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
 from . import claims, listings
@@ -37,7 +37,7 @@ def intake_order(data, headers):
     report of your own (`settled` with what was `done`: resolved at once, never queued). Routed like
     any order; the address must be in your scope. The caller's name and phone are kept, masked for
     other roles. A part-time grid member may enter only patrol (not settled) and visit reports."""
-    order = intake.record(require("staff"), idempotency_key=headers["key"], **data)
+    order = duplicates.attach(intake.record(require("staff"), idempotency_key=headers["key"], **data))
     return order, 200 if order.replayed else 201
 
 
@@ -58,7 +58,7 @@ def _action(path: str, action: str, schema, summary: str):
     @errors(blp, *AUTH, *BODY, *ORDER)
     @blp.doc(summary=summary, description=describe(action))
     def view(data, number):
-        return claims.act(require("staff"), number, action, shown="api", **data)
+        return duplicates.attach(claims.act(require("staff"), number, action, shown="api", **data))
     return view
 
 

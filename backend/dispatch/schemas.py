@@ -175,6 +175,10 @@ class StaffOrderSchema(OrderBaseSchema):
     merged_into = fields.Function(lambda o: o.merged_into.number if o.merged_into_id else None)
     co_reporters = fields.Function(lambda o: len(o.co_reporters))
     rating_source = fields.String(allow_none=True, metadata={"description": "resident | callback (电话回访)"})
+    # 疑似重复 (issue 20): set by orders.duplicates.attach on intake and action answers; staff only.
+    possible_duplicates = fields.List(fields.Dict(), metadata={
+        "description": "orders that may report the same problem: [{number, score (0–1), state}], best first "
+                       "(same grid, same level-2 category, created or resolved within DUPLICATE_WINDOW_DAYS)"})
 
 
 class StaffOrderSummarySchema(StaffOrderSchema):
@@ -184,7 +188,7 @@ class StaffOrderSummarySchema(StaffOrderSchema):
     caller_name = fields.Function(lambda o: mask_name(o.caller_name), allow_none=True)
 
     class Meta:
-        exclude = ("events", "photos", "merged_into", "co_reporters")
+        exclude = ("events", "photos", "merged_into", "co_reporters", "possible_duplicates")
 
 
 class QueueSchema(Schema):

@@ -166,6 +166,8 @@ class Order(db.Model):
     # answering a new order loads no grid or community row. A name holds only while the order is
     # still there (a transfer in the same session moves it).
     known_names: dict = {}
+    # Set by duplicates.attach for staff (issue 20): [{"number", "score", "state"}]; never for residents.
+    possible_duplicates: list = []
 
     @property
     def grid_shown(self) -> str | None:
