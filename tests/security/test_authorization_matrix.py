@@ -150,6 +150,9 @@ TABLE = [
         readers=IN_SCOPE),
     Row("GET", "/api/v1/supervision", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200",
         setup="submitted", readers=IN_SCOPE),
+    # 上班/下班 (轮派, issue 26): a grid worker's own flag; nobody else has one.
+    Row("POST", "/api/v1/me/duty", "401 403 403 200 200 403 403 403 403 403 403 403 403 401 403 403",
+        body={"on_duty": True}),
     Row("POST", "/api/v1/nlu/parse", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200",
         body={"text": "楼道灯坏了"}),
     Row("POST", O + "/claim", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
