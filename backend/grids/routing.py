@@ -203,6 +203,17 @@ def auto_assigns(grid_id: int) -> bool:
     return grid_id in _snapshot().auto_assign
 
 
+def set_auto_assign(code: str, on: bool) -> Grid:
+    """Turn a grid's 轮派 rule on or off (`flask grid-auto-assign`); the snapshot follows at once."""
+    from ..errors import NotFound
+    grid = db.session.scalar(select(Grid).where(Grid.code == code))
+    if grid is None:
+        raise NotFound(f"没有编号为 {code} 的网格")
+    grid.auto_assign = on
+    db.session.commit()
+    return grid
+
+
 def place(location_text: str | None, building_id: int | None = None,
           default_community_id: int | None = None) -> Placement:
     """Find the building (hence grid) for an address; failing that, at least the community.

@@ -14,6 +14,21 @@ def _rule(db, grid, on=True):
     db.session.commit()
 
 
+def test_the_rule_is_turned_on_and_off_by_command(app, db, redis, make, world):
+    grid, worker = world["grids"][0], world["workers"][0]
+    worker.on_duty = True
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["grid-auto-assign", grid.code, "--on"])
+    assert result.exit_code == 0 and "轮派已开启" in result.output, result.output
+    assert make.order(world["resident"]).assignee_id == worker.id  # the routing snapshot followed
+    result = runner.invoke(args=["grid-auto-assign", grid.code, "--off"])
+    assert result.exit_code == 0 and "轮派已关闭" in result.output, result.output
+    assert make.order(world["resident"]).assignee_id is None
+    result = runner.invoke(args=["grid-auto-assign", "nowhere", "--on"])
+    assert result.exit_code != 0 and "没有编号为 nowhere 的网格" in result.output
+
+
 def _open_load(db, workers) -> dict:
     db.session.expire_all()
     counts = dict(db.session.execute(
