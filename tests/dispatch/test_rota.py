@@ -124,3 +124,23 @@ def test_duty_refuses_bad_input_and_other_roles(db, redis, make, world, client, 
     assert answer.status_code == 403 and answer.json["error"]["code"] == "not_a_grid_worker" and "网格员" in answer.json["error"]["message"]
     assert client.post("/api/v1/me/duty", json={"on_duty": True}, headers=auth.headers_for(world["resident"])).status_code == 403
     assert client.post("/api/v1/me/duty", json={"on_duty": True}).status_code == 401
+
+
+def test_the_phone_page_toggles_duty(db, redis, make, world, client):
+    import re
+    from backend.accounts.models import Staff
+    from tests.factories import PASSWORD
+    worker = world["workers"][0]
+
+    def csrf(path):
+        return re.search(r'name="csrf" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+    client.post("/console/login", data={"username": worker.username, "password": PASSWORD, "csrf": csrf("/console/login")})
+    assert "上班</button>" in client.get("/console/m/").get_data(as_text=True)
+    assert client.post("/console/m/duty", data={"on_duty": "1", "csrf": csrf("/console/m/")}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Staff, worker.id).on_duty is True
+    assert "下班</button>" in client.get("/console/m/").get_data(as_text=True)
+    client.post("/console/m/duty", data={"on_duty": "0", "csrf": csrf("/console/m/")})
+    db.session.expire_all()
+    assert db.session.get(Staff, worker.id).on_duty is False

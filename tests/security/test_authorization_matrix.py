@@ -262,6 +262,8 @@ TABLE = [
               "location_text": "水晶城小区3号楼"}),
     # Rounds on the phone: a patrol report or a volunteer's visit in grid 1 (a part-time member of
     # grid 1 may enter both), and the paper mailbox's letters (not a part-time member's work).
+    # 上班/下班 on the phone: a grid worker's own flag; anyone else is sent back with the refusal.
+    Row("POST", "/console/m/duty", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302", body={"on_duty": "1"}),
     Row("GET", "/console/m/report", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
     Row("POST", "/console/m/report", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302 403",
         body={"text": "3号楼前窨井盖破损", "location_text": "水晶城小区3号楼", "done": "已设警示桩"}),
