@@ -27,14 +27,19 @@ def pick(grid_id: int) -> Staff | None:
     other's assignment and the load stays even."""
     if not auto_assigns(grid_id):
         return None
-    rule = db.session.scalar(select(Grid.auto_assign).where(Grid.id == grid_id, Grid.auto_assign).with_for_update())
-    if not rule:
-        return None
-    load = (select(func.count(Order.id)).where(Order.assignee_id == Staff.id, Order.state.in_(OPEN_STATES))
-            .correlate(Staff).scalar_subquery())
-    return db.session.scalar(
-        select(Staff).where(Staff.grid_id == grid_id, Staff.role == "grid_worker", Staff.active,
-                            Staff.on_duty).order_by(load, Staff.id).limit(1))
+    # No autoflush: the new order is INSERTed once, assigned, at the commit. FOR NO KEY UPDATE: an
+    # order's INSERT holds a KEY SHARE lock on its grid's row, which this must not wait for (two
+    # intakes would deadlock), while two of these queue up one behind the other.
+    with db.session.no_autoflush:
+        rule = db.session.scalar(select(Grid.auto_assign).where(Grid.id == grid_id, Grid.auto_assign)
+                                 .with_for_update(key_share=True))
+        if not rule:
+            return None
+        load = (select(func.count(Order.id)).where(Order.assignee_id == Staff.id, Order.state.in_(OPEN_STATES))
+                .correlate(Staff).scalar_subquery())
+        return db.session.scalar(
+            select(Staff).where(Staff.grid_id == grid_id, Staff.role == "grid_worker", Staff.active,
+                                Staff.on_duty).order_by(load, Staff.id).limit(1))
 
 
 def assign_at_intake(order: Order):

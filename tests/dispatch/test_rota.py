@@ -144,3 +144,38 @@ def test_the_phone_page_toggles_duty(db, redis, make, world, client):
     client.post("/console/m/duty", data={"on_duty": "0", "csrf": csrf("/console/m/")})
     db.session.expire_all()
     assert db.session.get(Staff, worker.id).on_duty is False
+
+
+def test_concurrent_intakes_still_even_out(app, db, redis, make, world):
+    """8 threads make 200 orders at once: the grid's row lock makes each count the others' assignments."""
+    import threading
+    from backend.accounts.actors import Actor
+    from backend.orders import services
+    grid = world["grids"][0]
+    _rule(db, grid)
+    on = [world["workers"][0]] + [make.staff("grid_worker", grid=grid) for _ in range(4)]
+    for w in on:
+        w.on_duty = True
+    db.session.commit()
+    resident = Actor.for_resident(world["resident"])
+    db.session.rollback()
+    barrier, errors = threading.Barrier(8), []
+
+    def intake(t):
+        try:
+            barrier.wait()
+            for i in range(25):
+                with app.app_context():
+                    services.create_order(resident, text=f"线程{t}第{i}件：楼道灯坏了", location_text="水晶城小区3号楼",
+                                          category="城乡建设/住房保障与房地产/物业服务")
+        except Exception as exc:  # surfaced below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=intake, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    load = _open_load(db, on)
+    assert sum(load.values()) == 200 and max(load.values()) - min(load.values()) <= 1, load
