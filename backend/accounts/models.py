@@ -1,7 +1,7 @@
 """People: residents (WeChat users) and staff (grid workers up to sub-district admins, property staff)."""
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -87,6 +87,8 @@ class Staff(db.Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     property_company_id: Mapped[int | None] = mapped_column(ForeignKey("property_companies.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # 上班/下班, the worker's own toggle (POST /api/v1/me/duty): 轮派 gives new orders only to those on duty.
+    on_duty: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Carried by the account's tokens and console cookie (accounts/sessions.py): bumped by logout, a
     # new password and (de)activation, so none of those leaves an old token or a copied cookie working.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")

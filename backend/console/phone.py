@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from .. import clock
 from ..dispatch import claims, listings
-from ..orders import lifecycle, photos
+from ..orders import lifecycle, photos, rota
 from ..pages import back_to, upload
 from .auth import login_required
 from .blueprint import bp
@@ -26,6 +26,15 @@ def phone_home():
     queue = listings.queue(g.actor, limit=100)
     return render_template("console/phone/home.html", mine=queue["mine"], waiting=queue["waiting"],
                            reported=listings.reported_by(g.actor), now=clock.now())
+
+
+@bp.post("/m/duty")
+@login_required
+@back_to("console.phone_home")
+def phone_duty():
+    """上班/下班 (轮派 gives new orders only to grid workers on duty)."""
+    rota.set_duty(g.actor, request.form.get("on_duty") == "1")
+    return redirect(url_for("console.phone_home"))
 
 
 @bp.get("/m/orders/<string:number>")

@@ -4,11 +4,11 @@ from flask_smorest import Blueprint
 
 from ..accounts.tokens import authenticate_first, require
 from ..apidoc import AUTH, BODY, ORDER, errors
-from ..orders import duplicates, intake
+from ..orders import duplicates, intake, rota
 from ..orders.lifecycle import describe
 from ..orders.schemas import IdempotencyHeaders
 from . import claims, listings
-from .schemas import (AppealSchema, AssignSchema, CategorySchema, EmptySchema, ExtendSchema, PauseSchema, GradeSchema,
+from .schemas import (AppealSchema, AssignSchema, CategorySchema, DutySchema, EmptySchema, ExtendSchema, PauseSchema, GradeSchema,
                       IntakeSchema, MergeSchema, PlaceSchema, CallbackSchema, ReplySchema, ProgressSchema,
                       QueueArgs, QueueSchema, ReasonSchema, ReleaseSchema, ResolveSchema, StaffOrderSchema,
                       SuperviseSchema, SupervisionArgs, SupervisionSchema, TransferSchema)
@@ -39,6 +39,16 @@ def intake_order(data, headers):
     other roles. A part-time grid member may enter only patrol (not settled) and visit reports."""
     order = duplicates.attach(intake.record(require("staff"), idempotency_key=headers["key"], **data))
     return order, 200 if order.replayed else 201
+
+
+@blp.route("/me/duty", methods=["POST"])
+@blp.arguments(DutySchema)
+@blp.response(200, DutySchema)
+@errors(blp, *AUTH, *BODY)
+def duty(data):
+    """上班/下班: a grid worker's own on-duty flag. In a grid with 轮派 on, new orders go at intake to
+    the on-duty worker holding the fewest open orders; nobody on duty, they wait in the queue."""
+    return rota.set_duty(require("staff"), data["on_duty"])
 
 
 @blp.route("/supervision")

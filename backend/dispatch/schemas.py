@@ -116,6 +116,12 @@ class AssignSchema(StrictSchema):
     note = fields.String(load_default=None, allow_none=True, validate=_note)
 
 
+class DutySchema(StrictSchema):
+    """上班/下班: a grid worker's on-duty flag, which 轮派 reads (orders/rota.py)."""
+    on_duty = fields.Boolean(required=True, truthy={True}, falsy={False},
+                             metadata={"description": "true: 上班 (new orders may be assigned to me by load)"})
+
+
 class CategorySchema(StrictSchema):
     category = fields.String(required=True, validate=validate.Length(min=2, max=80),
                              metadata={"description": "taxonomy path, e.g. 城乡建设/物业管理"})

@@ -1,5 +1,6 @@
 """flask import-registry FILE… [--dry-run] and flask export-registry: the registry as spreadsheets;
-flask add-property-company and flask add-property-staff: property companies (物业) and their staff."""
+flask add-property-company and flask add-property-staff: property companies (物业) and their staff;
+flask grid-auto-assign CODE --on/--off: a grid's 轮派 rule."""
 import sys
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import click
 
 from ..errors import DomainError
 from . import property as properties
-from . import registry
+from . import registry, routing
 
 
 def register(app) -> None:
@@ -40,6 +41,17 @@ def register(app) -> None:
         """Write the registry (or a blank template) as an XLSX workbook the import reads back."""
         Path(out).write_bytes(registry.export_registry(template=template))
         click.echo(f"written to {out}")
+
+    @app.cli.command("grid-auto-assign")
+    @click.argument("code")
+    @click.option("--on/--off", "on", required=True, help="轮派: new orders go to the on-duty worker with the fewest open orders")
+    def grid_auto_assign(code, on):
+        """Turn a grid's 轮派 (assignment by load) on or off."""
+        try:
+            grid = routing.set_auto_assign(code, on)
+        except DomainError as refused:
+            raise click.ClickException(str(refused)) from None
+        click.echo(f"{grid.name}：轮派已{'开启' if grid.auto_assign else '关闭'}")
 
     @app.cli.command("add-property-company")
     @click.argument("name")

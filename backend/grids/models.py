@@ -1,6 +1,6 @@
 """Where things are: street (街道) → community (社区) → grid (网格) → building (楼栋); departments;
 property companies (物业) and the compounds (小区) they manage."""
-from sqlalchemy import ForeignKey, String, JSON, UniqueConstraint
+from sqlalchemy import ForeignKey, String, JSON, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -30,6 +30,9 @@ class Grid(db.Model):
     community_id: Mapped[int] = mapped_column(ForeignKey("communities.id"), index=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(80))
+    # 轮派: new orders placed here go at intake to the on-duty worker with the fewest open orders
+    # (orders/rota.py); off, they wait in the queue for 抢单 / 派单 as ever.
+    auto_assign: Mapped[bool] = mapped_column(default=False, server_default=false())
     community: Mapped[Community] = relationship(back_populates="grids")
     buildings: Mapped[list["Building"]] = relationship(back_populates="grid")
 

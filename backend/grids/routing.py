@@ -100,6 +100,7 @@ class _Snapshot:
     compounds: list  # [(compound's matching form, community id)] of non-empty compounds
     by_number: dict  # building number → [_Known]
     buildings: dict  # building id → _Known
+    auto_assign: frozenset = frozenset()  # ids of the grids with 轮派 on (orders/rota.py)
 
 
 _local_changes = 0
@@ -131,7 +132,11 @@ def _build(key) -> _Snapshot:
     communities = [(c.id, _names(c)) for c in all_communities]
     streets = {c.id: c.street_id for c in all_communities}
     community_names = {c.id: c.name for c in all_communities}
-    grids = {gid: (code, name) for gid, code, name in db.session.execute(select(Grid.id, Grid.code, Grid.name))}
+    grids, auto_assign = {}, set()
+    for gid, code, name, auto in db.session.execute(select(Grid.id, Grid.code, Grid.name, Grid.auto_assign)):
+        grids[gid] = (code, name)
+        if auto:
+            auto_assign.add(gid)
     rows = db.session.execute(select(Building.id, Building.number, Building.compound, Building.aliases,
                                      Grid.community_id, Grid.id).join(Grid, Building.grid_id == Grid.id)
                               .order_by(Building.id)).all()
@@ -144,7 +149,8 @@ def _build(key) -> _Snapshot:
             compounds.add((known.compound, community_id))
         by_number.setdefault(number, []).append(known)
     buildings = {known.id: known for same in by_number.values() for known in same}
-    return _Snapshot(key, time.monotonic(), communities, streets, community_names, grids, named, sorted(compounds), by_number, buildings)
+    return _Snapshot(key, time.monotonic(), communities, streets, community_names, grids, named, sorted(compounds), by_number,
+                     buildings, frozenset(auto_assign))
 
 
 def _snapshot() -> _Snapshot:
@@ -190,6 +196,22 @@ def _community_in(text: str, communities) -> int | None:
         if any(name in text for name in names):
             return community_id
     return None
+
+
+def auto_assigns(grid_id: int) -> bool:
+    """Is 轮派 on in the grid? From the snapshot, so an intake where it is off costs no query."""
+    return grid_id in _snapshot().auto_assign
+
+
+def set_auto_assign(code: str, on: bool) -> Grid:
+    """Turn a grid's 轮派 rule on or off (`flask grid-auto-assign`); the snapshot follows at once."""
+    from ..errors import NotFound
+    grid = db.session.scalar(select(Grid).where(Grid.code == code))
+    if grid is None:
+        raise NotFound(f"没有编号为 {code} 的网格")
+    grid.auto_assign = on
+    db.session.commit()
+    return grid
 
 
 def place(location_text: str | None, building_id: int | None = None,

@@ -420,8 +420,9 @@ ROWS = (
     # 接单 (a department's 报到 at the top rung)
     Action("claim", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), STAFF_ROLES | PROPERTY, "take",
            effect=_claim, notify=(Notice("resident", "claimed"),)),
-    # 派单: a leader gives a waiting order to a named worker of its grid
-    Action("assign", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff"}), LEADERS, "take",
+    # 派单: a leader gives a waiting order to a named worker of its grid; the system does at intake in
+    # a grid with 轮派 on (orders/rota.py), to the on-duty worker with the fewest open orders
+    Action("assign", UNCLAIMED_STATES, states.CLAIMED, frozenset({"staff", "system"}), LEADERS, "take",
            requires={"*": ("assignee",)}, accepts=("note",), effect=_assign,
            notify=(Notice("assignee", "assigned_to_you"), Notice("resident", "claimed"))),
     # give a claim back to the queue

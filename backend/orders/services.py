@@ -21,7 +21,7 @@ from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
 from ..kinds import predict_kind
 from ..masking import mask
-from . import deadlines, lifecycle, numbers, states
+from . import deadlines, lifecycle, numbers, rota, states
 from .inputs import SCORE_SATISFACTION
 from .models import RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
@@ -29,14 +29,17 @@ from .signals import order_changed
 
 log = logging.getLogger(__name__)
 
-def _commit(order: Order, action: str, event: OrderEvent, expire: bool = True, flushed=None) -> None:
-    """A new order's commit: numbered once its row is in, `order_changed` sent inside it."""
+def _commit(order: Order, action: str, event: OrderEvent, expire: bool = True, flushed=None, more=()) -> None:
+    """A new order's commit: numbered once its row is in, `order_changed` sent inside it (and for
+    each (action, event) of `more` the same transaction made, e.g. 轮派's assign)."""
     session = db.session()
     try:
         db.session.flush()  # receivers see ids (a new order's grid, community) as the database will
         if flushed is not None:
             flushed()
         order_changed.send(order, action=action, event=event, row=lifecycle.ACTIONS[action])
+        for then, then_event in more:
+            order_changed.send(order, action=then, event=then_event, row=lifecycle.ACTIONS[then])
         # A new order holds only what this transaction wrote: reading it all back after the commit
         # (to answer, to queue it) would cost a transaction of its own. Changes keep expiring, so
         # an answer after `perform` shows what concurrent writers made of the row too.
@@ -142,8 +145,11 @@ def create_order(actor: Actor, *, text: str, kind: str | None = None, channel: s
     lifecycle.TABLE.recorded(order, submit, event, ctx)
     if settle is not None:
         perform(actor, order, "settle", result=settle, commit=False)
+    # 轮派: in a grid with the rule on, to the on-duty worker with the fewest open orders, now
+    assigned = rota.assign_at_intake(order) if settle is None else None
     try:
-        _commit(order, "submit", event, expire=False, flushed=None if number is not None else lambda: _number(order))
+        _commit(order, "submit", event, expire=False, flushed=None if number is not None else lambda: _number(order),
+                more=(("assign", assigned),) if assigned is not None else ())
     except IntegrityError:  # rolled back; a concurrent twin with the same key may have won
         first = _first_for(key, resident_id) if key else None
         if first is None:

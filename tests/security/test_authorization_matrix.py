@@ -150,6 +150,9 @@ TABLE = [
         readers=IN_SCOPE),
     Row("GET", "/api/v1/supervision", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200",
         setup="submitted", readers=IN_SCOPE),
+    # 上班/下班 (轮派, issue 26): a grid worker's own flag; nobody else has one.
+    Row("POST", "/api/v1/me/duty", "401 403 403 200 200 403 403 403 403 403 403 403 403 401 403 403",
+        body={"on_duty": True}),
     Row("POST", "/api/v1/nlu/parse", "401 403 403 200 200 200 200 200 200 200 200 403 403 401 200 200",
         body={"text": "楼道灯坏了"}),
     Row("POST", O + "/claim", "401 403 403 200 404 200 200 404 200 404 200 403 403 401 404 404", setup="submitted",
@@ -259,6 +262,8 @@ TABLE = [
               "location_text": "水晶城小区3号楼"}),
     # Rounds on the phone: a patrol report or a volunteer's visit in grid 1 (a part-time member of
     # grid 1 may enter both), and the paper mailbox's letters (not a part-time member's work).
+    # 上班/下班 on the phone: a grid worker's own flag; anyone else is sent back with the refusal.
+    Row("POST", "/console/m/duty", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302", body={"on_duty": "1"}),
     Row("GET", "/console/m/report", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
     Row("POST", "/console/m/report", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302 403",
         body={"text": "3号楼前窨井盖破损", "location_text": "水晶城小区3号楼", "done": "已设警示桩"}),
