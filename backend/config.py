@@ -160,8 +160,15 @@ class Config:
     NOTIFY_NEW_ORDER_GRADES = _env("NOTIFY_NEW_ORDER_GRADES", "urgent")
     # Modules imported by the worker so their register_channel() calls run, comma-separated.
     NOTIFY_CHANNEL_MODULES = _env("NOTIFY_CHANNEL_MODULES", "")
-    # RQ queues the worker listens on, highest priority first.
+    # RQ queues a worker started without --queues listens on, highest priority first. The Procfile
+    # starts one worker group per kind of work instead (inbound, outbound, ticks, bulk), so a job
+    # that hangs in one queue stalls nothing in another.
     WORKER_QUEUES = _env("WORKER_QUEUES", "wechat,notifications,dispatch,default")
+    # The longest one job of a queue may run before the worker kills it (queue=seconds, comma-
+    # separated; a queue not named gets QUEUE_TIMEOUT_DEFAULT). A killed or failing job lands in the
+    # failed list on the console (后台任务), where it is retried or discarded.
+    QUEUE_TIMEOUTS = _env("QUEUE_TIMEOUTS", "wechat=60,notifications=60,dispatch=600,default=1800")
+    QUEUE_TIMEOUT_DEFAULT = int(_env("QUEUE_TIMEOUT_DEFAULT", "600"))
 
     # Rate limits: Flask-Limiter strings, several joined by ";". Counted in Redis (REDIS_URL unless
     # RATE_LIMIT_STORAGE_URL); when Redis does not answer they fail open, with one warning logged.

@@ -9,6 +9,7 @@ enqueued once per interval, and the jobs themselves are idempotent, so an extra 
 seen late, a restart) changes nothing."""
 import importlib
 import logging
+import re
 import threading
 import time
 
@@ -30,11 +31,24 @@ def rq_connection():
 
 
 def get_queue(name: str) -> Queue:
-    return Queue(name, connection=rq_connection())
+    return Queue(name, connection=rq_connection(), default_timeout=job_timeout(current_app.config, name))
+
+
+def job_timeout(config, queue_name: str) -> int:
+    """Seconds one job of this queue may run (QUEUE_TIMEOUTS, else QUEUE_TIMEOUT_DEFAULT)."""
+    for part in filter(None, (p.strip() for p in str(config.get("QUEUE_TIMEOUTS") or "").split(","))):
+        name, _, seconds = part.partition("=")
+        if name.strip() == queue_name:
+            try:
+                return max(1, int(seconds))
+            except ValueError:
+                raise ValueError(f"QUEUE_TIMEOUTS: {part!r} is not queue=seconds") from None
+    return int(config.get("QUEUE_TIMEOUT_DEFAULT", 600))
 
 
 def enqueue(queue_name: str, func, *args, **kwargs):
-    """Enqueue a job; None when Redis is down (callers keep their work durable in the database)."""
+    """Enqueue a job; None when Redis is down (callers keep their work durable in the database).
+    The job may run for its queue's timeout; past it the worker kills it into the failed list."""
     try:
         return get_queue(queue_name).enqueue(func, *args, **kwargs)
     except redis_lib.RedisError:
@@ -60,6 +74,11 @@ def register_queue(queue: str) -> None:
         _QUEUES.append(queue)
 
 
+def registered_queues() -> list[str]:
+    """Queues (names or config keys of them) the packages registered."""
+    return list(_QUEUES)
+
+
 def queue_names(config, asked: str | None = None) -> list[str]:
     """The queues a worker serves, highest priority first: `asked`, else registered ones first and
     then WORKER_QUEUES."""
@@ -70,20 +89,24 @@ def queue_names(config, asked: str | None = None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def periodic_jobs(config) -> list[tuple[str, int, str, str]]:
-    """(name, interval seconds, queue, dotted job path) of every registered periodic job."""
-    return [(name, int(config[interval_key]), config.get(queue, queue), f"{job.__module__}.{job.__qualname__}")
-            for name, (interval_key, queue, job) in sorted(_PERIODIC.items())]
+def periodic_jobs(config) -> list[tuple[str, int, str, str, int]]:
+    """(name, interval seconds, queue, dotted job path, timeout seconds) of every registered periodic job."""
+    jobs = []
+    for name, (interval_key, queue, job) in sorted(_PERIODIC.items()):
+        queue_name = config.get(queue, queue)
+        jobs.append((name, int(config[interval_key]), queue_name, f"{job.__module__}.{job.__qualname__}",
+                     job_timeout(config, queue_name)))
+    return jobs
 
 
 def tick_once(connection, jobs, now: float | None = None) -> list[str]:
     """Enqueue each periodic job whose current slot nobody has claimed yet; returns their names."""
     now = time.time() if now is None else now
     enqueued = []
-    for name, interval, queue_name, path in jobs:
+    for name, interval, queue_name, path, timeout in jobs:
         slot = int(now // interval)
         if connection.set(f"rm:periodic:{name}:{slot}", 1, nx=True, ex=max(2 * interval, 10)):
-            Queue(queue_name, connection=connection).enqueue(path, job_timeout=max(interval * 5, 300))
+            Queue(queue_name, connection=connection).enqueue(path, job_timeout=timeout)
             enqueued.append(name)
     return enqueued
 
@@ -125,3 +148,58 @@ def run(app, queues: list[str], burst: bool = False, with_ticker: bool = True) -
         worker.work(burst=burst, logging_level="INFO", with_scheduler=True)
     finally:
         stop.set()
+
+
+# --- the failed list ----------------------------------------------------------------------------
+# A job that raised or outlived its queue's timeout stays in RQ's failed registry of its queue
+# (RQ keeps it a year), shown on the console's 后台任务 page to be retried or discarded; nothing else waits
+# for it. Jobs that keep their own attempts in the database (WeChat pushes, notifications) also
+# land here once their last attempt failed.
+def failed_jobs(queues: list[str], limit: int = 200) -> list[dict]:
+    """The failed jobs of these queues, newest first."""
+    from rq.job import Job
+    connection = rq_connection()
+    found = []
+    for name in queues:
+        queue = Queue(name, connection=connection)
+        ids = queue.failed_job_registry.get_job_ids(0, limit - 1)
+        for job in Job.fetch_many(ids, connection=connection):
+            if job is None:
+                continue
+            found.append({"id": job.id, "queue": name, "func": job.func_name, "args": list(job.args or ()),
+                          "error": _exception_line(job.exc_info), "ended_at": job.ended_at,
+                          "enqueued_at": job.enqueued_at})
+    found.sort(key=lambda j: j["ended_at"] or j["enqueued_at"] or 0, reverse=True)
+    return found[:limit]
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Timeout|Interrupt)\b(:|$)")
+
+
+def _exception_line(exc_info: str | None) -> str:
+    """`Type: message` of the traceback's last exception: SQLAlchemy adds the statement after it."""
+    for line in reversed((exc_info or "").strip().splitlines()):
+        if _EXCEPTION_LINE.match(line):
+            return line[:300]
+    return ""
+
+
+def failed_job(queue_name: str, job_id: str):
+    """The failed job, or None when it is not (or no longer) in that queue's failed list."""
+    from rq.job import Job
+    from rq.exceptions import NoSuchJobError
+    queue = Queue(queue_name, connection=rq_connection())
+    if job_id not in queue.failed_job_registry:
+        return None
+    try:
+        return Job.fetch(job_id, connection=queue.connection)
+    except NoSuchJobError:
+        return None
+
+
+def retry_failed(queue_name: str, job_id: str) -> None:
+    Queue(queue_name, connection=rq_connection()).failed_job_registry.requeue(job_id)
+
+
+def discard_failed(queue_name: str, job_id: str) -> None:
+    Queue(queue_name, connection=rq_connection()).failed_job_registry.remove(job_id, delete_job=True)

@@ -23,7 +23,7 @@ export DEMO_PASSWORD=${DEMO_PASSWORD:-demo-pass-2026}
 export FLASK_APP=backend:create_app
 export UPLOAD_DIR=${UPLOAD_DIR:-$root/var/uploads}
 
-processes=(web worker bot actions)
+processes=(web worker-inbound worker-outbound worker-ticks worker-bulk bot actions)
 if [ -z "${REDIS_URL:-}" ]; then
   export RM_REDIS_PORT=${RM_REDIS_PORT:-6390}
   export REDIS_URL=redis://127.0.0.1:$RM_REDIS_PORT/0
@@ -60,4 +60,7 @@ if [ -n "${RM_REDIS_PORT:-}" ]; then
   # honcho runs redis in the foreground; hand over from the daemon started above.
   redis-cli -p "$RM_REDIS_PORT" shutdown >/dev/null 2>&1 || true
 fi
-exec .venv/bin/honcho start -f Procfile "${processes[@]}"
+# More workers of a group: WORKER_CONCURRENCY="worker-inbound=2,worker-outbound=2" (honcho's -c).
+concurrency=()
+[ -n "${WORKER_CONCURRENCY:-}" ] && concurrency=(-c "$WORKER_CONCURRENCY")
+exec .venv/bin/honcho start -f Procfile "${concurrency[@]}" "${processes[@]}"

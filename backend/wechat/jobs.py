@@ -80,7 +80,14 @@ def sweep() -> dict:
     return {k: len(v) for k, v in found.items()}
 
 
+def _release(inbound_id: int) -> None:
+    from . import services
+    services.release_inbound(inbound_id)
+
+
 def register() -> None:
+    from .. import failures
+    failures.on_retry(f"{__name__}.process_inbound", _release)
     # WeChat pushes stored while Redis or the worker was down, and orders not yet content-checked.
     worker.register_queue("WECHAT_QUEUE")
     worker.register_periodic("wechat-sweep", "WECHAT_SWEEP_SECONDS", "WECHAT_QUEUE", sweep)

@@ -186,6 +186,14 @@ def claim_inbound(inbound_id: int) -> WechatInbound | None:
     return db.session.get(WechatInbound, inbound_id)
 
 
+def release_inbound(inbound_id: int) -> None:
+    """A push that used up its attempts gets a fresh set (the console's 重试 of its failed job)."""
+    db.session.execute(update(WechatInbound).where(WechatInbound.id == inbound_id,
+                                                   WechatInbound.status == "failed")
+                       .values(status="pending", attempts=0, claimed_at=None))
+    db.session.commit()
+
+
 def process_inbound(inbound_id: int) -> list[int]:
     """Run one push: the bot turn for text, the photo for images, subscriptions for events.
     Returns the ids of the Notification rows (replies) to deliver."""

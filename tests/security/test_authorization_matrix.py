@@ -233,6 +233,14 @@ TABLE = [
     Row("POST", "/console/m/orders/<string:number>/<string:action>",
         "302 302 302 done refused done done refused done refused done 302 302 302 refused refused", setup="submitted",
         path="/console/m/orders/{number}/claim", body={}, readers=IN_SCOPE),
+    # 后台任务: the failed background jobs of every queue, the system administrator's only.
+    Row("GET", "/console/jobs", "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403 403"),
+    Row("POST", "/console/jobs/<string:queue>/<string:job_id>/retry",
+        "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403 403", path="/console/jobs/wechat/nosuchjob/retry",
+        body={}),
+    Row("POST", "/console/jobs/<string:queue>/<string:job_id>/discard",
+        "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403 403",
+        path="/console/jobs/wechat/nosuchjob/discard", body={}),
     # The registry import has no scope (it writes any street's rows) and its export lists every
     # account: the sysadmin's only. Without a file, or with nothing checked, the sysadmin gets 400.
     Row("GET", "/console/registry", "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403 403"),
