@@ -48,6 +48,12 @@ class Config:
     # (which the caller chooses). Empty in development: the Host of the request. Required (https) in production.
     PUBLIC_URL = _env("PUBLIC_URL", "")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(VAR / "uploads"))
+    # Photos on storage every web node reaches: s3://bucket[/prefix] on an S3-compatible server
+    # (S3_ENDPOINT_URL unless AWS; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    # Empty: the local UPLOAD_DIR, for a single web node.
+    STORAGE_URL = _env("STORAGE_URL", "")
+    S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL", "")
+    S3_REGION = _env("S3_REGION", "us-east-1")
     # A phone photo is 2–5 MB; WeChat's own limit for an image message is 10 MB.
     PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
     WECHAT_QUEUE = _env("WECHAT_QUEUE", "wechat")

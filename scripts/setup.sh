@@ -25,6 +25,9 @@ fi
 step "backend venv (.venv)"
 scripts/venv.sh .venv requirements.txt
 
+step "object storage test server venv (.venv-s3: moto's S3 server)"
+scripts/venv.sh .venv-s3 requirements-s3server.txt
+
 step "bot venv (bot/.venv, Rasa 3.6)"
 scripts/venv.sh bot/.venv bot/requirements.txt
 

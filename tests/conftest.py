@@ -319,6 +319,49 @@ def wechat_stub():
     server.shutdown()
 
 
+@pytest.fixture(scope="session")
+def s3_server():
+    """An S3-compatible object storage server (moto's, from its own venv .venv-s3) on 127.0.0.1,
+    as several web nodes would share one for photos."""
+    binary = ROOT / ".venv-s3" / "bin" / "moto_server"
+    assert binary.exists(), "the object storage server is installed by scripts/setup.sh (.venv-s3)"
+    port = _free_port()
+    proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url + "/", timeout=1)
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("the object storage server did not start")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def s3_storage(app, s3_server, monkeypatch):
+    """Photos on a fresh bucket of the object storage server: STORAGE_URL=s3://<bucket>/uploads."""
+    import uuid
+    import boto3
+    bucket = f"red-mailbox-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test-secret")
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    monkeypatch.setitem(app.config, "STORAGE_URL", f"s3://{bucket}/uploads")
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", s3_server)
+    monkeypatch.setitem(app.config, "S3_REGION", "us-east-1")
+    app.extensions.pop("file_store", None)
+    yield client, bucket
+    app.extensions.pop("file_store", None)
+
+
 class Stub:
     def __init__(self, url):
         self.url = url

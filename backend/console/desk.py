@@ -3,10 +3,10 @@ export, and the staff's photo route. The filters are loaded by a schema, the res
 `orders.desk` (which applies the scope)."""
 from urllib.parse import quote
 
-from flask import Response, current_app, g, render_template, request, send_file, stream_with_context
+from flask import Response, current_app, g, render_template, request, stream_with_context
 from marshmallow import ValidationError
 
-from .. import clock
+from .. import clock, storage
 from ..grids import staff as staff_service
 from ..grids.scope import grids_in_scope
 from ..categories import taxonomy
@@ -75,7 +75,7 @@ def export(fmt):
 @login_required
 def photo(name):
     """A stored photo for a logged-in staff member who may see its order (404 for anyone else)."""
-    path, content_type = photos.file_for(g.actor, name)
-    response = send_file(path, mimetype=content_type, conditional=True)
+    key, content_type = photos.file_for(g.actor, name)
+    response = storage.store().send(key, content_type)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -1,7 +1,9 @@
 """Console pages of 微心愿 and 双报到: the community's check of new wishes (approve / reject), each
 wish with the members matching suggests, the registry (partner units with their codes, registered
 members), 三清单 with 双认领, the figures per unit and member, and volunteers' hours (CSV)."""
-from flask import Response, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
+
+from .. import storage
 
 from ..labels import label
 from ..pages import back_to, load
@@ -31,8 +33,8 @@ def wish(wish_id):
 @bp.get("/wishes/<int:wish_id>/photos/<int:index>")
 @login_required
 def wish_photo(wish_id, index):
-    path, content_type = services.photo_file(g.actor, wish_id, index)
-    return send_file(path, mimetype=content_type)
+    key, content_type = services.photo_file(g.actor, wish_id, index)
+    return storage.store().send(key, content_type)
 
 
 @bp.post("/wishes/<int:wish_id>/<any(approve,reject):action>")

@@ -5,9 +5,9 @@ import secrets
 from functools import wraps
 
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request,
-                   send_file, session, url_for)
+                   session, url_for)
 
-from .. import pages, ratelimits
+from .. import pages, ratelimits, storage
 from ..accounts import services as accounts, sessions
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
@@ -133,8 +133,8 @@ def photo(number, attachment_id):
     attachment = next((a for a in found.attachments if a.id == attachment_id), None)
     if attachment is None or not attachment.url.startswith("/uploads/"):
         abort(404)
-    path, content_type = photos.file_for(g.actor, attachment.url[len("/uploads/"):])
-    return send_file(path, mimetype=content_type)
+    key, content_type = photos.file_for(g.actor, attachment.url[len("/uploads/"):])
+    return storage.store().send(key, content_type)
 
 
 @bp.post("/logout")

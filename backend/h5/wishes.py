@@ -3,7 +3,9 @@ community (双报到: party member, volunteer, a partner unit's contact) sees th
 claims one, fulfils it; the wisher confirms. The same services as everywhere (backend/wishes)."""
 import secrets
 
-from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask import flash, g, redirect, render_template, request, url_for
+
+from .. import storage
 
 from ..masking import mask
 from ..orders import photos as photo_store
@@ -87,8 +89,8 @@ def _uploaded() -> list[dict]:
 @bp.get("/wishes/<int:wish_id>/photos/<int:index>")
 @resident_required
 def wish_photo(wish_id, index):
-    path, content_type = services.photo_file(g.actor, wish_id, index)
-    return send_file(path, mimetype=content_type)
+    key, content_type = services.photo_file(g.actor, wish_id, index)
+    return storage.store().send(key, content_type)
 
 
 def _volunteer_context():

@@ -1,8 +1,9 @@
 """Resident order endpoints. Thin: schema.load → one service call → schema.dump."""
-from flask import Blueprint as FlaskBlueprint, send_file
+from flask import Blueprint as FlaskBlueprint
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from .. import storage
 from ..accounts.tokens import authenticate_first, rate_key, require
 from ..apidoc import AUTH, BODY, ORDER, errors
 from ..ratelimits import limit
@@ -88,7 +89,7 @@ files = FlaskBlueprint("uploads", __name__, url_prefix="/uploads")
 
 @files.get("/<path:name>")
 def photo_file(name):
-    path, content_type = photos.file_for(require("resident", "staff"), name)
-    response = send_file(path, mimetype=content_type, conditional=True)
+    key, content_type = photos.file_for(require("resident", "staff"), name)
+    response = storage.store().send(key, content_type)
     response.headers["Cache-Control"] = "private, max-age=3600"  # personal data: no shared caches
     return response

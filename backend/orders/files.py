@@ -1,16 +1,3 @@
-"""Where the files behind our own /uploads/ URLs live (photos we stored under UPLOAD_DIR)."""
-from pathlib import Path
-
-from flask import current_app
-
-PREFIX = "/uploads/"
-
-
-def path_of(url: str) -> Path | None:
-    """The stored file behind an /uploads/ URL, or None: another site's URL, a path that would leave
-    UPLOAD_DIR, or a file that is not there (any more)."""
-    if not url or not url.startswith(PREFIX):
-        return None
-    root = Path(current_app.config["UPLOAD_DIR"]).resolve()
-    path = (root / url[len(PREFIX):]).resolve()
-    return path if root in path.parents and path.is_file() else None
+"""Where the files behind our own /uploads/ URLs live: the app's file store (backend/storage.py:
+a local directory or an S3-compatible bucket)."""
+from ..storage import PREFIX, key_of, store, stored_key  # noqa: F401  (the names orders and wishes use)

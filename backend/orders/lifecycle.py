@@ -264,9 +264,9 @@ def _anonymise(order, ctx):
 
 
 def _remove_file(url: str) -> None:
-    path = files.path_of(url)
-    if path is not None:
-        path.unlink(missing_ok=True)
+    key = files.key_of(url)
+    if key is not None:
+        files.store().delete(key)
 
 
 def _not_anonymised(order) -> bool:

@@ -3,7 +3,6 @@ a Content-Type header (both are whatever the sender says), and the size is bound
 is not a JPEG, PNG or WebP image is refused (422) and never written to disk."""
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from ..accounts.actors import in_scope
 from ..errors import NotFound, ValidationFailed
 from ..extensions import db
 from ..text import is_clean
-from .files import path_of
+from . import files
 from .models import Attachment
 
 # content type → (file suffix, what its bytes start with)
@@ -50,14 +49,17 @@ def check(body: bytes) -> str:
 
 
 def store(body: bytes, folder: str) -> dict:
-    """Check, then write under UPLOAD_DIR/<folder>/<day>/ with a name of our own. Returns the
-    attachment's fields (url, content_type, size) and the file's path."""
+    """Check, then store as <folder>/<day>/<a name of our own> in the file store (backend/storage.py).
+    Returns the attachment's fields (url, content_type, size) and the file's key."""
     kind = check(body)
-    relative = Path(folder) / clock.now().strftime("%Y%m%d") / f"{uuid.uuid4().hex}{_KINDS[kind][0]}"
-    target = Path(current_app.config["UPLOAD_DIR"]) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(body)
-    return {"url": "/uploads/" + relative.as_posix(), "content_type": kind, "size": len(body), "path": target}
+    key = f"{folder}/{clock.now().strftime('%Y%m%d')}/{uuid.uuid4().hex}{_KINDS[kind][0]}"
+    files.store().put(key, body, kind)
+    return {"url": files.PREFIX + key, "content_type": kind, "size": len(body), "key": key}
+
+
+def _remove(keys) -> None:
+    for key in keys:
+        files.store().delete(key)
 
 
 def attach(actor, order, body: bytes):
@@ -68,15 +70,15 @@ def attach(actor, order, body: bytes):
     if lifecycle.refusal(actor, order, lifecycle.ACTIONS["attach"]):
         return services.perform(actor, order, "attach")  # refuses with the row's status
     photo = store(body, "orders")
-    path = photo.pop("path")
+    key = photo.pop("key")
     try:
         return services.perform(actor, order, "attach", photos=[photo])
     except Exception:
-        path.unlink(missing_ok=True)
+        _remove([key])
         raise
 
 
-def file_for(actor, name: str) -> tuple[Path, str]:
+def file_for(actor, name: str) -> tuple[str, str]:
     """The stored file behind the photo URL /uploads/<name>, for someone who may see its order.
     Anyone else, and any name that is not a stored photo's, gets 404: a URL is no permission."""
     url = "/uploads/" + name
@@ -84,10 +86,10 @@ def file_for(actor, name: str) -> tuple[Path, str]:
                   if is_clean(url) and len(url) <= 500 else None)
     if attachment is None or not in_scope(actor, attachment.order):
         raise NotFound("没有这张照片")
-    path = path_of(url)  # a stored URL, but never outside UPLOAD_DIR
-    if path is None:
+    key = files.stored_key(url)  # a stored URL, but only a name we make
+    if key is None:
         raise NotFound("没有这张照片")
-    return path, attachment.content_type or "application/octet-stream"
+    return key, attachment.content_type or "application/octet-stream"
 
 
 def act_with_photos(actor, order, action: str, bodies: list[bytes], **given):
@@ -103,12 +105,11 @@ def act_with_photos(actor, order, action: str, bodies: list[bytes], **given):
     if lifecycle.refusal(actor, order, row):
         return services.perform(actor, order, action, **given)  # refuses with the row's status
     stored = [store(body, "orders") for body in bodies]
-    paths = [photo.pop("path") for photo in stored]
+    keys = [photo.pop("key") for photo in stored]
     try:
         return services.perform(actor, order, action, photos=stored, **given)
     except Exception:
-        for path in paths:
-            path.unlink(missing_ok=True)
+        _remove(keys)
         raise
 
 
@@ -119,10 +120,9 @@ def stored_for(bodies: list[bytes]):
     for body in bodies:
         check(body)
     stored = [store(body, "orders") for body in bodies]
-    paths = [photo.pop("path") for photo in stored]
+    keys = [photo.pop("key") for photo in stored]
     try:
         yield stored
     except Exception:
-        for path in paths:
-            path.unlink(missing_ok=True)
+        _remove(keys)
         raise

@@ -252,7 +252,7 @@ def _image(row: WechatInbound, resident: Resident) -> list[str]:
     except photos.PhotoRefused as refused:
         # Sending it again changes nothing: tell the resident instead of retrying.
         return [render_template("notifications/wechat/photo_refused.txt", reason=refused.message).strip()]
-    row.attachment_path = str(photo.pop("path"))
+    row.attachment_path = photo.pop("key")  # the file store's key
     if order is None:
         return [render_template("notifications/wechat/photo_no_order.txt").strip()]
     row.order_number = order.number
@@ -270,7 +270,7 @@ def _recent_open_order(resident_id: int) -> Order | None:
 
 
 def save_media(media_id: str) -> dict:
-    """Fetch a temporary media file from WeChat (it expires after 3 days) into UPLOAD_DIR, if its
+    """Fetch a temporary media file from WeChat (it expires after 3 days) into the file store, if its
     bytes are a photo we accept (photos.PhotoRefused otherwise: WeChat's header is not trusted)."""
     response = wx.get_client().media.download(media_id)
     if isinstance(response, dict):  # wechatpy returns JSON bodies as dicts: an error answer

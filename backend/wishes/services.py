@@ -106,17 +106,17 @@ def photo_file(actor: Actor, wish_id: int, index: int):
     """The file of a wish's photo (its own, then the evidence), for the wisher, the claimant and the
     community's staff only: a photo may show a face or a home the masking cannot hide from the
     other members."""
-    from ..orders.files import path_of
+    from ..orders.files import stored_key
     wish = get_wish(actor, wish_id)
     member = member_for(actor, wish.community_id)
     holder = member is not None and wish.claimant_id == member.id
     if not (lifecycle.in_scope(actor, wish) or wish.resident_id == actor.id or holder):
         raise NotFound("没有这张照片")
     shown = [*(wish.photos or []), *(wish.evidence_photos or [])]
-    path = path_of(shown[index]["url"]) if 0 <= index < len(shown) else None
-    if path is None:
+    key = stored_key(shown[index]["url"]) if 0 <= index < len(shown) else None
+    if key is None:
         raise NotFound("没有这张照片")
-    return path, shown[index]["content_type"]
+    return key, shown[index]["content_type"]
 
 
 def perform(actor: Actor, wish: Wish, action: str, **given) -> Wish:

@@ -135,7 +135,7 @@ def test_a_photo_over_the_size_limit_is_refused(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "PHOTO_MAX_BYTES", len(PNG))
     with app.app_context():
         stored = photos.store(PNG, "test")
-    assert stored["content_type"] == "image/png" and stored["path"].read_bytes() == PNG
+    assert stored["content_type"] == "image/png" and (tmp_path / stored["key"]).read_bytes() == PNG
 
 
 # --- HTML ----------------------------------------------------------------------------------------

@@ -134,8 +134,8 @@ def test_image_is_fetched_and_attached_to_the_residents_open_order(pusher, stub,
     [attachment] = db.session.scalars(select(Attachment).where(Attachment.order_id == order.id)).all()
     assert attachment.content_type == "image/png" and attachment.url.startswith("/uploads/wechat/")
     stored = db.session.scalar(select(WechatInbound)).attachment_path
-    assert stored.startswith(app.config["UPLOAD_DIR"])
-    with open(stored, "rb") as f:
+    assert attachment.url == "/uploads/" + stored
+    with open(Path(app.config["UPLOAD_DIR"]) / stored, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert [c["query"]["media_id"] for c in stub.calls("cgi-bin/media/get")] == ["media-1"]
     assert order.number in cs_messages(stub, "o-photo")[0]["text"]["content"]
