@@ -221,7 +221,8 @@ def phone_queue(actor: Actor, query: str = "", only: str = "", limit: int = 100)
         return not only or only in mark.get(o.id, set())
     return {"mine": [o for o in found["mine"] if keep(o)], "waiting": [o for o in found["waiting"] if keep(o)],
             "reported": reported, "marks": mark, "total": len(found["mine"]) + len(found["waiting"]),
-            "urgent_mine": [o for o in found["mine"] if mark[o.id] & {"overdue", "due_soon", "pressed", "reopened"}],
+            # deadlines: mine first, then the queue's (to be claimed in time), at most 5
+            "due": [o for o in [*found["mine"], *found["waiting"]] if mark[o.id] & {"overdue", "due_soon"}][:5],
             "reminders": reminders(actor, limit=10, kinds=PHONE_KINDS)}
 
 
