@@ -41,6 +41,14 @@ class Config:
     WECHAT_TOKEN = _env("WECHAT_TOKEN", "devtoken")
     WECHAT_AES_KEY = _env("WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
     WECHAT_API_BASE = _env("WECHAT_API_BASE", "http://127.0.0.1:5100/")
+    # 企业微信 (WeCom) application messages to staff (issue 24, backend/wechat/wecom.py): off while
+    # WECOM_CORP_ID is empty. A staff member's WeCom userid is their username. WECOM_KINDS: which
+    # staff notices go there too (督办, 不满意 reopened, a missed limit, an order given to them).
+    WECOM_CORP_ID = _env("WECOM_CORP_ID", "")
+    WECOM_SECRET = _env("WECOM_SECRET", "")
+    WECOM_AGENT_ID = int(_env("WECOM_AGENT_ID", "0"))
+    WECOM_API_BASE = _env("WECOM_API_BASE", "http://127.0.0.1:5100/")
+    WECOM_KINDS = _env("WECOM_KINDS", "supervise,reopened,overdue,assigned_to_you")
     # Web OAuth for the resident H5 pages (open.weixin.qq.com/connect/ in production).
     WECHAT_OAUTH_BASE = _env("WECHAT_OAUTH_BASE", "http://127.0.0.1:5100/connect/")
     # Where residents and partners reach the site, e.g. https://mailbox.example.cn: WeChat OAuth's
@@ -237,6 +245,8 @@ def check_production(config) -> None:
     oauth = (config.get("WECHAT_OAUTH_BASE") or "").lower()
     if not oauth.startswith("https://") or any(h in oauth for h in ("127.0.0.1", "localhost", "[::1]")):
         problems.append("WECHAT_OAUTH_BASE must be WeChat's https OAuth, not a local stub")
+    if config.get("WECOM_CORP_ID") and not (config.get("WECOM_API_BASE") or "").lower().startswith("https://qyapi.weixin.qq.com"):
+        problems.append("WECOM_API_BASE must be WeCom's https API (https://qyapi.weixin.qq.com/), not a local stub")
     public = (config.get("PUBLIC_URL") or "").lower()
     if not public.startswith("https://") or any(h in public for h in ("127.0.0.1", "localhost", "[::1]")):
         problems.append("PUBLIC_URL must be the site's own https address (OAuth and Open311 links are built on it)")

@@ -54,6 +54,12 @@ def upload(name: str = "photo") -> bytes:
     return given.read(int(current_app.config["PHOTO_MAX_BYTES"]) + 1)
 
 
+def all_uploads(name: str = "photo", most: int = 9) -> list[bytes]:
+    """Every file of a multiple input (at most `most`), each read as `upload` reads one."""
+    limit = int(current_app.config["PHOTO_MAX_BYTES"]) + 1
+    return [f.read(limit) for f in request.files.getlist(name)[:most] if f.filename]
+
+
 def uploads(name: str = "photo") -> list[bytes]:
     body = upload(name)
     return [body] if body else []

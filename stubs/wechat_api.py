@@ -131,7 +131,7 @@ def create_app(state: StubState | None = None) -> Flask:
         code = st.injected_error(path)
         if code is not None:
             return error(code)
-        if path != "cgi-bin/token":
+        if path not in ("cgi-bin/token", "cgi-bin/gettoken"):
             token = request.args.get("access_token")
             with st.lock:
                 if token in st.expired_tokens:
@@ -208,6 +208,27 @@ def create_app(state: StubState | None = None) -> Flask:
         if not data.get("touser") or data.get("msgtype") not in ("text", "image", "link", "miniprogrampage"):
             return error(40003 if not data.get("touser") else 40008)
         return jsonify(_fixture("ok.json"))
+
+    # 企业微信 (WeCom): its own token endpoint and application messages (qyapi.weixin.qq.com).
+    @app.get("/cgi-bin/gettoken")
+    def wecom_token():
+        if not request.args.get("corpid") or not request.args.get("corpsecret"):
+            return error(40013)
+        with st.lock:
+            value = f"stub-wecom-token-{next(st.counter)}"
+            st.valid_tokens.add(value)
+        return jsonify({"errcode": 0, "errmsg": "ok", "access_token": value, "expires_in": 7200})
+
+    @app.post("/cgi-bin/message/send")
+    def wecom_send():
+        data = request.get_json(force=True, silent=True) or {}
+        if not data.get("touser") or not data.get("agentid"):
+            return error(40003 if not data.get("touser") else 40056)
+        if data.get("msgtype") not in ("text", "textcard", "markdown", "news"):
+            return error(40008)
+        with st.lock:
+            invalid = [u for u in data["touser"].split("|") if u in st.refused]
+        return jsonify({"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "msgid": f"wecom-{next(st.counter)}"})
 
     @app.post("/cgi-bin/message/subscribe/send")
     def subscribe_send():

@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
+from .. import storage
 from ..grids.scope import grids_in_scope
 from ..disputes import lifecycle, services
 from ..disputes.models import CONSENTS, METHODS, PARTY_KINDS, TOPICS
 from ..disputes.schemas import DisputeActionSchema, DisputeCreateSchema
 from ..labels import label
-from ..pages import back_to, load
+from ..pages import all_uploads, back_to, load
 from ..text import clean_all
 from .auth import login_required
 from .blueprint import bp
@@ -20,7 +21,7 @@ from .blueprint import bp
 FORM_FIELDS = {
     "add_party": ("party_kind", "party_name"),
     "open_deliberation": ("note",),
-    "hold_meeting": ("held_at", "place", "attendees", "positions", "minutes", "photos"),
+    "hold_meeting": ("held_at", "place", "attendees", "positions", "minutes", "photo"),
     "decide": ("method", "decision", "votes_for", "votes_against", "votes_abstain"),
     "add_task": ("text", "location_text"),
     "finish_work": ("result",),
@@ -100,7 +101,7 @@ def dispute(dispute_id):
     forms = [(name, FORM_FIELDS[name], lifecycle.ACTIONS[name].required_for(g.actor))
              for name in found.allowed_actions]
     return render_template("console/dispute.html", d=found, forms=forms, kinds=PARTY_KINDS, methods=METHODS,
-                           consents=CONSENTS)
+                           consents=CONSENTS, step_of={name: row.step for name, row in lifecycle.ACTIONS.items()})
 
 
 @bp.post("/disputes/<int:dispute_id>/<string:action>")
@@ -110,6 +111,20 @@ def dispute_act(dispute_id, action):
     if action not in lifecycle.REQUESTABLE:
         abort(404)
     data = load(DisputeActionSchema(), _action_input(request.form), names="dispute_inputs")
-    services.perform(g.actor, services.get(g.actor, dispute_id), action, **{k: v for k, v in data.items() if v is not None})
+    given = {k: v for k, v in data.items() if v is not None}
+    if action == "hold_meeting":  # photos uploaded with the meeting (issue 24), not pasted links
+        services.hold_meeting_with_photos(g.actor, services.get(g.actor, dispute_id), all_uploads(), **given)
+    else:
+        services.perform(g.actor, services.get(g.actor, dispute_id), action, **given)
     flash(("ok_text", "已" + label("dispute_actions", action)))
     return redirect(url_for("console.dispute", dispute_id=dispute_id))
+
+
+@bp.get("/disputes/<int:dispute_id>/photos/<path:name>")
+@login_required
+def dispute_photo(dispute_id, name):
+    """A meeting photo, for staff who may see the dispute (404 for anyone else)."""
+    key, content_type = services.meeting_photo(g.actor, dispute_id, name)
+    response = storage.store().send(key, content_type)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response

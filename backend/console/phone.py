@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from .. import clock
 from ..dispatch import claims, listings
-from ..orders import lifecycle, photos, rota
+from ..orders import lifecycle, photos, rota, timeline
 from ..pages import back_to, upload
 from .auth import login_required
 from .blueprint import bp
@@ -23,9 +23,10 @@ FIELDS = ("note", "reason", "result")
 @bp.get("/m/")
 @login_required
 def phone_home():
-    queue = listings.queue(g.actor, limit=100)
-    return render_template("console/phone/home.html", mine=queue["mine"], waiting=queue["waiting"],
-                           reported=listings.reported_by(g.actor), now=clock.now())
+    only = request.args.get("f", "")
+    shown = listings.phone_queue(g.actor, request.args.get("q", "")[:50], only if only in listings.PHONE_FILTERS else "")
+    return render_template("console/phone/home.html", **shown, filters=listings.PHONE_FILTERS,
+                           q=request.args.get("q", "")[:50], only=only, now=clock.now())
 
 
 @bp.post("/m/duty")
@@ -44,6 +45,7 @@ def phone_order(number):
     actions = [a for a in PHONE_ACTIONS if a in found.allowed_actions]
     others = [a for a in found.allowed_actions if a not in PHONE_ACTIONS]
     return render_template("console/phone/order.html", order=found, actions=actions, others=others,
+                           marks=listings.marks(g.actor, [found])[found.id], history=timeline.for_staff(g.actor, found),
                            now=clock.now())
 
 

@@ -96,10 +96,10 @@ def _refused_file(refused):
 @back_to(_refused_file, pages=(403, 404))
 def registry_check():
     """试导入: every row checked, nothing written; a clean file waits for 正式导入."""
-    staff_service.require_registry_admin(g.actor)
+    scope = staff_service.require_registry_admin(g.actor)
     _forget()
     files = _uploads()
-    report = registry.import_registry(files, dry_run=True)
+    report = registry.import_registry(files, dry_run=True, scope=scope)
     if not report.ok:
         return _page(report=report, status=422)
     _keep(files)
@@ -110,11 +110,11 @@ def registry_check():
 @login_required
 @back_to(_refused_file, pages=(403, 404))
 def registry_import():
-    staff_service.require_registry_admin(g.actor)
+    scope = staff_service.require_registry_admin(g.actor)
     files = _kept()
     if files is None:
         return _page(error="没有待导入的文件（或已超过一小时），请重新选择文件并试导入", status=400)
-    job_id, report = registry_jobs.start(files)
+    job_id, report = registry_jobs.start(files, scope, by=g.staff.id)
     if job_id:  # a worker imports it; the next page shows how far it has got
         _forget()
         return redirect(url_for("console.registry_job", job_id=job_id))
@@ -140,7 +140,7 @@ def _job_id(job_id: str) -> str:
 def registry_job(job_id):
     """A worker's import: its progress until it is done, then its report (shown once)."""
     staff_service.require_registry_admin(g.actor)
-    record = registry_jobs.status(_job_id(job_id), consume=True)
+    record = registry_jobs.status(_job_id(job_id), consume=True, by=g.staff.id)
     if record is None:
         return _page(error="没有这个导入任务（或结果已显示过、已过期）", status=404)
     if record["state"] == "failed":
@@ -154,7 +154,7 @@ def registry_job(job_id):
 @login_required
 def registry_job_status(job_id):
     staff_service.require_registry_admin(g.actor)
-    record = registry_jobs.status(_job_id(job_id))
+    record = registry_jobs.status(_job_id(job_id), by=g.staff.id)
     if record is None:
         raise NotFound("没有这个导入任务")
     return {"state": record["state"], "done": record.get("done", 0), "total": record.get("total", 0)}
@@ -163,8 +163,8 @@ def registry_job_status(job_id):
 @bp.get("/registry/<any(template,current):which>.xlsx")
 @login_required
 def registry_download(which):
-    staff_service.require_registry_admin(g.actor)
-    content = registry.export_registry(template=which == "template")
+    scope = staff_service.require_registry_admin(g.actor)
+    content = registry.export_registry(template=which == "template", scope=scope)
     name = "台账模板.xlsx" if which == "template" else f"台账_{clock.now().strftime('%Y%m%d')}.xlsx"
     response = Response(content, mimetype=XLSX)
     response.headers["Content-Disposition"] = f"attachment; filename=\"registry.xlsx\"; filename*=UTF-8''{quote(name)}"

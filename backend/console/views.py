@@ -10,7 +10,7 @@ from ..labels import label
 from ..notifications import services as notifications
 from ..pages import back_to
 from ..categories import taxonomy
-from ..orders import duplicates, figures, lifecycle, replies, states
+from ..orders import duplicates, figures, lifecycle, replies, states, timeline
 from ..orders.models import GRADES
 from ..ratelimits import login_limits
 from ..wechat import transcript
@@ -22,6 +22,25 @@ from .blueprint import bp
 # Form fields each action's input comes from (the lifecycle row says which are required).
 FORM_FIELDS = ("note", "reason", "result", "category", "grade", "assignee", "grid", "until", "why", "days", "ground",
                "original", "satisfaction", "called_at", "canned_id", "expected", "text")
+
+
+# The order page's 办理 area in groups by purpose (issue 24: eleven buttons in a grid were one
+# wall); the titles are labels.yml's `action_groups`. An action in none of them goes under 其他.
+ACTION_GROUPS = (
+    ("handle", ("claim", "assign", "progress", "resolve", "release", "reply")),
+    ("move", ("escalate", "transfer", "place", "dispatch_property", "return_from_property", "merge", "unmerge")),
+    ("time", ("extend", "approve_extension", "refuse_extension", "pause", "approve_pause", "resume", "set_grade")),
+    ("follow", ("supervise", "callback", "reopen", "close", "appeal", "approve_appeal", "refuse_appeal")),
+    ("record", ("correct_category", "make_private", "make_public")),
+)
+
+
+def action_groups(allowed, actor) -> list[tuple[str, list]]:
+    """The order's allowed actions (only those) in ACTION_GROUPS, each with its required inputs."""
+    placed = {a for _, names in ACTION_GROUPS for a in names}
+    groups = [(key, [a for a in names if a in allowed]) for key, names in ACTION_GROUPS]
+    groups.append(("other", [a for a in allowed if a not in placed]))
+    return [(key, [(a, lifecycle.ACTIONS[a].required_for(actor)) for a in names]) for key, names in groups if names]
 
 
 def _form_input() -> dict:
@@ -77,20 +96,30 @@ def logout():
 @bp.get("/")
 @login_required
 def dashboard():
-    inbox = [(n, notifications.render(n)) for n in notifications.console_inbox(g.staff.id)]
     shown = figures.dashboard(g.actor)
     by_channel = [{"channel": label("channels", c["channel"]), "count": c["count"]} for c in shown["by_channel"]]
     return render_template("console/dashboard.html", counts=listings.state_counts(g.actor), states=states.STATES,
                            figures=shown, by_channel=by_channel,
                            supervision=listings.supervision(g.actor), queue=listings.queue(g.actor, limit=50),
-                           inbox=inbox)
+                           reminders=listings.reminders(g.actor))
+
+
+@bp.get("/notifications/<int:notification_id>")
+@login_required
+def open_notification(notification_id):
+    """A reminder opened from the list: marked read, then its order (or back to the list)."""
+    number = listings.open_reminder(g.actor, notification_id)
+    back = request.args.get("back") == "phone"
+    if number:
+        return redirect(url_for("console.phone_order" if back else "console.order", number=number))
+    return redirect(url_for("console.phone_home" if back else "console.dashboard", _anchor="reminders"))
 
 
 @bp.post("/notifications/read")
 @login_required
 def read_notifications():
     notifications.mark_read(g.staff.id)
-    return redirect(url_for("console.dashboard"))
+    return redirect(url_for("console.phone_home" if request.form.get("back") == "phone" else "console.dashboard"))
 
 
 @bp.get("/orders/<string:number>")
@@ -99,8 +128,8 @@ def order(number):
     found = duplicates.attach(listings.get(g.actor, number, shown="console"))
     # The buttons are the order's allowed actions for this staff member, each with the inputs its
     # lifecycle row requires.
-    forms = [(name, lifecycle.ACTIONS[name].required_for(g.actor)) for name in found.allowed_actions]
-    return render_template("console/order.html", order=found, forms=forms, talk=transcript.for_order(found),
+    return render_template("console/order.html", order=found, groups=action_groups(found.allowed_actions, g.actor),
+                           history=timeline.for_staff(g.actor, found), talk=transcript.for_order(found),
                            workers=grid_workers(g.actor, found), grids=grids_in_scope(g.actor),
                            categories=taxonomy.labels(2), grades=GRADES,
                            canned=replies.canned_for(g.actor, found.community_id) if "reply" in found.allowed_actions else [])
@@ -121,4 +150,4 @@ def act(number, action):
 @login_required
 def outbox():
     """Deliveries that failed or still wait: a failure must be visible, never silent."""
-    return render_template("console/outbox.html", rows=notifications.undelivered(listings.outbox_order_ids(g.actor)))
+    return render_template("console/outbox.html", rows=listings.outbox(g.actor))

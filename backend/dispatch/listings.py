@@ -140,3 +140,112 @@ def outbox_order_ids(actor: Actor):
     notifications.services.undelivered: None for the sysadmin, who sees every row."""
     staff_only(actor)
     return None if actor.role == "sysadmin" else select(Order.id).where(scope_filter(actor))
+
+
+# --- reminders (issue 24): the dashboard's list, the worker's phone ------------------------------
+
+# What a worker on the street must not miss: 督办, 不满意 (reopened), a missed limit, an order given them.
+PHONE_KINDS = ("supervise", "reopened", "overdue", "assigned_to_you")
+# The phone queue's filters (?f=…): each a test of one presented order.
+PHONE_FILTERS = ("urgent", "due_soon", "overdue", "pressed", "reopened")
+
+
+def reminders(actor: Actor, limit: int = 30, kinds: tuple[str, ...] | None = None) -> dict:
+    """The actor's console reminders, bounded (`limit`), grouped by what they are about (groups in
+    order of their newest unread one), each with its order's number for a link: {unread, shown,
+    groups: [(kind, [item])]}, an item {id, number, text, at, read}."""
+    from ..notifications import services as notifications
+    staff_only(actor)
+    rows = notifications.reminders(actor.id, limit, kinds)
+    numbers = dict(db.session.execute(select(Order.id, Order.number).where(
+        Order.id.in_({n.order_id for n in rows if n.order_id}))).tuples().all()) if rows else {}
+    groups: dict[str, list] = {}
+    for n in rows:
+        groups.setdefault(n.kind, []).append({
+            "id": n.id, "number": numbers.get(n.order_id) or (n.payload or {}).get("number"),
+            "text": notifications.short_text(n), "at": n.created_at, "read": n.read_at is not None})
+    return {"unread": notifications.unread_count(actor.id, kinds), "shown": len(rows),
+            "groups": list(groups.items())}
+
+
+def open_reminder(actor: Actor, notification_id: int) -> str | None:
+    """Open one reminder: marked read; the number of its order (None: about no order, or not theirs)."""
+    from ..notifications import services as notifications
+    staff_only(actor)
+    found = notifications.open_reminder(actor.id, notification_id)
+    if found is None or found.order_id is None:
+        return None
+    return db.session.scalar(select(Order.number).where(Order.id == found.order_id))
+
+
+def marks(actor: Actor, shown: list[Order], now=None) -> dict[int, set]:
+    """What each listed order's card must say beyond its state: 督办 (pressed while open), 重新办理
+    (reopened after a 不满意, with the resident's words on the order), 即将到期 within
+    DUE_SOON_SECONDS, 已超时 — {order id: {mark}}, one query for all of them."""
+    from ..orders.models import OrderEvent
+    now = now or clock.now()
+    soon = now + timedelta(seconds=current_app.config["DUE_SOON_SECONDS"])
+    ids = [o.id for o in shown if o.is_open]
+    pressed = set(db.session.scalars(select(OrderEvent.order_id).where(
+        OrderEvent.order_id.in_(ids), OrderEvent.action == "supervise").distinct())) if ids else set()
+    found = {}
+    for o in shown:
+        mark = set()
+        if o.is_open:
+            if o.id in pressed:
+                mark.add("pressed")
+            if "reopened" in (o.flags or []):
+                mark.add("reopened")
+            if o.due_at is not None and "paused" not in (o.flags or []):
+                mark.add("overdue" if o.due_at <= now else "due_soon" if o.due_at <= soon else "")
+            if o.grade == "urgent":
+                mark.add("urgent")
+        mark.discard("")
+        found[o.id] = mark
+    return found
+
+
+def phone_queue(actor: Actor, query: str = "", only: str = "", limit: int = 100) -> dict:
+    """The worker's phone home: my orders and the grid's queue (each narrowed by a search of the
+    number, text and place, and by one of PHONE_FILTERS), what I reported, the marks of every card,
+    the reminders of PHONE_KINDS and my orders due soon or overdue."""
+    found = queue(actor, limit)
+    reported = reported_by(actor)
+    every = [*found["mine"], *found["waiting"], *reported]
+    mark = marks(actor, every)
+    words = (query or "").strip().lower()
+
+    def keep(o: Order) -> bool:
+        if words and not any(words in (s or "").lower() for s in (o.number, o.text, o.location_text)):
+            return False
+        return not only or only in mark.get(o.id, set())
+    return {"mine": [o for o in found["mine"] if keep(o)], "waiting": [o for o in found["waiting"] if keep(o)],
+            "reported": reported, "marks": mark, "total": len(found["mine"]) + len(found["waiting"]),
+            # deadlines: mine first, then the queue's (to be claimed in time), at most 5
+            "due": [o for o in [*found["mine"], *found["waiting"]] if mark[o.id] & {"overdue", "due_soon"}][:5],
+            "reminders": reminders(actor, limit=10, kinds=PHONE_KINDS)}
+
+
+def outbox(actor: Actor, limit: int = 200) -> list[dict]:
+    """The outbox as people read it (issue 24): each undelivered row with its order's number and
+    whom it is for (a staff member by name, a resident as 居民), never internal ids."""
+    from ..accounts.models import Staff
+    from ..notifications import services as notifications
+    rows = notifications.undelivered(outbox_order_ids(actor), limit)
+    numbers = dict(db.session.execute(select(Order.id, Order.number).where(
+        Order.id.in_({n.order_id for n in rows if n.order_id}))).tuples().all()) if rows else {}
+    staff_ids = {n.recipient_id for n in rows if n.recipient_type == "staff"}
+    names = dict(db.session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids))).tuples().all()) if staff_ids else {}
+    return [{"n": n, "number": numbers.get(n.order_id), "error": _error_words(n.last_error),
+             "to": names.get(n.recipient_id, "工作人员") if n.recipient_type == "staff" else "居民"} for n in rows]
+
+
+def _error_words(error: str | None) -> str:
+    """A delivery error in Chinese: WeChat's errcode in front is one of labels.yml's
+    `delivery_errors` (the code kept in brackets for whoever asks WeChat); otherwise 发送出错."""
+    from ..labels import label
+    if not error:
+        return ""
+    code = error.split()[0].strip(":,") if error.split() else ""
+    words = label("delivery_errors", code) if code.isdigit() else None
+    return f"{words}（错误码 {code}）" if words and words != code else (f"发送出错（错误码 {code}）" if code.isdigit() else "发送出错")

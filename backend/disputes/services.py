@@ -159,3 +159,47 @@ def stall_tick(now=None) -> dict:
                        lambda dispute_id, _: escalate_stalled(dispute_id, now),
                        {"escalated": 0, "overdue": 0, "skipped": 0})
     return done
+
+
+# --- meeting photos (issue 24: uploaded on the console, not pasted as links) ---------------------
+
+def hold_meeting_with_photos(actor: Actor, dispute: Dispute, bodies: list[bytes], **given) -> Dispute:
+    """商: a meeting with photos taken or chosen on the console. Every photo is judged by its bytes
+    (orders.photos: JPEG, PNG, WebP, bounded) and the row's checks run before a file is written; a
+    refused meeting leaves no file behind. The stored addresses join any links the caller gave."""
+    from ..orders import files, photos
+    if len(bodies) + len(given.get("photos") or []) > MEETING_PHOTOS:
+        raise ValidationFailed(f"一次议事最多 {MEETING_PHOTOS} 张照片", fields={"photos": ["too many"]})
+    for body in bodies:
+        photos.check(body)
+    if not bodies:
+        return perform(actor, dispute, "hold_meeting", **given)
+    if "hold_meeting" not in (getattr(dispute, "allowed_actions", None) or ()):
+        return perform(actor, dispute, "hold_meeting", **given)  # refuses with the row's status
+    stored = [photos.store(body, "disputes") for body in bodies]
+    keys = [photo.pop("key") for photo in stored]
+    try:
+        return perform(actor, dispute, "hold_meeting",
+                       **{**given, "photos": [*(given.get("photos") or []), *(p["url"] for p in stored)]})
+    except Exception:
+        for key in keys:
+            files.store().delete(key)
+        raise
+
+
+MEETING_PHOTOS = 9
+
+
+def meeting_photo(actor: Actor, dispute_id: int, name: str):
+    """The file of an uploaded meeting photo (/uploads/<name>) for staff who may see the dispute;
+    404 for anyone else and for any name no meeting of it holds."""
+    import mimetypes
+    from ..orders import files
+    dispute = get(actor, dispute_id)
+    url = "/uploads/" + name
+    if not any(url in (m.photos or []) for m in dispute.meetings):
+        raise NotFound("没有这张照片")
+    key = files.stored_key(url)
+    if key is None:
+        raise NotFound("没有这张照片")
+    return key, mimetypes.guess_type(key)[0] or "application/octet-stream"

@@ -89,6 +89,32 @@ class Report:
         self.counts.setdefault(kind, {"created": 0, "updated": 0, "unchanged": 0})[outcome] += 1
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Whose registry a file may touch (issue 24): a community's (its admin), a street's (its admin)
+    or everything (None, None: the sysadmin and the command line). Every row a scoped import
+    creates or changes must be in it before and after — a username, grid code or building of
+    another community is refused, not taken over — and a scoped export lists only what is in it."""
+    street_id: int | None = None
+    community_id: int | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.street_id is None and self.community_id is None
+
+    def holds(self, street, community) -> bool:
+        """Is a place (a street and/or a community row, new ones included) in this scope?"""
+        if self.whole:
+            return True
+        if self.community_id is not None:
+            return community is not None and community.id is not None and community.id == self.community_id
+        street = street if street is not None else (community.street if community is not None else None)
+        return street is not None and street.id is not None and street.id == self.street_id
+
+
+WHOLE = Scope()
+
+
 class RegistryFileError(ValidationFailed):
     code = "registry_file"
 
@@ -179,7 +205,11 @@ def _split(value: str) -> list[str]:
 class _Known:
     """What exists, by natural key: the database's rows plus those this import creates."""
 
-    def __init__(self):
+    def __init__(self, scope: Scope = WHOLE):
+        self.scope = scope
+        self.touched: list[tuple] = []  # (kind, row number, row, its place before) of a scoped import
+        self.new_streets: list[tuple] = []
+        self.row = ("", 0)
         self.streets = {s.name: s for s in db.session.scalars(select(Street))}
         self.communities = {c.name: c for c in db.session.scalars(select(Community))}
         self.grids = {g.code: g for g in db.session.scalars(select(Grid))}
@@ -199,24 +229,91 @@ def _apply(obj, values: dict) -> bool:
     return changed
 
 
-def _upsert(report: Report, kind: str, table: dict, key, make: Callable, values: dict):
-    """Update the row with this natural key, or create it with `make()` (which sets the key)."""
+def _upsert(report: Report, kind: str, table: dict, key, make: Callable, values: dict, known=None, number=0):
+    """Update the row with this natural key, or create it with `make()` (which sets the key). With
+    `known` (a scoped import) the row's place before the change is kept for `_check_scope`."""
     obj = table.get(key)
+    if known is not None and obj is not None and not known.scope.whole:
+        known.touched.append((kind, number, obj, _place_of(kind, obj)))
+    elif known is not None and not known.scope.whole:
+        known.touched.append((kind, number, None, None))
     if obj is None:
         obj = make()
         _apply(obj, values)
         db.session.add(obj)
         table[key] = obj
         report.count(kind, "created")
+        if known is not None and not known.scope.whole:
+            known.touched[-1] = (kind, number, obj, None)
     else:
         report.count(kind, "updated" if _apply(obj, values) else "unchanged")
     return obj
 
 
+def _place_of(kind: str, obj) -> tuple:
+    """(street, community) a registry row belongs to, read through its relationships (new rows too)."""
+    if kind == "communities":
+        return obj.street, obj
+    if kind == "grids":
+        return None, obj.community
+    if kind == "buildings":
+        return None, obj.grid.community if obj.grid is not None else None
+    if kind == "departments":
+        return obj.street, None
+    if kind == "properties":
+        return None, obj.community
+    if kind == "property_companies":  # shared by compounds: in a scope when all of them are
+        return _COMPANY, tuple(c.community for c in obj.compounds)
+    if kind == "staff":
+        if obj.grid_id:
+            return None, db.session.get(Grid, obj.grid_id).community
+        if obj.community_id:
+            return None, db.session.get(Community, obj.community_id)
+        if obj.street_id:
+            return db.session.get(Street, obj.street_id), None
+        if obj.department_id:
+            return db.session.get(Department, obj.department_id).street, None
+        if obj.property_company_id:
+            return _place_of("property_companies", db.session.get(PropertyCompany, obj.property_company_id))
+        return None, None  # a sysadmin: nobody's scope but the whole
+    return None, None
+
+
+_COMPANY = "companies"
+
+
+def _holds(scope: Scope, place: tuple) -> bool:
+    if place and place[0] == _COMPANY:
+        return bool(place[1]) and all(scope.holds(None, c) for c in place[1])
+    return scope.holds(*place)
+
+
+_SCOPE_PROBLEM = "不在你管理的范围内（只能导入本社区或本街道的台账）"
+
+
+def _check_scope(known: "_Known", report: Report) -> None:
+    """Every row a scoped import touched is in its scope before (an existing row) and after."""
+    for kind, number, obj, before in known.touched:
+        if obj is None:
+            continue
+        after = _place_of(kind, obj)
+        if (before is not None and not _holds(known.scope, before)) or not _holds(known.scope, after):
+            sheet = SHEETS.get(kind, SHEETS["properties"])
+            report.problems.append(Problem(sheet, number, _KEY_HEADER.get(kind, ""), _SCOPE_PROBLEM))
+    if known.new_streets:
+        report.problems.append(Problem(known.new_streets[0][0], known.new_streets[0][1], "街道",
+                                       "不能新建街道（只能导入本社区或本街道的台账）"))
+
+
+_KEY_HEADER = {"communities": "社区", "grids": "网格编码", "buildings": "楼号", "departments": "部门",
+               "properties": "小区", "property_companies": "物业公司", "staff": "账号"}
+
+
 def import_registry(files: Iterable[tuple[str, bytes]], *, dry_run: bool = False,
-                    progress: Callable[[int, int], None] | None = None) -> Report:
+                    progress: Callable[[int, int], None] | None = None, scope: Scope = WHOLE) -> Report:
     """Check every row, then write them all in one transaction (or nothing: a problem or a dry run
-    rolls back). `progress(done, total)` is called as rows are applied."""
+    rolls back). `progress(done, total)` is called as rows are applied. `scope`: whose registry
+    (Scope); a row outside it is a problem like any other, so nothing is imported."""
     report = Report(dry_run=dry_run)
     tables = read_tables(files)
     if not tables:
@@ -225,15 +322,18 @@ def import_registry(files: Iterable[tuple[str, bytes]], *, dry_run: bool = False
     if report.problems:
         return report
     total, done = sum(len(r) for r in records.values()), 0
-    known = _Known()
+    known = _Known(scope)
     try:
         with db.session.no_autoflush:
             for kind in ORDER:
                 for number, row in records[kind]:
+                    known.row = (SHEETS[kind], number)
                     _ROW[kind](known, report, number, row)
                     done += 1
                     if progress and (done % 500 == 0 or done == total):
                         progress(done, total)
+            if not scope.whole:
+                _check_scope(known, report)
         if report.problems or dry_run:
             db.session.rollback()
         else:
@@ -273,6 +373,7 @@ def _int(report, kind, number, name, value, *, default=None, low=1, high=9999):
 def _street(known: _Known, report: Report, name: str) -> Street:
     street = known.streets.get(name)
     if street is None:
+        known.new_streets.append(known.row)
         street = Street(name=name)
         db.session.add(street)
         known.streets[name] = street
@@ -283,7 +384,7 @@ def _street(known: _Known, report: Report, name: str) -> Street:
 def _community_row(known, report, number, row):
     if _need(report, "communities", number, row, "street", "name"):
         _upsert(report, "communities", known.communities, row["name"], lambda: Community(name=row["name"]),
-                {"street": _street(known, report, row["street"]), "aliases": _split(row["aliases"])})
+                {"street": _street(known, report, row["street"]), "aliases": _split(row["aliases"])}, known, number)
 
 
 def _grid_row(known, report, number, row):
@@ -294,7 +395,7 @@ def _grid_row(known, report, number, row):
         report.problems.append(Problem("网格", number, "所属社区", f"没有社区「{row['community']}」"))
         return
     _upsert(report, "grids", known.grids, row["code"], lambda: Grid(code=row["code"]),
-            {"name": row["name"], "community": community})
+            {"name": row["name"], "community": community}, known, number)
 
 
 def _building_row(known, report, number, row):
@@ -309,7 +410,7 @@ def _building_row(known, report, number, row):
         return
     _upsert(report, "buildings", known.buildings, (row["compound"], building_number),
             lambda: Building(compound=row["compound"], number=building_number),
-            {"grid": grid, "units": units, "aliases": _split(row["aliases"])})
+            {"grid": grid, "units": units, "aliases": _split(row["aliases"])}, known, number)
 
 
 def _department_row(known, report, number, row):
@@ -322,7 +423,7 @@ def _department_row(known, report, number, row):
         report.problems.append(Problem("部门", number, "负责类别", "不是标准类别：" + "、".join(unknown)))
         return
     _upsert(report, "departments", known.departments, row["name"], lambda: Department(name=row["name"]),
-            {"street": _street(known, report, row["street"]), "categories": categories})
+            {"street": _street(known, report, row["street"]), "categories": categories}, known, number)
 
 
 def _property_row(known, report, number, row):
@@ -339,9 +440,11 @@ def _property_row(known, report, number, row):
                                        f"{community.name}{row['compound']}已由{bound.company.name}管理"))
         return
     company = _upsert(report, "property_companies", known.properties, row["name"],
-                      lambda: PropertyCompany(name=row["name"]), {"phone": row["phone"]} if row["phone"] else {})
+                      lambda: PropertyCompany(name=row["name"]), {"phone": row["phone"]} if row["phone"] else {},
+                      known, number)
     _upsert(report, "properties", known.compounds, (community.name, row["compound"]),
-            lambda: PropertyCompound(community=community, compound=row["compound"]), {"company": company})
+            lambda: PropertyCompound(community=community, compound=row["compound"]), {"company": company},
+            known, number)
 
 
 def _role(value: str) -> str | None:
@@ -380,6 +483,9 @@ def _staff_row(known, report, number, row):
         report.problems.append(Problem("人员", number, "在岗", f"应填 是 或 否，而不是「{row['active']}」"))
     if role is None or active is None:
         return
+    if role == "sysadmin" and not known.scope.whole:
+        report.problems.append(Problem("人员", number, "角色", "不能导入系统管理员账号"))
+        return
     team_role = _team_role(report, number, role, row["team_role"])
     if team_role is False:
         return
@@ -409,7 +515,7 @@ def _staff_row(known, report, number, row):
         staff.set_password(password)
         report.passwords[row["username"]] = password
         return staff
-    _upsert(report, "staff", known.staff, row["username"], new_staff, values)
+    _upsert(report, "staff", known.staff, row["username"], new_staff, values, known, number)
 
 
 def _id_of(obj) -> int:
@@ -424,22 +530,24 @@ _ROW = {"communities": _community_row, "grids": _grid_row, "buildings": _buildin
 
 # --- exporting --------------------------------------------------------------------------------
 
-def _rows_of(kind: str) -> list[list]:
+def _rows_of(kind: str, scope: Scope = WHOLE) -> list[list]:
+    def mine(objs, of=kind):
+        return [o for o in objs if scope.whole or _holds(scope, _place_of(of, o))]
     if kind == "communities":
         return [[c.street.name, c.name, "、".join(c.aliases or [])]
-                for c in db.session.scalars(select(Community).order_by(Community.name))]
+                for c in mine(db.session.scalars(select(Community).order_by(Community.name)))]
     if kind == "grids":
-        return [[g.code, g.name, g.community.name] for g in db.session.scalars(select(Grid).order_by(Grid.code))]
+        return [[g.code, g.name, g.community.name] for g in mine(db.session.scalars(select(Grid).order_by(Grid.code)))]
     if kind == "buildings":
         return [[b.compound, b.number, b.units, b.grid.code, "、".join(b.aliases or [])]
-                for b in db.session.scalars(select(Building).order_by(Building.compound, Building.number))]
+                for b in mine(db.session.scalars(select(Building).order_by(Building.compound, Building.number)))]
     if kind == "departments":
         return [[d.street.name, d.name, "、".join(d.categories or [])]
-                for d in db.session.scalars(select(Department).order_by(Department.name))]
+                for d in mine(db.session.scalars(select(Department).order_by(Department.name)))]
     if kind == "properties":
         return [[c.company.name, c.community.name, c.compound, c.company.phone or ""]
-                for c in db.session.scalars(select(PropertyCompound).join(PropertyCompany)
-                                            .order_by(PropertyCompany.name, PropertyCompound.id))]
+                for c in mine(db.session.scalars(select(PropertyCompound).join(PropertyCompany)
+                                                 .order_by(PropertyCompany.name, PropertyCompound.id)))]
     grids = {g.id: g.code for g in db.session.scalars(select(Grid))}
     communities = {c.id: c.name for c in db.session.scalars(select(Community))}
     streets = {s.id: s.name for s in db.session.scalars(select(Street))}
@@ -449,17 +557,18 @@ def _rows_of(kind: str) -> list[list]:
              communities.get(s.community_id, ""), streets.get(s.street_id, ""),
              departments.get(s.department_id, ""), properties.get(s.property_company_id, ""),
              "是" if s.active else "否", label("team_roles", s.team_role) if s.team_role else ""]
-            for s in db.session.scalars(select(Staff).order_by(Staff.username))]
+            for s in mine(db.session.scalars(select(Staff).order_by(Staff.username)))]
 
 
-def export_registry(template: bool = False) -> bytes:
-    """The registry as an XLSX workbook in the import's own format (headers only for a template)."""
+def export_registry(template: bool = False, scope: Scope = WHOLE) -> bytes:
+    """The registry as an XLSX workbook in the import's own format (headers only for a template);
+    with a `scope`, only its rows (a community's or a street's own sheet, which imports back)."""
     from openpyxl import Workbook
     book = Workbook(write_only=True)
     for kind in ORDER:
         sheet = book.create_sheet(SHEETS[kind])
         sheet.append([zh for _, zh, _, _ in COLUMNS[kind]])
-        for row in ([] if template else _rows_of(kind)):
+        for row in ([] if template else _rows_of(kind, scope)):
             sheet.append(row)
     out = io.BytesIO()
     book.save(out)

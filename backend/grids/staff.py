@@ -12,6 +12,7 @@ from ..extensions import db
 from ..types import INT32_MAX
 from ..accounts.models import TEAM_OF_ROLE, Staff
 from .models import Community, Grid
+from .registry import WHOLE, Scope
 from ..accounts.actors import Actor
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,13 @@ def reset_password(actor: Actor, staff_id: int) -> tuple[Staff, str]:
     return _done(actor, staff, "password reset"), password
 
 
-def require_registry_admin(actor: Actor) -> None:
-    """The registry import writes any street's communities, grids and staff (it has no scope), and
-    its export lists every account: the system administrator's work only."""
-    if not (actor.is_staff and actor.role == "sysadmin"):
-        raise Forbidden("只有系统管理员可以导入或导出台账")
+def require_registry_admin(actor: Actor):
+    """Whose registry the actor keeps (issue 24): a community admin their community's, a street
+    admin their street's, the sysadmin all of it (`registry.Scope`); anyone else is refused."""
+    if actor.is_staff and actor.role == "sysadmin":
+        return WHOLE
+    if actor.is_staff and actor.role == "community_admin" and actor.community_id:
+        return Scope(community_id=actor.community_id)
+    if actor.is_staff and actor.role == "street_admin" and actor.street_id:
+        return Scope(street_id=actor.street_id)
+    raise Forbidden("只有社区、街道管理员和系统管理员可以导入或导出台账")

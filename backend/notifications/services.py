@@ -31,7 +31,7 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
-from sqlalchemy import event, inspect, or_, select, update
+from sqlalchemy import event, func, inspect, or_, select, update
 
 from .. import clock
 from ..errors import describe
@@ -89,6 +89,43 @@ def console_inbox(staff_id: int, limit: int = 20) -> list[Notification]:
         select(Notification).where(Notification.recipient_type == "staff", Notification.recipient_id == staff_id,
                                    Notification.channel == "console", Notification.status == "sent")
         .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)))
+
+
+def _inbox(staff_id: int):
+    return (Notification.recipient_type == "staff", Notification.recipient_id == staff_id,
+            Notification.channel == "console", Notification.status == "sent")
+
+
+def reminders(staff_id: int, limit: int = 30, kinds: tuple[str, ...] | None = None) -> list[Notification]:
+    """A bounded reminder list: the unread ones, newest first, then (to fill `limit`) the latest
+    read ones; `kinds` keeps only those templates (the phone shows 督办, 不满意, deadlines)."""
+    query = select(Notification).where(*_inbox(staff_id))
+    if kinds:
+        query = query.where(Notification.kind.in_(kinds))
+    return list(db.session.scalars(query.order_by(Notification.read_at.is_not(None), Notification.id.desc())
+                                   .limit(limit)))
+
+
+def unread_count(staff_id: int, kinds: tuple[str, ...] | None = None) -> int:
+    query = select(func.count()).select_from(Notification).where(*_inbox(staff_id), Notification.read_at.is_(None))
+    if kinds:
+        query = query.where(Notification.kind.in_(kinds))
+    return db.session.scalar(query)
+
+
+def short_text(notification: Notification, limit: int = 120) -> str:
+    """The reminder's text bounded for a list (a resident's text may run to 2,000 characters)."""
+    text = render(notification)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def open_reminder(staff_id: int, notification_id: int) -> Notification | None:
+    """A reminder opened by its recipient: marked read (once), returned; None when it is not theirs."""
+    found = db.session.scalar(select(Notification).where(Notification.id == notification_id, *_inbox(staff_id)))
+    if found is not None and found.read_at is None:
+        found.read_at = clock.now()
+        db.session.commit()
+    return found
 
 
 def mark_read(staff_id: int) -> int:

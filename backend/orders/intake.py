@@ -12,7 +12,7 @@ from ..accounts.actors import Actor, in_scope
 from ..categories import taxonomy
 from ..errors import Forbidden, ValidationFailed
 from ..grids.routing import place
-from . import services
+from . import lifecycle, services, states
 from .models import CHANNELS, RESIDENT_CHANNELS
 
 STAFF_CHANNELS = tuple(c for c in CHANNELS if c not in RESIDENT_CHANNELS and c != "open311")
@@ -58,12 +58,39 @@ def record(actor: Actor, *, channel: str, text: str, caller_name: str | None = N
         department_id=None, property_company_id=None, resident_id=None, reporter_id=None)
     if not _serves(actor, where):
         raise Forbidden("这个地址不在你的管辖范围内：请核对地址，或转给所在社区登记", code="target_out_of_scope")
-    return services.create_order(
-        actor, text=text, channel=channel, kind=kind, grade=grade, location_text=location_text,
+    order = services.create_order(
+        actor, text=text, channel=channel, kind=kind, grade=grade,
+        location_text=_with_building(placement, location_text),
         building_id=building_id, category=taxonomy.normalize_path(category) if category else None,
         contact=caller_phone, caller_name=caller_name, photos=photos, idempotency_key=idempotency_key,
         note=None if settled else done, settle=done if settled else None,
         event_data={"opened_on": opened_on.isoformat()} if opened_on else None)
+    return _taken_by_finder(actor, order) if channel == "patrol" and not settled else order
+
+
+def _taken_by_finder(actor: Actor, order):
+    """A patrol report left open is the finder's own work (issue 24: they had to claim back what
+    they had just filed): taken by them at once (接单, through the lifecycle, audited and timed like
+    any claim) when they may take it — not a part-time member, not an order 轮派 already gave
+    someone, not a retried form's order that moved on meanwhile."""
+    if order.state != states.SUBMITTED or order.assignee_id is not None:
+        return order
+    if "claim" not in lifecycle.allowed_actions(actor, order):
+        return order
+    return services.perform(actor, order, "claim")
+
+
+def _with_building(placement, location_text: str | None) -> str | None:
+    """The place as shown keeps the building chosen from the list (issue 24: it was dropped when
+    the words said something else or nothing): 水晶城小区3号楼, then what was written."""
+    building = placement.building if placement.building_id else None
+    if building is None:
+        return location_text
+    name = f"{building.compound}{building.number}号楼"
+    written = (location_text or "").strip()
+    if not written:
+        return name
+    return written if name in written else f"{name} {written}"
 
 
 def record_with_photos(actor: Actor, bodies: list[bytes], **fields):

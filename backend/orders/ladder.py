@@ -75,6 +75,11 @@ AUDIENCES = {
     "leader": lambda order, data: holders(order, "grid_leader" if order.rung == "grid_worker" else order.rung),
     "assignee": lambda order, data: [order.assignee_id] if order.assignee_id else [],
     "pressed": lambda order, data: list(data.get("pressed") or []),
+    # Who resolved it (issue 24): a 不满意 reopening reaches the worker whose result was refused,
+    # on their phone, not only the leader.
+    # Grid staff only: a property's staff no longer read an order that left their rung.
+    "resolver": lambda order, data: [order.resolver_id] if order.resolver_id and order.resolver is not None
+    and order.resolver.role in ("grid_worker", "grid_leader") else [],
 }
 
 # Conditions a notice may carry.

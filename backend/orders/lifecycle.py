@@ -464,7 +464,7 @@ ROWS = (
     Action("reopen", (RESOLVED,), REOPENED, frozenset({"resident", "staff"}), ADMINS,
            {"resident": "own", "staff": "scope"},
            requires={"resident": ("satisfaction",), "staff": ("reason",)}, accepts=("comment", "score"),
-           effect=_reopen, notify=(Notice("leader", "reopened"), Notice("resident", "reopened"))),
+           effect=_reopen, notify=(Notice("leader", "reopened"), Notice("resolver", "reopened"), Notice("resident", "reopened"))),
     # 归档: by the tick after a delay (unrated ones as 未评价), or by an admin with a reason
     Action("close", (RATED, RESOLVED), CLOSED, frozenset({"staff", "system"}), ADMINS,
            requires={"staff": ("reason",)}, effect=_close),
@@ -533,7 +533,7 @@ ROWS = (
     Action("callback_reopen", (RESOLVED,), REOPENED, frozenset({"staff"}), ON_THE_LADDER,
            requires={"*": ("satisfaction",)}, accepts=("note", "called_at"), effect=_callback_reopen,
            precondition=replies.callback_due,
-           notify=(Notice("leader", "reopened"), Notice("resident", "reopened"))),
+           notify=(Notice("leader", "reopened"), Notice("resolver", "reopened"), Notice("resident", "reopened"))),
     # 回复居民: staff write to the resident (a canned reply with its variables filled, or their own
     # words); the resident reads it on the H5 timeline and gets it as a WeChat message
     Action("reply", tuple(s for s in STATES if s not in (CANCELLED, CLOSED, MERGED)), None, frozenset({"staff"}),

@@ -32,7 +32,17 @@ def on_changed(order, action=None, event=None, row=None, **_):
     body = payload(order, event)
     for notice in staff_notices:
         for staff_id in dict.fromkeys(ladder.AUDIENCES[notice.audience](order, data)):
-            notify("staff", staff_id, notice.key, order=order, channel=channel, payload=body)
+            for each in (channel, *_also(notice.key)):
+                notify("staff", staff_id, notice.key, order=order, channel=each, payload=body)
+
+
+def _also(key: str) -> tuple[str, ...]:
+    """Where else a staff notice goes: 企业微信 (channel `wecom`, backend/wechat/wecom.py) for the
+    kinds in WECOM_KINDS, when WECOM_CORP_ID is set (issue 24)."""
+    cfg = current_app.config
+    if not cfg.get("WECOM_CORP_ID"):
+        return ()
+    return ("wecom",) if key in {k.strip() for k in cfg.get("WECOM_KINDS", "").split(",")} else ()
 
 
 def connect() -> None:

@@ -105,7 +105,7 @@ def test_a_community_admins_dashboard_shows_the_figures_and_draws_the_charts(bro
     # The same seeded set as tests/orders/test_dashboard_figures.py, counted by hand there.
     assert (shown("received"), shown("claimed"), shown("resolved"), shown("overdue")) == ("13", "7", "3", "6")
     assert (shown("resolve_rate"), shown("on_time_rate"), shown("satisfaction_rate")) == ("23.1%", "100.0%", "66.7%")
-    assert (shown("hours_to_claim"), shown("hours_to_resolve")) == ("2.0 小时", "6.0 小时")
+    assert (shown("minutes_to_claim"), shown("hours_to_resolve")) == ("120 分钟", "6.0 小时")
     charts = ("chart-per-day", "chart-by-category", "chart-by-grid", "chart-by-channel", "by-state")
     drawn = page.evaluate("(ids) => ids.map(id => Chart.getChart(id) !== undefined)", list(charts))
     assert drawn == [True] * len(charts)

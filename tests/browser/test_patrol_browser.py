@@ -36,7 +36,10 @@ def test_a_worker_on_a_phone_files_a_patrol_report_with_a_photo(browser, live_se
     assert page.locator(".photos img").count() == 1
     # The photo is shown: the browser loaded it through the staff session.
     assert page.evaluate("() => Array.from(document.querySelectorAll('.photos img')).every(i => i.naturalWidth > 0)")
-    assert page.locator("button[value=claim]").count() == 1  # in the grid's queue: anyone there may take it
+    # Issue 24: the finder's own work at once, not claimed back from the queue; the building stays in the place
+    assert page.locator("button[value=claim]").count() == 0 and page.locator("#state").inner_text() == "已接单"
+    assert page.locator("button[value=resolve]").count() == 1
+    assert "号楼" in page.locator("dl dd").first.inner_text()
     queued = page.url.rsplit("/", 1)[1]
 
     page.goto(f"{live_server}/console/m/report")
@@ -51,7 +54,7 @@ def test_a_worker_on_a_phone_files_a_patrol_report_with_a_photo(browser, live_se
     settled = page.url.rsplit("/", 1)[1]
     page.screenshot(path=str(artifacts / "console-phone-patrol-settled.png"), full_page=True)
     page.goto(f"{live_server}/console/m/")
-    assert page.locator(f"#waiting [data-number='{queued}']").count() == 1
+    assert page.locator(f"#mine [data-number='{queued}']").count() == 1
     assert page.locator(f"#waiting [data-number='{settled}']").count() == 0
     assert page.locator(f"#reported [data-number='{settled}']").count() == 1
     assert errors == []
@@ -59,6 +62,8 @@ def test_a_worker_on_a_phone_files_a_patrol_report_with_a_photo(browser, live_se
 
     db.session.expire_all()
     found = {o.number: o for o in db.session.scalars(select(Order).where(Order.number.in_([queued, settled])))}
-    assert (found[queued].channel, found[queued].state, found[queued].building_id) == ("patrol", "submitted", building_id)
+    assert (found[queued].channel, found[queued].state, found[queued].building_id) == ("patrol", "claimed", building_id)
+    assert found[queued].assignee.username == username
+    assert found[queued].location_text.endswith("号楼")
     assert (found[settled].state, found[settled].result) == ("resolved", "已和住户一起清走")
     assert all(len(o.attachments) == 1 and o.attachments[0].event.action == "submit" for o in found.values())

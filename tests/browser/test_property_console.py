@@ -51,6 +51,9 @@ def test_the_community_whistles_the_property_reports_and_the_dashboard_shows_it(
     assert "100.0%" in row  # reported and resolved in time
     # 金地物业's order still waits within its limit: neither in time nor late yet.
     assert "0.0%" not in page.locator("#property-figures tr[data-company='金地物业']").inner_text()
+    # Issue 24: the rate's denominator is shown beside it (16.7 % read wrong beside 派给物业 25 / 按时报到 3).
+    assert page.locator("#property-figures tr[data-company='金地物业'] [data-figure=decided]").inner_text() == "0"
+    assert page.locator("#property-figures tr[data-company='绿城物业'] [data-figure=decided]").inner_text() == "1"
     page.screenshot(path=str(artifacts / "console-property.png"), full_page=True)
     assert errors == []
     page.close()

@@ -92,7 +92,7 @@ def test_failed_deliveries_are_visible_on_the_outbox_page(client, make, db):
     db.session.commit()
     _login(client, world["community_admin"])
     page = client.get("/console/outbox").data.decode()
-    assert "45015" in page and "发送失败" in page
+    assert "45015" in page and "发送失败" in page and "超过48小时客服消息时限" in page
 
 
 def test_the_outbox_shows_the_rows_of_orders_in_scope_and_the_sysadmin_every_row(app, client, make, db):
@@ -142,8 +142,10 @@ def test_escalation_reaches_the_leaders_console_inbox(client, make, db):
         notifications.deliver(row.id)
     _login(client, world["leader"])
     page = client.get("/console/").data.decode()
-    inbox = page.split("我的提醒")[1].split("诉求概况")[0]
+    inbox = page.split('<section id="reminders">')[1].split("</section>")[0]
     assert order.number in inbox
+    # figures first (issue 24): the reminders come after the figures and the charts
+    assert page.index('id="figures"') < page.index('id="charts"') < page.index('id="reminders"')
     client.post("/console/notifications/read", data={"csrf": _csrf(page.encode())})
     assert all(n.read_at for n in notifications.console_inbox(world["leader"].id))
 

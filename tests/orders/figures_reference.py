@@ -60,6 +60,7 @@ def period(rows, since, now, claimed_at=None):
             "resolve_rate": _rate(resolved, received), "on_time": on_time,
             "on_time_rate": _rate(on_time, resolved - exempt),
             "hours_to_claim": _mean_hours(to_claim), "hours_to_resolve": _mean_hours(to_resolve),
+            "minutes_to_claim": round(sum(s.total_seconds() for s in to_claim) / len(to_claim) / 60) if to_claim else None,
             "rated": rated, "satisfaction_rate": _rate(satisfied, rated_assessed), "unrated": unrated,
             "overdue": overdue, "extended": extended, "paused": paused, "exempt": exempt,
             "callbacks": callbacks, "callback_satisfaction_rate": _rate(callback_satisfied, callbacks)}
@@ -86,7 +87,8 @@ def claimed_since(where, since):
 
 
 def _most_common(counter):
-    return sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    # 未分类 after every real category (issue 24)
+    return sorted(counter.items(), key=lambda kv: (kv[0] == "未分类", -kv[1], str(kv[0])))
 
 
 def dashboard(where, now=None):
@@ -99,19 +101,23 @@ def dashboard(where, now=None):
     rows = rows_since(where, since)
     claimed = claimed_since(where, since)
     month_utc, first_day_utc = month.astimezone(timezone.utc), first_day.astimezone(timezone.utc)
-    this_month = [r for r in rows if r.created_at >= month_utc]
-    per_day = Counter(r.created_at.astimezone(today.tzinfo).date() for r in rows if r.created_at >= first_day_utc)
+    # Issue 24: every chart counts what 受理 counts (no cancelled orders, no merged duplicates).
+    rows_received = [r for r in rows if r.state not in (states.CANCELLED, states.MERGED)]
+    this_month = [r for r in rows_received if r.created_at >= month_utc]
+    per_day = Counter(r.created_at.astimezone(today.tzinfo).date() for r in rows_received
+                      if r.created_at >= first_day_utc)
     by_top = Counter(_top(r.category, 1) for r in this_month)
     by_second = defaultdict(Counter)
     for r in this_month:
         by_second[_top(r.category, 1)][_top(r.category, 2)] += 1
     grids = _grid_names({r.grid_id for r in rows if r.grid_id})
-    counted = [r for r in this_month if r.state != states.CANCELLED]
+    counted = this_month
     found = [r for r in counted if r.channel in FOUND_CHANNELS]
     before = week - timedelta(weeks=WEEKS_BEFORE)
-    recent = Counter((r.grid_id, _top(r.category, 2)) for r in rows if r.created_at >= week)
-    earlier = Counter((r.grid_id, _top(r.category, 2)) for r in rows if before <= r.created_at < week)
-    month_spots = Counter((r.grid_id, _top(r.category, 2)) for r in this_month if r.grid_id)
+    recent = Counter((r.grid_id, _top(r.category, 2)) for r in rows_received if r.created_at >= week)
+    earlier = Counter((r.grid_id, _top(r.category, 2)) for r in rows_received if before <= r.created_at < week)
+    # 未分类 is no hot spot (issue 24)
+    month_spots = Counter((r.grid_id, _top(r.category, 2)) for r in this_month if r.grid_id and r.category)
     spots = []
     for grid_id in sorted({g for g, _ in month_spots}, key=lambda g: grids.get(g, "")):
         top = sorted(((c, n) for (g, c), n in month_spots.items() if g == grid_id), key=lambda cn: (-cn[1], cn[0]))

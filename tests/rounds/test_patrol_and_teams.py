@@ -74,18 +74,20 @@ def _bearer(client, staff) -> dict:
     return {"Authorization": "Bearer " + tokens.issue("staff", staff.id, staff.role)["token"]}
 
 
-def test_a_patrol_not_settled_lands_in_the_grids_queue_with_what_was_done(client, make, db, redis):
+def test_a_patrol_not_settled_is_the_finders_own_work_with_what_was_done(client, make, db, redis):
+    """Issue 24: the worker who filed it had to claim it back from the grid's queue; it is theirs at once."""
     world = make.world()
     make.order(world["resident"])  # a resident's own, to tell the sources apart
     _login(client, world["workers"][0])
     token = _csrf(client.get("/console/m/report").data)
     number = _number(_report(client, token, done="已设警示桩，待市政更换", **PATROL))
     order = db.session.scalar(select(Order).where(Order.number == number))
-    assert (order.state, order.grid_id, order.result) == ("submitted", world["grids"][0].id, None)
+    assert (order.state, order.grid_id, order.result) == ("claimed", world["grids"][0].id, None)
+    assert order.assignee_id == world["workers"][0].id and [e.action for e in order.events] == ["submit", "claim"]
     assert order.events[0].note == "已设警示桩，待市政更换" and order.due_at is not None
-    assert _queued(redis, number) == f"{queues.PREFIX}grid:{world['grids'][0].id}"
-    waiting = client.get("/api/v1/queue", headers=_bearer(client, world["workers"][0])).json["waiting"]
-    assert number in [o["number"] for o in waiting]
+    assert _queued(redis, number) is None  # nobody else's to take
+    mine = client.get("/api/v1/queue", headers=_bearer(client, world["workers"][0])).json
+    assert number in [o["number"] for o in mine["mine"]] and number not in [o["number"] for o in mine["waiting"]]
     shown = figures.dashboard(Actor.for_staff(world["community_admin"]))
     assert shown["sources"] == {"found": 1, "reported": 1, "settled_on_spot": 0}
     # And the dashboard shows the two apart.
@@ -299,8 +301,8 @@ def test_the_intake_api_takes_patrol_reports_settled_or_not(client, auth, make, 
     waiting = client.post("/api/v1/intake", json={"channel": "patrol", **PATROL, "done": "已设警示桩"}, headers=headers)
     assert (settled.status_code, waiting.status_code) == (201, 201)
     assert (settled.json["state"], settled.json["result"], settled.json["due_at"]) == ("resolved", "已处理", None)
-    assert waiting.json["state"] == "submitted" and waiting.json["due_at"]
-    assert _queued(redis, settled.json["number"]) is None and _queued(redis, waiting.json["number"])
+    assert waiting.json["state"] == "claimed" and waiting.json["due_at"]  # the finder's own (issue 24)
+    assert _queued(redis, settled.json["number"]) is None and _queued(redis, waiting.json["number"]) is None
     # Settling is for patrols only, and needs what was done.
     for body in ({"channel": "hotline", **PATROL, "settled": True, "done": "已处理"},
                  {"channel": "patrol", **PATROL, "settled": True}):

@@ -241,18 +241,23 @@ TABLE = [
     Row("POST", "/console/jobs/<string:queue>/<string:job_id>/discard",
         "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403 403",
         path="/console/jobs/wechat/nosuchjob/discard", body={}),
-    # The registry import has no scope (it writes any street's rows) and its export lists every
-    # account: the sysadmin's only. Without a file, or with nothing checked, the sysadmin gets 400.
-    Row("GET", "/console/registry", "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403 403"),
-    Row("POST", "/console/registry/check", "302 302 302 403 403 403 403 403 403 403 400 302 302 302 403 403", body={}),
-    Row("POST", "/console/registry/import", "302 302 302 403 403 403 403 403 403 403 400 302 302 302 403 403", body={}),
+    # The registry (issue 24): community and street admins keep their own scope's sheet (the import
+    # refuses another scope's rows, the export lists only theirs), the sysadmin all of it. Without a
+    # file, or with nothing checked, 400; an unknown job 404.
+    Row("GET", "/console/registry", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/registry/check", "302 302 302 403 403 403 400 400 400 403 400 302 302 302 403 403", body={}),
+    Row("POST", "/console/registry/import", "302 302 302 403 403 403 400 400 400 403 400 302 302 302 403 403", body={}),
     # A worker's import: its progress and, once, its report (an unknown job is 404 to the sysadmin).
-    Row("GET", "/console/registry/jobs/<string:job_id>", "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403 403",
+    Row("GET", "/console/registry/jobs/<string:job_id>", "302 302 302 403 403 403 404 404 404 403 404 302 302 302 403 403",
         path="/console/registry/jobs/nosuchjob"),
     Row("GET", "/console/registry/jobs/<string:job_id>.json",
-        "302 302 302 403 403 403 403 403 403 403 404 302 302 302 403 403", path="/console/registry/jobs/nosuchjob.json"),
+        "302 302 302 403 403 403 404 404 404 403 404 302 302 302 403 403", path="/console/registry/jobs/nosuchjob.json"),
     Row("GET", "/console/registry/<any(template,current):which>.xlsx",
-        "302 302 302 403 403 403 403 403 403 403 200 302 302 302 403 403", path="/console/registry/current.xlsx"),
+        "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403", path="/console/registry/current.xlsx"),
+    # A reminder opened from the list (issue 24): marked read and on to its order; one that is not
+    # the caller's just leads back to the dashboard.
+    Row("GET", "/console/notifications/<int:notification_id>",
+        "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302", path="/console/notifications/999999"),
     # Staff management: community and street admins for the staff of their scope, and the sysadmin.
     Row("GET", "/console/staff", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
     # A new grid worker in grid 1 (a fresh username per call): shown with its first password (200).
@@ -368,6 +373,10 @@ TABLE = [
     Row("POST", "/console/disputes/<int:dispute_id>/<string:action>",
         "302 302 302 done refused done done refused done refused done 302 302 302 refused refused", setup="dispute",
         path="/console/disputes/{dispute}/open_deliberation", body={}, readers=IN_SCOPE),
+    # A meeting photo (issue 24): only a photo one of the dispute's meetings holds, for staff in scope.
+    Row("GET", "/console/disputes/<int:dispute_id>/photos/<path:name>",
+        "302 302 302 404 404 404 404 404 404 404 404 302 302 302 404 404", setup="dispute",
+        path="/console/disputes/{dispute}/photos/disputes/20260101/none.png"),
     # 公示 of disputes: only those every party agreed to publish; A's unpublished one is nowhere.
     Row("GET", "/public/disputes", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="dispute"),
     # The resident's H5 pages (session from WeChat OAuth only).
