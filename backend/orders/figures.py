@@ -25,7 +25,7 @@ from sqlalchemy import String, and_, case, cast, func, or_, select, text
 from .. import clock
 from ..accounts.actors import Actor
 from ..extensions import db
-from . import states
+from . import assessment, states
 from .models import FOUND_CHANNELS, Order, OrderEvent
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
@@ -206,6 +206,9 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
         "sources": charts["sources"],
         "hot_spots": _hot_spots(charts, grids),
         "by_property": by_property(where, month),
+        # 三率 and the rest of this month's 考核 for the whole scope (orders/assessment.py: the ranking,
+        # its report and 公示 read the same)
+        "assessment": assessment.report(where, month.year, month.month, levels=())["scope"],
     }
 
 
@@ -300,12 +303,14 @@ def _grid_names(ids) -> dict:
 
 # --- property companies (物业): the figures underperforming ones were replaced on ---------------
 
-_PROPERTY_EVENTS = ("submit", "dispatch_property", "claim", "resolve", "return_from_property", "rate", "reopen")
+_PROPERTY_EVENTS = ("submit", "dispatch_property", "claim", "resolve", "return_from_property", "rate", "reopen",
+                    "approve_appeal")
 
 
 def _property_tally() -> dict:
     return {"offered": 0, "acknowledged": 0, "acknowledged_on_time": 0, "resolved": 0, "resolved_on_time": 0,
-            "returned": 0, "returned_unacknowledged": 0, "missed": 0, "rated": 0, "satisfied": 0}
+            "returned": 0, "returned_unacknowledged": 0, "missed": 0, "rated": 0, "satisfied": 0,
+            "exempt": 0, "rated_assessed": 0}
 
 
 def by_property(where, since: datetime) -> list[dict]:
@@ -313,9 +318,10 @@ def by_property(where, since: datetime) -> list[dict]:
     派给物业), reported (报到) and reported in time, resolved and resolved in time, returned to the
     community (and of those, by a missed limit), and the residents' 满意率 of what it resolved —
     a rating counts for the property that made the resolution it rates. The rates count only what is
-    decided: an order still waiting within its limit is neither in time nor late yet. Read from the
-    events the lifecycle rows write (`property`, `on_time`), so a later move of the order changes
-    nothing."""
+    decided: an order still waiting within its limit is neither in time nor late yet. An order the
+    community exempted (申诉 approved, whenever) stays in every count but leaves 按时办结率 and 满意率
+    (`exempt`: its resolutions and returns). Read from the events the lifecycle rows write
+    (`property`, `on_time`), so a later move of the order changes nothing."""
     from ..grids.models import PropertyCompany
     order_ids = list(db.session.scalars(select(Order.id).where(
         where, Order.property_company_id.is_not(None), Order.updated_at >= since)))
@@ -328,8 +334,11 @@ def by_property(where, since: datetime) -> list[dict]:
             .order_by(OrderEvent.order_id, OrderEvent.id)).all()
     tallies: dict[int, dict] = defaultdict(_property_tally)
     resolved_by: dict[int, int | None] = {}
+    exempt = {e.order_id for e in events if e.action == "approve_appeal"}
     for e in events:
         data = e.data or {}
+        if e.action == "approve_appeal":
+            continue
         if e.action == "resolve":
             resolved_by[e.order_id] = data.get("property")
         company = data.get("property") if e.action not in ("rate", "reopen") else resolved_by.get(e.order_id)
@@ -343,19 +352,24 @@ def by_property(where, since: datetime) -> list[dict]:
             tally["acknowledged_on_time"] += bool(data.get("on_time"))
         elif e.action == "resolve":
             tally["resolved"] += 1
-            tally["resolved_on_time"] += bool(data.get("on_time"))
+            tally["resolved_on_time"] += bool(data.get("on_time")) and e.order_id not in exempt
+            tally["exempt"] += e.order_id in exempt
         elif e.action == "return_from_property":
             tally["returned"] += 1
+            tally["exempt"] += e.order_id in exempt
             tally["returned_unacknowledged"] += e.from_state in states.UNCLAIMED_STATES
             tally["missed"] += e.actor_type == "system"
         elif e.actor_type == "resident" and data.get("satisfaction"):
             tally["rated"] += 1
-            tally["satisfied"] += data["satisfaction"] in SATISFIED
+            if e.order_id not in exempt:
+                tally["rated_assessed"] += 1
+                tally["satisfied"] += data["satisfaction"] in SATISFIED
     names = dict(db.session.execute(select(PropertyCompany.id, PropertyCompany.name)
                                     .where(PropertyCompany.id.in_(list(tallies)))).all()) if tallies else {}
     return [{"company": names.get(company_id, ""), **tally,
              "acknowledge_rate": _rate(tally["acknowledged_on_time"],
                                        tally["acknowledged"] + tally["returned_unacknowledged"]),
-             "on_time_rate": _rate(tally["resolved_on_time"], tally["resolved"] + tally["returned"]),
-             "satisfaction_rate": _rate(tally["satisfied"], tally["rated"])}
+             "on_time_rate": _rate(tally["resolved_on_time"],
+                                   tally["resolved"] + tally["returned"] - tally["exempt"]),
+             "satisfaction_rate": _rate(tally["satisfied"], tally["rated_assessed"])}
             for company_id, tally in sorted(tallies.items(), key=lambda kv: names.get(kv[0], ""))]

@@ -63,7 +63,14 @@ def _rule_passes(rule: str, actor: Actor, order) -> bool:
 
 # --- effects: what an action changes; ctx has actor, now, data (checked input and targets) ---------
 
+def _responded(order, ctx) -> None:
+    """响应 (assessment): taken within the limit it was waiting under (claim, or 报到 at the
+    department and the property), judged as it is taken, so a later move changes nothing."""
+    ctx.event["claim_on_time"] = order.due_at is None or ctx.now <= order.due_at
+
+
 def _claim(order, ctx):
+    _responded(order, ctx)
     order.assignee_id = ctx.actor.id
     # at the top rung, and at the property's, taking it is 报到
     ctx.event["acknowledged"] = order.rung in ("department", "property")
@@ -88,6 +95,7 @@ def _on_patrol(order) -> bool:
 
 def _assign(order, ctx):
     worker = ctx.data["assignee"]
+    _responded(order, ctx)
     order.assignee_id = worker.id
     order.rung = worker.role  # the worker holds it at their own rung, with fresh limits
     order.department_id = None
@@ -104,18 +112,24 @@ def _resolve(order, ctx):
     order.resolved_at = ctx.now
     order.resolver_id = order.assignee_id or (ctx.actor.id if ctx.actor.is_staff else None)
     order.assignee_id = None
-    if order.rung == "property":  # the property's figures: what it resolved, and whether in time
-        ctx.event.update(property=order.property_company_id,
-                         on_time=order.resolve_by is None or ctx.now <= order.resolve_by)
+    # 按时办结 (assessment): against resolve-by as it stands — an approved 延期 moved it, a 挂起 gave
+    # back the time it stood still; extensions and pauses are counted apart
+    flags = order.flags or []
+    ctx.event.update(on_time=order.resolve_by is None or ctx.now <= order.resolve_by,
+                     extended="extended" in flags, paused="was_paused" in flags)
+    if order.rung == "property":  # the property's figures: what it resolved
+        ctx.event["property"] = order.property_company_id
 
 
 def _escalate(order, ctx):
     rung, department = ctx.data["next_rung"]
-    ctx.event.update(rung_from=order.rung, rung_to=rung, manual=ctx.actor.kind != "system")
+    ctx.event.update(rung_from=order.rung, rung_to=rung, manual=ctx.actor.kind != "system",
+                     held_by=order.assignee_id)
     order.assignee_id = None
     order.rung = rung
     if department is not None:
         order.department_id = department.id
+        ctx.event["department"] = department.id  # whistled in: the department it came to (考核)
     deadlines.set_for_rung(order, ctx.now)
 
 
@@ -146,7 +160,7 @@ def _from_property(order, ctx):
     """Back up to the community: by hand (not the property's work, with a reason), or because the
     property missed its acknowledge or resolve limit (the tick says which, as `missed`)."""
     ctx.event.update(rung_from="property", rung_to="community", property=order.property_company_id,
-                     manual=ctx.actor.kind != "system")  # the tick adds `missed` and its key
+                     manual=ctx.actor.kind != "system", held_by=order.assignee_id)  # the tick adds `missed`
     if ctx.actor.kind == "system":
         order.add_flag("property_missed")
     order.assignee_id = None
@@ -155,8 +169,9 @@ def _from_property(order, ctx):
 
 
 def _supervise(order, ctx):
+    # past its deadline it is 督办, before it 催办 (assessment counts them apart)
     ctx.event.update(pressed=[order.assignee_id] if order.assignee_id else ladder.holders(order),
-                     rung=order.rung)
+                     rung=order.rung, overdue=order.due_at is not None and ctx.now > order.due_at)
 
 
 def _rate(order, ctx):
@@ -559,8 +574,28 @@ def announce(order, row, event, ctx) -> None:
     order_changed.send(order, action=row.name, event=event, row=row)
 
 
+# The events the assessment reads (orders/assessment.py) carry where the order stood when they were
+# written: its grid, community, street, rung, department or property at that rung, and who held it.
+ASSESSED = frozenset({"submit", "claim", "assign", "settle", "resolve", "escalate", "return_from_property",
+                      "dispatch_property", "supervise", "approve_extension", "pause", "approve_pause"})
+
+
+def _where(order, row, ctx) -> dict:
+    rung = order.rung
+    if row.name in ("escalate", "return_from_property"):
+        rung = ctx.event.get("rung_from", rung)
+    worker = ctx.event.get("held_by") if row.name in ("escalate", "return_from_property") else (
+        order.resolver_id if row.name in ("resolve", "settle") else order.assignee_id)
+    return {"grid": order.grid_id, "community": order.community_id, "street": order.street_id, "rung": rung,
+            "department": order.department_id if rung == "department" else None,
+            "property": order.property_company_id if rung == "property" else None, "worker": worker}
+
+
 def _attach(order, row, event, ctx) -> None:
-    """Photos as URLs, or dicts with url, content_type and size (files we stored ourselves)."""
+    """Photos as URLs, or dicts with url, content_type and size (files we stored ourselves); and,
+    for the events the assessment reads, where the order stood (`at`)."""
+    if row.name in ASSESSED:
+        event.data = {**(event.data or {}), "at": _where(order, row, ctx)}
     for photo in ctx.data.get("photos") or []:
         details = photo if isinstance(photo, dict) else {"url": photo}
         order.attachments.append(Attachment(kind="photo", event=event, created_at=ctx.now, **details))
