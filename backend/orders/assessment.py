@@ -226,16 +226,13 @@ def _answer(units, oid, e, data, resolution, exempt) -> None:
     satisfaction = data.get("satisfaction")
     if not satisfaction or (act == "reopen" and e.actor_type != "resident"):
         return
-    by_phone = act.startswith("callback")
+    if exempt:  # 免责: out of both 满意率
+        return
+    answered, satisfied = ("callbacks", "callback_satisfied") if act.startswith("callback") else ("rated", "satisfied")
     for u in resolution:
-        c = units[u].counts
-        if by_phone:
-            c["callbacks"] += 1
-            c["callback_satisfied"] += satisfaction in SATISFIED
-        elif not exempt:
-            c["rated"] += 1
-            c["satisfied"] += satisfaction in SATISFIED
-    if satisfaction not in SATISFIED and not exempt:
+        units[u].counts[answered] += 1
+        units[u].counts[satisfied] += satisfaction in SATISFIED
+    if satisfaction not in SATISFIED:
         _lose(units, resolution, oid, "unsatisfied")
 
 
@@ -249,7 +246,7 @@ def _names(level: str, keys) -> dict:
 
 
 def _row(level, key, unit: _Unit, names, numbers) -> dict:
-    points = round(sum(p for _, _, p in unit.lost), 1)
+    points = float(round(sum(p for _, _, p in unit.lost), 1))
     per_order: dict = defaultdict(list)
     for order_id, reason, p in unit.lost:
         per_order[order_id].append((REASONS[reason], p))
