@@ -12,7 +12,9 @@ whose clock was stopped; `exempt` counts the resolved ones the community exempte
 they stay in received and resolved but leave 按时办结率 (on_time / (resolved − exempt)) and 满意率
 (satisfied / rated, both without exempt orders). 回访 (issue 20): a rating staff recorded by phone
 is not in `rated`; `callbacks` counts them and 回访满意率 = satisfied callbacks / callbacks. Property companies
-get their own (`by_property`): what they were given, reported and resolved in time, and 满意率."""
+get their own (`by_property`): what they were given, reported and resolved in time, and 满意率 —
+exempt orders out of its rates too. The month's 考核 per unit (三率, 重办率, 催办/督办 …) is
+`assessment.py`; the dashboard shows its scope's row."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict

@@ -222,6 +222,12 @@ TABLE = [
     Row("GET", "/console/export/orders.<any(csv,xlsx):fmt>",
         "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="submitted",
         path="/console/export/orders.csv", readers=IN_SCOPE),
+    # 月度考核 (issue 26): the ranking and its XLSX report are for community and street admins and
+    # the sysadmin, each over their own scope; order numbers only, never A's words, phone or photo.
+    Row("GET", "/console/assessment", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403",
+        setup="resolved"),
+    Row("GET", "/console/export/assessment.xlsx", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403",
+        setup="resolved"),
     # A photo through the staff session: the order's scope, like /uploads/ with a bearer token.
     Row("GET", "/console/photos/<path:name>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404 404",
         setup="photo", path="/console/photos/{photo_name}", readers=IN_SCOPE),
@@ -317,6 +323,9 @@ TABLE = [
     Row("GET", "/public/communities/<int:community_id>",
         "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
         path="/public/communities/{community}", hidden=(A_PHONE, A_PHOTO)),
+    # 每月三率 on 公示: units and rates only, for everyone.
+    Row("GET", "/public/assessment", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200",
+        setup="resolved"),
     # Open311 GeoReport v2: reads are public (masked, like 公示); a POST needs a partner's key.
     Row("GET", "/open311/v2/discovery.<any(json,xml):fmt>",
         "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/discovery.json"),
