@@ -67,6 +67,9 @@ class Order(db.Model):
         Index("ix_orders_created_at", "created_at"),
         Index("ix_orders_resolved_at", "resolved_at"),
         Index("ix_orders_rated_at", "rated_at"),
+        # Touched in a month (every change sets updated_at): the orders the month's 考核 reads
+        # (orders/assessment.py), however long the history behind them.
+        Index("ix_orders_updated_at", "updated_at"),
         # Every staff scope is one of these columns (accounts.actors): the scope's orders of a period,
         # and its newest first (the desk), read without the rest of the district's history.
         Index("ix_orders_street_created", "street_id", "created_at"),

@@ -90,7 +90,8 @@ def _most_common(counter):
 
 
 def dashboard(where, now=None):
-    """figures.dashboard without by_property (which did not change)."""
+    """figures.dashboard without by_property (which did not change) and the month's assessment
+    (orders/assessment.py, checked by its own tests)."""
     now = now or clock.now()
     today, month = local_starts(now)
     first_day = today - timedelta(days=DAYS - 1)
