@@ -138,6 +138,9 @@ class Config:
     RESIDENT_DATA_RETENTION_MONTHS = int(_env("RESIDENT_DATA_RETENTION_MONTHS", "36"))
     # 公示 pages: computed at most once per this many seconds (Redis), and how many results they list.
     PUBLIC_CACHE_SECONDS = int(_env("PUBLIC_CACHE_SECONDS", "300"))
+    # 考核 on the dashboard: the scope's month row is reused this long (Redis); the ranking and its
+    # report are computed on every request
+    ASSESSMENT_CACHE_SECONDS = int(_env("ASSESSMENT_CACHE_SECONDS", "300"))
     PUBLIC_RECENT_LIMIT = int(_env("PUBLIC_RECENT_LIMIT", "20"))
     # 微心愿: a claimant fulfils within WISH_FULFIL_DAYS working days or the wish goes back to the
     # board; one member holds at most WISH_MAX_OPEN_CLAIMS at once; a wish nobody claimed within

@@ -106,28 +106,27 @@ def compute(where, year: int, month: int) -> dict:
     """{(level, key): _Unit} for the orders `where` selects (a staff scope, a community, every order)
     in the month: one statement for the orders touched in it, one for their events."""
     start, end = month_bounds(year, month)
+    # Touched in the month (every event sets updated_at; ix_orders_updated_at), made before its end.
+    touched = and_(where, Order.updated_at >= start, Order.created_at < end)
     orders = {row.id: row._asdict() for row in db.session.execute(
-        select(Order.id, Order.number, Order.grid_id, Order.community_id)
-        .where(where, Order.updated_at >= start, Order.created_at < end))}
+        select(Order.id, Order.number, Order.grid_id, Order.community_id).where(touched))}
     units: dict = defaultdict(_Unit)
-    ids = list(orders)
-    events = []
-    for chunk in range(0, len(ids), 5000):
-        part = ids[chunk:chunk + 5000]
-        events += db.session.execute(
-            select(OrderEvent.order_id, OrderEvent.action, OrderEvent.actor_type, OrderEvent.from_state,
-                   OrderEvent.data, OrderEvent.created_at)
-            .where(OrderEvent.order_id.in_(part),
-                   or_(and_(OrderEvent.action.in_(_READ), OrderEvent.created_at < end),
-                       OrderEvent.action == "approve_appeal"))
-            .order_by(OrderEvent.order_id, OrderEvent.id)).all()
+    # Their events up to the month's end (and every exemption), in one semi-join: no list of ids.
+    events = db.session.execute(
+        select(OrderEvent.order_id, OrderEvent.action, OrderEvent.actor_type, OrderEvent.from_state,
+               OrderEvent.data, OrderEvent.created_at)
+        .where(OrderEvent.order_id.in_(select(Order.id).where(touched)),
+               or_(and_(OrderEvent.action.in_(_READ), OrderEvent.created_at < end),
+                   OrderEvent.action == "approve_appeal"))
+        .order_by(OrderEvent.order_id, OrderEvent.id)).all()
     exempt = {e.order_id for e in events if e.action == "approve_appeal"}
     by_order = defaultdict(list)
     for e in events:
         if e.action != "approve_appeal":
             by_order[e.order_id].append(e)
     for order_id, history in by_order.items():
-        _tally(units, orders[order_id], history, start, order_id in exempt)
+        if order_id in orders:  # touched after the first read: next time
+            _tally(units, orders[order_id], history, start, order_id in exempt)
     return units
 
 
@@ -273,6 +272,31 @@ def report(where, year: int, month: int, levels=LEVELS) -> dict:
         rows = [_row(level, k, units[(level, k)], names, numbers) for k in keys]
         found[level] = sorted(rows, key=lambda r: (-r["score"], r["name"], r["key"]))
     return found
+
+
+def scope_row(key: str, where, year: int, month: int) -> dict:
+    """The whole scope's row of the month (the dashboard's 本月考核 cards), reused for
+    ASSESSMENT_CACHE_SECONDS per scope `key` in Redis — a month's assessment moves slowly, and the
+    dashboard is opened all day; computed each time when Redis is down or the setting is 0."""
+    import json
+    import logging
+    from ..extensions import redis
+    ttl = int(current_app.config.get("ASSESSMENT_CACHE_SECONDS", 300))
+    name = f"assessment:scope:{key}:{year:04d}{month:02d}"
+    try:
+        hit = redis.get(name) if ttl > 0 else None
+    except Exception as error:  # noqa: BLE001 — Redis down: compute, never fail the dashboard
+        logging.getLogger(__name__).warning("assessment cache unavailable (%s)", type(error).__name__)
+        hit, ttl = None, 0
+    if hit is not None:
+        return json.loads(hit)
+    row = report(where, year, month, levels=())["scope"]
+    if ttl > 0:
+        try:
+            redis.set(name, json.dumps(row, ensure_ascii=False), ex=ttl)
+        except Exception as error:  # noqa: BLE001
+            logging.getLogger(__name__).warning("assessment cache not written (%s)", type(error).__name__)
+    return row
 
 
 SORTABLE = ("score", "response_rate", "on_time_rate", "solve_rate", "satisfaction_rate",

@@ -210,8 +210,14 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
         "by_property": by_property(where, month),
         # 三率 and the rest of this month's 考核 for the whole scope (orders/assessment.py: the ranking,
         # its report and 公示 read the same)
-        "assessment": assessment.report(where, month.year, month.month, levels=())["scope"],
+        "assessment": assessment.scope_row(_scope_key(actor), where, month.year, month.month),
     }
+
+
+def _scope_key(actor: Actor) -> str:
+    """Who shares a dashboard's scope (the assessment row's cache key): role and scope value."""
+    from ..accounts.actors import scope_value
+    return f"{actor.role}:{scope_value(actor) if actor.role != 'sysadmin' else 'all'}"
 
 
 def _most_common(counter: Counter) -> list[tuple]:
