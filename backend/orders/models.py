@@ -166,8 +166,9 @@ class Order(db.Model):
     # answering a new order loads no grid or community row. A name holds only while the order is
     # still there (a transfer in the same session moves it).
     known_names: dict = {}
-    # Set by duplicates.attach for staff (issue 20): [{"number", "score", "state"}]; never for residents.
-    possible_duplicates: list = []
+    # Set by duplicates.attach for staff at intake and on the console's order page (issue 20):
+    # [{"number", "score", "state"}]; None elsewhere (an action's answer), never for residents.
+    possible_duplicates = None
 
     @property
     def grid_shown(self) -> str | None:
