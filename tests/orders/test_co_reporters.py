@@ -128,3 +128,24 @@ def test_without_co_reporters_a_second_rating_is_refused_as_before(client, auth,
     reporter = auth.headers_for(city["resident"])
     assert client.post(url, json={"satisfaction": "满意"}, headers=reporter).status_code == 200
     assert client.post(url, json={"satisfaction": "不满意"}, headers=reporter).status_code == 409
+
+
+def test_figures_count_problems_and_reporters_apart(client, auth, make, db, redis, city):
+    """「反映 N 人次，合并为 M 件」 on the dashboard and 公示; 公示 lists the lamp once, with how many
+    residents raised it and none of their names."""
+    from backend.accounts.actors import Actor
+    from backend.orders import figures
+    from tests.console.test_console import _login
+    original, others, worker = _merged(client, auth, make, city)
+    make.order(make.resident(), text="5号楼电梯坏了", location_text="水晶城小区3号楼1单元")
+    month = figures.dashboard(Actor.for_staff(city["community_admin"]))["month"]
+    assert (month["received"], month["reports"]) == (2, 4)
+    _login(client, city["community_admin"])
+    assert "反映 4 人次，合并为 2 件" in client.get("/console/").get_data(as_text=True)
+
+    _resolve(client, original, worker)
+    make.passed_content_check(db.session.get(Order, original.id))
+    page = client.get(f"/public/communities/{city['community'].id}").get_data(as_text=True)
+    assert page.count(original.number) == 1 and "3 位居民反映" in page
+    assert "反映 4 人次，合并为 2 件" in page
+    assert not any(r.name in page for r in others) and "张桂兰" not in page
