@@ -9,7 +9,8 @@ from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..errors import NotFound
 from ..extensions import db
-from ..orders import services as orders
+from ..grids.routing import place
+from ..orders import emergencies, meaningless, services as orders
 from ..orders.models import Order
 from ..text import clean
 from . import gateway
@@ -27,12 +28,23 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     text = clean(text)
     if not text.strip():  # e.g. a WeChat text of invisible characters only: no request, no order
         return {"replies": [], "order_number": None, "bot": "skipped"}
+    if meaningless.is_meaningless(text):  # "0", ".ô", a formula, emoji only: asked back, no order
+        return {"replies": [meaningless.question()], "order_number": None, "bot": "skipped"}
     key = key or (f"chat:{client_id}" if client_id else f"turn:{uuid.uuid4().hex}")
     _end_transaction()
     already = orders.find_by_key(resident_id, key)
     if already is not None:  # this message was handled before (a retry): do not run its turn again
         return _received(already, "replayed")
     _end_transaction()  # the look-up's read must not stay open over the turn either
+    community_id = place(text[:200]).community_id
+    danger = emergencies.find(text, community_id)
+    if danger is not None and danger.advice:
+        # Danger now: what to do and whom to call at once, and the order (urgent) made without
+        # waiting for the bot's questions.
+        order = orders.create_order(Actor("resident", resident_id), text=text, channel=channel,
+                                    location_text=text[:200], idempotency_key=key)
+        return {"replies": [emergencies.advice(danger, order.community_id or community_id, order)],
+                "order_number": order.number, "bot": "skipped"}
     try:
         replies, created = gateway.turn(resident_id, text, channel, key)
     except gateway.BotUnavailable as exc:

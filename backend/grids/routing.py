@@ -101,6 +101,7 @@ class _Snapshot:
     by_number: dict  # building number → [_Known]
     buildings: dict  # building id → _Known
     auto_assign: frozenset = frozenset()  # ids of the grids with 轮派 on (orders/rota.py)
+    emergency: dict = None  # community id → its own 危险词 and numbers (orders/emergencies.py)
 
 
 _local_changes = 0
@@ -151,8 +152,9 @@ def _build(key) -> _Snapshot:
             compounds.add((known.compound, community_id))
         by_number.setdefault(number, []).append(known)
     buildings = {known.id: known for same in by_number.values() for known in same}
+    emergency = {c.id: c.emergency for c in all_communities if c.emergency}
     return _Snapshot(key, time.monotonic(), communities, streets, community_names, grids, named, sorted(compounds), by_number,
-                     buildings, frozenset(auto_assign))
+                     buildings, frozenset(auto_assign), emergency)
 
 
 def _snapshot() -> _Snapshot:
@@ -198,6 +200,11 @@ def _community_in(text: str, communities) -> int | None:
         if any(name in text for name in names):
             return community_id
     return None
+
+
+def community_emergency(community_id: int | None) -> dict | None:
+    """A community's own danger words and numbers, from the snapshot (no query at intake)."""
+    return (_snapshot().emergency or {}).get(community_id) if community_id is not None else None
 
 
 def auto_assigns(grid_id: int) -> bool:
