@@ -28,7 +28,8 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     text = clean(text)
     if not text.strip():  # e.g. a WeChat text of invisible characters only: no request, no order
         return {"replies": [], "order_number": None, "bot": "skipped"}
-    if meaningless.is_meaningless(text):  # "0", ".ô", a formula, emoji only: asked back, no order
+    if meaningless.is_meaningless(text) and not _bot_awaits(resident_id):
+        # "0", ".ô", a formula, emoji only: asked back, no order — unless the bot asked for it ("5", "3分")
         return {"replies": [meaningless.question()], "order_number": None, "bot": "skipped"}
     key = key or (f"chat:{client_id}" if client_id else f"turn:{uuid.uuid4().hex}")
     _end_transaction()
@@ -54,6 +55,11 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     if not replies:
         return _store_as_order(resident_id, text, channel, "unclassified", key)
     return {"replies": replies, "order_number": created, "bot": "ok"}
+
+
+def _bot_awaits(resident_id: int) -> bool:
+    _end_transaction()  # an HTTP round trip: no transaction stays open over it
+    return gateway.awaiting_answer(resident_id)
 
 
 def _end_transaction() -> None:
