@@ -173,7 +173,11 @@ class Config:
     # Failed logins (API and console together): per account, then the account waits (any password);
     # per client address, whichever accounts it tries — a success resets neither.
     RATE_LIMIT_LOGIN_ACCOUNT = _env("RATE_LIMIT_LOGIN_ACCOUNT", "5 per 15 minutes")
+    # Per client address only what no office does: failures on accounts that do not exist, and
+    # failures on many different accounts (counted once each); accounts that signed in from the
+    # address in the last 30 days pass both (a community office shares one address).
     RATE_LIMIT_LOGIN_IP = _env("RATE_LIMIT_LOGIN_IP", "20 per 15 minutes")
+    RATE_LIMIT_LOGIN_IP_ACCOUNTS = _env("RATE_LIMIT_LOGIN_IP_ACCOUNTS", "10 per 15 minutes")
     # How long an account stays locked once RATE_LIMIT_LOGIN_ACCOUNT refused an attempt.
     RATE_LIMIT_LOGIN_LOCK_MINUTES = int(_env("RATE_LIMIT_LOGIN_LOCK_MINUTES", "15"))
     # Reverse proxies (nginx …) in front of the app: their X-Forwarded-For names the client address
@@ -250,7 +254,7 @@ class TestConfig(Config):
     BOT_SERVICE_TOKEN = "test-bot-token"
     RASA_AUTH_TOKEN = "test-rasa-token"
     # Raised far past what any test sends; tests/ratelimits/test_rate_limits.py sets the real ones.
-    RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_CHAT = "100000 per hour"
+    RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_LOGIN_IP_ACCOUNTS = RATE_LIMIT_CHAT = "100000 per hour"
     RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = RATE_LIMIT_OPEN311 = "100000 per hour"
 
 

@@ -10,6 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from .. import clock
 from ..dispatch import claims, listings
+from ..grids import duty
 from ..orders import lifecycle, photos, rota
 from ..pages import back_to, upload
 from .auth import login_required
@@ -25,7 +26,8 @@ FIELDS = ("note", "reason", "result")
 def phone_home():
     queue = listings.queue(g.actor, limit=100)
     return render_template("console/phone/home.html", mine=queue["mine"], waiting=queue["waiting"],
-                           reported=listings.reported_by(g.actor), now=clock.now())
+                           reported=listings.reported_by(g.actor), now=clock.now(),
+                           on_duty=g.staff.role == "grid_worker" and duty.is_on_duty(g.staff))
 
 
 @bp.post("/m/duty")

@@ -451,6 +451,7 @@ ROWS = (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
     Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system", "partner"}), REPORTERS,
            notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"),
+                   Notice("community", "emergency", "emergency"),
                    Notice("holders", "property_dispatched", "at_property"))),
     # 小事不出格: a patrol report settled on the spot is resolved as it is made, in the same
     # transaction as its submit (services.create_order); it never waits in a queue

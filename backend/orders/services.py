@@ -21,7 +21,7 @@ from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
 from ..kinds import predict_kind
 from ..masking import mask
-from . import deadlines, lifecycle, merging, numbers, rota, states
+from . import deadlines, emergencies, lifecycle, meaningless, merging, numbers, rota, states
 from .inputs import SCORE_SATISFACTION
 from .models import RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
@@ -97,6 +97,9 @@ def create_order(actor: Actor, *, text: str, kind: str | None = None, channel: s
     caller_name, note = clean(caller_name), clean(note)
     if not (text or "").strip():
         _refuse("请写下诉求内容", ValidationFailed, fields={"text": ["must not be blank"]})
+    if actor.kind in ("resident", "bot") and meaningless.is_meaningless(text):
+        # "0", ".ô", a formula: asked back, never an order (staff intake keeps free text)
+        _refuse(meaningless.question(), ValidationFailed, code="meaningless", fields={"text": ["describe the problem"]})
     if actor.is_resident:
         resident_id = actor.id
     if photos and actor.kind in ("resident", "bot"):
@@ -133,6 +136,11 @@ def create_order(actor: Actor, *, text: str, kind: str | None = None, channel: s
                          "community": (placement.community_id, placement.community_name)}
     if order.grid_id is None:
         order.add_flag("unplaced")
+    danger = emergencies.find(text, placement.community_id)
+    if danger is not None:  # 燃气泄漏, 着火, a blocked fire exit …: urgent, the community told at once
+        order.grade = "urgent"
+        order.add_flag("emergency")
+        event_data = {**(event_data or {}), "emergency": danger.kind, "emergency_word": danger.word}
     offered_to = _property_first(order)
     deadlines.set_for_rung(order, now)
     order.due_at = deadlines.current_due(order)

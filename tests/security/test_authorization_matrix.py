@@ -270,6 +270,19 @@ TABLE = [
     # grid 1 may enter both), and the paper mailbox's letters (not a part-time member's work).
     # 上班/下班 on the phone: a grid worker's own flag; anyone else is sent back with the refusal.
     Row("POST", "/console/m/duty", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302", body={"on_duty": "1"}),
+    # 排班 and the 轮派 rule (issue 26): the grid leader for their grid, the community's and the street's
+    # admins and the sysadmin; community 2 has no grid to keep (404). A POST goes back to the page
+    # (302), refused or not: tests/grids/test_duty.py checks what each changed.
+    Row("GET", "/console/duty", "302 302 302 403 403 200 200 404 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/duty/week", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "staff": str(w["staff"]["w1"].id), "weekdays": "0"}),
+    Row("POST", "/console/duty/day", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "staff": str(w["staff"]["w1"].id),
+                           "on_date": "2100-01-01", "duty": "off"}),
+    Row("POST", "/console/duty/rule", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "rule": "community"}),
+    Row("POST", "/console/duty/community-rule", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "community": str(w["community"].id), "enabled": "0"}),
     Row("GET", "/console/m/report", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
     Row("POST", "/console/m/report", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302 403",
         body={"text": "3号楼前窨井盖破损", "location_text": "水晶城小区3号楼", "done": "已设警示桩"}),
