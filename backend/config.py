@@ -152,6 +152,9 @@ class Config:
     RESIDENT_DATA_RETENTION_MONTHS = int(_env("RESIDENT_DATA_RETENTION_MONTHS", "36"))
     # 公示 pages: computed at most once per this many seconds (Redis), and how many results they list.
     PUBLIC_CACHE_SECONDS = int(_env("PUBLIC_CACHE_SECONDS", "300"))
+    # 考核 on the dashboard: the scope's month row is reused this long (Redis); the ranking and its
+    # report are computed on every request
+    ASSESSMENT_CACHE_SECONDS = int(_env("ASSESSMENT_CACHE_SECONDS", "300"))
     PUBLIC_RECENT_LIMIT = int(_env("PUBLIC_RECENT_LIMIT", "20"))
     # 微心愿: a claimant fulfils within WISH_FULFIL_DAYS working days or the wish goes back to the
     # board; one member holds at most WISH_MAX_OPEN_CLAIMS at once; a wish nobody claimed within
@@ -191,7 +194,11 @@ class Config:
     # Failed logins (API and console together): per account, then the account waits (any password);
     # per client address, whichever accounts it tries — a success resets neither.
     RATE_LIMIT_LOGIN_ACCOUNT = _env("RATE_LIMIT_LOGIN_ACCOUNT", "5 per 15 minutes")
+    # Per client address only what no office does: failures on accounts that do not exist, and
+    # failures on many different accounts (counted once each); accounts that signed in from the
+    # address in the last 30 days pass both (a community office shares one address).
     RATE_LIMIT_LOGIN_IP = _env("RATE_LIMIT_LOGIN_IP", "20 per 15 minutes")
+    RATE_LIMIT_LOGIN_IP_ACCOUNTS = _env("RATE_LIMIT_LOGIN_IP_ACCOUNTS", "10 per 15 minutes")
     # How long an account stays locked once RATE_LIMIT_LOGIN_ACCOUNT refused an attempt.
     RATE_LIMIT_LOGIN_LOCK_MINUTES = int(_env("RATE_LIMIT_LOGIN_LOCK_MINUTES", "15"))
     # Reverse proxies (nginx …) in front of the app: their X-Forwarded-For names the client address
@@ -270,7 +277,7 @@ class TestConfig(Config):
     BOT_SERVICE_TOKEN = "test-bot-token"
     RASA_AUTH_TOKEN = "test-rasa-token"
     # Raised far past what any test sends; tests/ratelimits/test_rate_limits.py sets the real ones.
-    RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_CHAT = "100000 per hour"
+    RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_LOGIN_IP_ACCOUNTS = RATE_LIMIT_CHAT = "100000 per hour"
     RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = RATE_LIMIT_OPEN311 = "100000 per hour"
 
 

@@ -4,9 +4,12 @@ Services raise DomainError subclasses; the handlers below turn them (and every H
 JSON with the right status, or an HTML page on console and public paths. Never a stack trace."""
 import logging
 import re
+from datetime import timedelta
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from . import clock
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,13 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
                    headers: dict | None = None):
     if _wants_html():
         home = next((h for prefix, h in _HOMES if request.path.startswith(prefix)), "/console/")
+        wait = until = None
+        if status == 429 and headers and headers.get("Retry-After"):
+            seconds = int(headers["Retry-After"])
+            wait = max(1, -(-seconds // 60))
+            until = clock.local(clock.now() + timedelta(seconds=seconds), current_app.config["TIMEZONE"]).strftime("%H:%M")
         return render_template("errors/error.html", status=status, code=code, message=message,
-                               fields=fields, home=home), status, headers or {}
+                               fields=fields, home=home, wait=wait, until=until), status, headers or {}
     body = {"code": code, "message": message}
     if fields:
         body["fields"] = fields

@@ -4,12 +4,13 @@ They fail open: when Redis does not answer, every request passes unlimited, beca
 resident's request for want of a counter would lose it. That is said once per outage as a warning
 (Flask-Limiter itself would log a traceback per request)."""
 import logging
+import math
 import time
+from functools import wraps
 
-from flask import current_app, request
-from flask_limiter import MetaLimit
+from flask import current_app, make_response, request
 from flask_limiter.util import get_remote_address
-from limits import parse_many
+from limits import RateLimitItemPerSecond, parse, parse_many
 from redis.commands.core import Script
 
 from .errors import DomainError
@@ -139,24 +140,125 @@ def login_username() -> str:
     return name[:40] if isinstance(name, str) and name else "-"
 
 
-def _failed_login(response) -> bool:
-    return response.status_code == 401
+# --- logins ---------------------------------------------------------------------------------
+# A community office shares one address: the address is limited only for what no office does —
+# guessing at accounts that do not exist, or at many different accounts — and never for an account
+# that signed in from it lately. Each account is limited on its own failures.
+ACCOUNT_LOCKED = ("这个账号连续多次密码错误，为保护账号已暂时锁定，请{wait}后再试。同一台电脑上的其他账号不受影响；"
+                  "忘记密码请联系社区或街道管理员重置。")
+ADDRESS_UNKNOWN = "这个网络地址多次用不存在的账号登录，已暂停登录，请{wait}后再试。最近在这里登录过的账号不受影响。"
+ADDRESS_MANY = "这个网络地址短时间内有很多个账号登录失败，已暂停登录，请{wait}后再试。最近在这里登录过的账号不受影响。"
+KNOWN_DAYS = 30  # how long a successful sign-in from an address counts as "lately"
 
 
-def _lockout() -> str:
-    # A meta limit of one breach: the first refused attempt starts the lock, and for this long
-    # every attempt on the account is refused, even once its oldest failures have aged out.
-    return f"1 per {current_app.config['RATE_LIMIT_LOGIN_LOCK_MINUTES']} minutes"
+def _wait(seconds: float) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{minutes}分钟"
 
 
-def login_limits(view):
-    """Failed logins per account (then the account is locked) and per client address, counted
-    together for the API and the console. The check runs before the password is, so a locked
-    account answers 429 whatever password comes: guessing cannot go on by watching for a 200."""
-    lock = MetaLimit(_lockout, key_function=login_username, scope="login-account-lock", error_message=MESSAGE,
-                     exempt_when=lambda: request.method != "POST")
-    for name, scope, key, meta in (("RATE_LIMIT_LOGIN_ACCOUNT", "login-account", login_username, [lock]),
-                                   ("RATE_LIMIT_LOGIN_IP", "login-ip", remote_address, None)):
-        view = limiter.shared_limit(configured(name), scope=scope, key_func=key, methods=["POST"],
-                                    deduct_when=_failed_login, error_message=MESSAGE, meta_limits=meta)(view)
-    return view
+class _LoginGuard:
+    """The counters of one login attempt: `check` before the password is read (a refused attempt
+    answers 429 whatever the password, so guessing cannot go on by watching for a 200), then
+    `failed` or `succeeded`."""
+
+    def __init__(self, username: str, address: str):
+        cfg = current_app.config
+        self.prefix, self.username, self.address = cfg["RATELIMIT_KEY_PREFIX"], username, address
+        self.strategy = limiter.limiter
+        self.account = parse_many(cfg["RATE_LIMIT_LOGIN_ACCOUNT"])
+        self.lock = parse(f"1 per {cfg['RATE_LIMIT_LOGIN_LOCK_MINUTES']} minutes")
+        self.unknown = parse_many(cfg["RATE_LIMIT_LOGIN_IP"])
+        self.many = parse_many(cfg["RATE_LIMIT_LOGIN_IP_ACCOUNTS"])
+
+    def _ids(self, scope: str, *key) -> tuple:
+        return (self.prefix, scope, *key)
+
+    def _refuse(self, message: str, item, ids):
+        reset, _ = self.strategy.get_window_stats(item, *ids)
+        retry = max(1, reset - time.time())
+        raise RateLimited(message.format(wait=_wait(retry)), retry_after=retry)
+
+    def check(self) -> None:
+        lock_ids = self._ids("login-account-lock", self.username)
+        if not self.strategy.test(self.lock, *lock_ids):
+            self._refuse(ACCOUNT_LOCKED, self.lock, lock_ids)
+        for item in self.account:
+            if not self.strategy.test(item, *self._ids("login-account", self.username)):
+                self.strategy.hit(self.lock, *lock_ids)  # this refusal starts the lock, for its full length
+                self._refuse(ACCOUNT_LOCKED, self.lock, lock_ids)
+        if self._known_here():
+            return
+        for items, scope, message in ((self.unknown, "login-ip-unknown", ADDRESS_UNKNOWN),
+                                      (self.many, "login-ip-accounts", ADDRESS_MANY)):
+            for item in items:
+                ids = self._ids(scope, self.address)
+                if not self.strategy.test(item, *ids):
+                    self._refuse(message, item, ids)
+
+    def failed(self, account_exists: bool) -> None:
+        if not account_exists:
+            for item in self.unknown:
+                self.strategy.hit(item, *self._ids("login-ip-unknown", self.address))
+            return
+        for item in self.account:
+            self.strategy.hit(item, *self._ids("login-account", self.username))
+        for item in self.many:
+            # One more account failing from here, counted once per account within the window.
+            first = RateLimitItemPerSecond(1, item.get_expiry())
+            if self.strategy.hit(first, *self._ids("login-ip-pair", self.address, self.username)):
+                self.strategy.hit(item, *self._ids("login-ip-accounts", self.address))
+
+    def _known_key(self) -> str:
+        return f"{self.prefix}:login-known:{self.address}"
+
+    def _known_here(self) -> bool:
+        return bool(redis.sismember(self._known_key(), self.username))
+
+    def succeeded(self) -> None:
+        key = self._known_key()
+        pipe = redis.pipeline()
+        pipe.sadd(key, self.username)
+        pipe.expire(key, KNOWN_DAYS * 86400)
+        pipe.execute()
+
+
+def _guarded(step, *args) -> None:
+    """A counter step that fails open: Redis down never keeps anyone out."""
+    try:
+        step(*args)
+    except RateLimited:
+        raise
+    except Exception as exc:
+        storage_failed(exc)
+    else:
+        storage_answered()
+
+
+def login_limits(account_exists):
+    """A login view's limits, counted together for the API and the console:
+    - per account: after RATE_LIMIT_LOGIN_ACCOUNT failures the next attempt is refused and the
+      account locked for RATE_LIMIT_LOGIN_LOCK_MINUTES, whatever password comes;
+    - per address, only for RATE_LIMIT_LOGIN_IP failures on accounts that do not exist, or failures on
+      RATE_LIMIT_LOGIN_IP_ACCOUNTS different accounts; an account that signed in from the address in
+      the last KNOWN_DAYS days passes the address's limits (its own still hold).
+    `account_exists(username)` is asked after a failure only. A 429 says why and for how long."""
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if request.method != "POST" or not limiter.enabled:
+                return view(*args, **kwargs)
+            guard = _LoginGuard(login_username(), remote_address())
+            _guarded(guard.check)
+            try:
+                response = make_response(view(*args, **kwargs))
+            except DomainError as error:
+                if error.status == 401:
+                    _guarded(lambda: guard.failed(account_exists(guard.username)))
+                raise
+            if response.status_code == 401:
+                _guarded(lambda: guard.failed(account_exists(guard.username)))
+            elif response.status_code < 400:
+                _guarded(guard.succeeded)
+            return response
+        return wrapped
+    return decorate

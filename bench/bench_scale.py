@@ -9,6 +9,10 @@ Measured at each stage, p50 and p95 over REPEAT calls after a warm-up:
   desk searched          desk.search with a text search (楼道灯, served by the pg_trgm index)
   queue                  dispatch.listings.queue for one grid worker (Redis queue + the worker's own orders)
   public page            public.services.community_page, computed (its Redis cache switched off)
+  assessment (street)    orders.assessment for a street admin: the month's 考核 of every unit (ranking page,
+                         its XLSX report read the same); the dashboards above include its scope row
+  assessment (community) the same for a community admin
+  public assessment      public.services.assessment_page: the month's 三率 of every community and grid
 The judged figures are the 1M ones against the targets, and each page's growth 1M ÷ 100k — a page
 that reads only what it shows stays near 1 however long the history."""
 import hashlib
@@ -42,7 +46,8 @@ def pages(app, reg: dict) -> dict:
     from backend.accounts.models import Staff
     from backend.dispatch import listings
     from backend.extensions import db
-    from backend.orders import desk, figures
+    from backend import clock
+    from backend.orders import assessment, desk, figures
     from backend.public import services as public
 
     def staff(staff_id):
@@ -57,6 +62,10 @@ def pages(app, reg: dict) -> dict:
         return run
 
     done = ("resolved", "rated", "closed")
+
+    def this_month():
+        local = clock.local(clock.now(), app.config["TIMEZONE"])
+        return local.year, local.month
     return {
         "dashboard (street)": call(lambda: figures.dashboard(staff(reg["street_admin"]))),
         "dashboard (community)": call(lambda: figures.dashboard(staff(reg["community_admin"]))),
@@ -65,6 +74,9 @@ def pages(app, reg: dict) -> dict:
         "desk searched": call(lambda: desk.search(staff(reg["street_admin"]), desk.Filters(q="楼道灯"))),
         "queue": call(lambda: listings.queue(staff(reg["worker"]))),
         "public page": call(lambda: public.community_page(reg["community_id"])),
+        "assessment (street)": call(lambda: assessment.for_staff(staff(reg["street_admin"]), *this_month())),
+        "assessment (community)": call(lambda: assessment.for_staff(staff(reg["community_admin"]), *this_month())),
+        "public assessment": call(lambda: public.assessment_page()),
     }
 
 

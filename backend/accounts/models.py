@@ -1,5 +1,5 @@
 """People: residents (WeChat users) and staff (grid workers up to sub-district admins, property staff)."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -89,6 +89,8 @@ class Staff(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     # 上班/下班, the worker's own toggle (POST /api/v1/me/duty): 轮派 gives new orders only to those on duty.
     on_duty: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The local day of the last toggle: that day the toggle beats the roster (grids/duty.py).
+    duty_set_on: Mapped[date | None]
     # Carried by the account's tokens and console cookie (accounts/sessions.py): bumped by logout, a
     # new password and (de)activation, so none of those leaves an old token or a copied cookie working.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -38,6 +38,12 @@ def authenticate(username: str, password: str) -> Staff:
     return staff
 
 
+def staff_exists(username: str) -> bool:
+    """Is there a staff account by this name (the login limits count failures on names that do not
+    exist against the address, on those that do against the account)?"""
+    return text.is_clean(username) and db.session.scalar(select(Staff.id).where(Staff.username == username)) is not None
+
+
 def login(username: str, password: str) -> dict:
     staff = authenticate(username, password)
     return {**tokens.issue("staff", staff.id, staff.role, sessions.version(staff)), "name": staff.name}

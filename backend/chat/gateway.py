@@ -85,6 +85,31 @@ def turn(resident_id: int, text: str, channel: str = "h5",
     return [m["text"] for m in messages if m.get("text")], created
 
 
+def awaiting_answer(resident_id: int) -> bool:
+    """Is the bot waiting for this resident's answer — a form asking for a slot (地址, 电话, 评分), or
+    its last message a question or a choice? Then "5", "3分" or "1" is an answer, not junk. Asked only
+    for a message that looks meaningless; a bot that does not answer waits for nothing."""
+    token = current_app.config["RASA_AUTH_TOKEN"]
+    try:
+        response = _session().get(_url(f"/conversations/{sender_id(resident_id)}/tracker"),
+                                  params={"token": token, "include_events": "APPLIED"},
+                                  timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
+        response.raise_for_status()
+        tracker = response.json()
+    except (requests.RequestException, ValueError):
+        return False
+    if not isinstance(tracker, dict):
+        return False
+    if (tracker.get("active_loop") or {}).get("name") or (tracker.get("slots") or {}).get("requested_slot"):
+        return True
+    said = next((e for e in reversed(tracker.get("events") or []) if isinstance(e, dict)
+                 and e.get("event") in ("bot", "user")), None)
+    if said is None or said.get("event") != "bot":
+        return False
+    text = (said.get("text") or "").strip()
+    return bool((said.get("data") or {}).get("buttons")) or text.endswith(("？", "?", "：", ":"))
+
+
 def parse(text: str) -> dict:
     """Intent and entities from Rasa's NLU, without touching any conversation."""
     return _post("/model/parse", {"text": text})

@@ -9,7 +9,8 @@ from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..errors import NotFound
 from ..extensions import db
-from ..orders import services as orders
+from ..grids.routing import place
+from ..orders import emergencies, meaningless, services as orders
 from ..orders.models import Order
 from ..text import clean
 from . import gateway
@@ -27,12 +28,24 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     text = clean(text)
     if not text.strip():  # e.g. a WeChat text of invisible characters only: no request, no order
         return {"replies": [], "order_number": None, "bot": "skipped"}
+    if meaningless.is_meaningless(text) and not _bot_awaits(resident_id):
+        # "0", ".ô", a formula, emoji only: asked back, no order — unless the bot asked for it ("5", "3分")
+        return {"replies": [meaningless.question()], "order_number": None, "bot": "skipped"}
     key = key or (f"chat:{client_id}" if client_id else f"turn:{uuid.uuid4().hex}")
     _end_transaction()
     already = orders.find_by_key(resident_id, key)
     if already is not None:  # this message was handled before (a retry): do not run its turn again
         return _received(already, "replayed")
     _end_transaction()  # the look-up's read must not stay open over the turn either
+    community_id = place(text[:200]).community_id
+    danger = emergencies.find(text, community_id)
+    if danger is not None and danger.advice:
+        # Danger now: what to do and whom to call at once, and the order (urgent) made without
+        # waiting for the bot's questions.
+        order = orders.create_order(Actor("resident", resident_id), text=text, channel=channel,
+                                    location_text=text[:200], idempotency_key=key)
+        return {"replies": [emergencies.advice(danger, order.community_id or community_id, order)],
+                "order_number": order.number, "bot": "skipped"}
     try:
         replies, created = gateway.turn(resident_id, text, channel, key)
     except gateway.BotUnavailable as exc:
@@ -42,6 +55,11 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     if not replies:
         return _store_as_order(resident_id, text, channel, "unclassified", key)
     return {"replies": replies, "order_number": created, "bot": "ok"}
+
+
+def _bot_awaits(resident_id: int) -> bool:
+    _end_transaction()  # an HTTP round trip: no transaction stays open over it
+    return gateway.awaiting_answer(resident_id)
 
 
 def _end_transaction() -> None:

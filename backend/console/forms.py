@@ -138,3 +138,63 @@ class CannedReplyForm(Schema):
     community = fields.Integer(required=True, strict=False, validate=validate.Range(min=1, max=INT32_MAX))
     title = fields.String(required=True, validate=validate.Length(min=1, max=40))
     text = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class AssessmentQuery(Schema):
+    """月度考核: which month (YYYY-MM, this month when left out), which units, sorted how."""
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(validate=validate.Regexp(r"^(20\d\d)-(0[1-9]|1[0-2])$", error="月份格式应为 2026-11"))
+    level = fields.String(validate=validate.OneOf(("community", "grid", "worker", "department", "property")),
+                          load_default="community")
+    sort = fields.String(validate=validate.OneOf(("score", "response_rate", "on_time_rate", "solve_rate",
+                                                  "satisfaction_rate", "callback_satisfaction_rate",
+                                                  "reopen_rate", "received", "urged", "supervised",
+                                                  "extensions", "pauses", "unrated", "name")),
+                         load_default="score")
+    order = fields.String(validate=validate.OneOf(("asc", "desc")), load_default="desc")
+
+
+def load_assessment_query(args) -> dict:
+    """The ranking's query; a bad one is 422 with the fields named (pages.load)."""
+    from ..pages import load
+    return load(AssessmentQuery(), args, names="form_fields")
+
+
+class RosterWeekForm(Schema):
+    """排班: a grid worker's weekly days on duty (0 = 周一 … 6 = 周日; none at all is allowed)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    staff = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    weekdays = fields.List(BoundedInt(minimum=0, maximum=6), load_default=list)
+
+
+class RosterDayForm(Schema):
+    """排班: one date that differs from the week — 上班 (on), 休息 (off), or 按周排班 (as the week)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    staff = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    on_date = fields.Date(required=True, validate=_DAYS)
+    duty = fields.String(required=True, validate=validate.OneOf(("on", "off", "week")))
+
+
+class GridRuleForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    rule = fields.String(required=True, validate=validate.OneOf(("on", "off", "community")))
+
+
+class CommunityRuleForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)  # the page to go back to
+    community = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
+    enabled = fields.Boolean(required=True, truthy={"1"}, falsy={"0"})

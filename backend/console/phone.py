@@ -10,6 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from .. import clock
 from ..dispatch import claims, listings
+from ..grids import duty
 from ..orders import lifecycle, photos, rota, timeline
 from ..pages import back_to, upload
 from .auth import login_required
@@ -26,7 +27,8 @@ def phone_home():
     only = request.args.get("f", "")
     shown = listings.phone_queue(g.actor, request.args.get("q", "")[:50], only if only in listings.PHONE_FILTERS else "")
     return render_template("console/phone/home.html", **shown, filters=listings.PHONE_FILTERS,
-                           q=request.args.get("q", "")[:50], only=only, now=clock.now())
+                           q=request.args.get("q", "")[:50], only=only, now=clock.now(),
+                           on_duty=g.staff.role == "grid_worker" and duty.is_on_duty(g.staff))
 
 
 @bp.post("/m/duty")

@@ -49,7 +49,7 @@ def _form_input() -> dict:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@login_limits
+@login_limits(accounts.staff_exists)
 def login():
     if request.method == "GET":
         return render_template("console/login.html", failed=False)

@@ -1,6 +1,7 @@
 """flask import-registry FILE… [--dry-run] and flask export-registry: the registry as spreadsheets;
 flask add-property-company and flask add-property-staff: property companies (物业) and their staff;
-flask grid-auto-assign CODE --on/--off: a grid's 轮派 rule."""
+flask grid-auto-assign CODE --on/--off/--follow-community and flask community-auto-assign NAME
+--on/--off: the 轮派 rule."""
 import sys
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import click
 
 from ..errors import DomainError
 from . import property as properties
-from . import registry, routing
+from . import duty, registry
 
 
 def register(app) -> None:
@@ -44,14 +45,29 @@ def register(app) -> None:
 
     @app.cli.command("grid-auto-assign")
     @click.argument("code")
-    @click.option("--on/--off", "on", required=True, help="轮派: new orders go to the on-duty worker with the fewest open orders")
-    def grid_auto_assign(code, on):
-        """Turn a grid's 轮派 (assignment by load) on or off."""
+    @click.option("--on/--off", "on", default=None, help="轮派: new orders go to the on-duty worker with the fewest open orders")
+    @click.option("--follow-community", is_flag=True, help="the grid says nothing: its community's rule applies")
+    def grid_auto_assign(code, on, follow_community):
+        """Turn a grid's 轮派 (assignment by load) on or off, or let it follow its community."""
+        if (on is None) == (not follow_community):
+            raise click.UsageError("请给出 --on、--off 或 --follow-community 之一")
         try:
-            grid = routing.set_auto_assign(code, on)
+            grid = duty.set_grid_rule_by_code(code, "community" if follow_community else ("on" if on else "off"))
         except DomainError as refused:
             raise click.ClickException(str(refused)) from None
-        click.echo(f"{grid.name}：轮派已{'开启' if grid.auto_assign else '关闭'}")
+        said = {True: "轮派已开启", False: "轮派已关闭", None: "轮派跟随社区的规则"}[grid.auto_assign]
+        click.echo(f"{grid.name}：{said}")
+
+    @app.cli.command("community-auto-assign")
+    @click.argument("name")
+    @click.option("--on/--off", "on", required=True, help="轮派 for every grid of the community that says nothing itself")
+    def community_auto_assign(name, on):
+        """Turn a community's 轮派 on or off (its grids follow unless they say otherwise)."""
+        try:
+            community = duty.set_community_rule_by_name(name, on)
+        except DomainError as refused:
+            raise click.ClickException(str(refused)) from None
+        click.echo(f"{community.name}：轮派已{'开启' if community.auto_assign else '关闭'}")
 
     @app.cli.command("add-property-company")
     @click.argument("name")

@@ -101,6 +101,7 @@ class _Snapshot:
     by_number: dict  # building number → [_Known]
     buildings: dict  # building id → _Known
     auto_assign: frozenset = frozenset()  # ids of the grids with 轮派 on (orders/rota.py)
+    emergency: dict = None  # community id → its own 危险词 and numbers (orders/emergencies.py)
 
 
 _local_changes = 0
@@ -133,9 +134,11 @@ def _build(key) -> _Snapshot:
     streets = {c.id: c.street_id for c in all_communities}
     community_names = {c.id: c.name for c in all_communities}
     grids, auto_assign = {}, set()
-    for gid, code, name, auto in db.session.execute(select(Grid.id, Grid.code, Grid.name, Grid.auto_assign)):
+    rules = {c.id: c.auto_assign for c in all_communities}
+    for gid, code, name, auto, community_id in db.session.execute(
+            select(Grid.id, Grid.code, Grid.name, Grid.auto_assign, Grid.community_id)):
         grids[gid] = (code, name)
-        if auto:
+        if auto if auto is not None else rules.get(community_id):  # the grid's own word, else its community's
             auto_assign.add(gid)
     rows = db.session.execute(select(Building.id, Building.number, Building.compound, Building.aliases,
                                      Grid.community_id, Grid.id).join(Grid, Building.grid_id == Grid.id)
@@ -149,8 +152,9 @@ def _build(key) -> _Snapshot:
             compounds.add((known.compound, community_id))
         by_number.setdefault(number, []).append(known)
     buildings = {known.id: known for same in by_number.values() for known in same}
+    emergency = {c.id: c.emergency for c in all_communities if c.emergency}
     return _Snapshot(key, time.monotonic(), communities, streets, community_names, grids, named, sorted(compounds), by_number,
-                     buildings, frozenset(auto_assign))
+                     buildings, frozenset(auto_assign), emergency)
 
 
 def _snapshot() -> _Snapshot:
@@ -198,20 +202,14 @@ def _community_in(text: str, communities) -> int | None:
     return None
 
 
+def community_emergency(community_id: int | None) -> dict | None:
+    """A community's own danger words and numbers, from the snapshot (no query at intake)."""
+    return (_snapshot().emergency or {}).get(community_id) if community_id is not None else None
+
+
 def auto_assigns(grid_id: int) -> bool:
     """Is 轮派 on in the grid? From the snapshot, so an intake where it is off costs no query."""
     return grid_id in _snapshot().auto_assign
-
-
-def set_auto_assign(code: str, on: bool) -> Grid:
-    """Turn a grid's 轮派 rule on or off (`flask grid-auto-assign`); the snapshot follows at once."""
-    from ..errors import NotFound
-    grid = db.session.scalar(select(Grid).where(Grid.code == code))
-    if grid is None:
-        raise NotFound(f"没有编号为 {code} 的网格")
-    grid.auto_assign = on
-    db.session.commit()
-    return grid
 
 
 def place(location_text: str | None, building_id: int | None = None,

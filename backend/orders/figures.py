@@ -11,8 +11,13 @@ extended limit, and `extended` counts those resolved orders apart; `paused` coun
 whose clock was stopped; `exempt` counts the resolved ones the community exempted (申诉 approved):
 they stay in received and resolved but leave 按时办结率 (on_time / (resolved − exempt)) and 满意率
 (satisfied / rated, both without exempt orders). 回访 (issue 20): a rating staff recorded by phone
-is not in `rated`; `callbacks` counts them and 回访满意率 = satisfied callbacks / callbacks. Property companies
-get their own (`by_property`): what they were given, reported and resolved in time, and 满意率."""
+is not in `rated`; `callbacks` counts them and 回访满意率 = satisfied callbacks / callbacks. 合并 and 附议
+(issue 20): `received` counts problems (件), `reports` the residents who raised them (人次: each
+received order's reporter and its co-reporters, counted with the problem's period) — shown as
+「反映 N 人次，合并为 M 件」. Property companies
+get their own (`by_property`): what they were given, reported and resolved in time, and 满意率 —
+exempt orders out of its rates too. The month's 考核 per unit (三率, 重办率, 催办/督办 …) is
+`assessment.py`; the dashboard shows its scope's row."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -25,8 +30,8 @@ from sqlalchemy import String, and_, case, cast, func, or_, select, text
 from .. import clock
 from ..accounts.actors import Actor
 from ..extensions import db
-from . import states
-from .models import FOUND_CHANNELS, Order, OrderEvent
+from . import assessment, states
+from .models import FOUND_CHANNELS, CoReporter, Order, OrderEvent
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
 SATISFIED = ("satisfied", "basically_satisfied")
@@ -73,7 +78,7 @@ def _figures(t: dict) -> dict:
     """The rates and means of one period's tallies."""
     def mean_hours(seconds, n):
         return round(float(seconds) / n / 3600, 1) if n else None
-    return {"received": t["received"], "claimed": t["claimed"], "resolved": t["resolved"],
+    return {"received": t["received"], "reports": int(t["reports"]), "claimed": t["claimed"], "resolved": t["resolved"],
             "resolve_rate": _rate(t["resolved"], t["received"]), "on_time": t["on_time"],
             "on_time_rate": _rate(t["on_time"], t["resolved"] - t["exempt"]),
             "hours_to_claim": mean_hours(t["claim_seconds"], t["claimed"]),
@@ -89,7 +94,7 @@ def _figures(t: dict) -> dict:
 
 _TALLIES = ("received", "claimed", "claim_seconds", "resolved", "on_time", "unrated", "resolve_seconds",
             "rated", "satisfied", "overdue", "extended", "paused", "exempt", "rated_assessed",
-            "callbacks", "callback_satisfied")
+            "callbacks", "callback_satisfied", "reports")
 
 
 def empty_period() -> dict:
@@ -107,7 +112,10 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
                Order.rated_at, Order.due_at, flagged("unrated").label("unrated"),
                flagged("exempt").label("exempt"), flagged("extended").label("extended"),
                flagged("was_paused").label("was_paused"), flagged("paused").label("paused"),
-               Order.rating_source]
+               Order.rating_source,
+               # 人次 (issue 20): the residents who joined the problem (附议, merged in), one probe each
+               select(func.count(CoReporter.id)).where(CoReporter.order_id == Order.id)
+               .scalar_subquery().label("co")]
     if claims:
         # When it was first taken (接单 or 派单): one probe of ix_order_events_taken per order.
         columns.append(select(func.min(OrderEvent.created_at)).where(
@@ -127,6 +135,7 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
         tallies += [
             # a merged duplicate is the same problem as its original: received once (issue 20)
             _count(and_(o.c.created_at >= start, o.c.state.not_in(NOT_RECEIVED))).label(f"{name}.received"),
+            _sum(and_(o.c.created_at >= start, o.c.state.not_in(NOT_RECEIVED)), 1 + o.c.co).label(f"{name}.reports"),
             _count(resolved).label(f"{name}.resolved"),
             _count(and_(assessed, or_(o.c.resolve_by.is_(None), o.c.resolved_at <= o.c.resolve_by)))
             .label(f"{name}.on_time"),
@@ -211,7 +220,16 @@ def dashboard(actor: Actor, now: datetime | None = None) -> dict:
         "sources": charts["sources"],
         "hot_spots": _hot_spots(charts, grids),
         "by_property": by_property(where, month),
+        # 三率 and the rest of this month's 考核 for the whole scope (orders/assessment.py: the ranking,
+        # its report and 公示 read the same)
+        "assessment": assessment.scope_row(_scope_key(actor), where, month.year, month.month),
     }
+
+
+def _scope_key(actor: Actor) -> str:
+    """Who shares a dashboard's scope (the assessment row's cache key): role and scope value."""
+    from ..accounts.actors import scope_value
+    return f"{actor.role}:{scope_value(actor) if actor.role != 'sysadmin' else 'all'}"
 
 
 def _most_common(counter: Counter) -> list[tuple]:
@@ -310,12 +328,14 @@ def _grid_names(ids) -> dict:
 
 # --- property companies (物业): the figures underperforming ones were replaced on ---------------
 
-_PROPERTY_EVENTS = ("submit", "dispatch_property", "claim", "resolve", "return_from_property", "rate", "reopen")
+_PROPERTY_EVENTS = ("submit", "dispatch_property", "claim", "resolve", "return_from_property", "rate", "reopen",
+                    "approve_appeal")
 
 
 def _property_tally() -> dict:
     return {"offered": 0, "acknowledged": 0, "acknowledged_on_time": 0, "resolved": 0, "resolved_on_time": 0,
-            "returned": 0, "returned_unacknowledged": 0, "missed": 0, "rated": 0, "satisfied": 0}
+            "returned": 0, "returned_unacknowledged": 0, "missed": 0, "rated": 0, "satisfied": 0,
+            "exempt": 0, "rated_assessed": 0}
 
 
 def by_property(where, since: datetime) -> list[dict]:
@@ -323,9 +343,10 @@ def by_property(where, since: datetime) -> list[dict]:
     派给物业), reported (报到) and reported in time, resolved and resolved in time, returned to the
     community (and of those, by a missed limit), and the residents' 满意率 of what it resolved —
     a rating counts for the property that made the resolution it rates. The rates count only what is
-    decided: an order still waiting within its limit is neither in time nor late yet. Read from the
-    events the lifecycle rows write (`property`, `on_time`), so a later move of the order changes
-    nothing."""
+    decided: an order still waiting within its limit is neither in time nor late yet. An order the
+    community exempted (申诉 approved, whenever) stays in every count but leaves 按时办结率 and 满意率
+    (`exempt`: its resolutions and returns). Read from the events the lifecycle rows write
+    (`property`, `on_time`), so a later move of the order changes nothing."""
     from ..grids.models import PropertyCompany
     order_ids = list(db.session.scalars(select(Order.id).where(
         where, Order.property_company_id.is_not(None), Order.updated_at >= since)))
@@ -338,8 +359,11 @@ def by_property(where, since: datetime) -> list[dict]:
             .order_by(OrderEvent.order_id, OrderEvent.id)).all()
     tallies: dict[int, dict] = defaultdict(_property_tally)
     resolved_by: dict[int, int | None] = {}
+    exempt = {e.order_id for e in events if e.action == "approve_appeal"}
     for e in events:
         data = e.data or {}
+        if e.action == "approve_appeal":
+            continue
         if e.action == "resolve":
             resolved_by[e.order_id] = data.get("property")
         company = data.get("property") if e.action not in ("rate", "reopen") else resolved_by.get(e.order_id)
@@ -353,19 +377,24 @@ def by_property(where, since: datetime) -> list[dict]:
             tally["acknowledged_on_time"] += bool(data.get("on_time"))
         elif e.action == "resolve":
             tally["resolved"] += 1
-            tally["resolved_on_time"] += bool(data.get("on_time"))
+            tally["resolved_on_time"] += bool(data.get("on_time")) and e.order_id not in exempt
+            tally["exempt"] += e.order_id in exempt
         elif e.action == "return_from_property":
             tally["returned"] += 1
+            tally["exempt"] += e.order_id in exempt
             tally["returned_unacknowledged"] += e.from_state in states.UNCLAIMED_STATES
             tally["missed"] += e.actor_type == "system"
         elif e.actor_type == "resident" and data.get("satisfaction"):
             tally["rated"] += 1
-            tally["satisfied"] += data["satisfaction"] in SATISFIED
+            if e.order_id not in exempt:
+                tally["rated_assessed"] += 1
+                tally["satisfied"] += data["satisfaction"] in SATISFIED
     names = dict(db.session.execute(select(PropertyCompany.id, PropertyCompany.name)
                                     .where(PropertyCompany.id.in_(list(tallies)))).all()) if tallies else {}
     return [{"company": names.get(company_id, ""), **tally,
              "acknowledge_rate": _rate(tally["acknowledged_on_time"],
                                        tally["acknowledged"] + tally["returned_unacknowledged"]),
-             "on_time_rate": _rate(tally["resolved_on_time"], tally["resolved"] + tally["returned"]),
-             "satisfaction_rate": _rate(tally["satisfied"], tally["rated"])}
+             "on_time_rate": _rate(tally["resolved_on_time"],
+                                   tally["resolved"] + tally["returned"] - tally["exempt"]),
+             "satisfaction_rate": _rate(tally["satisfied"], tally["rated_assessed"])}
             for company_id, tally in sorted(tallies.items(), key=lambda kv: names.get(kv[0], ""))]

@@ -90,4 +90,5 @@ CONDITIONS = {
     "placed_and_urgent": lambda order: order.grid_id is not None and order.is_open and order.rung != "property"
     and order.grade in _grades("NOTIFY_NEW_ORDER_GRADES"),
     "at_property": lambda order: order.rung == "property",
+    "emergency": lambda order: "emergency" in (order.flags or ()),
 }

@@ -8,6 +8,8 @@ buttons, the API's `allowed_actions` and the bot all come from `allowed_actions(
 
 Scope rules (beyond seeing the order at all, `actors.in_scope`):
     own    the resident who sent it
+    rater  the resident who sent it or a co-reporter (附议, merged in), who has not rated since the
+           order was last resolved: each rates once per resolution (merging.may_rate)
     scope  anyone who can see it
     take   someone who can take it at its rung (`actors.may_hold`)
     hold   its assignee, or a leader above them who could take it
@@ -45,6 +47,8 @@ PROPERTY = frozenset({"property_staff"})
 def _rule_passes(rule: str, actor: Actor, order) -> bool:
     if rule == "own":
         return actor.is_resident and order.resident_id == actor.id
+    if rule == "rater":
+        return merging.may_rate(actor, order)
     if not in_scope(actor, order):
         return False
     if rule == "scope":
@@ -63,7 +67,14 @@ def _rule_passes(rule: str, actor: Actor, order) -> bool:
 
 # --- effects: what an action changes; ctx has actor, now, data (checked input and targets) ---------
 
+def _responded(order, ctx) -> None:
+    """响应 (assessment): taken within the limit it was waiting under (claim, or 报到 at the
+    department and the property), judged as it is taken, so a later move changes nothing."""
+    ctx.event["claim_on_time"] = order.due_at is None or ctx.now <= order.due_at
+
+
 def _claim(order, ctx):
+    _responded(order, ctx)
     order.assignee_id = ctx.actor.id
     # at the top rung, and at the property's, taking it is 报到
     ctx.event["acknowledged"] = order.rung in ("department", "property")
@@ -88,6 +99,7 @@ def _on_patrol(order) -> bool:
 
 def _assign(order, ctx):
     worker = ctx.data["assignee"]
+    _responded(order, ctx)
     order.assignee_id = worker.id
     order.rung = worker.role  # the worker holds it at their own rung, with fresh limits
     order.department_id = None
@@ -104,18 +116,24 @@ def _resolve(order, ctx):
     order.resolved_at = ctx.now
     order.resolver_id = order.assignee_id or (ctx.actor.id if ctx.actor.is_staff else None)
     order.assignee_id = None
-    if order.rung == "property":  # the property's figures: what it resolved, and whether in time
-        ctx.event.update(property=order.property_company_id,
-                         on_time=order.resolve_by is None or ctx.now <= order.resolve_by)
+    # 按时办结 (assessment): against resolve-by as it stands — an approved 延期 moved it, a 挂起 gave
+    # back the time it stood still; extensions and pauses are counted apart
+    flags = order.flags or []
+    ctx.event.update(on_time=order.resolve_by is None or ctx.now <= order.resolve_by,
+                     extended="extended" in flags, paused="was_paused" in flags)
+    if order.rung == "property":  # the property's figures: what it resolved
+        ctx.event["property"] = order.property_company_id
 
 
 def _escalate(order, ctx):
     rung, department = ctx.data["next_rung"]
-    ctx.event.update(rung_from=order.rung, rung_to=rung, manual=ctx.actor.kind != "system")
+    ctx.event.update(rung_from=order.rung, rung_to=rung, manual=ctx.actor.kind != "system",
+                     held_by=order.assignee_id)
     order.assignee_id = None
     order.rung = rung
     if department is not None:
         order.department_id = department.id
+        ctx.event["department"] = department.id  # whistled in: the department it came to (考核)
     deadlines.set_for_rung(order, ctx.now)
 
 
@@ -146,7 +164,7 @@ def _from_property(order, ctx):
     """Back up to the community: by hand (not the property's work, with a reason), or because the
     property missed its acknowledge or resolve limit (the tick says which, as `missed`)."""
     ctx.event.update(rung_from="property", rung_to="community", property=order.property_company_id,
-                     manual=ctx.actor.kind != "system")  # the tick adds `missed` and its key
+                     manual=ctx.actor.kind != "system", held_by=order.assignee_id)  # the tick adds `missed`
     if ctx.actor.kind == "system":
         order.add_flag("property_missed")
     order.assignee_id = None
@@ -155,17 +173,38 @@ def _from_property(order, ctx):
 
 
 def _supervise(order, ctx):
+    # past its deadline it is 督办, before it 催办 (assessment counts them apart)
     ctx.event.update(pressed=[order.assignee_id] if order.assignee_id else ladder.holders(order),
-                     rung=order.rung)
+                     rung=order.rung, overdue=order.due_at is not None and ctx.now > order.due_at)
+
+
+# Worst first: the order's satisfaction is its least satisfied reporter's answer (issue 20, item 4).
+_WORSE = {"satisfied": 0, "basically_satisfied": 1, "unsatisfied": 2}
 
 
 def _rate(order, ctx):
-    order.satisfaction = ctx.data["satisfaction"]
-    order.rating_score = ctx.data.get("score")
-    order.rating_comment = ctx.data.get("comment")
-    order.rated_at = ctx.now
-    order.rating_source = "resident"
-    ctx.event.update(satisfaction=order.satisfaction, score=order.rating_score)
+    """A resident's answer. Every reporter and co-reporter answers once per resolution (the rule
+    `rater`); each answer is its own event (who, what, score). The order holds the least satisfied
+    answer so far — one problem, one result: 满意 from one and 基本满意 from another is 基本满意 — and
+    the reporter's own score and comment; the first answer moves it to rated and starts the archive
+    delay. 不满意 from anyone reopens it (`reopen`), once: the others' answers to that resolution are
+    then moot, and everyone rates the next one."""
+    satisfaction = ctx.data["satisfaction"]
+    first = order.state == RESOLVED
+    own = order.resident_id == ctx.actor.id
+    ctx.event.update(satisfaction=satisfaction, score=ctx.data.get("score"))
+    if not own:
+        ctx.event["co_reporter"] = True
+    if first or _WORSE[satisfaction] > _WORSE.get(order.satisfaction, -1):
+        if not first:
+            ctx.event["was"] = order.satisfaction  # a co-reporter less satisfied than the answers before
+        order.satisfaction = satisfaction
+    if first or satisfaction == "unsatisfied":
+        order.rated_at = ctx.now
+        order.rating_source = "resident"
+    if own:
+        order.rating_score = ctx.data.get("score")
+        order.rating_comment = ctx.data.get("comment")
 
 
 def _reopen(order, ctx):
@@ -412,6 +451,7 @@ ROWS = (
     # 受理: a new order (services.create_order builds it; this row says who may and who is told)
     Action("submit", (), SUBMITTED, frozenset({"resident", "bot", "staff", "system", "partner"}), REPORTERS,
            notify=(Notice("community", "unplaced", "unplaced"), Notice("holders", "new_order", "placed_and_urgent"),
+                   Notice("community", "emergency", "emergency"),
                    Notice("holders", "property_dispatched", "at_property"))),
     # 小事不出格: a patrol report settled on the spot is resolved as it is made, in the same
     # transaction as its submit (services.create_order); it never waits in a queue
@@ -458,11 +498,15 @@ ROWS = (
     Action("supervise", OPEN_STATES, None, frozenset({"staff"}), LEADERS,
            requires={"*": ("note",)}, effect=_supervise, notify=(Notice("pressed", "supervise"),)),
     # 回访评价 on the 12345 scale: 满意 / 基本满意 close the loop …
-    Action("rate", (RESOLVED,), RATED, frozenset({"resident"}), rule="own",
-           requires={"*": ("satisfaction",)}, accepts=("comment", "score"), effect=_rate),
+    # Each reporter and co-reporter rates once per resolution (rule `rater`); the order holds the least
+    # satisfied answer (_rate); a co-reporter may still rate an order another already rated
+    Action("rate", (RESOLVED, RATED), RATED, frozenset({"resident"}), rule="rater",
+           requires={"*": ("satisfaction",)}, accepts=("comment", "score"), effect=_rate,
+           precondition=merging.rating_open, refused_as="state"),
     # … 不满意 reopens it (staff may reopen too, with a reason, e.g. after a return visit by phone)
-    Action("reopen", (RESOLVED,), REOPENED, frozenset({"resident", "staff"}), ADMINS,
-           {"resident": "own", "staff": "scope"},
+    # (不满意 from any co-reporter too, also once another rated it: the first reopens it, once)
+    Action("reopen", (RESOLVED, RATED), REOPENED, frozenset({"resident", "staff"}), ADMINS,
+           {"resident": "rater", "staff": "scope"}, precondition=merging.rating_open, refused_as="state",
            requires={"resident": ("satisfaction",), "staff": ("reason",)}, accepts=("comment", "score"),
            effect=_reopen, notify=(Notice("leader", "reopened"), Notice("resolver", "reopened"), Notice("resident", "reopened"))),
     # 归档: by the tick after a delay (unrated ones as 未评价), or by an admin with a reason
@@ -559,8 +603,28 @@ def announce(order, row, event, ctx) -> None:
     order_changed.send(order, action=row.name, event=event, row=row)
 
 
+# The events the assessment reads (orders/assessment.py) carry where the order stood when they were
+# written: its grid, community, street, rung, department or property at that rung, and who held it.
+ASSESSED = frozenset({"submit", "claim", "assign", "settle", "resolve", "escalate", "return_from_property",
+                      "dispatch_property", "supervise", "approve_extension", "pause", "approve_pause"})
+
+
+def _where(order, row, ctx) -> dict:
+    rung = order.rung
+    if row.name in ("escalate", "return_from_property"):
+        rung = ctx.event.get("rung_from", rung)
+    worker = ctx.event.get("held_by") if row.name in ("escalate", "return_from_property") else (
+        order.resolver_id if row.name in ("resolve", "settle") else order.assignee_id)
+    return {"grid": order.grid_id, "community": order.community_id, "street": order.street_id, "rung": rung,
+            "department": order.department_id if rung == "department" else None,
+            "property": order.property_company_id if rung == "property" else None, "worker": worker}
+
+
 def _attach(order, row, event, ctx) -> None:
-    """Photos as URLs, or dicts with url, content_type and size (files we stored ourselves)."""
+    """Photos as URLs, or dicts with url, content_type and size (files we stored ourselves); and,
+    for the events the assessment reads, where the order stood (`at`)."""
+    if row.name in ASSESSED:
+        event.data = {**(event.data or {}), "at": _where(order, row, ctx)}
     for photo in ctx.data.get("photos") or []:
         details = photo if isinstance(photo, dict) else {"url": photo}
         order.attachments.append(Attachment(kind="photo", event=event, created_at=ctx.now, **details))
@@ -584,6 +648,7 @@ _FORBIDDEN = {
     "transfer": "只有接单人或其上级可以转派", "merge": "只有接单人或其上级可以合并",
     "unmerge": "这张工单不在你能撤销合并的层级",
     "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
+    "rate": "您已评价过这次的办理结果", "reopen": "您已评价过这次的办理结果，或无权重新办理",
 }
 
 # `settle` happens only as a patrol report is made, never to an order that exists; `callback_reopen`

@@ -5,7 +5,7 @@ from flask import current_app
 
 from .. import clock
 from ..notifications.services import notify
-from . import ladder
+from . import emergencies, ladder
 from .signals import order_changed
 
 
@@ -19,6 +19,8 @@ def payload(order, event) -> dict:
         "reopen_count": order.reopen_count,
         # which limit a property missed, when the tick sent the order back to the community
         "missed": (event.data or {}).get("missed") if event is not None else None,
+        # the danger found in a new order's words (orders/emergencies.py), as the community is told
+        "emergency": emergencies.name_of((event.data or {}).get("emergency")) if event is not None else None,
     }
 
 

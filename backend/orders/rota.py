@@ -1,24 +1,21 @@
-"""轮派 (assignment by load): in a grid whose rule is on (`Grid.auto_assign`), a new order goes at
-intake to the grid's on-duty worker (`Staff.on_duty`, their own 上班/下班 toggle) holding the fewest
-open orders, ties to the lowest id. It goes through the lifecycle's `assign` row acted by the
+"""轮派 (assignment by load): in a grid whose rule is on (`Grid.auto_assign`, or when the grid says
+nothing its community's `Community.auto_assign`), a new order goes at intake to the grid's on-duty
+worker (the roster, or their own 上班/下班 of the day: `grids/duty.py`) holding the fewest open
+orders, ties to the lowest id. It goes through the lifecycle's `assign` row acted by the
 system, in the intake's transaction: audited like any 派单. Nobody on duty: it stays in the queue.
 抢单 and 派单 are untouched."""
-import logging
-
 from sqlalchemy import func, select
 
 from .. import lifecycle as engine
 from ..accounts.actors import SYSTEM, Actor
 from ..accounts.models import Staff
-from ..errors import Forbidden
 from ..extensions import db
-from ..grids.models import Grid
+from ..grids import duty
+from ..grids.models import Community, Grid
 from ..grids.routing import auto_assigns
 from . import lifecycle
 from .models import Order
 from .states import OPEN_STATES
-
-log = logging.getLogger(__name__)
 
 
 def pick(grid_id: int) -> Staff | None:
@@ -31,15 +28,17 @@ def pick(grid_id: int) -> Staff | None:
     # order's INSERT holds a KEY SHARE lock on its grid's row, which this must not wait for (two
     # intakes would deadlock), while two of these queue up one behind the other.
     with db.session.no_autoflush:
-        rule = db.session.scalar(select(Grid.auto_assign).where(Grid.id == grid_id, Grid.auto_assign)
-                                 .with_for_update(key_share=True))
+        rule = db.session.scalar(
+            select(func.coalesce(Grid.auto_assign, Community.auto_assign)).join(Community, Grid.community_id == Community.id)
+            .where(Grid.id == grid_id).with_for_update(key_share=True, of=Grid))
         if not rule:
+            return None
+        on = duty.on_duty_ids(grid_id)
+        if not on:
             return None
         load = (select(func.count(Order.id)).where(Order.assignee_id == Staff.id, Order.state.in_(OPEN_STATES))
                 .correlate(Staff).scalar_subquery())
-        return db.session.scalar(
-            select(Staff).where(Staff.grid_id == grid_id, Staff.role == "grid_worker", Staff.active,
-                                Staff.on_duty).order_by(load, Staff.id).limit(1))
+        return db.session.scalar(select(Staff).where(Staff.id.in_(on)).order_by(load, Staff.id).limit(1))
 
 
 def assign_at_intake(order: Order):
@@ -53,11 +52,5 @@ def assign_at_intake(order: Order):
 
 
 def set_duty(actor: Actor, on_duty: bool) -> Staff:
-    """A grid worker's own 上班/下班."""
-    if not actor.is_staff or actor.role != "grid_worker":
-        raise Forbidden("只有网格员可以上班/下班", code="not_a_grid_worker")
-    staff = db.session.get(Staff, actor.id)
-    staff.on_duty = bool(on_duty)
-    db.session.commit()
-    log.info("grid worker %s now %s", staff.id, "on duty" if staff.on_duty else "off duty")
-    return staff
+    """A grid worker's own 上班/下班 (audited: grids/duty.py)."""
+    return duty.set_duty(actor, on_duty)

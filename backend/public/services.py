@@ -64,7 +64,7 @@ def _local(dt: datetime | None, tz: str) -> str | None:
 def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
     # Fetch a few times the limit: hidden orders are filtered here (flags are JSON, not a column).
     candidates = db.session.scalars(
-        select(Order).options(selectinload(Order.events), selectinload(Order.grid))
+        select(Order).options(selectinload(Order.events), selectinload(Order.grid), selectinload(Order.co_reporters))
         # Done orders always carry resolved_at (the lifecycle sets it on resolving); said here, it
         # keeps PostgreSQL's newest-first scan from first stepping over every unresolved order,
         # whose NULLs sort first.
@@ -80,6 +80,9 @@ def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
             "category": _category(o.category),
             "grid": o.grid.name if o.grid else None,
             "request": text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "…",
+            # one result per problem (merged duplicates are never listed), with how many residents
+            # raised it: its reporter and co-reporters, counted, never named (issue 20)
+            "residents": 1 + len(o.co_reporters),
             "result": mask(o.result),
             "resolved_on": _local(o.resolved_at, tz),
             "satisfaction": label("satisfactions", o.satisfaction) if o.state != states.RESOLVED else None,
@@ -159,3 +162,36 @@ def disputes_page() -> dict:
         "votes": (d.votes_for, d.votes_against, d.votes_abstain) if d.decision_method == "vote" else None,
         "meetings": len(d.meetings), "parties": sorted({label("party_kinds", p.kind) for p in d.parties}),
         "published_on": _local(d.published_at, tz)} for d in disputes.published()]}
+
+
+def assessment_page(month: str | None = None, now: datetime | None = None) -> dict:
+    """The month's 三率 — 响应率, 解决率, 满意率 — and 按时办结率 per community and per grid, from the one
+    assessment module (orders.assessment, which the console's ranking and its report read too).
+    Units and rates only: no worker, no order, no deduction is public."""
+    from ..errors import ValidationFailed
+    from ..orders import assessment
+    local = clock.local(now or clock.now(), current_app.config["TIMEZONE"])
+    year, number = local.year, local.month
+    if month:
+        try:
+            if len(month) != 7 or not month.isascii():
+                raise ValueError(month)
+            year, number = (int(x) for x in month.split("-"))
+            assessment.month_bounds(year, number)
+        except ValueError:
+            raise ValidationFailed("月份格式应为 2026-11", fields={"month": ["月份格式应为 2026-11"]}) from None
+        if (year, number) > (local.year, local.month) or year < 2000:
+            raise NotFound("没有这个月份的考核")
+
+    def compute():
+        found = assessment.report(true(), year, number, levels=("community", "grid"))
+        shown = ("received", "response_rate", "solve_rate", "satisfaction_rate", "on_time_rate", "rated")
+        public = {level: {r["key"]: {k: r[k] for k in shown} for r in found[level]} for level in ("community", "grid")}
+        empty = dict.fromkeys(shown)
+        communities = db.session.scalars(select(Community).order_by(Community.name)).all()
+        grids = db.session.scalars(select(Grid).order_by(Grid.code)).all()
+        return {"month": found["month"], "value": f"{year:04d}-{number:02d}", "communities": [
+            {"id": c.id, "name": c.name, "street": c.street.name, "figures": public["community"].get(c.id, empty),
+             "grids": [{"name": g.name, "figures": public["grid"].get(g.id, empty)}
+                       for g in grids if g.community_id == c.id]} for c in communities]}
+    return _cached(f"public:assessment:{year:04d}{number:02d}", compute)

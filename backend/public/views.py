@@ -1,5 +1,5 @@
 """/public/: the disclosure pages (no login). Views only render what public.services computed."""
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 
 from ..wishes import services as wish_board
 from . import services
@@ -31,3 +31,9 @@ def disputes():
 def wishes():
     """微心愿 公示: what was wished and who made it come true, masked (wishes.services.public_board)."""
     return render_template("public/wishes.html", wishes=wish_board.public_board())
+
+
+@bp.get("/assessment")
+def assessment():
+    """每月三率 per community and grid (orders.assessment), no names of people."""
+    return render_template("public/assessment.html", page=services.assessment_page(request.args.get("month")))

@@ -130,7 +130,8 @@ def test_the_property_reports_and_resolves_in_time(db, redis, make, estate):
     claims.act(keeper, order.number, "progress", note="已派维修工")
     done = claims.act(keeper, order.number, "resolve", result="灯已换好")
     assert (done.state, done.rung, done.resolver_id) == ("resolved", "property", estate["keeper"].id)
-    assert _events(db, done.id, "resolve")[0].data == {"property": estate["property"].id, "on_time": True}
+    data = _events(db, done.id, "resolve")[0].data
+    assert (data["property"], data["on_time"], data["at"]["property"]) == (estate["property"].id, True, estate["property"].id)
 
 
 @pytest.mark.parametrize("who", ["workers", "leader", "community_admin", "street_admin"])

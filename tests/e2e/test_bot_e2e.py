@@ -101,3 +101,22 @@ def test_rating_in_chat_matches_what_the_backend_did(rasa_stack, client, make, a
     assert any(label in text and number in text for text in reply["replies"]), reply
     if state == "reopened":
         assert any("重新" in text for text in reply["replies"]) and not any("感谢评价" in t for t in reply["replies"])
+
+
+def test_junk_is_asked_back_but_an_answer_the_bot_asked_for_is_not_junk(rasa_stack, client, make, auth, db):
+    """Issue 24, item 7, with the real bot: "0" out of the blue is asked back and makes no order; a
+    phone number or a bare "1" while the bot's order form asks for something reaches the bot."""
+    from sqlalchemy import func, select
+    from backend.orders.models import Order
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    db.session.rollback()
+    for junk in ("0", ".ô", "=SUM(A1:A3)"):
+        reply = _chat(client, headers, junk)
+        assert reply["bot"] == "skipped" and reply["order_number"] is None
+        assert reply["replies"][0].startswith("请描述一下遇到的问题"), reply
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+    reply = _chat(client, headers, "3号楼2单元楼道灯坏了")
+    assert reply["bot"] == "ok" and reply["order_number"] is None  # the form asks its questions
+    reply = _chat(client, headers, "1")  # whatever the bot asked, "1" is now an answer: the bot takes it
+    assert reply["bot"] != "skipped", reply

@@ -11,7 +11,7 @@ def test_confident_text_gets_a_standard_path_and_chatter_is_left_for_the_worker(
     assert expected.confidence >= get_classifier().threshold
     assert heating.category == expected.path and heating.category.startswith("城乡建设/城市建设和市政管理")
     assert heating.category_confidence == round(expected.confidence, 3)
-    vague = make.order(resident, text="嗯嗯", location_text=None, category=None)
+    vague = make.order(resident, text="麻烦问一下", location_text=None, category=None)  # ("嗯嗯" is asked back: meaningless)
     assert vague.category is None and "unclassified" in vague.flags
 
 

@@ -222,6 +222,12 @@ TABLE = [
     Row("GET", "/console/export/orders.<any(csv,xlsx):fmt>",
         "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200", setup="submitted",
         path="/console/export/orders.csv", readers=IN_SCOPE),
+    # 月度考核 (issue 26): the ranking and its XLSX report are for community and street admins and
+    # the sysadmin, each over their own scope; order numbers only, never A's words, phone or photo.
+    Row("GET", "/console/assessment", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403",
+        setup="resolved"),
+    Row("GET", "/console/export/assessment.xlsx", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403",
+        setup="resolved"),
     # A photo through the staff session: the order's scope, like /uploads/ with a bearer token.
     Row("GET", "/console/photos/<path:name>", "302 302 302 200 404 200 200 404 200 404 200 302 302 302 404 404",
         setup="photo", path="/console/photos/{photo_name}", readers=IN_SCOPE),
@@ -277,6 +283,19 @@ TABLE = [
     # grid 1 may enter both), and the paper mailbox's letters (not a part-time member's work).
     # 上班/下班 on the phone: a grid worker's own flag; anyone else is sent back with the refusal.
     Row("POST", "/console/m/duty", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302", body={"on_duty": "1"}),
+    # 排班 and the 轮派 rule (issue 26): the grid leader for their grid, the community's and the street's
+    # admins and the sysadmin; community 2 has no grid to keep (404). A POST goes back to the page
+    # (302), refused or not: tests/grids/test_duty.py checks what each changed.
+    Row("GET", "/console/duty", "302 302 302 403 403 200 200 404 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/duty/week", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "staff": str(w["staff"]["w1"].id), "weekdays": "0"}),
+    Row("POST", "/console/duty/day", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "staff": str(w["staff"]["w1"].id),
+                           "on_date": "2100-01-01", "duty": "off"}),
+    Row("POST", "/console/duty/rule", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "rule": "community"}),
+    Row("POST", "/console/duty/community-rule", "302 302 302 302 302 302 302 302 302 302 302 302 302 302 302 302",
+        body=lambda w, s: {"grid": str(w["grids"][0].id), "community": str(w["community"].id), "enabled": "0"}),
     Row("GET", "/console/m/report", "302 302 302 200 200 200 200 200 200 200 200 302 302 302 200 200"),
     Row("POST", "/console/m/report", "302 302 302 302 403 302 302 403 302 403 302 302 302 302 302 403",
         body={"text": "3号楼前窨井盖破损", "location_text": "水晶城小区3号楼", "done": "已设警示桩"}),
@@ -330,6 +349,9 @@ TABLE = [
     Row("GET", "/public/communities/<int:community_id>",
         "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", setup="resolved",
         path="/public/communities/{community}", hidden=(A_PHONE, A_PHOTO)),
+    # 每月三率 on 公示: units and rates only, for everyone.
+    Row("GET", "/public/assessment", "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200",
+        setup="resolved"),
     # Open311 GeoReport v2: reads are public (masked, like 公示); a POST needs a partner's key.
     Row("GET", "/open311/v2/discovery.<any(json,xml):fmt>",
         "200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200", path="/open311/v2/discovery.json"),
