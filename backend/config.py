@@ -26,6 +26,12 @@ class Config:
     CATEGORY_CONFIDENCE_THRESHOLD = (float(_env("CATEGORY_CONFIDENCE_THRESHOLD", "")) if
                                      _env("CATEGORY_CONFIDENCE_THRESHOLD", "") else None)
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+    # 知识库 (backend/knowledge): a question scoring at least KNOWLEDGE_ANSWER_SCORE (cosine of char
+    # and word n-grams) is answered; from KNOWLEDGE_OFFER_SCORE up the two closest entries are offered;
+    # below, the bot says it does not know and the question joins the console's 待补充 list.
+    # Tuned on bench/knowledge_eval.yml (BENCHMARKS.md).
+    KNOWLEDGE_ANSWER_SCORE = float(_env("KNOWLEDGE_ANSWER_SCORE", "0.42"))
+    KNOWLEDGE_OFFER_SCORE = float(_env("KNOWLEDGE_OFFER_SCORE", "0.28"))
     ORDER_NUMBER_PREFIX = _env("ORDER_NUMBER_PREFIX", "HX")
     # A session (API token, console or H5 cookie) lasts a working day from its login, then the person
     # logs in again; logout, a new password or deactivation end it before (accounts/sessions.py).

@@ -1,0 +1,183 @@
+"""Finding the entry a resident's question asks for: TF-IDF over character 1–3-grams and jieba words
+(sublinear tf, cosine), each entry scored by the best of its question and its variants. No model is
+trained and nothing is downloaded: an index is built from the entries themselves in well under a
+second, rebuilt in each process when an entry changes (the stamp below), so a new or changed entry
+is answered on the next question. Scope and validity are filtered per question; the nearer scope
+wins among the entries that match about as well (`NEAR_MARGIN`)."""
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from ..text import for_matching
+
+MAX_CHARS = 300  # a pasted essay costs no more than a long question
+NEAR_MARGIN = 0.08  # a nearer scope's entry this close to the best one wins
+SCOPE_RANK = {"community": 0, "street": 1, "district": 2}
+
+_lock = threading.Lock()
+
+
+def _tokenizer():
+    from ..categories.model import tokenizer
+    return tokenizer(None)
+
+
+def _is_word(w: str) -> bool:
+    return any(unicodedata.category(ch)[0] in "LN" for ch in w)
+
+
+# How a question is asked, not what it asks: removed before matching, so 「暖气什么时候来」 and
+# 「什么时候开始打疫苗」 are not alike for their 什么时候, nor 「医保卡怎么补办」 unlike 「补办医保卡」.
+ASKING = re.compile("|".join(sorted((
+    "请问", "问一下", "想问", "打听", "咨询", "我想", "我要", "俺想", "一下", "什么时候", "啥时候", "什么时间",
+    "几点", "几号", "哪天", "哪一天", "怎么办", "怎么弄", "怎么样", "怎么", "怎样", "咋办", "咋整", "咋弄", "咋",
+    "如何", "什么", "啥", "哪里", "哪儿", "在哪", "哪个", "哪些", "多少", "能不能", "可不可以", "可以", "有没有",
+    "是不是", "需要", "知道", "告诉我", "吗", "呢", "吧", "啊", "呀", "嘛", "哈", "了", "的", "是", "么", "您好", "你好",
+    "开始", "今年", "现在", "我们", "咱们", "俺们", "小区", "社区"), key=len, reverse=True)))
+
+
+def normalize(text: str) -> str:
+    text = for_matching(text or "")[:MAX_CHARS].lower()
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+    stripped = ASKING.sub("", text)
+    return stripped or text
+
+
+def analyze(text: str) -> list[str]:
+    """Character 1–3-grams of the letters and digits, and the jieba words (marked w:)."""
+    chars = normalize(text)
+    grams = [chars[i:i + n] for n in (1, 2, 3) for i in range(len(chars) - n + 1)]
+    words = ["w:" + w for w in _tokenizer().lcut(chars, HMM=False) if _is_word(w)]
+    return grams + words
+
+
+def vectorizer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    return TfidfVectorizer(analyzer=analyze, sublinear_tf=True, dtype=np.float32)
+
+
+@dataclass
+class Doc:
+    """What retrieval needs of an entry (kept in the index, so a question loads no rows)."""
+    id: int
+    scope: str
+    street_id: int | None
+    community_id: int | None
+    question: str
+    texts: list[str]
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def applies(self, community_id: int | None, street_id: int | None, day: date) -> bool:
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        if self.valid_until is not None and day > self.valid_until:
+            return False
+        if self.scope == "community":
+            return community_id is not None and self.community_id == community_id
+        if self.scope == "street":
+            return street_id is not None and self.street_id == street_id
+        return True
+
+
+@dataclass
+class Hit:
+    doc: Doc
+    score: float
+
+
+@dataclass
+class Index:
+    stamp: tuple
+    docs: list[Doc]
+    vec: object = None
+    matrix: object = None  # rows = every text of every doc, in doc order
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def build(cls, docs: list[Doc], stamp: tuple = ()) -> "Index":
+        index = cls(stamp, docs)
+        texts = [t for d in docs for t in d.texts]
+        if texts:
+            index.vec = vectorizer()
+            index.matrix = index.vec.fit_transform(texts).tocsr()
+            index.starts = np.cumsum([0] + [len(d.texts) for d in docs[:-1]]).astype(np.int64)
+        return index
+
+    def scores(self, text: str) -> np.ndarray:
+        """The best cosine of each doc's texts with the question."""
+        if self.matrix is None or not normalize(text):
+            return np.zeros(len(self.docs), dtype=np.float32)
+        q = self.vec.transform([text])
+        rows = (self.matrix @ q.T).toarray().ravel()
+        return np.maximum.reduceat(rows, self.starts) if len(rows) else rows
+
+    def search(self, text: str, *, community_id: int | None, street_id: int | None, day: date,
+               limit: int = 2) -> list[Hit]:
+        """The entries that apply to the resident, best first; the nearer scope first among those
+        within NEAR_MARGIN of the best."""
+        scores = self.scores(text)
+        order = np.argsort(-scores, kind="stable")
+        hits: list[Hit] = []
+        for i in order:
+            if scores[i] <= 0:
+                break
+            doc = self.docs[int(i)]
+            if doc.applies(community_id, street_id, day):
+                hits.append(Hit(doc, float(scores[i])))
+                if len(hits) >= 8:
+                    break
+        if not hits:
+            return []
+        best = hits[0].score
+        near = [h for h in hits if h.score >= best - NEAR_MARGIN]
+        near.sort(key=lambda h: (SCOPE_RANK[h.doc.scope], -h.score))
+        rest = [h for h in hits if h not in near[:1]]
+        return (near[:1] + rest)[:limit]
+
+
+_index: Index | None = None
+
+
+def current(stamp: tuple, load) -> Index:
+    """The process's index, rebuilt when the entries' stamp changed (`load()` gives the docs)."""
+    global _index
+    index = _index
+    if index is not None and index.stamp == stamp:
+        return index
+    with _lock:
+        if _index is None or _index.stamp != stamp:
+            _index = Index.build(load(), stamp)
+        return _index
+
+
+def forget() -> None:
+    global _index
+    _index = None
+
+
+def groups(texts: list[str], threshold: float = 0.12) -> list[list[int]]:
+    """Similar questions together: average-linkage clustering on the same features (two groups
+    join while their questions are alike by `threshold` on average). Lists of positions in `texts`,
+    the biggest group first."""
+    if not texts:
+        return []
+    if len(texts) == 1:
+        return [[0]]
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+    matrix = vectorizer().fit_transform(texts).tocsr()
+    distance = 1.0 - np.clip((matrix @ matrix.T).toarray(), 0.0, 1.0)
+    np.fill_diagonal(distance, 0.0)
+    labels = fcluster(linkage(squareform(distance, checks=False), "average"), t=1.0 - threshold,
+                      criterion="distance")
+    members: dict[int, list[int]] = {}
+    for position, label in enumerate(labels):
+        members.setdefault(int(label), []).append(position)
+    return sorted(members.values(), key=lambda m: (-len(m), m[0]))
