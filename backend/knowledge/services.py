@@ -347,3 +347,20 @@ def seed(actor: Actor | None = None) -> int:
         added += 1
     db.session.commit()
     return added
+
+
+def draft_for(actor: Actor, *, order: str | None = None, questions: str | None = None) -> dict:
+    """The new-entry form's values: from an answered 咨询 order, from a group of unanswered
+    questions (their ids, comma-separated), or empty (the actor's first place)."""
+    keep = targets(actor)
+    if order:
+        return draft_from_order(actor, order)
+    ids = [int(n) for n in (questions or "").split(",") if n.isdigit() and len(n) < 10]
+    if ids:
+        return draft_from_questions(actor, ids)
+    return {"target": keep[0][0] if keep else ""}
+
+
+def draft_of(entry: KnowledgeEntry) -> dict:
+    """An entry's values as its form shows them."""
+    return {"target": _target_of(entry), **{name: getattr(entry, name) for name in FIELDS}}

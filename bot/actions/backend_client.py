@@ -131,3 +131,9 @@ def rate_order(sender_id: str, number: str, satisfaction: Optional[str] = None, 
 
 def cancel_order(sender_id: str, number: str) -> Reply:
     return _call("POST", f"/api/v1/bot/orders/{number}/cancel", json={"sender_id": sender_id})
+
+
+def ask_knowledge(sender_id: str, text: str) -> Reply:
+    """The 知识库's answer for the resident of this conversation: outcome answered (entry), offered
+    (offers: the two closest) or declined."""
+    return _call("POST", "/api/v1/bot/knowledge/answer", json={"sender_id": sender_id, "text": text})
