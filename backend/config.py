@@ -32,6 +32,8 @@ class Config:
     # Tuned on bench/knowledge_eval.yml (BENCHMARKS.md).
     KNOWLEDGE_ANSWER_SCORE = float(_env("KNOWLEDGE_ANSWER_SCORE", "0.42"))
     KNOWLEDGE_OFFER_SCORE = float(_env("KNOWLEDGE_OFFER_SCORE", "0.28"))
+    # Between the two offered, the seed the bot's own model chose at least this confidently is answered.
+    KNOWLEDGE_HINT_CONFIDENCE = float(_env("KNOWLEDGE_HINT_CONFIDENCE", "0.5"))
     ORDER_NUMBER_PREFIX = _env("ORDER_NUMBER_PREFIX", "HX")
     # A session (API token, console or H5 cookie) lasts a working day from its login, then the person
     # logs in again; logout, a new password or deactivation end it before (accounts/sessions.py).

@@ -20,4 +20,5 @@ def bot_answer(data):
     """The entry of the resident's community, street or district that answers the question
     (answered), the two closest (offered), or none (declined; the question joins 待补充)."""
     require("bot")
-    return services.ask(resident_for_sender(data["sender_id"]).id, data["text"])
+    return services.ask(resident_for_sender(data["sender_id"]).id, data["text"], hint=data["hint"],
+                        hint_confidence=data["hint_confidence"])

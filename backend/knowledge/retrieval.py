@@ -17,7 +17,7 @@ import numpy as np
 from ..text import for_matching
 
 MAX_CHARS = 300  # a pasted essay costs no more than a long question
-NEAR_MARGIN = 0.08  # a nearer scope's entry this close to the best one wins
+NEAR_MARGIN = 0.15  # a nearer scope's entry this close to the best one wins
 SCOPE_RANK = {"community": 0, "street": 1, "district": 2}
 
 _lock = threading.Lock()
@@ -138,8 +138,11 @@ class Index:
         best = hits[0].score
         near = [h for h in hits if h.score >= best - NEAR_MARGIN]
         near.sort(key=lambda h: (SCOPE_RANK[h.doc.scope], -h.score))
-        rest = [h for h in hits if h not in near[:1]]
-        return (near[:1] + rest)[:limit]
+        winner = near[0]
+        # What a farther scope says about as well is overridden by the winner, not offered beside it.
+        rest = [h for h in hits if h is not winner and not (
+            h in near and SCOPE_RANK[h.doc.scope] > SCOPE_RANK[winner.doc.scope])]
+        return ([winner] + rest)[:limit]
 
 
 _index: Index | None = None

@@ -8,6 +8,9 @@ from ..orders.schemas import StrictSchema, required_text
 class BotAskSchema(StrictSchema):
     sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
     text = required_text()
+    hint = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^ask_faq/[a-z_]{1,60}$"),
+                         metadata={"description": "the seed the bot's ResponseSelector chose"})
+    hint_confidence = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=1))
 
 
 class EntryAnswerSchema(Schema):

@@ -71,9 +71,19 @@ class Answer:
     offers: list[KnowledgeEntry] = field(default_factory=list)
 
 
-def decide(hits: list[retrieval.Hit], answer_score: float, offer_score: float) -> tuple[str, list[retrieval.Hit]]:
-    """answered (the first hit), offered (the two closest) or declined, from the scores alone."""
-    if hits and hits[0].score >= answer_score:
+AMBIGUITY = 0.05  # two entries this close to each other are offered, not guessed between
+
+
+VAGUE_CHARS = 2  # a question of this few letters (「医保」) names a topic, not a question: offered at most
+
+
+def decide(hits: list[retrieval.Hit], answer_score: float, offer_score: float,
+           ambiguity: float = AMBIGUITY, text: str | None = None) -> tuple[str, list[retrieval.Hit]]:
+    """answered (the first hit), offered (the two closest: none is close enough, two are about as
+    close, or the question is a bare topic) or declined, from the scores and the question's length."""
+    clear = len(hits) < 2 or hits[1].score < hits[0].score - ambiguity
+    clear = clear and (text is None or len(retrieval.normalize(text)) > VAGUE_CHARS)
+    if hits and hits[0].score >= answer_score and clear:
         return "answered", hits[:1]
     if hits and hits[0].score >= offer_score:
         return "offered", hits[:2]
@@ -84,13 +94,21 @@ def today() -> date:
     return clock.local(clock.now(), current_app.config["TIMEZONE"]).date()
 
 
-def ask(resident_id: int | None, text: str, *, record: bool = True) -> Answer:
-    """The bot's question: the resident's community's, street's and the district's valid entries."""
+def ask(resident_id: int | None, text: str, *, hint: str | None = None, hint_confidence: float = 0.0,
+        record: bool = True) -> Answer:
+    """The bot's question: the resident's community's, street's and the district's valid entries.
+    `hint`: the seed the bot's own model chose (ask_faq/<key>) and its confidence — between two
+    offered entries, a confident model's choice is answered when it is one of them."""
     community_id, street_id = resident_place(resident_id)
     hits = index().search(text, community_id=community_id, street_id=street_id, day=today())
     config = current_app.config
-    outcome, chosen = decide(hits, config["KNOWLEDGE_ANSWER_SCORE"], config["KNOWLEDGE_OFFER_SCORE"])
+    outcome, chosen = decide(hits, config["KNOWLEDGE_ANSWER_SCORE"], config["KNOWLEDGE_OFFER_SCORE"], text=text)
     entries = [db.session.get(KnowledgeEntry, h.doc.id) for h in chosen]
+    seed_key = "faq:" + hint.split("/", 1)[-1] if hint else None
+    if outcome == "offered" and seed_key and hint_confidence >= config["KNOWLEDGE_HINT_CONFIDENCE"]:
+        hinted = [e for e in entries if e.seed_key == seed_key]
+        if hinted:
+            outcome, entries = "answered", hinted
     score = hits[0].score if hits else 0.0
     if record:
         db.session.add(KnowledgeQuestion(text=text[:500], community_id=community_id, street_id=street_id,

@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.types import DomainDict
 
 from . import backend_client as backend
-from .common import latest_text
+from .common import latest_intent, latest_text
 
 logger = logging.getLogger(__name__)
 DETAILS = (("place", "utter_kb_place"), ("phone", "utter_kb_phone"), ("link", "utter_kb_link"))
@@ -23,8 +23,11 @@ def ask(tracker: Tracker) -> Optional[Dict[str, Any]]:
     text = latest_text(tracker)
     if not text:
         return None
+    selector = (tracker.latest_message.get("response_selector") or {}).get("ask_faq") or {}
+    chosen = selector.get("response") or {}
+    hint = chosen.get("intent_response_key") if latest_intent(tracker) == "ask_faq" else None
     try:
-        reply = backend.ask_knowledge(tracker.sender_id, text)
+        reply = backend.ask_knowledge(tracker.sender_id, text, hint, chosen.get("confidence") or 0.0)
     except backend.BackendUnavailable:
         return None
     if not reply.ok:

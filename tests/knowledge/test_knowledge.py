@@ -91,6 +91,11 @@ def test_half_a_match_offers_the_two_closest_and_nothing_near_is_declined(db, pl
     assert services.ask(None, "明天天气怎么样").outcome == "declined"
     outcomes = [q.outcome for q in db.session.scalars(select(KnowledgeQuestion).order_by(KnowledgeQuestion.id))]
     assert outcomes == ["offered", "declined"]
+    # Between the two offered, the bot's own model's confident choice is answered; a guess is not.
+    second = offered.offers[1].seed_key.split(":")[1]
+    assert services.ask(None, "医保", hint=f"ask_faq/{second}", hint_confidence=0.9).entry == offered.offers[1]
+    assert services.ask(None, "医保", hint=f"ask_faq/{second}", hint_confidence=0.2).outcome == "offered"
+    assert services.ask(None, "医保", hint="ask_faq/parking", hint_confidence=0.9).outcome == "offered"
 
 
 def test_every_change_is_audited_and_each_admin_keeps_only_their_places(db, places):

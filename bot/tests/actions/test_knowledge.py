@@ -17,7 +17,8 @@ ENTRY = {"id": 7, "question": "社区疫苗接种时间", "answer": "每周二�
 def _faq(snapshot, text="社区啥时候打疫苗"):
     tracker = snapshot("fallback_unclear", text=text, intent="ask_faq")
     tracker.latest_message["response_selector"] = {"ask_faq": {"response": {
-        "intent_response_key": "ask_faq/office_hours", "utter_action": "utter_ask_faq/office_hours"}}}
+        "intent_response_key": "ask_faq/office_hours", "utter_action": "utter_ask_faq/office_hours",
+        "confidence": 0.31}}}
     return tracker
 
 
@@ -25,7 +26,8 @@ def _faq(snapshot, text="社区啥时候打疫苗"):
 def test_an_answered_question_says_the_entry_and_its_details(snapshot, run):
     responses.post(KNOWLEDGE, json={"outcome": "answered", "score": 0.8, "entry": ENTRY, "offers": []})
     messages, events = run(knowledge.ActionAnswerFaq(), _faq(snapshot))
-    assert json.loads(responses.calls[0].request.body) == {"sender_id": "resident-42", "text": "社区啥时候打疫苗"}
+    assert json.loads(responses.calls[0].request.body) == {"sender_id": "resident-42", "text": "社区啥时候打疫苗",
+                                                           "hint": "ask_faq/office_hours", "hint_confidence": 0.31}
     assert responses.calls[0].request.headers["Authorization"] == "Bearer svc-token"
     assert [m["response"] for m in messages] == ["utter_kb_answer", "utter_kb_place"]
     assert messages[0]["answer"] == "每周二、周四上午接种。" and messages[1]["place"] == "卫生服务站二楼"
