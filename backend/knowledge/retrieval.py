@@ -98,6 +98,9 @@ class Index:
     docs: list[Doc]
     vec: object = None
     matrix: object = None  # rows = every text of every doc, in doc order
+    by_feature: object = None  # the same, features × texts
+    vocabulary: dict = field(default_factory=dict)
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
@@ -107,16 +110,35 @@ class Index:
         if texts:
             index.vec = vectorizer()
             index.matrix = index.vec.fit_transform(texts).tocsr()
+            index.by_feature = index.matrix.T.tocsr()
+            index.vocabulary = index.vec.vocabulary_
+            index.idf = index.vec.idf_.astype(np.float32)
             index.starts = np.cumsum([0] + [len(d.texts) for d in docs[:-1]]).astype(np.int64)
         return index
+
+    def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The question's known features and their TF-IDF weights, L2-normalised (what the
+        vectorizer's transform gives, without its per-call overhead)."""
+        counts: dict[int, int] = {}
+        for token in analyze(text):
+            column = self.vocabulary.get(token)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        if not counts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * self.idf[columns]
+        return columns, weights / (float(np.sqrt((weights * weights).sum())) or 1.0)
 
     def scores(self, text: str) -> np.ndarray:
         """The best cosine of each doc's texts with the question."""
         if self.matrix is None or not normalize(text):
             return np.zeros(len(self.docs), dtype=np.float32)
-        q = self.vec.transform([text])
-        rows = (self.matrix @ q.T).toarray().ravel()
-        return np.maximum.reduceat(rows, self.starts) if len(rows) else rows
+        columns, weights = self.query(text)
+        if not len(columns):
+            return np.zeros(len(self.docs), dtype=np.float32)
+        rows = self.by_feature[columns].T @ weights  # features × texts, only the question's rows
+        return np.maximum.reduceat(rows, self.starts)
 
     def search(self, text: str, *, community_id: int | None, street_id: int | None, day: date,
                limit: int = 2) -> list[Hit]:

@@ -6,6 +6,7 @@ its communities'; the sysadmin everything, the district's (全区) entries inclu
 applies to the places they keep (the district's, their street's, their communities')."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -28,20 +29,20 @@ REFUSAL = "只有社区、街道管理员可以管理知识库"
 # --- where a resident lives, as far as answers go ---------------------------------------------------
 
 def resident_place(resident_id: int | None) -> tuple[int | None, int | None]:
-    """(community, street) of the resident: their 双报到 registration, else the place of their latest
-    placed order; (None, None) when neither is known (the district's entries still answer)."""
+    """(community, street) of the resident: their latest 双报到 registration, else the place of their
+    latest placed order; (None, None) when neither is known (the district's entries still answer).
+    One statement: it runs for every question."""
     if resident_id is None:
         return None, None
     from ..orders.models import Order
     from ..wishes.models import Member
-    community_id = db.session.scalar(select(Member.community_id).where(Member.resident_id == resident_id)
-                                     .order_by(Member.id.desc()).limit(1))
-    if community_id is None:
-        community_id = db.session.scalar(select(Order.community_id).where(
-            Order.resident_id == resident_id, Order.community_id.is_not(None)).order_by(Order.id.desc()).limit(1))
-    if community_id is None:
-        return None, None
-    return community_id, db.session.scalar(select(Community.street_id).where(Community.id == community_id))
+    registered = (select(Member.community_id).where(Member.resident_id == resident_id)
+                  .order_by(Member.id.desc()).limit(1).scalar_subquery())
+    ordered = (select(Order.community_id).where(Order.resident_id == resident_id, Order.community_id.is_not(None))
+               .order_by(Order.id.desc()).limit(1).scalar_subquery())
+    row = db.session.execute(select(Community.id, Community.street_id).where(
+        Community.id == func.coalesce(registered, ordered))).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 # --- the index --------------------------------------------------------------------------------------
@@ -59,8 +60,23 @@ def _docs() -> list[retrieval.Doc]:
                           [e.question, *(e.variants or [])], e.valid_from, e.valid_until) for e in rows]
 
 
+_checked = {"at": 0.0, "stamp": None, "changes": -1}
+_changes = [0]  # this process's own changes: seen at once, not after the refresh interval
+
+
 def index() -> retrieval.Index:
-    return retrieval.current(_stamp(), _docs)
+    """The entries' index. Another process's change is seen within KNOWLEDGE_REFRESH_SECONDS (the
+    stamp is read at most that often), this process's own at once."""
+    now = time.monotonic()
+    if (_checked["stamp"] is None or _checked["changes"] != _changes[0]
+            or now - _checked["at"] >= current_app.config["KNOWLEDGE_REFRESH_SECONDS"]):
+        _checked.update(at=now, stamp=_stamp(), changes=_changes[0])
+    return retrieval.current(_checked["stamp"], _docs)
+
+
+def changed() -> None:
+    """Called after every committed change of an entry (and by tests that write rows directly)."""
+    _changes[0] += 1
 
 
 @dataclass
@@ -256,6 +272,7 @@ def add_entry(actor: Actor, target: str, data: dict, *, question_ids: list[int] 
     if question_ids:
         _resolve_questions(actor, question_ids, entry)
     db.session.commit()
+    changed()
     return entry
 
 
@@ -267,6 +284,7 @@ def edit_entry(actor: Actor, entry_id: int, target: str, data: dict) -> Knowledg
     if changes:
         _event(entry, actor, "edit", changes)
     db.session.commit()
+    changed()
     return entry
 
 
@@ -279,6 +297,7 @@ def set_active(actor: Actor, entry_id: int, active: bool) -> KnowledgeEntry:
         entry.active = active
         _event(entry, actor, "restore" if active else "retire", {"active": [not active, active]})
     db.session.commit()
+    changed()
     return entry
 
 
@@ -364,6 +383,7 @@ def seed(actor: Actor | None = None) -> int:
         _event(entry, actor or Actor("system"), "seed", {})
         added += 1
     db.session.commit()
+    changed()
     return added
 
 
