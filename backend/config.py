@@ -30,8 +30,8 @@ class Config:
     # and word n-grams) is answered; from KNOWLEDGE_OFFER_SCORE up the two closest entries are offered;
     # below, the bot says it does not know and the question joins the console's 待补充 list.
     # Tuned on bench/knowledge_eval.yml (BENCHMARKS.md).
-    KNOWLEDGE_ANSWER_SCORE = float(_env("KNOWLEDGE_ANSWER_SCORE", "0.42"))
-    KNOWLEDGE_OFFER_SCORE = float(_env("KNOWLEDGE_OFFER_SCORE", "0.28"))
+    KNOWLEDGE_ANSWER_SCORE = float(_env("KNOWLEDGE_ANSWER_SCORE", "0.34"))
+    KNOWLEDGE_OFFER_SCORE = float(_env("KNOWLEDGE_OFFER_SCORE", "0.2"))
     # Between the two offered, the seed the bot's own model chose at least this confidently is answered.
     KNOWLEDGE_HINT_CONFIDENCE = float(_env("KNOWLEDGE_HINT_CONFIDENCE", "0.5"))
     # How often a process looks whether another one changed an entry (its own changes count at once).

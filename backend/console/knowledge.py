@@ -35,7 +35,7 @@ def knowledge_new():
 
 @bp.post("/knowledge/new")
 @login_required
-@back_to("console.knowledge_new")
+@back_to("console.knowledge_new", pages=(403, 404))
 def knowledge_add():
     data = load(forms.KnowledgeForm())
     entry = services.add_entry(g.actor, data["target"], data, question_ids=data["questions"],
@@ -55,7 +55,7 @@ def knowledge_entry(entry_id):
 
 @bp.post("/knowledge/<int:entry_id>")
 @login_required
-@back_to("console.knowledge_entry", pages=(404,))
+@back_to("console.knowledge_entry", pages=(403, 404))
 def knowledge_edit(entry_id):
     data = load(forms.KnowledgeForm())
     services.edit_entry(g.actor, entry_id, data["target"], data)
@@ -65,7 +65,7 @@ def knowledge_edit(entry_id):
 
 @bp.post("/knowledge/<int:entry_id>/<any(retire,restore):action>")
 @login_required
-@back_to("console.knowledge_entry", pages=(404,))
+@back_to("console.knowledge_entry", pages=(403, 404))
 def knowledge_retire(entry_id, action):
     services.set_active(g.actor, entry_id, action == "restore")
     flash(("ok_text", "已停用，机器人不再回答这条" if action == "retire" else "已恢复"))
@@ -90,8 +90,8 @@ def knowledge_export():
 
 @bp.post("/knowledge/import")
 @login_required
-@back_to("console.knowledge")
+@back_to("console.knowledge", pages=(403,))
 def knowledge_import():
-    counts = transfer.import_xlsx(g.actor, transfer.uploaded(request.files.get("file")))
+    counts = transfer.import_upload(g.actor, request.files.get("file"))
     flash(("ok_text", "导入完成：新增{added}条，修改{changed}条，未变{unchanged}条，上级维护的{skipped}条未动".format(**counts)))
     return redirect(url_for("console.knowledge"))

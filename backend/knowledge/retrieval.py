@@ -62,6 +62,31 @@ def vectorizer():
     return TfidfVectorizer(analyzer=analyze, sublinear_tf=True, dtype=np.float32)
 
 
+_background: list[str] = []
+
+
+def background() -> list[str]:
+    """What residents write besides questions — the bot's training messages (reports, small talk,
+    follow-ups; intents/nlu without the FAQ file) and the kind model's: counted in the IDF only, so a
+    word every kind of message uses (时间, 开放, 在哪, 办理) weighs little and a topic's own (暖气, 泳池,
+    驿站) much, however few entries there are."""
+    if not _background:
+        import yaml
+        from ..config import ROOT
+        texts = []
+        for path in sorted((ROOT / "intents" / "nlu").glob("*.yml")):
+            if path.name == "faq.yml":
+                continue
+            for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+                texts += [line.strip()[2:] for line in str(block.get("examples", "")).splitlines()
+                          if line.strip().startswith("- ")]
+        kinds = ROOT / "intents" / "kinds" / "train.tsv"
+        if kinds.exists():
+            texts += [line.split("\t")[-1] for line in kinds.read_text(encoding="utf-8").splitlines()[1:] if line]
+        _background.extend(texts)
+    return _background
+
+
 @dataclass
 class Doc:
     """What retrieval needs of an entry (kept in the index, so a question loads no rows)."""
@@ -109,7 +134,8 @@ class Index:
         texts = [t for d in docs for t in d.texts]
         if texts:
             index.vec = vectorizer()
-            index.matrix = index.vec.fit_transform(texts).tocsr()
+            index.vec.fit(texts + background())
+            index.matrix = index.vec.transform(texts).tocsr()
             index.by_feature = index.matrix.T.tocsr()
             index.vocabulary = index.vec.vocabulary_
             index.idf = index.vec.idf_.astype(np.float32)
@@ -197,7 +223,9 @@ def groups(texts: list[str], threshold: float = 0.12) -> list[list[int]]:
         return [[0]]
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
-    matrix = vectorizer().fit_transform(texts).tocsr()
+    vec = vectorizer()
+    vec.fit(texts + background())
+    matrix = vec.transform(texts).tocsr()
     distance = 1.0 - np.clip((matrix @ matrix.T).toarray(), 0.0, 1.0)
     np.fill_diagonal(distance, 0.0)
     labels = fcluster(linkage(squareform(distance, checks=False), "average"), t=1.0 - threshold,

@@ -113,6 +113,12 @@ def import_xlsx(actor: Actor, content: bytes) -> dict:
     return counts
 
 
+def import_upload(actor: Actor, file) -> dict:
+    """The console's upload: who may import is judged before the file is read."""
+    services.targets(actor)
+    return import_xlsx(actor, uploaded(file))
+
+
 def uploaded(file) -> bytes:
     """The form's XLSX, read no further than MAX_UPLOAD_BYTES + 1."""
     if file is None or not file.filename:

@@ -127,7 +127,7 @@ def test_ten_similar_unanswered_questions_are_one_group_with_their_count(db, mak
                "供暖开始时间是哪天", "什么时候开始供暖气", "暖气什么时候通", "今年暖气几号来",
                "小区几号开始供暖", "供暖时间今年定了吗"]
     for text in similar + ["幸福食堂今天吃什么"]:
-        assert services.ask(places["res1"].id, text).outcome == "declined", text
+        assert services.ask(places["res1"].id, text).outcome != "answered", text
     groups = services.unanswered(places["cadmin"])
     assert groups[0]["count"] == 10 and len(groups) == 2 and groups[1]["count"] == 1
     assert services.unanswered(places["cadmin2"]) == []
