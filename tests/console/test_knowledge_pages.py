@@ -59,13 +59,13 @@ def test_ten_similar_questions_are_one_line_with_their_count(app, db, redis, mak
     world = make.world()
     resident = make.resident()
     make.order(resident)  # the resident lives in the world's community
-    for text in ["小区暖气什么时候开始供", "暖气几号开始供暖", "今年供暖什么时候开始", "暖气啥时候来",
-                 "供暖开始时间是哪天", "什么时候开始供暖气", "暖气什么时候通", "今年暖气几号来",
-                 "小区几号开始供暖", "供暖时间今年定了吗", "幸福食堂今天吃什么"]:
+    for text in ["社区电影什么时候放", "露天电影几号放映", "今晚放电影吗", "社区电影放的什么片", "这周有没有露天电影",
+                 "广场电影几点开始", "放电影在哪个位置", "露天电影要带凳子吗", "社区电影每月放几次", "今年还放露天电影吗",
+                 "幸福食堂今天吃什么"]:
         services.ask(resident.id, text)
     page = _console(app, world["community_admin"]).get("/console/knowledge/unanswered").get_data(as_text=True)
     rows = re.findall(r'<tr class="unanswered-group">.*?<td class="count">(\d+)</td>', page, re.S)
-    assert rows == ["10", "1"]
+    assert rows[0] == "10" and all(n == "1" for n in rows[1:])
 
 
 def test_an_answered_consultation_opens_the_form_prefilled(app, db, redis, make):
