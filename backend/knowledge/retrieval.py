@@ -57,34 +57,45 @@ def analyze(text: str) -> list[str]:
     return grams + words
 
 
+def _given(tokens: list[str]) -> list[str]:
+    return tokens
+
+
 def vectorizer():
+    """TF-IDF over token lists already made by `analyze` (the background's are made once)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    return TfidfVectorizer(analyzer=analyze, sublinear_tf=True, dtype=np.float32)
+    return TfidfVectorizer(analyzer=_given, sublinear_tf=True, dtype=np.float32)
 
 
-_background: list[str] = []
+_background: list[list[str]] = []
+_background_lock = threading.Lock()
 
 
-def background() -> list[str]:
+def background() -> list[list[str]]:
     """What residents write besides questions — the bot's training messages (reports, small talk,
-    follow-ups; intents/nlu without the FAQ file) and the kind model's: counted in the IDF only, so a
-    word every kind of message uses (时间, 开放, 在哪, 办理) weighs little and a topic's own (暖气, 泳池,
-    驿站) much, however few entries there are."""
-    if not _background:
-        import yaml
-        from ..config import ROOT
-        texts = []
-        for path in sorted((ROOT / "intents" / "nlu").glob("*.yml")):
-            if path.name == "faq.yml":
-                continue
-            for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
-                texts += [line.strip()[2:] for line in str(block.get("examples", "")).splitlines()
-                          if line.strip().startswith("- ")]
-        kinds = ROOT / "intents" / "kinds" / "train.tsv"
-        if kinds.exists():
-            texts += [line.split("\t")[-1] for line in kinds.read_text(encoding="utf-8").splitlines()[1:] if line]
-        _background.extend(texts)
+    follow-ups; intents/nlu without the FAQ file) and the kind model's — as token lists, made once:
+    counted in the IDF only, so a word every kind of message uses (时间, 开放, 在哪, 办理) weighs little
+    and a topic's own (暖气, 泳池, 驿站) much, however few entries there are."""
+    with _background_lock:
+        if not _background:
+            _background.extend([analyze(text) for text in _background_texts()])
     return _background
+
+
+def _background_texts() -> list[str]:
+    import yaml
+    from ..config import ROOT
+    texts = []
+    for path in sorted((ROOT / "intents" / "nlu").glob("*.yml")):
+        if path.name == "faq.yml":
+            continue
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            texts += [line.strip()[2:] for line in str(block.get("examples", "")).splitlines()
+                      if line.strip().startswith("- ")]
+    kinds = ROOT / "intents" / "kinds" / "train.tsv"
+    if kinds.exists():
+        texts += [line.split("\t")[-1] for line in kinds.read_text(encoding="utf-8").splitlines()[1:] if line]
+    return texts
 
 
 @dataclass
@@ -133,9 +144,10 @@ class Index:
         index = cls(stamp, docs)
         texts = [t for d in docs for t in d.texts]
         if texts:
+            tokens = [analyze(t) for t in texts]
             index.vec = vectorizer()
-            index.vec.fit(texts + background())
-            index.matrix = index.vec.transform(texts).tocsr()
+            index.vec.fit(tokens + background())
+            index.matrix = index.vec.transform(tokens).tocsr()
             index.by_feature = index.matrix.T.tocsr()
             index.vocabulary = index.vec.vocabulary_
             index.idf = index.vec.idf_.astype(np.float32)
@@ -223,9 +235,10 @@ def groups(texts: list[str], threshold: float = 0.12) -> list[list[int]]:
         return [[0]]
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
+    tokens = [analyze(t) for t in texts]
     vec = vectorizer()
-    vec.fit(texts + background())
-    matrix = vec.transform(texts).tocsr()
+    vec.fit(tokens + background())
+    matrix = vec.transform(tokens).tocsr()
     distance = 1.0 - np.clip((matrix @ matrix.T).toarray(), 0.0, 1.0)
     np.fill_diagonal(distance, 0.0)
     labels = fcluster(linkage(squareform(distance, checks=False), "average"), t=1.0 - threshold,
