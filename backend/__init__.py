@@ -45,10 +45,10 @@ def create_app(config: str | type | None = None) -> Flask:
     headers.register(app)
 
     from . import models  # noqa: F401  (every model registered before migrations/queries)
-    from . import accounts, chat, dispatch, disputes, notifications, orders, privacy, wechat, wishes
+    from . import accounts, chat, dispatch, disputes, knowledge, notifications, orders, privacy, wechat, wishes
     # Each domain package registers itself: its API blueprints, signal receivers and periodic jobs
     # (in this order: receivers of order_changed connect as they always have).
-    for package in (accounts, orders, dispatch, chat, disputes, notifications, privacy, wishes, wechat):
+    for package in (accounts, orders, dispatch, chat, disputes, notifications, privacy, wishes, wechat, knowledge):
         package.init_app(app, api)
     from .console import bp as console_bp
     from .h5.views import bp as h5_bp

@@ -26,6 +26,16 @@ class Config:
     CATEGORY_CONFIDENCE_THRESHOLD = (float(_env("CATEGORY_CONFIDENCE_THRESHOLD", "")) if
                                      _env("CATEGORY_CONFIDENCE_THRESHOLD", "") else None)
     TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+    # 知识库 (backend/knowledge): a question scoring at least KNOWLEDGE_ANSWER_SCORE (cosine of char
+    # and word n-grams) is answered; from KNOWLEDGE_OFFER_SCORE up the two closest entries are offered;
+    # below, the bot says it does not know and the question joins the console's 待补充 list.
+    # Tuned on bench/knowledge_eval.yml (BENCHMARKS.md).
+    KNOWLEDGE_ANSWER_SCORE = float(_env("KNOWLEDGE_ANSWER_SCORE", "0.34"))
+    KNOWLEDGE_OFFER_SCORE = float(_env("KNOWLEDGE_OFFER_SCORE", "0.2"))
+    # Between the two offered, the seed the bot's own model chose at least this confidently is answered.
+    KNOWLEDGE_HINT_CONFIDENCE = float(_env("KNOWLEDGE_HINT_CONFIDENCE", "0.5"))
+    # How often a process looks whether another one changed an entry (its own changes count at once).
+    KNOWLEDGE_REFRESH_SECONDS = float(_env("KNOWLEDGE_REFRESH_SECONDS", "5"))
     ORDER_NUMBER_PREFIX = _env("ORDER_NUMBER_PREFIX", "HX")
     # A session (API token, console or H5 cookie) lasts a working day from its login, then the person
     # logs in again; logout, a new password or deactivation end it before (accounts/sessions.py).
@@ -279,6 +289,8 @@ class TestConfig(Config):
     # Raised far past what any test sends; tests/ratelimits/test_rate_limits.py sets the real ones.
     RATE_LIMIT_LOGIN_ACCOUNT = RATE_LIMIT_LOGIN_IP = RATE_LIMIT_LOGIN_IP_ACCOUNTS = RATE_LIMIT_CHAT = "100000 per hour"
     RATE_LIMIT_ORDERS = RATE_LIMIT_WECHAT = RATE_LIMIT_OPEN311 = "100000 per hour"
+    # Tests delete rows behind the services' back: the 知识库's index looks at its stamp every question.
+    KNOWLEDGE_REFRESH_SECONDS = 0.0
 
 
 def config_for(name: str | None):

@@ -7,3 +7,4 @@ from .open311.models import Partner  # noqa: F401
 from .privacy.models import PrivacyEvent  # noqa: F401
 from .disputes.models import Dispute, DisputeEvent, DisputeMeeting, DisputeParty, DisputeTask  # noqa: F401
 from .wishes.models import ListItem, Member, PartnerUnit, VolunteerHours, Wish, WishEvent  # noqa: F401
+from .knowledge.models import KnowledgeEntry, KnowledgeEvent, KnowledgeQuestion  # noqa: F401

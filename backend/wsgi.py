@@ -1,7 +1,7 @@
 """The app as the web server runs it (Procfile: gunicorn 'backend.wsgi:app'): made, then warmed up
 before its first request. Each gunicorn worker imports this module once when it starts, so what
 would otherwise happen inside a resident's first request in every worker — loading the category
-model, the kind model (trained once if the cache lacks it) and jieba's dictionary (about 2 s here, with every thread of the worker queued behind its
+model, the kind model (trained once if the cache lacks it), the 知识库's index and jieba's dictionary (about 2 s here, with every thread of the worker queued behind its
 lock) and configuring the ORM's mappers — happens before the worker takes a connection."""
 import logging
 import time
@@ -21,6 +21,12 @@ def warm_up(flask_app) -> float:
     with flask_app.app_context():
         classifier.classify("楼道灯坏了")  # loads the model, and jieba's dictionary on first use
     predict_kind("楼道灯坏了")  # loads the kind model (builds it into the cache if absent)
+    with flask_app.app_context():
+        from .knowledge import services as knowledge
+        try:  # the 知识库's index (and jieba's default dictionary): else the bot's first question waits for it
+            knowledge.index()
+        except Exception:  # noqa: BLE001 — a database not migrated yet: the first question builds it
+            log.warning("知识库 index not built at start-up", exc_info=True)
     took = time.perf_counter() - started
     log.info("warmed up in %.1f s", took)
     return took

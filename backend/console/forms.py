@@ -198,3 +198,37 @@ class CommunityRuleForm(Schema):
     grid = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)  # the page to go back to
     community = BoundedInt(required=True, minimum=1, maximum=INT32_MAX)
     enabled = fields.Boolean(required=True, truthy={"1"}, falsy={"0"})
+
+
+class KnowledgeForm(Schema):
+    """知识库: one entry (its other ways of asking one a line); the scope is a place the staff keeps."""
+    class Meta:
+        unknown = EXCLUDE
+
+    target = fields.String(required=True, validate=validate.Regexp(r"^(district|(street|community):[0-9]{1,9})$"))
+    question = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    variants = fields.String(load_default="", validate=validate.Length(max=2000))
+    answer = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    link = fields.String(load_default=None, validate=validate.Length(max=300))
+    phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    place = fields.String(load_default=None, validate=validate.Length(max=200))
+    category = fields.String(load_default=None, validate=validate.Length(max=40))
+    valid_from = fields.Date(load_default=None, validate=_DAYS)
+    valid_until = fields.Date(load_default=None, validate=_DAYS)
+    order = fields.String(load_default=None, validate=validate.Length(max=40))
+    questions = fields.String(load_default="", validate=validate.Regexp(r"^[0-9,]{0,6000}$"))
+
+    @post_load
+    def _lists(self, data, **kwargs):
+        data["variants"] = [line.strip() for line in data["variants"].splitlines() if line.strip()]
+        data["questions"] = [int(n) for n in data["questions"].split(",") if n.isdigit() and len(n) < 10]
+        return data
+
+
+class KnowledgeQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.String(validate=validate.Length(max=100))
+    order = fields.String(validate=validate.Length(max=40))
+    questions = fields.String(validate=validate.Regexp(r"^[0-9,]{0,6000}$"))

@@ -131,3 +131,12 @@ def rate_order(sender_id: str, number: str, satisfaction: Optional[str] = None, 
 
 def cancel_order(sender_id: str, number: str) -> Reply:
     return _call("POST", f"/api/v1/bot/orders/{number}/cancel", json={"sender_id": sender_id})
+
+
+def ask_knowledge(sender_id: str, text: str, hint: Optional[str] = None, hint_confidence: float = 0.0) -> Reply:
+    """The 知识库's answer for the resident of this conversation: outcome answered (entry), offered
+    (offers: the two closest) or declined. hint: the ResponseSelector's choice (ask_faq/<key>)."""
+    body: Dict[str, Any] = {"sender_id": sender_id, "text": text}
+    if hint:
+        body.update(hint=hint, hint_confidence=round(min(max(float(hint_confidence), 0.0), 1.0), 4))
+    return _call("POST", "/api/v1/bot/knowledge/answer", json=body)

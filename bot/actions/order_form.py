@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.types import DomainDict
 
 from . import backend_client as backend
+from . import knowledge
 from .common import (LOCATION_MAX, SKIPPED, STOP_INTENTS, channel_of, format_time, given, idempotency_key_of,
                      latest_intent, latest_text, reset_order_events)
 from .parsing import (entities_of, find_phone, find_url, intent_kind, is_substantive, kind_to_send, location_parts,
@@ -255,6 +256,11 @@ class ActionRecordUnclear(Action):
         text = latest_text(tracker)
         if not text:
             dispatcher.utter_message(response="utter_default")
+            return []
+        # A question the 知识库 answers with confidence is answered, not made an order.
+        answer = knowledge.ask(tracker)
+        if answer and answer.get("outcome") == "answered" and answer.get("entry"):
+            knowledge.say_entry(dispatcher, answer["entry"])
             return []
         try:
             reply = backend.create_order(

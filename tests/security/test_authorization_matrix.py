@@ -53,6 +53,7 @@ from backend.open311 import services as open311
 from backend.dispatch import claims, listings
 from backend.disputes import services as disputes
 from backend.disputes.models import Dispute, DisputeEvent
+from backend.knowledge import services as knowledge
 from backend.orders import photos, replies
 from backend.orders.models import Order, OrderEvent
 from backend.wishes import registry as wish_registry, services as wishes
@@ -482,6 +483,26 @@ TABLE = [
         "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403", path="/console/canned-replies/{canned}/retire",
         body={}),
     Row("GET", "/console/volunteers/hours.csv", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    # 知识库: the bot asks for the resident of its conversation; community admins and above keep the
+    # entries of their places (cadmin2 does not know community 1's entry: 404).
+    Row("POST", "/api/v1/bot/knowledge/answer", "401 403 403 403 403 403 403 403 403 403 403 200 200 401 403 403",
+        body=lambda w, s: {"sender_id": s, "text": "社区疫苗接种时间"}),
+    Row("GET", "/console/knowledge", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("GET", "/console/knowledge/new", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/knowledge/new", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
+        body=lambda w, s: {"target": f"community:{w['community'].id}", "question": "物业电话", "answer": "0531-1"}),
+    Row("GET", "/console/knowledge/<int:entry_id>", "302 302 302 403 403 403 200 404 200 403 200 302 302 302 403 403",
+        path="/console/knowledge/{entry}"),
+    Row("POST", "/console/knowledge/<int:entry_id>", "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403",
+        path="/console/knowledge/{entry}",
+        body=lambda w, s: {"target": f"community:{w['community'].id}", "question": "社区疫苗接种时间", "answer": "周三"}),
+    Row("POST", "/console/knowledge/<int:entry_id>/<any(retire,restore):action>",
+        "302 302 302 403 403 403 302 404 302 403 302 302 302 302 403 403", path="/console/knowledge/{entry}/retire",
+        body={}),
+    Row("GET", "/console/knowledge/unanswered", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("GET", "/console/knowledge/export.xlsx", "302 302 302 403 403 403 200 200 200 403 200 302 302 302 403 403"),
+    Row("POST", "/console/knowledge/import", "302 302 302 403 403 403 302 302 302 403 302 302 302 302 403 403",
+        body={}),
 ]
 
 
@@ -528,7 +549,9 @@ def _world(make):
     unit = wish_registry.add_unit(cadmin, community_id=c1.id, name="工商银行支行")
     item = wish_registry.add_item(cadmin, community_id=c1.id, kind="need", title="帮厨")
     canned = replies.save_canned(cadmin, community_id=c1.id, title="已受理", text="{居民称呼}您好，{工单号}已受理")
+    entry = knowledge.add_entry(cadmin, f"community:{c1.id}", {"question": "社区疫苗接种时间", "answer": "周二上午"})
     return {"grids": (g1, g2), "staff": staff, "residents": residents, "community": c1, "make": make, "canned": canned,
+            "entry": entry,
             "partner_key": partner_key, "service": service, "member_b": member_b, "unit": unit, "item": item}
 
 
@@ -636,7 +659,7 @@ def _call(app, auth, world, row: Row, who: str, order: Order | None):
         photo_name=stored.url[len("/uploads/"):] if stored else None, w1=world["staff"]["w1"].id, photo_id=stored.id if stored else None,
         community=world["community"].id, service=world["service"], dispute=world.get("dispute"),
         wish=getattr(order, "id", None), member=world["member_b"].id, item=world["item"].id,
-        canned=world["canned"].id)
+        canned=world["canned"].id, entry=world["entry"].id)
     body = row.body(world, sender) if callable(row.body) else row.body
     if who == "partner":  # the key goes where Open311 puts it: a query parameter, a form field
         path += ("&" if "?" in path else "?") + "api_key=" + world["partner_key"]

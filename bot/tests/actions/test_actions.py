@@ -17,6 +17,8 @@ from actions.parsing import (
 
 from .conftest import BACKEND
 
+KNOWLEDGE = f"{BACKEND}/api/v1/bot/knowledge/answer"
+DECLINED = {"outcome": "declined", "score": 0.1, "entry": None, "offers": []}
 ORDERS = f"{BACKEND}/api/v1/bot/orders"
 
 
@@ -315,11 +317,13 @@ def test_bare_yes_is_not_a_location(snapshot, run):
 # ----------------------------------------------------------------------------- not understood
 @responses.activate
 def test_unclear_message_is_stored_at_once_as_an_unclassified_order(snapshot, run):
+    responses.post(KNOWLEDGE, json=DECLINED)
     responses.post(ORDERS, status=201, json={"number": "HX20261123-0004", "state": "submitted",
                                              "grid": None, "claim_by": None, "resolve_by": None})
     messages, events = run(A.ActionRecordUnclear(), snapshot("fallback_unclear"))
 
-    call = responses.calls[0].request
+    assert json.loads(responses.calls[0].request.body) == {"sender_id": "resident-42", "text": "我家那个事儿你们得给个说法"}
+    call = responses.calls[1].request
     assert call.headers["Authorization"] == "Bearer svc-token"
     assert json.loads(call.body) == {
         "sender_id": "resident-42",
@@ -338,16 +342,18 @@ def test_unclear_message_is_stored_at_once_as_an_unclassified_order(snapshot, ru
 
 @responses.activate
 def test_unclear_long_message_keeps_the_text_and_cuts_the_location(snapshot, run):
+    responses.post(KNOWLEDGE, json=DECLINED)
     responses.post(ORDERS, status=201, json={"number": "HX20261123-0005", "state": "submitted"})
     text = "俺们这" + "楼那个事" * 80
     run(A.ActionRecordUnclear(), snapshot("fallback_unclear", text=text))
-    body = json.loads(responses.calls[0].request.body)
+    body = json.loads(responses.calls[1].request.body)
     assert body["text"] == text
     assert body["location_text"] == text[:200]
 
 
 @responses.activate
 def test_unclear_message_backend_down_is_polite(snapshot, run):
+    responses.post(KNOWLEDGE, body=requests.ConnectionError("refused"))
     responses.post(ORDERS, body=requests.ConnectionError("refused"))
     messages, events = run(A.ActionRecordUnclear(), snapshot("fallback_unclear"))
     assert [m["response"] for m in messages] == ["utter_backend_unavailable"]
@@ -356,6 +362,7 @@ def test_unclear_message_backend_down_is_polite(snapshot, run):
 
 @responses.activate
 def test_unclear_message_refused_by_backend_is_polite(snapshot, run):
+    responses.post(KNOWLEDGE, json=DECLINED)
     responses.post(ORDERS, status=400, json={"error": {"code": "validation", "message": "bad"}})
     messages, _ = run(A.ActionRecordUnclear(), snapshot("fallback_unclear"))
     assert [m["response"] for m in messages] == ["utter_backend_unavailable"]
