@@ -114,6 +114,9 @@ class EventSchema(Schema):
 
 class ResidentEventSchema(EventSchema):
     note = fields.Function(timeline.note_for_resident, allow_none=True)
+    # In words, so a client (the mini-program) draws the timeline from the one set of labels.
+    action_label = fields.Function(lambda e: label("actions", e.action))
+    to_state_label = fields.Function(lambda e: label("states", e.to_state) if e.to_state else None)
 
 
 class AttachmentSchema(Schema):
