@@ -108,7 +108,7 @@ async function report() {
   h.tap(page, '.submit')  // not yet agreed: nothing is sent
   await new Promise((r) => setTimeout(r, 100))
   assert.strictEqual(wx.calls('request').filter((c) => c.url.endsWith('/api/v1/orders')).length, 0)
-  h.fire(page, inner('privacy-sheet', '#agree-privacy'), 'agreeprivacyauthorization', {})
+  h.fire(page, inner('.privacy', '#agree-privacy'), 'agreeprivacyauthorization', {})
   await h.until(() => !h.pageText(page).includes('隐私保护指引'), 'the guide to close')
   assert.strictEqual(wx.getStorageSync('privacyAgreed'), true)
 
@@ -122,7 +122,7 @@ async function report() {
   const labels = page.instance.data.buildings.map((b) => b.label)
   const index = labels.indexOf(process.env.BUILDING_LABEL)
   assert.ok(index >= 0, 'the registered building is offered: ' + labels.join(','))
-  h.fire(page, 'picker', 'change', { value: index })
+  h.fire(page, '.building-picker', 'change', { value: index })
   await h.until(() => h.text(h.find(page, '.place')).includes(process.env.BUILDING_LABEL), 'the place')
 
   h.tap(page, '.submit')
@@ -213,6 +213,7 @@ async function wishPost() {
   const board = await h.openPage('pages/wishes/index')
   await h.until(() => !board.instance.data.loading, 'the wish board')
   h.tap(board, '.new-wish')
+  await h.until(() => wx.calls('navigateTo').length === 1, 'the new-wish page')
   assert.strictEqual(wx.calls('navigateTo').pop().url, '/pages/wishes/new')
   const form = await h.openPage('pages/wishes/new')
   await h.until(() => h.find(form, '.wish-text'), 'the wish form')
@@ -247,7 +248,9 @@ async function wishClaim() {
   const shown = h.text(h.find(board, '.open-wish'))
   assert.ok(shown.includes('手机挂号') && !shown.includes('13912345678'), 'another resident reads it masked: ' + shown)
   assert.ok(h.text(h.find(board, '.membership')).includes('志愿者'))
+  const trips = wx.calls('navigateTo').length
   h.tap(board, '.open-wish')
+  await h.until(() => wx.calls('navigateTo').length > trips, 'the wish page')
   const id = wx.calls('navigateTo').pop().url.split('id=')[1]
   assert.strictEqual(Number(id), state.wish)
   const detail = await h.openPage('pages/wishes/detail', { id })
