@@ -98,6 +98,29 @@ async function chatWithBot() {
   save()
 }
 
+// --- the bot's quick replies as buttons, and 转人工 when the bot offers it -------------------------------
+async function quickReplies() {
+  const wx = phoneOf('alice')
+  const page = await h.openPage('pages/chat/index')
+  await h.until(() => wx.getStorageSync('token'), 'the silent sign-in')
+  h.fire(page, '.draft', 'input', { value: '我想评价一下上次的工单' })
+  h.tap(page, '.send')
+  await h.until(() => h.find(page, '.quick-reply'), 'the quick replies')
+  assert.deepStrictEqual(h.findAll(page, '.quick-reply').map(h.text), ['满意', '不满意', '转人工'])
+  assert.ok(h.find(page, '.to-human'), 'the bot said 转人工: the button is there')
+  h.tap(page, '.quick-reply', 1)
+  await h.until(() => wx.calls('request').filter((c) => c.url.endsWith('/api/v1/chat')).length === 2, 'the second message')
+  await h.until(() => !page.instance.data.sending, 'the answer')
+  const sent = wx.calls('request').filter((c) => c.url.endsWith('/api/v1/chat')).map((c) => c.data.text)
+  assert.deepStrictEqual(sent, ['我想评价一下上次的工单', '/rate_service{"satisfaction": "不满意"}'])
+  const mine = h.findAll(page, '.me').map(h.text)
+  assert.strictEqual(mine[mine.length - 1], '不满意', 'the resident sees the title, the bot gets the payload')
+  h.tap(page, '.to-human')
+  await h.until(() => wx.calls('request').filter((c) => c.url.endsWith('/api/v1/chat')).length === 3, 'the 转人工 message')
+  assert.strictEqual(wx.calls('request').filter((c) => c.url.endsWith('/api/v1/chat')).pop().data.text, '转人工')
+  await h.until(() => !page.instance.data.sending && h.findAll(page, '.bot').length === 3, 'the answer to 转人工')
+}
+
 // --- 随手拍 with a photo and a place, 我的诉求, a worker resolves it, 不满意 → reopened, withdraw another --
 async function report() {
   const wx = phoneOf('alice')
@@ -261,7 +284,7 @@ async function wishClaim() {
   assert.ok(h.find(detail, '.fulfil') && h.find(detail, '.release'))
 }
 
-const JOURNEYS = { chat, chatWithBot, report, comfort, wishPost, wishClaim }
+const JOURNEYS = { chat, chatWithBot, quickReplies, report, comfort, wishPost, wishClaim }
 
 const name = process.argv[2]
 if (!JOURNEYS[name]) {

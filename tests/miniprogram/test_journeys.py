@@ -58,6 +58,22 @@ def test_sign_in_silently_and_chat_to_an_order_number(phones, db):
     assert db.session.query(Order).count() == 1  # the retried message made one order
 
 
+def test_the_bots_quick_replies_are_buttons(phones, monkeypatch):
+    """A bot that offers buttons (Rasa's REST answer, faked at the gateway of this process's live
+    server): the chat draws them, sends the payload of the one tapped, and offers 转人工 when asked."""
+    from backend.chat import gateway
+    heard = []
+
+    def bot(path, payload):
+        heard.append(payload["message"])
+        return [{"text": "您对上次的处理满意吗？也可以说“转人工”。", "buttons": [
+            {"title": "满意", "payload": '/rate_service{"satisfaction": "满意"}'},
+            {"title": "不满意", "payload": '/rate_service{"satisfaction": "不满意"}'}]}]
+    monkeypatch.setattr(gateway, "_post", bot)
+    run(phones, "quickReplies")
+    assert heard == ["我想评价一下上次的工单", '/rate_service{"satisfaction": "不满意"}', "转人工"]
+
+
 def test_report_with_photo_and_place_rate_unsatisfied_and_withdraw_another(phones, db):
     state = run(phones, "report")
     db.session.expire_all()
