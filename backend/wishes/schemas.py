@@ -1,5 +1,7 @@
 """The forms of the wish pages (H5 and console), in marshmallow with the messages in Chinese: a
 resident or a community worker reads them beside the field."""
+from decimal import Decimal
+
 from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 
 from ..labels import label
@@ -110,8 +112,16 @@ class WishActionSchema(Schema):
 
     note = _text(500, required=False)
     evidence = _text(1000, required=False)
-    hours = fields.Decimal(places=1, as_string=False, error_messages={"invalid": "请填写小时数"},
-                           validate=validate.Range(min=0.5, max=100, error="0.5–100小时"))
+    # A number with its bounds in the OpenAPI document (a Decimal field would write them as strings),
+    # taken to one decimal place as the form's Decimal is.
+    hours = fields.Float(error_messages={"invalid": "请填写小时数"}, allow_nan=False,
+                         validate=validate.Range(min=0.5, max=100, error="0.5–100小时"))
+
+    @post_load
+    def _tenths(self, data, **_):
+        if "hours" in data:
+            data["hours"] = Decimal(str(data["hours"])).quantize(Decimal("0.1"))
+        return data
 
 
 class RegisterSchema(RegisterForm):

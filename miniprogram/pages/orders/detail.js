@@ -40,7 +40,8 @@ Component({
     show(order) {
       const can = {}
       order.allowed_actions.forEach((a) => { can[a] = true })
-      const steps = order.events.map((e) => ({
+      const steps = order.events.map((e, i) => ({
+        key: i,
         action: e.to_state_label && e.action_label !== e.to_state_label ? `${e.action_label}（${e.to_state_label}）` : e.action_label,
         when: ui.when(e.created_at), note: e.note || '',
       })).reverse()
