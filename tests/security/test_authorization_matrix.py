@@ -710,7 +710,8 @@ def test_without_a_token_the_answer_is_401_before_any_input_is_judged(app, db, r
         if not row.rule.startswith("/api/v1/") or expected["anon"] != "401" or expected["res_a"] == "401":
             continue  # public, or a login (where 401 is the wrong password's answer, for everyone)
         path = row.rule.replace("<string:number>", number).replace("<int:dispute_id>", "1").replace(
-            "<string:action>", "open_deliberation")
+            "<string:action>", "open_deliberation").replace("<int:wish_id>", "1").replace(
+            "<any(claim,release,fulfil,confirm,withdraw):action>", "claim")
         response = (client.get(path + "?unexpected=1") if row.method == "GET"
                     else client.post(path, json={"unexpected": "x" * 5000}))
         assert response.status_code == 401, (row.method, row.rule, response.get_json())
