@@ -31,11 +31,25 @@ scripts/venv.sh .venv-s3 requirements-s3server.txt
 step "bot venv (bot/.venv, Rasa 3.6)"
 scripts/venv.sh bot/.venv bot/requirements.txt
 
-step "front-end assets (npm)"
+step "npm packages (front-end assets; miniprogram-simulate and jsdom for the mini-program's tests)"
+# Content-addressed like the venvs: $RED_MAILBOX_CACHE/node/<hash of package-lock.json>/node_modules,
+# linked as ./node_modules, so worktrees and fresh clones share one install and a changed lockfile
+# installs a new one beside the old. Scripts stay off (--ignore-scripts): nothing here needs them.
 lock_hash=$(sha256sum package-lock.json | cut -c1-16)
-if [ "$(cat node_modules/.lock-hash 2>/dev/null)" != "$lock_hash" ]; then
-  npm ci --no-audit --no-fund --ignore-scripts
-  echo "$lock_hash" > node_modules/.lock-hash
+node_cache=${RED_MAILBOX_CACHE:-$HOME/.cache/red-mailbox}/node/$lock_hash
+mkdir -p "$node_cache"
+(
+  flock 9
+  if [ ! -f "$node_cache/.complete" ]; then
+    rm -rf "$node_cache/node_modules"
+    cp package.json package-lock.json "$node_cache/"
+    (cd "$node_cache" && npm ci --no-audit --no-fund --ignore-scripts)
+    touch "$node_cache/.complete"
+  fi
+) 9>"$node_cache.lock"
+if [ "$(readlink node_modules 2>/dev/null)" != "$node_cache/node_modules" ]; then
+  rm -rf node_modules
+  ln -s "$node_cache/node_modules" node_modules
 fi
 
 step "bot model (trained only when its data or config changed)"

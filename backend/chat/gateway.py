@@ -71,10 +71,12 @@ def resident_id_of(sender: str) -> int | None:
 
 
 def turn(resident_id: int, text: str, channel: str = "h5",
-         key: str | None = None) -> tuple[list[str], str | None]:
-    """One conversation turn through the REST channel: the bot's text replies in order, and the
-    number of the order it created, if any (its custom payload). The resident's channel and the
-    turn's idempotency key travel as message metadata: the bot stores the order with both."""
+         key: str | None = None) -> tuple[list[str], str | None, list[dict]]:
+    """One conversation turn through the REST channel: the bot's text replies in order, the
+    number of the order it created, if any (its custom payload), and the quick replies it offers
+    (Rasa's `buttons`: title and payload, at most ten, for the mini-program's buttons). The
+    resident's channel and the turn's idempotency key travel as message metadata: the bot stores
+    the order with both."""
     messages = _post("/webhooks/rest/webhook", {"sender": sender_id(resident_id), "message": text,
                                                 "metadata": {"channel": channel, "idempotency_key": key}})
     if not isinstance(messages, list):
@@ -82,7 +84,10 @@ def turn(resident_id: int, text: str, channel: str = "h5",
     messages = [m for m in messages if isinstance(m, dict)]
     created = next((m["custom"].get("order_number") for m in messages
                     if isinstance(m.get("custom"), dict) and m["custom"].get("order_number")), None)
-    return [m["text"] for m in messages if m.get("text")], created
+    buttons = [{"title": str(b["title"])[:40], "payload": str(b.get("payload") or b["title"])[:200]}
+               for m in messages for b in (m.get("buttons") if isinstance(m.get("buttons"), list) else [])
+               if isinstance(b, dict) and b.get("title")][:10]
+    return [m["text"] for m in messages if m.get("text")], created, buttons
 
 
 def awaiting_answer(resident_id: int) -> bool:

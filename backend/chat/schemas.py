@@ -14,10 +14,17 @@ class ChatSchema(StrictSchema):
                        "already made instead of a second"})
 
 
+class QuickReplySchema(Schema):
+    title = fields.String()
+    payload = fields.String(metadata={"description": "what to send as the next message's text when tapped"})
+
+
 class ChatReplySchema(Schema):
     replies = fields.List(fields.String())
     order_number = fields.String(allow_none=True)
     bot = fields.String()
+    buttons = fields.List(fields.Nested(QuickReplySchema), dump_default=list, metadata={
+        "description": "quick replies the bot offers (none when it offers none or is down)"})
 
 
 class ParseSchema(StrictSchema):

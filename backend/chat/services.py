@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_id: str | None = None,
                    key: str | None = None) -> dict:
-    """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable"}.
+    """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable",
+    "buttons": the bot's quick replies}.
 
     The turn's idempotency key — the caller's (a WeChat MsgId), the client's message id, or one made
     for this turn — goes with every order the turn makes, by the bot or by the fallback below: a
@@ -47,14 +48,14 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
         return {"replies": [emergencies.advice(danger, order.community_id or community_id, order)],
                 "order_number": order.number, "bot": "skipped"}
     try:
-        replies, created = gateway.turn(resident_id, text, channel, key)
+        replies, created, buttons = gateway.turn(resident_id, text, channel, key)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
         # A slow bot may have made the order before we stopped waiting: the key finds it.
         return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
     if not replies:
         return _store_as_order(resident_id, text, channel, "unclassified", key)
-    return {"replies": replies, "order_number": created, "bot": "ok"}
+    return {"replies": replies, "order_number": created, "bot": "ok", "buttons": buttons}
 
 
 def _bot_awaits(resident_id: int) -> bool:

@@ -11,6 +11,7 @@ from . import states, timeline
 SATISFACTION_WORDS = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "unsatisfied"}
 
 _text = validate.Length(min=1, max=2000)
+PHOTO_MAX_COUNT = 9  # photos per order a resident may send (the mini-program's picker says the same)
 
 
 def photo_url(**kwargs) -> fields.Url:
@@ -46,7 +47,7 @@ class OrderCreateSchema(StrictSchema):
     # Photos uploaded to one's own orders (`/uploads/…`, as `POST /orders/<number>/photos` answers
     # them); any other address is refused by the service (orders.services._own_photos).
     photos = fields.List(photo_url(relative=True), load_default=list,
-                         validate=validate.Length(max=9))
+                         validate=validate.Length(max=PHOTO_MAX_COUNT))
 
 
 def idempotency_key(**kwargs) -> fields.String:
@@ -111,6 +112,12 @@ class EventSchema(Schema):
     created_at = fields.DateTime()
 
 
+class ResidentEventSchema(EventSchema):
+    # In words, so a client (the mini-program) draws the timeline from the one set of labels.
+    action_label = fields.Function(lambda e: label("actions", e.action))
+    to_state_label = fields.Function(lambda e: label("states", e.to_state) if e.to_state else None)
+
+
 class AttachmentSchema(Schema):
     url = fields.String()
     kind = fields.String()
@@ -145,7 +152,7 @@ class OrderBaseSchema(Schema):
 
 def _resident_events(order) -> list:
     viewer = order.co_viewer
-    return [{**EventSchema().dump(e), "note": timeline.note_for_resident(e, viewer)}
+    return [{**ResidentEventSchema().dump(e), "note": timeline.note_for_resident(e, viewer)}
             for e in timeline.for_resident(order.events)]
 
 

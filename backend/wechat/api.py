@@ -4,10 +4,14 @@ from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..accounts.schemas import TokenSchema
-from ..apidoc import BODY, errors
+from ..accounts.tokens import authenticate_first, require
+from ..apidoc import AUTH, BODY, errors
 from . import push, services
 
 auth_blp = ApiBlueprint("wechat_auth", __name__, url_prefix="/api/v1/auth", description="Login")
+mp_blp = ApiBlueprint("miniprogram", __name__, url_prefix="/api/v1/miniprogram",
+                      description="What the mini-program reads at start (residents)")
+authenticate_first(mp_blp)
 bp = Blueprint("wechat", __name__, url_prefix="/wechat")
 TEXT = {"Content-Type": "text/plain"}
 
@@ -26,6 +30,30 @@ class WechatLoginSchema(Schema):
 def wechat_login(data):
     """Mini-program login: wx.login() code → resident token (401 for an invalid or reused code)."""
     return services.login(data["code"])
+
+
+class MiniprogramPlaceSchema(Schema):
+    community = fields.String()
+    buildings = fields.List(fields.Dict(), metadata={"description": "[{id, label}]: building_id for an order"})
+
+
+class MiniprogramConfigSchema(Schema):
+    templates = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "subscribe-message template id per notice: claimed, escalated, resolved, reopened, reply"})
+    ask_on_submit = fields.List(fields.String(), metadata={
+        "description": "the template ids (at most 3) to ask for with wx.requestSubscribeMessage when a resident submits"})
+    photo_max_count = fields.Integer(metadata={"description": "photos per order"})
+    photo_max_bytes = fields.Integer(metadata={"description": "largest photo (PHOTO_MAX_BYTES)"})
+    places = fields.List(fields.Nested(MiniprogramPlaceSchema), metadata={"description": "registered buildings per community"})
+
+
+@mp_blp.route("/config")
+@mp_blp.response(200, MiniprogramConfigSchema)
+@errors(mp_blp, *AUTH)
+def miniprogram_config():
+    """Subscribe-message template ids, photo limits and the registered buildings, for the mini-program."""
+    require("resident")
+    return services.miniprogram_config()
 
 
 @bp.route("/callback", methods=["GET", "POST"])

@@ -48,6 +48,26 @@ class WechatUnavailable(DomainError):
 
 # --- login -----------------------------------------------------------------------------------
 
+# Subscribe messages the mini-program asks for when a resident submits (WeChat takes at most three
+# template ids in one wx.requestSubscribeMessage): the notices a resident waits for most.
+ASK_ON_SUBMIT = ("claimed", "resolved", "reply")
+
+
+def miniprogram_config() -> dict:
+    """What the mini-program reads at start: the subscribe-message template ids per notice (from
+    WECHAT_TEMPLATES, never hard-coded in the pages), the photo limits, and the registered
+    buildings a resident may pick as the place of a report."""
+    from ..grids.models import Community
+    from ..orders.schemas import PHOTO_MAX_COUNT
+    templates = {kind: tid for kind, tid in current_app.config["WECHAT_TEMPLATES"].items() if tid}
+    places = [{"community": c.name, "buildings": sorted(
+        ({"id": b.id, "label": b.label} for g in c.grids for b in g.buildings), key=lambda b: b["label"])}
+        for c in db.session.scalars(select(Community).order_by(Community.id))]
+    return {"templates": templates, "ask_on_submit": [templates[k] for k in ASK_ON_SUBMIT if k in templates],
+            "photo_max_count": PHOTO_MAX_COUNT, "photo_max_bytes": current_app.config["PHOTO_MAX_BYTES"],
+            "places": [p for p in places if p["buildings"]]}
+
+
 def login(code: str) -> dict:
     """code2session → resident (created on first sight) → resident token. The session_key is
     dropped here: nothing in this backend needs it, and a key we never keep cannot leak."""

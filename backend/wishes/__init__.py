@@ -4,4 +4,6 @@ volunteers and partner units (结对共建单位) registered with their communit
 
 def init_app(app, api) -> None:
     from . import jobs
+    from .api import blp
+    api.register_blueprint(blp)
     jobs.register()

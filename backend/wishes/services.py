@@ -53,7 +53,24 @@ def get_wish(actor: Actor, wish_id: int) -> Wish:
 
 def present(actor: Actor, wish: Wish, member: Member | None = None) -> Wish:
     wish.allowed_actions = lifecycle.allowed_actions(actor, wish, member=member)
+    # Who reads it as written (the API's schemas mask it for everyone else): the wisher, the member
+    # who holds it, and staff of its community.
+    wish.mine = actor.is_resident and wish.resident_id == actor.id
+    holder = member is not None and wish.claimant_id == member.id
+    wish.close_view = wish.mine or holder or (actor.is_staff and lifecycle.in_scope(actor, wish))
     return wish
+
+
+def resident_board(actor: Actor) -> dict:
+    """Everything the mini-program's wish page shows: my wishes, the board of the communities I
+    registered with (masked), the wishes I hold, my registrations and the communities to pick."""
+    found, mine = board(actor), my_wishes(actor)
+    for wish in found["open"]:  # set on every wish shown: an instance may come from an earlier read
+        wish.close_view = False
+    for wish in mine + found["held"]:
+        wish.close_view = True
+    communities = list(db.session.scalars(select(Community).order_by(Community.id)))
+    return {**found, "mine": mine, "communities": communities}
 
 
 def create_wish(actor: Actor, *, community_id: int, text: str, beneficiary: str | None = None,

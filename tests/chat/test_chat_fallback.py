@@ -63,3 +63,19 @@ def test_a_bot_that_times_out_after_creating_the_order_does_not_cause_a_second(c
     numbers = list(db.session.scalars(select(Order.number)))
     assert numbers == [body["order_number"]]
     assert body["order_number"] in body["replies"][0]
+
+
+def test_the_bots_quick_replies_reach_the_resident_as_buttons(client, make, auth, monkeypatch):
+    """Rasa's `buttons` on a message come back as the reply's buttons (the mini-program draws them)."""
+    from backend.chat import gateway
+    world = make.world()
+    rasa_answer = [{"text": "您对处理结果满意吗？", "buttons": [
+        {"title": "满意", "payload": "/rate_service{\"satisfaction\": \"满意\"}"}, {"title": "不满意"}, "stray"]}]
+    monkeypatch.setattr(gateway, "_post", lambda path, payload: rasa_answer)
+    body = client.post("/api/v1/chat", json={"text": "我要评价"}, headers=auth.headers_for(world["resident"])).json
+    assert body["replies"] == ["您对处理结果满意吗？"]
+    assert body["buttons"] == [{"title": "满意", "payload": "/rate_service{\"satisfaction\": \"满意\"}"},
+                               {"title": "不满意", "payload": "不满意"}]
+    monkeypatch.undo()  # the test bot is down again: the stored order's answer offers no buttons
+    down = client.post("/api/v1/chat", json={"text": "水晶城小区3号楼路灯不亮"}, headers=auth.headers_for(world["resident"])).json
+    assert down["order_number"] and down["buttons"] == []

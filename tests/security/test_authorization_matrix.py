@@ -439,6 +439,20 @@ TABLE = [
     Row("POST", "/m/wishes/<int:wish_id>/<any(claim,release,fulfil,confirm,withdraw):action>",
         "login refused done login login login login login login login login login login login login login",
         setup="wish_published", path="/m/wishes/{wish}/claim", body={}, readers={"res_b"}, hidden=(A_PHONE,)),
+    # The same through the resident API (the mini-program): bearer tokens of residents only.
+    Row("GET", "/api/v1/wishes", "401 200 200 403 403 403 403 403 403 403 403 403 403 401 403 403",
+        setup="wish_published", readers={"res_a"}, hidden=WISH_MARKERS),
+    Row("POST", "/api/v1/wishes", "401 201 201 403 403 403 403 403 403 403 403 403 403 401 403 403",
+        body=lambda w, s: {"community": w["community"].id, "text": "想学用智能手机挂号"}),
+    Row("GET", "/api/v1/wishes/<int:wish_id>", "401 200 200 403 403 403 403 403 403 403 403 403 403 401 403 403",
+        setup="wish_published", path="/api/v1/wishes/{wish}", readers={"res_a"}, hidden=WISH_MARKERS),
+    Row("POST", "/api/v1/wishes/<int:wish_id>/<any(claim,release,fulfil,confirm,withdraw):action>",
+        "401 403 200 403 403 403 403 403 403 403 403 403 403 401 403 403", setup="wish_published",
+        path="/api/v1/wishes/{wish}/claim", body={}, readers={"res_b"}, hidden=(A_PHONE,)),
+    Row("POST", "/api/v1/volunteers", "401 201 201 403 403 403 403 403 403 403 403 403 403 401 403 403",
+        body=lambda w, s: {"community": w["community"].id, "kind": "volunteer", "name": "志愿者"}),
+    # What the mini-program reads at start (template ids, photo limits, buildings): residents.
+    Row("GET", "/api/v1/miniprogram/config", "401 200 200 403 403 403 403 403 403 403 403 403 403 401 403 403"),
     # A wish's photos: the wisher, the claimant and the community's staff (not the other members).
     Row("GET", "/m/wishes/<int:wish_id>/photos/<int:index>",
         "login 200 404 login login login login login login login login login login login login login", setup="wish_photo",
@@ -758,7 +772,8 @@ def test_without_a_token_the_answer_is_401_before_any_input_is_judged(app, db, r
         if not row.rule.startswith("/api/v1/") or expected["anon"] != "401" or expected["res_a"] == "401":
             continue  # public, or a login (where 401 is the wrong password's answer, for everyone)
         path = row.rule.replace("<string:number>", number).replace("<int:dispute_id>", "1").replace(
-            "<string:action>", "open_deliberation")
+            "<string:action>", "open_deliberation").replace("<int:wish_id>", "1").replace(
+            "<any(claim,release,fulfil,confirm,withdraw):action>", "claim")
         response = (client.get(path + "?unexpected=1") if row.method == "GET"
                     else client.post(path, json={"unexpected": "x" * 5000}))
         assert response.status_code == 401, (row.method, row.rule, response.get_json())
