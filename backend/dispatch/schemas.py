@@ -181,10 +181,12 @@ class StaffOrderSchema(OrderBaseSchema):
     merged_into = fields.Function(lambda o: o.merged_into.number if o.merged_into_id else None)
     co_reporters = fields.Function(lambda o: len(o.co_reporters))
     rating_source = fields.String(allow_none=True, metadata={"description": "resident | callback (电话回访)"})
-    # 疑似重复 (issue 20): set by orders.duplicates.attach on intake and action answers; staff only.
-    possible_duplicates = fields.List(fields.Dict(), metadata={
-        "description": "orders that may report the same problem: [{number, score (0–1), state}], best first "
-                       "(same grid, same level-2 category, created or resolved within DUPLICATE_WINDOW_DAYS)"})
+    # 疑似重复 (issue 20): set by orders.duplicates.attach on the intake's answer (and the console's
+    # order page); an action's answer does not score the grid's texts again, so it carries null.
+    possible_duplicates = fields.List(fields.Dict(), allow_none=True, metadata={
+        "description": "on the intake's answer: orders that may report the same problem: [{number, score (0–1), "
+                       "state}], best first (same grid, same level-2 category, created or resolved within "
+                       "DUPLICATE_WINDOW_DAYS); null on the answers of actions"})
 
 
 class StaffOrderSummarySchema(StaffOrderSchema):

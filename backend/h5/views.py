@@ -99,7 +99,7 @@ def _shown(text: str) -> str:
 @resident_required
 def order(number):
     found = orders.get_order(g.actor, number)
-    steps = [(e, timeline.note_for_resident(e)) for e in timeline.for_resident(found.events)]
+    steps = [(e, timeline.note_for_resident(e, found.co_viewer)) for e in timeline.for_resident(found.events)]
     return render_template("h5/order.html", order=found, timeline=steps)
 
 

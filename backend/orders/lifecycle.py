@@ -8,6 +8,8 @@ buttons, the API's `allowed_actions` and the bot all come from `allowed_actions(
 
 Scope rules (beyond seeing the order at all, `actors.in_scope`):
     own    the resident who sent it
+    rater  the resident who sent it or a co-reporter (附议, merged in), who has not rated since the
+           order was last resolved: each rates once per resolution (merging.may_rate)
     scope  anyone who can see it
     take   someone who can take it at its rung (`actors.may_hold`)
     hold   its assignee, or a leader above them who could take it
@@ -46,8 +48,10 @@ PROPERTY = frozenset({"property_staff"})
 def _rule_passes(rule: str, actor: Actor, order) -> bool:
     if rule == "own":
         return actor.is_resident and order.resident_id == actor.id
-    if rule == "join":  # 附议: a resident who is not on it yet (services.join checks it is their problem)
+    if rule == "join":  # 附议: a resident who is not on it yet (joining.join checks it is their problem)
         return actor.is_resident and not merging.follows(actor.id, order)
+    if rule == "rater":
+        return merging.may_rate(actor, order)
     if not in_scope(actor, order):
         return False
     if rule == "scope":
@@ -162,13 +166,33 @@ def _supervise(order, ctx):
                      rung=order.rung)
 
 
+# Worst first: the order's satisfaction is its least satisfied reporter's answer (issue 20, item 4).
+_WORSE = {"satisfied": 0, "basically_satisfied": 1, "unsatisfied": 2}
+
+
 def _rate(order, ctx):
-    order.satisfaction = ctx.data["satisfaction"]
-    order.rating_score = ctx.data.get("score")
-    order.rating_comment = ctx.data.get("comment")
-    order.rated_at = ctx.now
-    order.rating_source = "resident"
-    ctx.event.update(satisfaction=order.satisfaction, score=order.rating_score)
+    """A resident's answer. Every reporter and co-reporter answers once per resolution (the rule
+    `rater`); each answer is its own event (who, what, score). The order holds the least satisfied
+    answer so far — one problem, one result: 满意 from one and 基本满意 from another is 基本满意 — and
+    the reporter's own score and comment; the first answer moves it to rated and starts the archive
+    delay. 不满意 from anyone reopens it (`reopen`), once: the others' answers to that resolution are
+    then moot, and everyone rates the next one."""
+    satisfaction = ctx.data["satisfaction"]
+    first = order.state == RESOLVED
+    own = order.resident_id == ctx.actor.id
+    ctx.event.update(satisfaction=satisfaction, score=ctx.data.get("score"))
+    if not own:
+        ctx.event["co_reporter"] = True
+    if first or _WORSE[satisfaction] > _WORSE.get(order.satisfaction, -1):
+        if not first:
+            ctx.event["was"] = order.satisfaction  # a co-reporter less satisfied than the answers before
+        order.satisfaction = satisfaction
+    if first or satisfaction == "unsatisfied":
+        order.rated_at = ctx.now
+        order.rating_source = "resident"
+    if own:
+        order.rating_score = ctx.data.get("score")
+        order.rating_comment = ctx.data.get("comment")
 
 
 def _reopen(order, ctx):
@@ -461,11 +485,15 @@ ROWS = (
     Action("supervise", OPEN_STATES, None, frozenset({"staff"}), LEADERS,
            requires={"*": ("note",)}, effect=_supervise, notify=(Notice("pressed", "supervise"),)),
     # 回访评价 on the 12345 scale: 满意 / 基本满意 close the loop …
-    Action("rate", (RESOLVED,), RATED, frozenset({"resident"}), rule="own",
-           requires={"*": ("satisfaction",)}, accepts=("comment", "score"), effect=_rate),
+    # Each reporter and co-reporter rates once per resolution (rule `rater`); the order holds the least
+    # satisfied answer (_rate); a co-reporter may still rate an order another already rated
+    Action("rate", (RESOLVED, RATED), RATED, frozenset({"resident"}), rule="rater",
+           requires={"*": ("satisfaction",)}, accepts=("comment", "score"), effect=_rate,
+           precondition=merging.rating_open),
     # … 不满意 reopens it (staff may reopen too, with a reason, e.g. after a return visit by phone)
-    Action("reopen", (RESOLVED,), REOPENED, frozenset({"resident", "staff"}), ADMINS,
-           {"resident": "own", "staff": "scope"},
+    # (不满意 from any co-reporter too, also once another rated it: the first reopens it, once)
+    Action("reopen", (RESOLVED, RATED), REOPENED, frozenset({"resident", "staff"}), ADMINS,
+           {"resident": "rater", "staff": "scope"}, precondition=merging.rating_open,
            requires={"resident": ("satisfaction",), "staff": ("reason",)}, accepts=("comment", "score"),
            effect=_reopen, notify=(Notice("leader", "reopened"), Notice("resident", "reopened"))),
     # 归档: by the tick after a delay (unrated ones as 未评价), or by an admin with a reason
@@ -591,6 +619,7 @@ _FORBIDDEN = {
     "transfer": "只有接单人或其上级可以转派", "merge": "只有接单人或其上级可以合并",
     "unmerge": "这张工单不在你能撤销合并的层级",
     "settle": "只能当场解决自己网格里的事：请选择楼栋，或写明小区和楼号",
+    "rate": "您已评价过这次的办理结果", "reopen": "您已评价过这次的办理结果，或无权重新办理",
 }
 
 # `settle` happens only as a patrol report is made, never to an order that exists; `callback_reopen`

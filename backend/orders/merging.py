@@ -86,6 +86,57 @@ def original_open(order: Order) -> bool:
     return order.merged_into_id is not None and order.merged_into.state in states.OPEN_STATES
 
 
+# --- co-reporters followed (issue 20, item 4) ------------------------------------------------------
+
+def reporters(order: Order) -> list[int]:
+    """Every resident who raised the order's problem: its reporter, then its co-reporters (附议, or
+    merged in). Each is told of its claim, escalation, resolution and reopening, and may rate it."""
+    ids = [order.resident_id] if order.resident_id is not None else []
+    return ids + [c.resident_id for c in order.co_reporters if c.resident_id not in ids]
+
+
+def is_co_reporter(actor, order: Order) -> bool:
+    """A resident who co-reported the order (not its reporter): they see it in their own view."""
+    return (actor.is_resident and order.resident_id != actor.id
+            and any(c.resident_id == actor.id for c in order.co_reporters))
+
+
+def co_reported(resident_id: int):
+    """SQL: the ids of the orders a resident co-reported (for their list of orders)."""
+    return select(CoReporter.order_id).where(CoReporter.resident_id == resident_id)
+
+
+def rated_since_resolution(order: Order) -> set[int]:
+    """The residents who have answered since the order was last resolved (rated it, or reopened it
+    with 不满意); the reporter too when staff recorded their answer by phone (回访)."""
+    answered: set[int] = set()
+    for event in reversed(order.events):
+        if event.action in ("resolve", "settle"):
+            break
+        if event.action in ("rate", "reopen") and event.actor_type == "resident":
+            answered.add(event.actor_id)
+        elif event.action in ("callback", "callback_reopen") and order.resident_id is not None:
+            answered.add(order.resident_id)
+    return answered
+
+
+def may_rate(actor, order: Order) -> bool:
+    """A reporter or co-reporter of the order who has not answered since its last resolution (on an
+    order nobody co-reported, the state and `rating_open` decide, as before co-reporters: 409)."""
+    if not actor.is_resident or actor.id not in reporters(order):
+        return False
+    if order.state != states.RATED or not order.co_reporters:
+        return True
+    return actor.id not in rated_since_resolution(order)
+
+
+def rating_open(order: Order) -> bool:
+    """resolved, or rated while a co-reporter has not rated"""
+    if order.state == states.RESOLVED:
+        return True
+    return bool(order.co_reporters) and bool(set(reporters(order)) - rated_since_resolution(order))
+
+
 def supervision_target(order: Order) -> Order:
     """督办 of a merged duplicate presses whoever holds its original."""
     return order.merged_into if order.state == states.MERGED and order.merged_into is not None else order

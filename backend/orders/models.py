@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import clock
 from ..extensions import db
 from ..lifecycle import EventColumns
+from ..masking import mask
 from ..types import UTCDateTime
 from . import states
 
@@ -166,8 +167,12 @@ class Order(db.Model):
     # answering a new order loads no grid or community row. A name holds only while the order is
     # still there (a transfer in the same session moves it).
     known_names: dict = {}
-    # Set by duplicates.attach for staff (issue 20): [{"number", "score", "state"}]; never for residents.
-    possible_duplicates: list = []
+    # Set by duplicates.attach for staff at intake and on the console's order page (issue 20):
+    # [{"number", "score", "state"}]; None elsewhere (an action's answer), never for residents.
+    possible_duplicates = None
+    # Set by services.present: the asking resident co-reported it (issue 20) and reads their own view.
+    co_view = False
+    co_viewer = None  # … and their id (the timeline hides other residents' notes from them)
 
     @property
     def grid_shown(self) -> str | None:
@@ -183,6 +188,20 @@ class Order(db.Model):
             return known[1]
         related = getattr(self, relation) if current_id else None
         return related.name if related else None
+
+    @property
+    def text_shown(self) -> str:
+        """The words as the asker may read them: a co-reporter reads another resident's, masked."""
+        return mask(self.text) if self.co_view else self.text
+
+    @property
+    def location_shown(self) -> str | None:
+        return mask(self.location_text) if self.co_view and self.location_text else self.location_text
+
+    @property
+    def photos_shown(self) -> list:
+        """The reporter's photos are theirs: a co-reporter sees none (nor could fetch them)."""
+        return [] if self.co_view else list(self.attachments)
 
     def add_flag(self, flag: str) -> None:
         if flag not in (self.flags or []):

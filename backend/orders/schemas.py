@@ -111,10 +111,6 @@ class EventSchema(Schema):
     created_at = fields.DateTime()
 
 
-class ResidentEventSchema(EventSchema):
-    note = fields.Function(timeline.note_for_resident, allow_none=True)
-
-
 class AttachmentSchema(Schema):
     url = fields.String()
     kind = fields.String()
@@ -147,14 +143,27 @@ class OrderBaseSchema(Schema):
     events = fields.List(fields.Nested(EventSchema))
 
 
+def _resident_events(order) -> list:
+    viewer = order.co_viewer
+    return [{**EventSchema().dump(e), "note": timeline.note_for_resident(e, viewer)}
+            for e in timeline.for_resident(order.events)]
+
+
 class OrderSchema(OrderBaseSchema):
-    """What the resident who sent the order sees: their own data, staff names masked."""
+    """What the resident who sent the order sees: their own data, staff names masked. A co-reporter
+    (附议, or merged in; `co_reporter` true) sees the same order in their own view: the reporter's
+    words masked (backend/masking.py), no photos, score or comment of theirs, no other resident's notes."""
     channel = fields.String()
     category_confidence = fields.Float(allow_none=True)
     grid = fields.Function(lambda o: o.grid_shown)
     assignee = fields.Function(lambda o: o.assignee.name_masked if o.assignee else None)
-    rating_score = fields.Integer(allow_none=True)
-    events = fields.Function(lambda o: ResidentEventSchema(many=True).dump(timeline.for_resident(o.events)),
+    text = fields.Function(lambda o: o.text_shown)
+    location_text = fields.Function(lambda o: o.location_shown, allow_none=True)
+    photos = fields.Function(lambda o: [a.url for a in o.photos_shown])
+    rating_score = fields.Function(lambda o: None if o.co_view else o.rating_score, allow_none=True)
+    co_reporter = fields.Function(lambda o: bool(o.co_view), metadata={
+        "description": "true: you co-reported this order (附议, or your report was merged into it)"})
+    events = fields.Function(_resident_events,
                              metadata={"description": "the order's steps; staff-internal ones and notes left out"})
 
 

@@ -6,7 +6,7 @@ import uuid
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -21,7 +21,7 @@ from ..grids.property import company_id_for_building, is_property_work
 from ..grids.routing import place
 from ..kinds import predict_kind
 from ..masking import mask
-from . import deadlines, lifecycle, numbers, rota, states
+from . import deadlines, lifecycle, merging, numbers, rota, states
 from .inputs import SCORE_SATISFACTION
 from .models import RESIDENT_CHANNELS, SATISFACTIONS, Attachment, Order, OrderEvent
 from .numbers import next_number
@@ -118,7 +118,7 @@ def create_order(actor: Actor, *, text: str, kind: str | None = None, channel: s
                   resident_id=resident_id, reporter_id=actor.id if actor.is_staff else None,
                   state=states.SUBMITTED, rung="grid_worker", flags=list(flags or []),
                   created_at=now, updated_at=now,
-                  attachments=[])  # known empty: the answer must not query for the photos of a new order
+                  attachments=[], co_reporters=[])  # known empty: the answer must not query for the photos of a new order
     if category:
         order.category, order.category_confidence = category, 1.0
     elif confident:
@@ -234,6 +234,10 @@ def present(actor: Actor, found):
     caller's phone and name come along as the actor may see them."""
     for order in ([found] if isinstance(found, Order) else found):
         order.allowed_actions = lifecycle.allowed_actions(actor, order)
+        # A co-reporter reads the order in their own view: the reporter's words masked, their
+        # photos, score and comment left out (OrderSchema, the H5 page).
+        order.co_view = merging.is_co_reporter(actor, order) if actor.is_resident else False
+        order.co_viewer = actor.id if order.co_view else None
         plain = needs_contact(actor, order)
         order.contact_shown = order.contact if plain else mask(order.contact)
         order.caller_shown = order.caller_name if plain else mask_name(order.caller_name)
@@ -253,8 +257,9 @@ def needs_contact(actor: Actor, order: Order) -> bool:
 def get_order(actor: Actor, number: str) -> Order:
     # A number with control characters names no order (and PostgreSQL refuses a NUL in a query).
     order = db.session.scalar(select(Order).where(Order.number == number)) if is_clean(number) else None
-    # Out of scope looks the same as missing: do not confirm that a number exists.
-    if order is None or not in_scope(actor, order):
+    # Out of scope looks the same as missing: do not confirm that a number exists. A resident also
+    # sees the orders they co-reported (附议, or merged in), in their own view (`present`).
+    if order is None or not (in_scope(actor, order) or merging.is_co_reporter(actor, order)):
         raise NotFound("没有找到这张工单")
     return present(actor, order)
 
@@ -287,9 +292,9 @@ def list_orders(actor: Actor, *, state: str | None = None, limit: int = 50, offs
     # The list shows each order's photos, grid and assignee: load them in a few queries, not per order.
     query = select(Order).order_by(Order.id.desc()).options(
         selectinload(Order.attachments), selectinload(Order.grid), selectinload(Order.community),
-        selectinload(Order.assignee))
-    if actor.is_resident:
-        query = query.where(Order.resident_id == actor.id)
+        selectinload(Order.assignee), selectinload(Order.co_reporters))
+    if actor.is_resident:  # their own orders and those they co-reported (issue 20)
+        query = query.where(or_(Order.resident_id == actor.id, Order.id.in_(merging.co_reported(actor.id))))
     elif not actor.is_staff or actor.role != "sysadmin":
         raise Forbidden("工作人员请在工单队列中查看", code="use_the_queue")
     if state:

@@ -1,4 +1,4 @@
-"""What of an order's history the resident who sent it sees: the API and the H5 read the same rule.
+"""What of an order's history the resident who sent it (or co-reported it) sees: the API and the H5 read the same rule.
 
 Staff write notes to each other when they assign, release, transfer or place an order, and the
 product writes its own (content checks, overdue marks): those stay inside. The resident sees every
@@ -11,5 +11,11 @@ def for_resident(events) -> list:
     return [e for e in events if e.action not in HIDDEN_FROM_RESIDENT]
 
 
-def note_for_resident(event) -> str | None:
-    return event.note if event.action in NOTES_FOR_RESIDENT else None
+def note_for_resident(event, viewer: int | None = None) -> str | None:
+    """The step's words for the resident who sent it; a co-reporter (`viewer`: their id) reads
+    staff's words and their own, never another resident's comment or withdrawal note."""
+    if event.action not in NOTES_FOR_RESIDENT:
+        return None
+    if viewer is not None and event.actor_type in ("resident", "bot") and event.actor_id != viewer:
+        return None
+    return event.note

@@ -8,17 +8,17 @@ from ..orders.signals import after_commit, order_changed
 REFUSED = ("reject", "ban", "refused")
 
 
-def _notify_resident(order, kind: str, event) -> None:
+def _notify_resident(order, kind: str, event, resident_id: int) -> None:
     template = current_app.config["WECHAT_TEMPLATES"].get(kind)
     if not template:
         return
     from .channels import new_notification, subscribe_payload
     from .services import subscription_for
-    sub = subscription_for(order.resident_id, template)
+    sub = subscription_for(resident_id, template)
     if sub is not None and sub.status in REFUSED:
         return  # the resident said no to this template: not asked again until they accept
     note = new_notification(
-        recipient_id=order.resident_id, channel="wechat_subscribe", kind=kind, order=order,
+        recipient_id=resident_id, channel="wechat_subscribe", kind=kind, order=order,
         payload=subscribe_payload(kind, order, template,
                                   note=event.note if event is not None and kind == "resolved" else None))
     if sub is None or not sub.usable:
@@ -35,12 +35,25 @@ def _reply(order, event) -> None:
 
 
 def on_changed(order, action=None, event=None, row=None, **_):
-    if order.resident_id:
-        for notice in (row.notify if row else ()):
-            if notice.audience == "resident" and notice.key == "reply":
+    notices = [n for n in (row.notify if row else ()) if n.audience == "resident"]
+    if not notices:
+        return _after_submit(action)
+    # Every resident who raised the problem is told (issue 20): its reporter and each co-reporter
+    # (附议, or merged in) — of its claim, escalation, resolution (请您评价: each may rate) and reopening.
+    # A reply answers the reporter's own words: it goes to the reporter alone.
+    from ..orders.merging import reporters
+    everyone = reporters(order)
+    for notice in notices:
+        if notice.key == "reply":
+            if order.resident_id:
                 _reply(order, event)
-            elif notice.audience == "resident":
-                _notify_resident(order, notice.key, event)
+            continue
+        for resident_id in everyone:
+            _notify_resident(order, notice.key, event, resident_id)
+    _after_submit(action)
+
+
+def _after_submit(action) -> None:
     if action == "submit":
         from . import jobs
         after_commit(jobs.request_content_checks)
