@@ -56,7 +56,7 @@ def join(actor: Actor, number: str, *, text: str, location_text: str | None = No
     names for this draft (else 422 on `join`); joining again answers the same (`replayed`)."""
     for attempt in range(ATTEMPTS):
         order = _order(number)
-        if order is not None and merging.follows(actor.id, order):
+        if order is not None and order.resident_id != actor.id and merging.follows(actor.id, order):
             order.replayed = True  # a retry, or a second tap: already on it
             return order
         if order is None or number not in {c["number"] for c in candidates_for(actor, text, location_text,
