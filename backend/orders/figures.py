@@ -11,7 +11,10 @@ extended limit, and `extended` counts those resolved orders apart; `paused` coun
 whose clock was stopped; `exempt` counts the resolved ones the community exempted (申诉 approved):
 they stay in received and resolved but leave 按时办结率 (on_time / (resolved − exempt)) and 满意率
 (satisfied / rated, both without exempt orders). 回访 (issue 20): a rating staff recorded by phone
-is not in `rated`; `callbacks` counts them and 回访满意率 = satisfied callbacks / callbacks. Property companies
+is not in `rated`; `callbacks` counts them and 回访满意率 = satisfied callbacks / callbacks. 合并 and 附议
+(issue 20): `received` counts problems (件), `reports` the residents who raised them (人次: each
+received order's reporter and its co-reporters, counted with the problem's period) — shown as
+「反映 N 人次，合并为 M 件」. Property companies
 get their own (`by_property`): what they were given, reported and resolved in time, and 满意率."""
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from .. import clock
 from ..accounts.actors import Actor
 from ..extensions import db
 from . import states
-from .models import FOUND_CHANNELS, Order, OrderEvent
+from .models import FOUND_CHANNELS, CoReporter, Order, OrderEvent
 
 DONE_STATES = (states.RESOLVED, states.RATED, states.CLOSED)
 SATISFIED = ("satisfied", "basically_satisfied")
@@ -73,7 +76,7 @@ def _figures(t: dict) -> dict:
     """The rates and means of one period's tallies."""
     def mean_hours(seconds, n):
         return round(float(seconds) / n / 3600, 1) if n else None
-    return {"received": t["received"], "claimed": t["claimed"], "resolved": t["resolved"],
+    return {"received": t["received"], "reports": int(t["reports"]), "claimed": t["claimed"], "resolved": t["resolved"],
             "resolve_rate": _rate(t["resolved"], t["received"]), "on_time": t["on_time"],
             "on_time_rate": _rate(t["on_time"], t["resolved"] - t["exempt"]),
             "hours_to_claim": mean_hours(t["claim_seconds"], t["claimed"]),
@@ -87,7 +90,7 @@ def _figures(t: dict) -> dict:
 
 _TALLIES = ("received", "claimed", "claim_seconds", "resolved", "on_time", "unrated", "resolve_seconds",
             "rated", "satisfied", "overdue", "extended", "paused", "exempt", "rated_assessed",
-            "callbacks", "callback_satisfied")
+            "callbacks", "callback_satisfied", "reports")
 
 
 def empty_period() -> dict:
@@ -105,7 +108,10 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
                Order.rated_at, Order.due_at, flagged("unrated").label("unrated"),
                flagged("exempt").label("exempt"), flagged("extended").label("extended"),
                flagged("was_paused").label("was_paused"), flagged("paused").label("paused"),
-               Order.rating_source]
+               Order.rating_source,
+               # 人次 (issue 20): the residents who joined the problem (附议, merged in), one probe each
+               select(func.count(CoReporter.id)).where(CoReporter.order_id == Order.id)
+               .scalar_subquery().label("co")]
     if claims:
         # When it was first taken (接单 or 派单): one probe of ix_order_events_taken per order.
         columns.append(select(func.min(OrderEvent.created_at)).where(
@@ -125,6 +131,7 @@ def periods(where, starts: dict, now: datetime, *, claims: bool = True, group_by
         tallies += [
             # a merged duplicate is the same problem as its original: received once (issue 20)
             _count(and_(o.c.created_at >= start, o.c.state.not_in(NOT_RECEIVED))).label(f"{name}.received"),
+            _sum(and_(o.c.created_at >= start, o.c.state.not_in(NOT_RECEIVED)), 1 + o.c.co).label(f"{name}.reports"),
             _count(resolved).label(f"{name}.resolved"),
             _count(and_(assessed, or_(o.c.resolve_by.is_(None), o.c.resolved_at <= o.c.resolve_by)))
             .label(f"{name}.on_time"),

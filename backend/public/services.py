@@ -64,7 +64,7 @@ def _local(dt: datetime | None, tz: str) -> str | None:
 def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
     # Fetch a few times the limit: hidden orders are filtered here (flags are JSON, not a column).
     candidates = db.session.scalars(
-        select(Order).options(selectinload(Order.events), selectinload(Order.grid))
+        select(Order).options(selectinload(Order.events), selectinload(Order.grid), selectinload(Order.co_reporters))
         # Done orders always carry resolved_at (the lifecycle sets it on resolving); said here, it
         # keeps PostgreSQL's newest-first scan from first stepping over every unresolved order,
         # whose NULLs sort first.
@@ -80,6 +80,9 @@ def _recent(community_id: int, tz: str, limit: int) -> list[dict]:
             "category": _category(o.category),
             "grid": o.grid.name if o.grid else None,
             "request": text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "…",
+            # one result per problem (merged duplicates are never listed), with how many residents
+            # raised it: its reporter and co-reporters, counted, never named (issue 20)
+            "residents": 1 + len(o.co_reporters),
             "result": mask(o.result),
             "resolved_on": _local(o.resolved_at, tz),
             "satisfaction": label("satisfactions", o.satisfaction) if o.state != states.RESOLVED else None,

@@ -12,7 +12,7 @@ from backend import clock
 from backend.extensions import db
 from backend.orders import states
 from backend.orders.figures import DAYS, DONE_STATES, SATISFIED, TAKEN, WEEKS_BEFORE, _grid_names, _top, local_starts
-from backend.orders.models import FOUND_CHANNELS, Order, OrderEvent
+from backend.orders.models import FOUND_CHANNELS, CoReporter, Order, OrderEvent
 
 
 def _rate(part, whole):
@@ -28,12 +28,14 @@ def period(rows, since, now, claimed_at=None):
     since, now = since.astimezone(timezone.utc), now.astimezone(timezone.utc)
     received = resolved = on_time = rated = satisfied = unrated = overdue = claimed = 0
     extended = paused = exempt = rated_assessed = 0
-    callbacks = callback_satisfied = 0
+    callbacks = callback_satisfied = reports = 0
+    joined = Counter(db.session.scalars(select(CoReporter.order_id)))  # co-reporters per order
     to_claim, to_resolve = [], []
     for o in rows:
         flags = o.flags or []
         if o.created_at >= since and o.state not in (states.CANCELLED, states.MERGED):
             received += 1
+            reports += 1 + joined[o.id]  # the reporter and everyone who joined (人次)
         taken = claimed_at.get(o.id)
         if taken is not None and taken >= since:
             claimed += 1
@@ -56,7 +58,7 @@ def period(rows, since, now, claimed_at=None):
             satisfied += "exempt" not in flags and o.satisfaction in SATISFIED
         if o.state in states.OPEN_STATES and o.due_at and o.due_at < now and "paused" not in flags:
             overdue += 1
-    return {"received": received, "claimed": claimed, "resolved": resolved,
+    return {"received": received, "reports": reports, "claimed": claimed, "resolved": resolved,
             "resolve_rate": _rate(resolved, received), "on_time": on_time,
             "on_time_rate": _rate(on_time, resolved - exempt),
             "hours_to_claim": _mean_hours(to_claim), "hours_to_resolve": _mean_hours(to_resolve),

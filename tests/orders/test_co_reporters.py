@@ -128,3 +128,81 @@ def test_without_co_reporters_a_second_rating_is_refused_as_before(client, auth,
     reporter = auth.headers_for(city["resident"])
     assert client.post(url, json={"satisfaction": "满意"}, headers=reporter).status_code == 200
     assert client.post(url, json={"satisfaction": "不满意"}, headers=reporter).status_code == 409
+
+
+def test_figures_count_problems_and_reporters_apart(client, auth, make, db, redis, city):
+    """「反映 N 人次，合并为 M 件」 on the dashboard and 公示; 公示 lists the lamp once, with how many
+    residents raised it and none of their names."""
+    from backend.accounts.actors import Actor
+    from backend.orders import figures
+    from tests.console.test_console import _login
+    original, others, worker = _merged(client, auth, make, city)
+    make.order(make.resident(), text="5号楼电梯坏了", location_text="水晶城小区3号楼1单元")
+    month = figures.dashboard(Actor.for_staff(city["community_admin"]))["month"]
+    assert (month["received"], month["reports"]) == (2, 4)
+    _login(client, city["community_admin"])
+    assert "反映 4 人次，合并为 2 件" in client.get("/console/").get_data(as_text=True)
+
+    _resolve(client, original, worker)
+    make.passed_content_check(db.session.get(Order, original.id))
+    page = client.get(f"/public/communities/{city['community'].id}").get_data(as_text=True)
+    assert page.count(original.number) == 1 and "3 位居民反映" in page
+    assert "反映 4 人次，合并为 2 件" in page
+    assert not any(r.name in page for r in others) and "张桂兰" not in page
+
+
+# What a co-reporter (B, whose own report was merged into A's order) may do on A's order, route by
+# route — rows beside tests/security/test_authorization_matrix.py, whose res_b is a stranger to A's
+# order: a co-reporter reads it (A's words masked) and rates it, and nothing else of A's.
+# (method, path, body, status when submitted, status when resolved)
+CO_REPORTER_ROWS = [
+    ("GET", "/api/v1/orders", None, 200, 200),
+    ("GET", "/api/v1/orders/{number}", None, 200, 200),
+    ("POST", "/api/v1/orders/{number}/cancel", {}, 403, 409),
+    ("POST", "/api/v1/orders/{number}/photos", "photo", 403, 403),
+    ("POST", "/api/v1/orders/{number}/rating", {"satisfaction": "满意"}, 409, 200),
+    ("GET", "/m/", None, 200, 200),
+    ("GET", "/m/orders/{number}", None, 200, 200),
+    ("POST", "/m/orders/{number}/rating", {"satisfaction": "satisfied"}, "refused", "done"),
+    ("POST", "/m/orders/{number}/cancel", {}, "refused", "refused"),
+]
+
+
+def test_what_a_co_reporter_may_do_route_by_route(client, auth, make, db, redis, city):
+    import io
+    import itertools
+    from pathlib import Path
+
+    from backend.accounts import sessions
+    png = (Path(__file__).resolve().parents[1] / "fixtures/wechat/media.png").read_bytes()
+    for (method, path, body, *expected), when in itertools.product(CO_REPORTER_ROWS, ("submitted", "resolved")):
+        original, (co,), worker = _merged(client, auth, make, city, n=1)  # a fresh order per call
+        if when == "resolved":
+            _resolve(client, original, worker)
+        expect = expected[0 if when == "submitted" else 1]
+        db.session.expire_all()
+        before = db.session.get(Order, original.id).version
+        url = path.format(number=original.number)
+        h5 = url.startswith("/m/")
+        with client.session_transaction() as session:
+            session.clear()
+            session["csrf"] = "co-csrf"
+            if h5:
+                sessions.sign_in(session, "resident", co)
+        headers = {} if h5 else auth.headers_for(co)
+        if body == "photo":
+            answer = client.post(url, data={"photo": (io.BytesIO(png), "p.png")}, headers=headers,
+                                 content_type="multipart/form-data")
+        elif h5 and method == "POST":
+            answer = client.post(url, data={**body, "csrf": "co-csrf"})
+        else:
+            answer = client.open(url, method=method, json=body, headers=headers)
+        text = answer.get_data(as_text=True)
+        assert "13912345678" not in text and "张桂兰" not in text, (when, method, path)
+        db.session.expire_all()
+        changed = db.session.get(Order, original.id).version != before
+        if expect in ("done", "refused"):
+            assert answer.status_code == 302 and changed == (expect == "done"), (when, method, path, expect)
+        else:
+            assert answer.status_code == expect, (when, method, path, answer.status_code, text[:300])
+            assert changed == (method == "POST" and expect == 200), (when, method, path)
