@@ -60,6 +60,9 @@ class Row:
     precondition: Callable | None = None  # refused as a wrong state (409) when it fails
     step: str = ""  # a stage the table groups rows by (the disputes' 定商决办馈)
     refused_code: str = "invalid_transition"  # the code when the precondition fails
+    # The words when the precondition fails: "precondition" (…现在不能…), or "state" where the
+    # precondition only narrows a source state (…当前是「已评价」，不能「评价」)
+    refused_as: str = "precondition"
 
     def __post_init__(self):
         if isinstance(self.requires, tuple):
@@ -148,7 +151,7 @@ class Table:
                  "state": self.words("states", getattr(subject, "state", None)) or "新建"}
         if why == "rule" and (row.name in self.rule_messages or "*" in self.rule_messages):
             return self.rule_messages.get(row.name) or self.rule_messages["*"]
-        return label("refusals", why).format(**words)
+        return label("refusals", row.refused_as if why == "precondition" else why).format(**words)
 
     def markdown(self, steps: bool = False) -> str:
         """The table as docs/architecture.md shows it (a test keeps the document in step)."""

@@ -489,11 +489,11 @@ ROWS = (
     # satisfied answer (_rate); a co-reporter may still rate an order another already rated
     Action("rate", (RESOLVED, RATED), RATED, frozenset({"resident"}), rule="rater",
            requires={"*": ("satisfaction",)}, accepts=("comment", "score"), effect=_rate,
-           precondition=merging.rating_open),
+           precondition=merging.rating_open, refused_as="state"),
     # … 不满意 reopens it (staff may reopen too, with a reason, e.g. after a return visit by phone)
     # (不满意 from any co-reporter too, also once another rated it: the first reopens it, once)
     Action("reopen", (RESOLVED, RATED), REOPENED, frozenset({"resident", "staff"}), ADMINS,
-           {"resident": "rater", "staff": "scope"}, precondition=merging.rating_open,
+           {"resident": "rater", "staff": "scope"}, precondition=merging.rating_open, refused_as="state",
            requires={"resident": ("satisfaction",), "staff": ("reason",)}, accepts=("comment", "score"),
            effect=_reopen, notify=(Notice("leader", "reopened"), Notice("resident", "reopened"))),
     # 归档: by the tick after a delay (unrated ones as 未评价), or by an admin with a reason
