@@ -205,7 +205,7 @@ def create_app(state: StubState | None = None) -> Flask:
         with st.lock:
             if data.get("touser") in st.out_of_window:
                 return error(45015)
-        if not data.get("touser") or data.get("msgtype") not in ("text", "image", "link", "miniprogrampage"):
+        if not data.get("touser") or data.get("msgtype") not in ("text", "image", "link", "miniprogrampage", "msgmenu"):
             return error(40003 if not data.get("touser") else 40008)
         return jsonify(_fixture("ok.json"))
 

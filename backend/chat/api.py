@@ -5,11 +5,11 @@ from ..accounts.actors import Actor
 from ..accounts.tokens import authenticate_first, rate_key, require
 from ..apidoc import AUTH, BODY, ORDER, errors
 from ..ratelimits import limit
-from ..orders import services as orders
-from ..orders.schemas import OrderSchema
+from ..orders import joining, services as orders
+from ..orders.schemas import CandidatesSchema, JoinedSchema, OrderSchema
 from . import services
-from .schemas import (BotCancelSchema, BotOrderListSchema, BotOrderCreateSchema, BotRatingSchema,
-                      BotSenderSchema, ChatReplySchema, ChatSchema, ParseResultSchema, ParseSchema)
+from .schemas import (BotCancelSchema, BotDraftSchema, BotJoinSchema, BotOrderListSchema, BotOrderCreateSchema,
+                      BotRatingSchema, BotSenderSchema, ChatReplySchema, ChatSchema, ParseResultSchema, ParseSchema)
 
 blp = Blueprint("chat", __name__, url_prefix="/api/v1", description="Chat with the bot, NLU")
 bot_blp = Blueprint("bot", __name__, url_prefix="/api/v1/bot",
@@ -86,3 +86,23 @@ def bot_rate(data, number):
 def bot_cancel(data, number):
     resident = _resident(data["sender_id"])
     return orders.perform(resident, orders.get_order(resident, number), "cancel")
+
+
+@bot_blp.route("/orders/duplicates", methods=["POST"])
+@bot_blp.arguments(BotDraftSchema)
+@bot_blp.response(200, CandidatesSchema)
+@errors(bot_blp, *AUTH, *BODY, 404)
+def bot_duplicates(data):
+    """附议: the open orders the resident's draft may repeat (number and state), before the bot sends it."""
+    resident = _resident(data.pop("sender_id"))
+    return {"candidates": joining.candidates_for(resident, **data)}
+
+
+@bot_blp.route("/orders/<string:number>/join", methods=["POST"])
+@bot_blp.arguments(BotJoinSchema)
+@bot_blp.response(200, JoinedSchema)
+@errors(bot_blp, *AUTH, *BODY, *ORDER)
+def bot_join(data, number):
+    """附议 for the resident: they follow this order as a co-reporter instead of sending their draft."""
+    resident = _resident(data.pop("sender_id"))
+    return joining.join(resident, number, **data)

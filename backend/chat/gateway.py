@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import re
 import threading
+from typing import NamedTuple
 
 import requests
 from flask import current_app
@@ -70,24 +71,30 @@ def resident_id_of(sender: str) -> int | None:
     return resident_id if hmac.compare_digest(match[2], _tag(resident_id)) else None
 
 
-def turn(resident_id: int, text: str, channel: str = "h5",
-         key: str | None = None) -> tuple[list[str], str | None, list[dict]]:
-    """One conversation turn through the REST channel: the bot's text replies in order, the
-    number of the order it created, if any (its custom payload), and the quick replies it offers
-    (Rasa's `buttons`: title and payload, at most ten, for the mini-program's buttons). The
-    resident's channel and the turn's idempotency key travel as message metadata: the bot stores
-    the order with both."""
+class Turn(NamedTuple):
+    replies: list[str]
+    order_number: str | None  # the order the bot created (its custom payload)
+    buttons: list[dict]  # [{"title", "payload"}]: the bot's quick replies (附议 / 不是一回事, at most ten): the mini-program's and H5's buttons
+    joined: str | None  # the order the resident joined as a co-reporter (附议)
+
+
+def turn(resident_id: int, text: str, channel: str = "h5", key: str | None = None) -> Turn:
+    """One conversation turn through the REST channel: the bot's text replies in order, the buttons
+    it offers, and the number of the order it created or the resident joined, if any (its custom
+    payload). The resident's channel and the turn's idempotency key travel as message metadata: the
+    bot stores the order with both."""
     messages = _post("/webhooks/rest/webhook", {"sender": sender_id(resident_id), "message": text,
                                                 "metadata": {"channel": channel, "idempotency_key": key}})
     if not isinstance(messages, list):
         raise BotUnavailable("unexpected reply from the bot")
     messages = [m for m in messages if isinstance(m, dict)]
-    created = next((m["custom"].get("order_number") for m in messages
-                    if isinstance(m.get("custom"), dict) and m["custom"].get("order_number")), None)
+    custom = [m["custom"] for m in messages if isinstance(m.get("custom"), dict)]
     buttons = [{"title": str(b["title"])[:40], "payload": str(b.get("payload") or b["title"])[:200]}
                for m in messages for b in (m.get("buttons") if isinstance(m.get("buttons"), list) else [])
                if isinstance(b, dict) and b.get("title")][:10]
-    return [m["text"] for m in messages if m.get("text")], created, buttons
+    return Turn([m["text"] for m in messages if m.get("text")],
+                next((c["order_number"] for c in custom if c.get("order_number")), None), buttons,
+                next((c["joined"] for c in custom if c.get("joined")), None))
 
 
 def awaiting_answer(resident_id: int) -> bool:

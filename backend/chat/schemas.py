@@ -2,8 +2,8 @@ from marshmallow import Schema, fields, validate
 
 from ..fields import SENDER_PATTERN
 from ..orders.models import KINDS, RESIDENT_CHANNELS
-from ..orders.schemas import (OrderSummarySchema, RatingSchema, StrictSchema, idempotency_key, photo_url,
-                              required_text)
+from ..orders.schemas import (DraftSchema, JoinSchema, OrderSummarySchema, RatingSchema, StrictSchema,
+                              idempotency_key, photo_url, required_text)
 
 
 
@@ -14,17 +14,20 @@ class ChatSchema(StrictSchema):
                        "already made instead of a second"})
 
 
-class QuickReplySchema(Schema):
-    title = fields.String()
-    payload = fields.String(metadata={"description": "what to send as the next message's text when tapped"})
+class ButtonSchema(Schema):
+    title = fields.String(metadata={"description": "what the button says (附议)"})
+    payload = fields.String(metadata={"description": "send it as the next message's text when tapped"})
 
 
 class ChatReplySchema(Schema):
     replies = fields.List(fields.String())
+    buttons = fields.List(fields.Nested(ButtonSchema), dump_default=list, metadata={
+        "description": "quick replies the bot offers after its replies (附议 / 不是一回事; none when it offers "
+                       "none or is down): a tap sends the payload"})
     order_number = fields.String(allow_none=True)
+    joined = fields.String(allow_none=True, metadata={
+        "description": "附议: the order this message made the resident a co-reporter of"})
     bot = fields.String()
-    buttons = fields.List(fields.Nested(QuickReplySchema), dump_default=list, metadata={
-        "description": "quick replies the bot offers (none when it offers none or is down)"})
 
 
 class ParseSchema(StrictSchema):
@@ -75,3 +78,11 @@ class BotOrderSchema(OrderSummarySchema):
 
 class BotOrderListSchema(Schema):
     orders = fields.List(fields.Nested(BotOrderSchema))
+
+
+class BotDraftSchema(DraftSchema):
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))
+
+
+class BotJoinSchema(JoinSchema):
+    sender_id = fields.String(required=True, validate=validate.Regexp(SENDER_PATTERN))

@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_id: str | None = None,
                    key: str | None = None) -> dict:
-    """One resident message → {"replies": [...], "order_number": str | None, "bot": "ok" | "unavailable",
-    "buttons": the bot's quick replies}.
+    """One resident message → {"replies": [...], "buttons": [{"title", "payload"}], "order_number":
+    str | None, "joined": str | None, "bot": "ok" | "unavailable"}. `buttons` are the choices the bot
+    offers (附议 / 不是一回事): a tap sends the payload as the next message's text; `joined` is the
+    order this message made the resident a co-reporter of (附议).
 
     The turn's idempotency key — the caller's (a WeChat MsgId), the client's message id, or one made
     for this turn — goes with every order the turn makes, by the bot or by the fallback below: a
@@ -48,14 +50,15 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
         return {"replies": [emergencies.advice(danger, order.community_id or community_id, order)],
                 "order_number": order.number, "bot": "skipped"}
     try:
-        replies, created, buttons = gateway.turn(resident_id, text, channel, key)
+        answer = gateway.turn(resident_id, text, channel, key)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
         # A slow bot may have made the order before we stopped waiting: the key finds it.
         return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
-    if not replies:
+    if not answer.replies:
         return _store_as_order(resident_id, text, channel, "unclassified", key)
-    return {"replies": replies, "order_number": created, "bot": "ok", "buttons": buttons}
+    return {"replies": answer.replies, "buttons": answer.buttons, "order_number": answer.order_number,
+            "joined": answer.joined, "bot": "ok"}
 
 
 def _bot_awaits(resident_id: int) -> bool:
@@ -104,7 +107,7 @@ def _store_as_order(resident_id: int, text: str, channel: str, flag: str, key: s
 def _received(order: Order, flag: str) -> dict:
     reply = render_template("chat/received.txt", order=order, flag=flag,
                             claim_by=clock.local(order.claim_by, current_app.config["TIMEZONE"]))
-    return {"replies": [reply.strip()], "order_number": order.number,
+    return {"replies": [reply.strip()], "buttons": [], "order_number": order.number, "joined": None,
             "bot": "unavailable" if flag == "bot_unavailable" else "ok"}
 
 

@@ -85,8 +85,14 @@ def send():
     data = load(ChatSchema())
     # The form's client_id makes a double tap or a resent form one message, not two orders.
     answer = chat.handle_message(g.actor.id, data["text"], channel="h5", client_id=data["client_id"])
-    session["talk"] = {"you": request.form.get("text", "").strip(), **answer}
+    session["talk"] = {"you": _shown(request.form.get("text", "").strip()), **answer}
+    session["offered"] = answer.get("buttons") or []  # 附议 / 不是一回事: tapped, shown by their words
     return redirect(url_for("h5.home"))
+
+
+def _shown(text: str) -> str:
+    """What the resident said: a tapped button's words rather than its payload."""
+    return next((b["title"] for b in session.pop("offered", None) or [] if b["payload"] == text), text)
 
 
 @bp.get("/orders/<string:number>")

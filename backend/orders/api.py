@@ -7,9 +7,9 @@ from .. import storage
 from ..accounts.tokens import authenticate_first, rate_key, require
 from ..apidoc import AUTH, BODY, ORDER, errors
 from ..ratelimits import limit
-from . import lifecycle, photos, services
-from .schemas import (IdempotencyHeaders, NoteSchema, OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema,
-                      PhotoSchema, RatingSchema)
+from . import joining, lifecycle, photos, services
+from .schemas import (CandidatesSchema, DraftSchema, IdempotencyHeaders, JoinedSchema, JoinSchema, NoteSchema,
+                      OrderCreateSchema, OrderListArgs, OrderListSchema, OrderSchema, PhotoSchema, RatingSchema)
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Orders (诉求/工单)")
 authenticate_first(blp)
@@ -37,6 +37,29 @@ class Orders(MethodView):
         actor = require("resident")
         order = services.create_order(actor, idempotency_key=headers["key"], **data)
         return order, 200 if order.replayed else 201
+
+
+@blp.route("/duplicates", methods=["POST"])
+@blp.arguments(DraftSchema)
+@blp.response(200, CandidatesSchema)
+@errors(blp, *AUTH, *BODY)
+def duplicates(data):
+    """附议, before sending: the open orders that may be the problem about to be reported (number and
+    state only). Nothing is stored; ask the resident 附议 or 不是一回事."""
+    actor = require("resident")
+    return {"candidates": joining.candidates_for(actor, **data)}
+
+
+@blp.route("/<string:number>/join", methods=["POST"])
+@blp.arguments(JoinSchema)
+@blp.response(200, JoinedSchema)
+@errors(blp, *AUTH, *BODY, *ORDER)
+@blp.doc(description=lifecycle.describe("join"))
+def join(data, number):
+    """附议: follow this order as a co-reporter instead of sending a new one. `number` must be one
+    `POST /orders/duplicates` names for this draft (else 422 on `join`); joining again answers the same."""
+    actor = require("resident")
+    return joining.join(actor, number, **data)
 
 
 @blp.route("/<string:number>")

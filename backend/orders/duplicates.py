@@ -13,13 +13,13 @@ from datetime import timedelta
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 
 from .. import clock
 from ..extensions import db
 from ..text import for_matching
 from . import states
-from .models import Order
+from .models import CoReporter, Order
 
 # Open, or resolved and maybe rated: a problem someone still works on or has just fixed.
 CANDIDATE_STATES = (*states.OPEN_STATES, states.RESOLVED, states.RATED)
@@ -108,17 +108,23 @@ def is_duplicate(a, b, threshold: float) -> tuple[bool, float]:
     return score >= threshold, score
 
 
-def candidates(order: Order, *, limit: int = SHOWN) -> list[dict]:
-    """The possible duplicates of `order`, best first: [{"number", "score", "state"}]. Staff only:
-    the caller decides who may see them (never a resident)."""
+def candidates(order: Order, *, limit: int = SHOWN, among: tuple[str, ...] = CANDIDATE_STATES,
+               resident_id: int | None = None) -> list[dict]:
+    """The possible duplicates of `order` (or of a draft not stored yet: joining.draft), best first:
+    [{"number", "score", "state"}], in the states `among`. Staff see them as they are; a resident
+    (joining.py) sees only the number and that it is open, and with `resident_id` never an order
+    they reported or follow already."""
     if order.grid_id is None and order.building_id is None:
         return []
     cfg = current_app.config
     since = clock.now() - timedelta(days=float(cfg.get("DUPLICATE_WINDOW_DAYS", 7)))
-    where = [Order.id != order.id, Order.state.in_(CANDIDATE_STATES),
+    where = [Order.id != order.id, Order.state.in_(among),
              or_(Order.created_at >= since, Order.resolved_at >= since)]
     where.append(Order.grid_id == order.grid_id if order.grid_id is not None
                  else Order.building_id == order.building_id)
+    if resident_id is not None:
+        where += [or_(Order.resident_id.is_(None), Order.resident_id != resident_id),
+                  ~exists().where(CoReporter.order_id == Order.id, CoReporter.resident_id == resident_id)]
     l2 = level2(order.category)
     if l2:
         where.append(or_(Order.category == l2, Order.category.startswith(l2 + "/", autoescape=True)))

@@ -16,6 +16,7 @@ Scope rules (beyond seeing the order at all, `actors.in_scope`):
     move   `hold` when it is claimed, `take` while it waits
     above  a leader (grid leader or a rung above) who could take it, not its assignee: the one who
            approves what the assignee asked for (延期, a long 挂起)
+    join   a resident who neither reported it nor follows it yet (附议; they cannot see it before)
 The system (timers) and the bot service pass every rule: they act for the product, not a person.
 A partner (an Open311 client system) may only submit."""
 from datetime import timedelta
@@ -47,6 +48,8 @@ PROPERTY = frozenset({"property_staff"})
 def _rule_passes(rule: str, actor: Actor, order) -> bool:
     if rule == "own":
         return actor.is_resident and order.resident_id == actor.id
+    if rule == "join":  # 附议: a resident who is not on it yet (joining.join checks it is their problem)
+        return actor.is_resident and not merging.follows(actor.id, order)
     if rule == "rater":
         return merging.may_rate(actor, order)
     if not in_scope(actor, order):
@@ -565,6 +568,10 @@ ROWS = (
     # 合并: a duplicate closes into its original (merging.py); roles and scope as transfer
     Action("merge", OPEN_STATES, MERGED, frozenset({"staff"}), ON_THE_LADDER, "move",
            requires={"*": ("original",)}, accepts=("note",), effect=merging.merge),
+    # 附议: a resident about to report the same problem follows this order instead, as a co-reporter
+    # (services.join: only an order that duplicates.for_draft names for what they were reporting)
+    Action("join", OPEN_STATES, None, frozenset({"resident"}), rule="join",
+           requires={"*": ("note",)}, effect=merging.join),
     # 撤销合并: back to its own queue with fresh limits, while the original is still open
     Action("unmerge", (MERGED,), SUBMITTED, frozenset({"staff"}), ON_THE_LADDER, "move",
            requires={"*": ("reason",)}, effect=merging.unmerge, precondition=merging.original_open),

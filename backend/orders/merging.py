@@ -69,6 +69,18 @@ def unmerge(order: Order, ctx) -> None:
     _touch(original, ctx, "unmerge", duplicate=order.number, co_reporters=left)
 
 
+def follows(resident_id: int, order: Order) -> bool:
+    """The resident reported it, or follows it as a co-reporter (附议 or merged)."""
+    return order.resident_id == resident_id or any(c.resident_id == resident_id for c in order.co_reporters)
+
+
+def join(order: Order, ctx) -> None:
+    """附议: the resident follows this order as a co-reporter (from_order_id None: no order of
+    theirs came with them); their own words are the event's note, for the staff."""
+    order.co_reporters.append(CoReporter(resident_id=ctx.actor.id, from_order_id=None, created_at=ctx.now))
+    ctx.event.update(co_reporter=ctx.actor.id)  # the caller's channel and place pass through too
+
+
 def original_open(order: Order) -> bool:
     """its original is still open"""
     return order.merged_into_id is not None and order.merged_into.state in states.OPEN_STATES

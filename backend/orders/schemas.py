@@ -181,3 +181,54 @@ class OrderSummarySchema(OrderSchema):
 
 class OrderListSchema(Schema):
     orders = fields.List(fields.Nested(OrderSummarySchema))
+
+
+# --- 附议 (issue 20, item 2): a resident's draft, the open orders it may repeat, joining one --------
+_REQUIRED_CN = {"required": "必填", "null": "必填", "invalid": "应为文字"}
+
+
+def _draft_text() -> fields.String:
+    return fields.String(required=True, error_messages=_REQUIRED_CN,
+                         validate=[validate.Length(min=1, max=2000, error="请写 1–2000 字"),
+                                   _not_blank_cn])
+
+
+def _not_blank_cn(value: str):
+    if not clean(value).strip():
+        raise ValidationError("请写下要反映的问题")
+
+
+class DraftSchema(StrictSchema):
+    """What the resident is about to report (nothing is stored)."""
+    text = _draft_text()
+    location_text = fields.String(load_default=None, allow_none=True, error_messages={"invalid": "应为文字"},
+                                  validate=validate.Length(max=200, error="地点不能超过 200 字"))
+    building_id = id_field(load_default=None, allow_none=True, error_messages={"invalid": "楼栋编号应为整数"})
+
+
+class JoinSchema(DraftSchema):
+    """附议: the draft the resident was reporting, and where they wrote from."""
+    channel = fields.String(load_default="h5", error_messages={"invalid": "应为文字"},
+                            validate=validate.OneOf(RESIDENT_CHANNELS, error="渠道只能是 wechat 或 h5"))
+
+
+class CandidateSchema(Schema):
+    number = fields.String()
+    state = fields.String()
+    state_label = fields.Function(lambda c: label("states", c["state"]))
+
+
+class CandidatesSchema(Schema):
+    candidates = fields.List(fields.Nested(CandidateSchema), metadata={
+        "description": "open orders that may be the same problem, best first: the number and state only"})
+
+
+class JoinedSchema(Schema):
+    """What a co-reporter learns of the order they joined: its number and state, how many residents
+    raised it — not its text, place or reporter."""
+    number = fields.String()
+    state = fields.String()
+    state_label = fields.Function(lambda o: label("states", o.state))
+    residents = fields.Function(lambda o: 1 + len(o.co_reporters), metadata={
+        "description": "residents who raised it: its reporter and its co-reporters"})
+    joined = fields.Function(lambda o: True)

@@ -60,8 +60,14 @@ def send_cs(notification: Notification):
     openid = _openid(notification)
     if openid is None:
         return _skip(notification, "recipient has no WeChat openid")
+    menu = notification.payload.get("menu")
     try:
-        wx.get_client().message.send_text(openid, notification.payload["text"])
+        if menu:  # 菜单消息: the resident taps a choice, WeChat pushes its words back as a text
+            wx.get_client().message.send_msg_menu(openid, {
+                "head_content": notification.payload["text"], "tail_content": "",
+                "list": [{"id": str(i), "content": title} for i, title in enumerate(menu, 1)]})
+        else:
+            wx.get_client().message.send_text(openid, notification.payload["text"])
     except WeChatClientException as exc:
         if exc.errcode != wx.REPLY_WINDOW_PASSED:
             raise

@@ -228,7 +228,7 @@ def process_inbound(inbound_id: int) -> list[int]:
         db.session.commit()
         handler = _HANDLERS.get(row.event if row.msg_type == "event" else row.msg_type, _ignore)
         replies = handler(row, resident) or []
-        notes = [_reply_row(resident.id, text, row) for text in replies]
+        notes = [_reply_row(resident.id, reply, row) for reply in replies]
         row.status = "done"
         row.processed_at = clock.now()
         db.session.commit()
@@ -243,12 +243,15 @@ def process_inbound(inbound_id: int) -> list[int]:
         raise
 
 
-def _reply_row(resident_id: int, text: str, row: WechatInbound) -> Notification:
+def _reply_row(resident_id: int, reply: str | dict, row: WechatInbound) -> Notification:
+    """One reply as a customer-service message: a text, or a text with choices (a menu message, whose
+    tap comes back as a text push with the choice's words: 附议 / 不是一回事)."""
     order = None
     if row.order_number:
         order = db.session.scalar(select(Order).where(Order.number == row.order_number))
+    text, menu = (reply["text"], reply["menu"]) if isinstance(reply, dict) else (reply, None)
     note = notifications.notify("resident", resident_id, "reply", order=order, channel="wechat_cs",
-                                payload={"text": text, "inbound_id": row.id})
+                                payload={"text": text, "inbound_id": row.id, **({"menu": menu} if menu else {})})
     db.session.flush()
     return note
 
@@ -258,7 +261,10 @@ def _text(row: WechatInbound, resident: Resident) -> list[str]:
     # The push's MsgId is the turn's key: a retried row (its worker died) finds the order it made.
     result = chat.handle_message(resident.id, row.content or "", channel="wechat", key=f"wechat:{row.msg_key}")
     row.order_number = result.get("order_number")
-    return list(result.get("replies") or [])
+    replies: list = list(result.get("replies") or [])
+    if replies and result.get("buttons"):  # the choices go with the last reply, as a menu message
+        replies[-1] = {"text": replies[-1], "menu": [b["title"] for b in result["buttons"]]}
+    return replies
 
 
 def _image(row: WechatInbound, resident: Resident) -> list[str]:

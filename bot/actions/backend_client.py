@@ -140,3 +140,19 @@ def ask_knowledge(sender_id: str, text: str, hint: Optional[str] = None, hint_co
     if hint:
         body.update(hint=hint, hint_confidence=round(min(max(float(hint_confidence), 0.0), 1.0), 4))
     return _call("POST", "/api/v1/bot/knowledge/answer", json=body)
+
+
+def find_duplicates(sender_id: str, text: str, location_text: str) -> List[Dict[str, Any]]:
+    """附议: the open orders the resident's draft may repeat, best first ([{number, state}]); an
+    empty list when there are none or the backend cannot tell (the draft is then sent as it is)."""
+    body = {"sender_id": sender_id, "text": text, "location_text": location_text or None}
+    reply = _call("POST", "/api/v1/bot/orders/duplicates", timeout=CREATE_TIMEOUT_SECONDS, json=body)
+    found = reply.data.get("candidates") if reply.ok else None
+    return [c for c in found or [] if isinstance(c, dict) and c.get("number")]
+
+
+def join_order(sender_id: str, number: str, text: str, location_text: str, channel: str = "h5") -> Reply:
+    """附议: the resident follows order `number` as a co-reporter instead of sending their draft.
+    422 (code validation_failed) when it is no longer one their draft repeats (e.g. just resolved)."""
+    body = {"sender_id": sender_id, "text": text, "location_text": location_text or None, "channel": channel}
+    return _call("POST", f"/api/v1/bot/orders/{number}/join", timeout=CREATE_TIMEOUT_SECONDS, json=body)

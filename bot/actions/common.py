@@ -17,7 +17,7 @@ SKIPPED = "-"  # slot value for an optional detail the resident chose not to giv
 STOP_INTENTS = {"stop", "cancel_order"}
 ORDER_SLOTS = (
     "order_kind", "description", "location", "photo_url", "contact",
-    "correction", "order_confirmed", "pending_text", "unclassified",
+    "correction", "order_confirmed", "pending_text", "unclassified", "duplicate_of",
 )
 LOCATION_MAX = 200  # the backend's limit for location_text
 RESIDENT_CHANNELS = ("wechat", "h5")

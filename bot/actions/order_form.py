@@ -203,42 +203,68 @@ class ActionAskOrderConfirmed(Action):
 
 
 class ActionSubmitOrder(Action):
+    """The form is complete: if another resident already reported the same problem, ask whether to
+    附议 (actions/duplicates.py takes the answer); otherwise send the order."""
+
     def name(self) -> Text:
         return "action_submit_order"
 
     async def run(self, dispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        photo = tracker.get_slot("photo_url")
-        contact = tracker.get_slot("contact")
-        try:
-            reply = backend.create_order(
-                sender_id=tracker.sender_id,
-                text=tracker.get_slot("description") or tracker.get_slot("pending_text") or "",
-                location_text=tracker.get_slot("location") or "",
-                kind=kind_to_send(tracker.get_slot("order_kind")),
-                contact=contact if given(contact) else None,
-                photo_url=photo if given(photo) else None,
-                flags=["unclassified"] if tracker.get_slot("unclassified") else None,
-                channel=channel_of(tracker),
-                idempotency_key=idempotency_key_of(tracker),
-            )
-        except backend.BackendUnavailable:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return reset_order_events()
-        if not reply.ok or not reply.data.get("number"):
-            logger.error("backend refused the order: %s %s", reply.status, reply.data)
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return reset_order_events()
-        data = reply.data
-        grid = data.get("grid")
-        dispatcher.utter_message(
-            response="utter_order_created" if grid else "utter_order_created_pool",
-            order_number=data["number"],
-            grid=grid,
-            claim_deadline_text=format_time(data.get("claim_by")),
-            deadline_text=format_time(data.get("resolve_by")),
+        number = duplicate_of(tracker)
+        if number:
+            dispatcher.utter_message(response="utter_ask_join_report", duplicate_of=number)
+            return [SlotSet("duplicate_of", number)]
+        return submit(dispatcher, tracker)
+
+
+def draft_text(tracker: Tracker) -> str:
+    return tracker.get_slot("description") or tracker.get_slot("pending_text") or ""
+
+
+def duplicate_of(tracker: Tracker) -> str | None:
+    """The number of an open order the draft may repeat (the backend's best candidate), or None —
+    also when the backend cannot tell: the draft is then sent as it is."""
+    try:
+        found = backend.find_duplicates(tracker.sender_id, draft_text(tracker), tracker.get_slot("location") or "")
+    except backend.BackendUnavailable:
+        return None
+    return found[0]["number"] if found else None
+
+
+def submit(dispatcher, tracker: Tracker) -> List[EventType]:
+    """Send the order the form took down, and tell the resident its number and limits."""
+    photo = tracker.get_slot("photo_url")
+    contact = tracker.get_slot("contact")
+    try:
+        reply = backend.create_order(
+            sender_id=tracker.sender_id,
+            text=draft_text(tracker),
+            location_text=tracker.get_slot("location") or "",
+            kind=kind_to_send(tracker.get_slot("order_kind")),
+            contact=contact if given(contact) else None,
+            photo_url=photo if given(photo) else None,
+            flags=["unclassified"] if tracker.get_slot("unclassified") else None,
+            channel=channel_of(tracker),
+            idempotency_key=idempotency_key_of(tracker),
         )
-        dispatcher.utter_message(json_message={"order_number": data["number"]})  # for the chat API
-        return reset_order_events() + [SlotSet("last_order_number", data["number"])]
+    except backend.BackendUnavailable:
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return reset_order_events()
+    if not reply.ok or not reply.data.get("number"):
+        logger.error("backend refused the order: %s %s", reply.status, reply.data)
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return reset_order_events()
+    data = reply.data
+    grid = data.get("grid")
+    dispatcher.utter_message(
+        response="utter_order_created" if grid else "utter_order_created_pool",
+        order_number=data["number"],
+        grid=grid,
+        claim_deadline_text=format_time(data.get("claim_by")),
+        deadline_text=format_time(data.get("resolve_by")),
+    )
+    dispatcher.utter_message(json_message={"order_number": data["number"]})  # for the chat API
+    return reset_order_events() + [SlotSet("last_order_number", data["number"])]
 
 
 class ActionRecordUnclear(Action):

@@ -101,6 +101,7 @@ def given(action: str, actor: Actor, town) -> dict:
         "unmerge": {"reason": "不是同一件事"},
         "callback": {"satisfaction": "satisfied", "note": "电话回访"},
         "reply": {"note": "您好，已安排人员处理"},
+        "join": {"note": "3号楼门口路灯也不亮", "channel": "h5"},
     }.get(action, {})
 
 
@@ -157,6 +158,9 @@ def test_every_action_for_every_actor(make, db, redis, town, state):
         assert outcomes[("cancel", "owner")] == 200 and outcomes[("cancel", "other_resident")] == 403
         assert outcomes[("assign", "leader")] == 200 and outcomes[("assign", "assignee")] == 403
         assert outcomes[("resolve", "assignee")] == 409
+        # 附议: another resident may follow it (joining.py checks it is their problem); not its reporter, no staff
+        assert outcomes[("join", "other_resident")] == 200 and outcomes[("join", "owner")] == 403
+        assert outcomes[("join", "community_admin")] == 403
     if state == states.CLAIMED:
         assert outcomes[("resolve", "assignee")] == 200 and outcomes[("resolve", "colleague")] == 403
         assert outcomes[("escalate", "colleague")] == 403 and outcomes[("escalate", "leader")] == 200
