@@ -101,16 +101,8 @@ def awaiting_answer(resident_id: int) -> bool:
     """Is the bot waiting for this resident's answer — a form asking for a slot (地址, 电话, 评分), or
     its last message a question or a choice? Then "5", "3分" or "1" is an answer, not junk. Asked only
     for a message that looks meaningless; a bot that does not answer waits for nothing."""
-    token = current_app.config["RASA_AUTH_TOKEN"]
-    try:
-        response = _session().get(_url(f"/conversations/{sender_id(resident_id)}/tracker"),
-                                  params={"token": token, "include_events": "APPLIED"},
-                                  timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
-        response.raise_for_status()
-        tracker = response.json()
-    except (requests.RequestException, ValueError):
-        return False
-    if not isinstance(tracker, dict):
+    tracker = _tracker(resident_id)
+    if tracker is None:
         return False
     if (tracker.get("active_loop") or {}).get("name") or (tracker.get("slots") or {}).get("requested_slot"):
         return True
@@ -120,6 +112,27 @@ def awaiting_answer(resident_id: int) -> bool:
         return False
     text = (said.get("text") or "").strip()
     return bool((said.get("data") or {}).get("buttons")) or text.endswith(("？", "?", "：", ":"))
+
+
+def asking_for(resident_id: int) -> tuple[str | None, str | None]:
+    """(the form the bot is filling with this resident, the slot it asks for now) — e.g.
+    ("order_form", "photo_url") when it has just asked for a photo; (None, None) when it is in no
+    form or does not answer."""
+    tracker = _tracker(resident_id) or {}
+    return (tracker.get("active_loop") or {}).get("name"), (tracker.get("slots") or {}).get("requested_slot")
+
+
+def _tracker(resident_id: int) -> dict | None:
+    token = current_app.config["RASA_AUTH_TOKEN"]
+    try:
+        response = _session().get(_url(f"/conversations/{sender_id(resident_id)}/tracker"),
+                                  params={"token": token, "include_events": "APPLIED"},
+                                  timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
+        response.raise_for_status()
+        tracker = response.json()
+    except (requests.RequestException, ValueError):
+        return None
+    return tracker if isinstance(tracker, dict) else None
 
 
 def parse(text: str) -> dict:

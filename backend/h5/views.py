@@ -11,7 +11,7 @@ from .. import pages, ratelimits, storage
 from ..accounts import services as accounts, sessions
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
-from ..chat import services as chat
+from ..chat import talk
 from ..chat.schemas import ChatSchema
 from ..csrf import csrf_ok, csrf_token
 from ..labels import label
@@ -19,6 +19,7 @@ from ..orders import photos, services as orders, timeline
 from ..orders.schemas import RatingSchema
 from ..urls import external_url
 from ..pages import back_to, load, upload
+from ..orders import states
 from ..wechat import oauth
 
 bp = Blueprint("h5", __name__, url_prefix="/m")
@@ -73,8 +74,11 @@ def oauth_callback():
 @bp.get("/")
 @resident_required
 def home():
+    # The conversation so far (kept per resident for the session's lifetime, backend/chat/talk.py):
+    # the last turn's buttons are the ones to tap; a fresh client_id for the next message.
     return render_template("h5/home.html", orders=orders.list_orders(g.actor, limit=30),
-                           talk=session.pop("talk", None), client_id=secrets.token_hex(16))
+                           turns=talk.history(g.actor.id), client_id=secrets.token_hex(16),
+                           unclaimed=states.UNCLAIMED_STATES, open_states=states.OPEN_STATES)
 
 
 @bp.post("/chat")
@@ -84,15 +88,26 @@ def send():
     ratelimits.check("RATE_LIMIT_CHAT", "h5-chat", str(g.actor.id))  # the API's budget, counted apart
     data = load(ChatSchema())
     # The form's client_id makes a double tap or a resent form one message, not two orders.
-    answer = chat.handle_message(g.actor.id, data["text"], channel="h5", client_id=data["client_id"])
-    session["talk"] = {"you": _shown(request.form.get("text", "").strip()), **answer}
-    session["offered"] = answer.get("buttons") or []  # 附议 / 不是一回事: tapped, shown by their words
-    return redirect(url_for("h5.home"))
+    talk.say(g.actor, data["text"], shown=_shown(request.form.get("text", "").strip()),
+             client_id=data["client_id"])
+    return redirect(url_for("h5.home", _anchor="latest"))
 
 
 def _shown(text: str) -> str:
-    """What the resident said: a tapped button's words rather than its payload."""
-    return next((b["title"] for b in session.pop("offered", None) or [] if b["payload"] == text), text)
+    """What the resident said: a tapped button's words (附议 / 不是一回事) rather than its payload."""
+    turns = talk.history(g.actor.id)
+    offered = turns[-1]["buttons"] if turns else []
+    return next((b["title"] for b in offered if b["payload"] == text), text)
+
+
+@bp.post("/chat/photo")
+@resident_required
+@back_to("h5.home")
+def send_photo():
+    """拍照 / 相册 in the chat: the photo goes with the order being described (or the open one)."""
+    ratelimits.check("RATE_LIMIT_CHAT", "h5-chat", str(g.actor.id))
+    talk.photo(g.actor, upload(), client_id=request.form.get("client_id") or None)
+    return redirect(url_for("h5.home", _anchor="latest"))
 
 
 @bp.get("/orders/<string:number>")
@@ -103,25 +118,38 @@ def order(number):
     return render_template("h5/order.html", order=found, timeline=steps)
 
 
-def _done(number):
-    flash(("ok", "已提交"))
+def _done(number, message: str):
+    flash(("ok", message))
     return redirect(url_for("h5.order", number=number))
+
+
+@bp.get("/orders/<string:number>/cancel")
+@resident_required
+def cancel_confirm(number):
+    """撤回 asks first: a page of its own (the CSP allows no script for a confirm dialog)."""
+    return render_template("h5/cancel.html", order=orders.get_order(g.actor, number))
 
 
 @bp.post("/orders/<string:number>/cancel")
 @resident_required
 @back_to("h5.order")
 def cancel(number):
+    if request.form.get("confirm") != "yes":  # only the confirmation page's button withdraws
+        return redirect(url_for("h5.cancel_confirm", number=number))
     orders.perform(g.actor, orders.get_order(g.actor, number), "cancel")
-    return _done(number)
+    return _done(number, "诉求已撤回，网格员不再办理。问题还在的话，可以随时在对话里重新反映。")
+
+
+# What happens after a rating, by the state it leaves the order in.
+_RATED = {states.REOPENED: "已重新交给网格员办理，网格员会尽快联系您；办好后请您再评价。"}
 
 
 @bp.post("/orders/<string:number>/rating")
 @resident_required
 @back_to("h5.order")
 def rate(number):
-    orders.rate(g.actor, orders.get_order(g.actor, number), **load(RatingSchema()))
-    return _done(number)
+    rated = orders.rate(g.actor, orders.get_order(g.actor, number), **load(RatingSchema()))
+    return _done(number, _RATED.get(rated.state, "感谢评价，此件已办结。"))
 
 
 @bp.post("/orders/<string:number>/photos")
@@ -129,7 +157,7 @@ def rate(number):
 @back_to("h5.order")
 def add_photo(number):
     photos.attach(g.actor, orders.get_order(g.actor, number), upload())
-    return _done(number)
+    return _done(number, "照片已补充，网格员办理时能看到。")
 
 
 @bp.get("/orders/<string:number>/photos/<int:attachment_id>")
@@ -148,5 +176,6 @@ def photo(number, attachment_id):
 def logout():
     # Out of this browser and every other (a copied cookie too), and the mini-program's tokens.
     accounts.logout(Actor.for_resident(g.resident))
+    talk.forget(g.resident.id)  # the kept conversation and photos waiting for an order go too
     sessions.sign_out(session, "resident")
     return render_template("h5/logged_out.html")

@@ -38,7 +38,11 @@ def _form_page(template: str, context):
 @bp.get("/wishes")
 @resident_required
 def wishes():
-    return render_template("h5/wishes.html", board=services.board(g.actor), mine=services.my_wishes(g.actor))
+    board = services.board(g.actor)
+    # The wall: the wishes a member may claim; for a resident not registered (双报到), what 公示
+    # shows everyone (masked), to read — claiming starts with 报到.
+    wall = None if board["memberships"] else services.public_board(limit=30)
+    return render_template("h5/wishes.html", board=board, wall=wall, mine=services.my_wishes(g.actor))
 
 
 def _new_wish_context():

@@ -78,9 +78,17 @@ def test_chat_makes_an_order_and_the_resident_follows_it(client, stub, make, db)
     assert order.number in home and order.grid_id == world["grids"][0].id and order.channel == "h5"
     page = client.get(f"/m/orders/{order.number}").get_data(as_text=True)
     assert "撤回这条诉求" in page and "接单时限" in page
-    client.post(f"/m/orders/{order.number}/cancel", data={"csrf": _csrf(client)})
+    # 撤回 asks first (issue 24): a post without the confirmation page's answer only leads there.
+    one_tap = client.post(f"/m/orders/{order.number}/cancel", data={"csrf": _csrf(client)})
+    assert one_tap.status_code == 302 and one_tap.location.endswith(f"/m/orders/{order.number}/cancel")
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).state == "submitted"
+    confirm = client.get(one_tap.location).get_data(as_text=True)
+    assert "确定要撤回这条诉求吗" in confirm and "确定撤回" in confirm and "不撤回，返回" in confirm
+    done = client.post(f"/m/orders/{order.number}/cancel", data={"csrf": _csrf(client), "confirm": "yes"})
     db.session.expire_all()
     assert db.session.get(Order, order.id).state == "cancelled"
+    assert "诉求已撤回，网格员不再办理" in client.get(done.location).get_data(as_text=True)
 
 
 def test_rating_unsatisfied_reopens_and_satisfied_closes_the_loop(client, stub, make, db):
