@@ -56,6 +56,9 @@ def forget(resident_id: int) -> None:
 
 
 def _remember(resident_id: int, turn: dict) -> dict:
+    last = redis.client.lindex(_key(resident_id), -1)
+    if turn.get("id") and last is not None and json.loads(last).get("id") == turn["id"]:
+        return turn  # the same message again (a double tap, a resent form): one turn on screen
     pipe = redis.client.pipeline()
     pipe.rpush(_key(resident_id), json.dumps(turn, ensure_ascii=False))
     pipe.ltrim(_key(resident_id), -TURNS, -1)
@@ -72,7 +75,7 @@ def say(actor: Actor, text: str, *, shown: str, client_id: str | None) -> dict:
     attached = _attach_waiting(actor, answer.get("order_number"))
     turn = {"you": shown, "photo": False, "replies": list(answer.get("replies") or []),
             "buttons": list(answer.get("buttons") or []), "order_number": answer.get("order_number"),
-            "joined": answer.get("joined"), "next": _next_step(answer, attached)}
+            "joined": answer.get("joined"), "next": _next_step(answer, attached), "id": client_id}
     return _remember(actor.id, turn)
 
 

@@ -25,8 +25,9 @@ def _turns(home: str) -> list[str]:
 def test_the_chat_keeps_the_conversation_and_says_what_happens_next(client, stub, make, db):
     make.world()
     login(client, stub, "zhao")
-    for text in ("水晶城小区3号楼楼道灯坏了", "水晶城小区5号楼门口井盖松了"):
-        client.post("/m/chat", data={"text": text, "csrf": _csrf(client)})
+    for n, text in enumerate(("水晶城小区3号楼楼道灯坏了", "水晶城小区5号楼门口井盖松了")):
+        for _ in range(2):  # a double tap sends the form twice with one client_id: one turn, one order
+            client.post("/m/chat", data={"text": text, "client_id": f"message-{n}", "csrf": _csrf(client)})
     home = client.get("/m/").get_data(as_text=True)
     # Both exchanges on screen, oldest first — not only the last.
     assert _turns(home) == ["水晶城小区3号楼楼道灯坏了", "水晶城小区5号楼门口井盖松了"]
