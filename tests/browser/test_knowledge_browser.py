@@ -38,12 +38,12 @@ def _resident_in(browser, live_server, db, community):
 
 
 def _ask(page, text: str) -> str:
-    """The bot's replies to `text` (the page shows the last turn only)."""
+    """The bot's replies to `text` (the latest turn of the conversation on the page)."""
     page.fill("textarea[name=text]", text)
     with page.expect_navigation():
         page.click("button:has-text('发送')")
-    assert page.locator(".bubble.you").inner_text() == text
-    return "\n".join(page.locator(".bubble.bot").all_inner_texts())
+    assert page.locator("#latest .bubble.you").inner_text() == text
+    return "\n".join(page.locator("#latest .bubble.bot").all_inner_texts())
 
 
 def test_a_community_admins_entry_is_answered_to_its_residents_only(browser, live_server, rasa_stack, stub,

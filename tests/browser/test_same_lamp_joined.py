@@ -93,7 +93,7 @@ def _h5_report(page, live_server, said, choice):
         page.fill("textarea[name=text]", say)
         with page.expect_navigation():
             page.click("form:not(.choices) button:has-text('发送')")
-        replies = page.locator(".bubble.bot").all_inner_texts()
+        replies = page.locator("#latest .bubble.bot").all_inner_texts()
         transcript.append((say, replies))
         if page.locator("#new-order").count() or page.locator("#joined-order").count():
             break
@@ -152,7 +152,7 @@ def test_ten_residents_one_lamp_one_problem(browser, live_server, rasa_stack, st
                     page.screenshot(path=str(artifacts / "join-h5-question.png"), full_page=True)
                 with page.expect_navigation():
                     page.click(f"form.choices button:has-text('{choice}')")
-                assert page.locator(".bubble.you").inner_text() == choice  # the words, not the payload
+                assert page.locator("#latest .bubble.you").inner_text() == choice  # the words, not the payload
                 if i == 2:
                     page.screenshot(path=str(artifacts / "join-h5-joined.png"), full_page=True)
             if choice == "附议" and asked:
