@@ -262,6 +262,17 @@ async function sameLamp() {
   assert.ok(h.find(detail, '.co-reporter'), h.pageText(detail))
   assert.ok(!h.find(detail, '.withdraw') && !h.find(detail, '.rating'), 'a co-reporter may not withdraw it')
 
+  // carol means another lamp: 不是一回事 makes her own order, as without a candidate.
+  const third = await reportLamp('carol', '3号楼门口的路灯一直不亮，晚上很黑')
+  await h.until(() => h.find(third.page, '.offer'), 'the offer to carol', 60000)
+  h.tap(third.page, '.not-same')
+  await h.until(() => h.find(third.page, '.done'), 'carol\'s own order', 60000)
+  assert.notStrictEqual(third.page.instance.data.done.number, lamp)
+  assert.ok(!third.wx.calls('request').some((c) => c.url.endsWith('/join')), 'not joined')
+  state.separate = third.page.instance.data.done.number
+  save()
+  h.usePhone(wx)  // bob's phone again
+
   // A grid worker claims and resolves it through the staff API.
   const staff = process.env.STAFF_TOKEN
   assert.strictEqual((await http('POST', `/api/v1/orders/${lamp}/claim`, {}, staff)).status, 200)

@@ -90,12 +90,15 @@ def test_report_with_photo_and_place_rate_unsatisfied_and_withdraw_another(phone
 def test_a_second_resident_is_offered_to_join_joins_and_rates_it(phones, db):
     """附议 in 随手拍: alice reports the street lamp; bob, reporting the same lamp from his phone, is
     asked 附议 / 不是一回事 with its number, joins (no second order), finds it in 我的诉求 marked
-    （附议）, and rates it once a worker has resolved it."""
+    （附议）, and rates it once a worker has resolved it; carol, asked the same, says 不是一回事 and
+    gets her own order."""
     state = run(phones, "sameLamp")
     db.session.expire_all()
     lamp = db.session.query(Order).filter_by(number=state["lamp"]).one()
-    assert db.session.query(Order).count() == 1
     assert lamp.resident.openid == "openid-mp-alice" and lamp.channel == "miniprogram"
+    separate = db.session.query(Order).filter_by(number=state["separate"]).one()  # carol: 不是一回事
+    assert separate.resident.openid == "openid-mp-carol" and separate.channel == "miniprogram"
+    assert db.session.query(Order).count() == 2  # bob's 附议 made none
     assert [db.session.get(Resident, c.resident_id).openid for c in lamp.co_reporters] == ["openid-mp-bob"]
     join = db.session.query(OrderEvent).filter_by(order_id=lamp.id, action="join").one()
     assert join.data["channel"] == "miniprogram" and join.note == "三号楼门口路灯坏了，晚上走路看不见"
