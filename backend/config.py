@@ -51,6 +51,12 @@ class Config:
     WECHAT_TOKEN = _env("WECHAT_TOKEN", "devtoken")
     WECHAT_AES_KEY = _env("WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
     WECHAT_API_BASE = _env("WECHAT_API_BASE", "http://127.0.0.1:5100/")
+    # The mini-program's 原始ID (gh_…, 小程序后台 → 设置 → 基本设置). A push addressed to it (its
+    # ToUserName) came through the mini-program's customer service, whose send API takes no menu
+    # message: the bot's choices (附议 / 不是一回事) are then written out in the text ("回复 1 附议，
+    # 回复 2 不是一回事") and a reply of 1 or 2 is read as the choice. Empty: the pushes are taken as an
+    # official account's, and get menu messages.
+    WECHAT_MINIPROGRAM_ID = _env("WECHAT_MINIPROGRAM_ID", "")
     # 企业微信 (WeCom) application messages to staff (issue 24, backend/wechat/wecom.py): off while
     # WECOM_CORP_ID is empty. A staff member's WeCom userid is their username. WECOM_KINDS: which
     # staff notices go there too (督办, 不满意 reopened, a missed limit, an order given to them).

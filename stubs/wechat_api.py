@@ -18,7 +18,9 @@ tests/fixtures/wechat/. Control:
                                   "risky_words": [...], "expire_tokens": true,
                                   "codes": {"<code>": {"openid": ..., "unionid": ...}},
                                   "invalid_codes": [...], "delay": {"<path>": seconds},
-                                  "oauth_users": {"<browser user cookie>": openid}}
+                                  "oauth_users": {"<browser user cookie>": openid},
+                                  "account": "miniprogram" (menu messages refused with 40008, as a
+                                             mini-program's customer service does) | "official_account"}
 Any code is valid once (its openid derives from the code) unless listed as invalid; a reused
 code gets 40163 like WeChat's. media/get answers 40007 for a media id starting with "bad", and an
 HTML page labelled image/jpeg for one starting with "disguised".
@@ -68,6 +70,9 @@ class StubState:
             self.oauth_users: dict[str, str] = {}
             self.expired_tokens: set[str] = set()
             self.counter = itertools.count(1)
+            # "miniprogram": customer-service messages as a mini-program's customerServiceMessage.send
+            # takes them (text, image, link, miniprogrampage; a menu message is 40008).
+            self.account = "official_account"
 
     def configure(self, data: dict):
         if data.get("reset"):
@@ -84,6 +89,7 @@ class StubState:
             self.oauth_users.update(data.get("oauth_users", {}))
             self.invalid_codes |= set(data.get("invalid_codes", []))
             self.delay.update({k: float(v) for k, v in data.get("delay", {}).items()})
+            self.account = data.get("account", self.account)
             if data.get("expire_tokens"):
                 self.expired_tokens |= self.valid_tokens
                 self.valid_tokens.clear()
@@ -205,7 +211,8 @@ def create_app(state: StubState | None = None) -> Flask:
         with st.lock:
             if data.get("touser") in st.out_of_window:
                 return error(45015)
-        if not data.get("touser") or data.get("msgtype") not in ("text", "image", "link", "miniprogrampage", "msgmenu"):
+        types = ("text", "image", "link", "miniprogrampage") + (("msgmenu",) if st.account != "miniprogram" else ())
+        if not data.get("touser") or data.get("msgtype") not in types:
             return error(40003 if not data.get("touser") else 40008)
         return jsonify(_fixture("ok.json"))
 

@@ -26,7 +26,7 @@ authenticate_first(bot_blp)
 def chat(data):
     """Send a message to the bot; the reply carries an order number when one was created."""
     actor = require("resident")
-    return services.handle_message(actor.id, data["text"], channel="h5", client_id=data["client_id"])
+    return services.handle_message(actor.id, data["text"], channel=data["channel"], client_id=data["client_id"])
 
 
 @blp.route("/nlu/parse", methods=["POST"])

@@ -9,6 +9,9 @@ from ..orders.schemas import (DraftSchema, JoinSchema, OrderSummarySchema, Ratin
 
 class ChatSchema(StrictSchema):
     text = required_text()
+    # Where the resident writes from, as `POST /orders` takes it: the mini-program says miniprogram.
+    channel = fields.String(load_default="h5", validate=validate.OneOf(RESIDENT_CHANNELS), metadata={
+        "description": "the resident's channel, kept on any order the conversation makes"})
     client_id = idempotency_key(load_default=None, allow_none=True, metadata={
         "description": "the client's id of this message: sent again (a retry), it gives the order it "
                        "already made instead of a second"})

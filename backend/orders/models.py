@@ -11,11 +11,13 @@ from ..masking import mask
 from ..types import UTCDateTime
 from . import states
 
-CHANNELS = ("wechat", "h5", "hotline", "walk_in", "photo_report", "open311", "patrol", "letter", "visit")
-# Channels a resident (or the bot for them) may name; the others are entered by staff: hotline calls,
-# walk-ins, photo reports, what grid staff find on their rounds (patrol), letters from the paper
-# mailbox (letter) and what residents tell the walking volunteers (visit).
-RESIDENT_CHANNELS = ("wechat", "h5")
+CHANNELS = ("wechat", "miniprogram", "h5", "hotline", "walk_in", "photo_report", "open311", "patrol", "letter", "visit")
+# Channels a resident (or the bot for them) may name: WeChat's customer-service chat (wechat, the
+# message push), the mini-program's own pages (miniprogram: its chat, 随手拍 and 附议) and the H5
+# pages (h5). The others are entered by staff: hotline calls, walk-ins, photo reports, what grid
+# staff find on their rounds (patrol), letters from the paper mailbox (letter) and what residents
+# tell the walking volunteers (visit).
+RESIDENT_CHANNELS = ("wechat", "miniprogram", "h5")
 # What staff found themselves, as against what residents reported (the dashboard counts both).
 FOUND_CHANNELS = ("patrol",)
 # 投诉, 报修, 建议, 咨询, 微心愿, 矛盾纠纷 (a conflict between people only), 求助. Unless a person chose it,

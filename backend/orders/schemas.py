@@ -209,7 +209,7 @@ class DraftSchema(StrictSchema):
 class JoinSchema(DraftSchema):
     """附议: the draft the resident was reporting, and where they wrote from."""
     channel = fields.String(load_default="h5", error_messages={"invalid": "应为文字"},
-                            validate=validate.OneOf(RESIDENT_CHANNELS, error="渠道只能是 wechat 或 h5"))
+                            validate=validate.OneOf(RESIDENT_CHANNELS, error="渠道只能是 wechat、miniprogram 或 h5"))
 
 
 class CandidateSchema(Schema):

@@ -91,7 +91,7 @@ def create_order(actor: Actor, *, text: str, kind: str | None = None, channel: s
     if actor.kind in ("resident", "bot") and channel not in RESIDENT_CHANNELS:
         # A hotline call, a walk-in or a photo report is what staff record; a resident claiming
         # one would jump the channel statistics and the hotline's own follow-up rules.
-        _refuse("居民只能通过微信或H5提交诉求", ValidationFailed, code="channel_not_allowed",
+        _refuse("居民只能通过微信、小程序或H5提交诉求", ValidationFailed, code="channel_not_allowed",
                 fields={"channel": [f"must be one of {', '.join(RESIDENT_CHANNELS)}"]})
     text, location_text, contact = clean(text), clean(location_text), clean(contact)
     caller_name, note = clean(caller_name), clean(note)

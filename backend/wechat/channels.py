@@ -60,12 +60,24 @@ def send_cs(notification: Notification):
     openid = _openid(notification)
     if openid is None:
         return _skip(notification, "recipient has no WeChat openid")
-    menu = notification.payload.get("menu")
+    # Choices not yet written out (a push to an official account): a menu message.
+    menu = None if notification.payload.get("written") else notification.payload.get("menu")
     try:
         if menu:  # 菜单消息: the resident taps a choice, WeChat pushes its words back as a text
-            wx.get_client().message.send_msg_menu(openid, {
-                "head_content": notification.payload["text"], "tail_content": "",
-                "list": [{"id": str(i), "content": title} for i, title in enumerate(menu, 1)]})
+            try:
+                wx.get_client().message.send_msg_menu(openid, {
+                    "head_content": notification.payload["text"], "tail_content": "",
+                    "list": [{"id": str(i), "content": title} for i, title in enumerate(menu, 1)]})
+            except WeChatClientException as exc:
+                if exc.errcode != wx.INVALID_MESSAGE_TYPE:
+                    raise
+                # An account whose customer service takes no menu (a mini-program's, WECHAT_MINIPROGRAM_ID
+                # unset): the choices written out, answered by number (services._chosen).
+                log.info("menu message refused (%s): sending notification %s with its choices written out",
+                         exc.errcode, notification.id)
+                notification.payload = {**notification.payload, "written": True,
+                                        "text": services.with_choices_written(notification.payload["text"], menu)}
+                wx.get_client().message.send_text(openid, notification.payload["text"])
         else:
             wx.get_client().message.send_text(openid, notification.payload["text"])
     except WeChatClientException as exc:

@@ -18,6 +18,9 @@ INVALID_CODE = 40029
 CODE_USED = 40163
 REPLY_WINDOW_PASSED = 45015
 SUBSCRIPTION_REFUSED = 43101
+# 40008 invalid message type: what an account answers a message type its customer service does not
+# take (a menu message to a mini-program's customer service).
+INVALID_MESSAGE_TYPE = 40008
 RISKY_CONTENT = 87014
 
 _pools: dict[str, redis_lib.ConnectionPool] = {}

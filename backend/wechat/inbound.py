@@ -116,6 +116,13 @@ def msg_key(message: dict) -> str:
                                  message.get("Event") or message.get("MsgType"))
 
 
+def through_miniprogram(message: dict, miniprogram_id: str) -> bool:
+    """Whether the push came through the mini-program's customer service (`open-type="contact"`)
+    rather than an official account's: WeChat addresses it (ToUserName) to the receiving account's
+    原始ID, and only that tells the two apart — a text push looks the same from both otherwise."""
+    return bool(miniprogram_id) and str(message.get("ToUserName") or "") == miniprogram_id
+
+
 def subscription_answers(message: dict) -> list[tuple[str, str]]:
     """(template id, accept|reject|ban) pairs of a subscribe_msg_popup/change event."""
     container = (message.get("SubscribeMsgPopupEvent") or message.get("SubscribeMsgChangeEvent")

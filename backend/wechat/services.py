@@ -3,6 +3,7 @@
 Durability rule: a push is a database row before it is acknowledged. Redis (dedupe fast path,
 job queue) only makes things faster; when it is down the row waits and `sweep()` picks it up."""
 import logging
+import unicodedata
 from datetime import timedelta
 
 import requests
@@ -22,7 +23,7 @@ from ..accounts.actors import SYSTEM, Actor
 from ..orders import photos, services as orders, states
 from ..orders.models import Order, OrderEvent
 from . import client as wx
-from .inbound import msg_key, subscription_answers
+from .inbound import msg_key, subscription_answers, through_miniprogram
 from .models import WechatInbound, WechatSubscription
 
 log = logging.getLogger(__name__)
@@ -244,22 +245,50 @@ def process_inbound(inbound_id: int) -> list[int]:
 
 
 def _reply_row(resident_id: int, reply: str | dict, row: WechatInbound) -> Notification:
-    """One reply as a customer-service message: a text, or a text with choices (a menu message, whose
-    tap comes back as a text push with the choice's words: 附议 / 不是一回事)."""
+    """One reply as a customer-service message: a text, or a text with choices — a menu message, whose
+    tap comes back as a text push with the choice's words (附议 / 不是一回事); or, to a resident who
+    wrote through the mini-program's customer service (which sends no menu messages), the text with
+    the choices written out (`written`), answered by their number (`_chosen`)."""
     order = None
     if row.order_number:
         order = db.session.scalar(select(Order).where(Order.number == row.order_number))
     text, menu = (reply["text"], reply["menu"]) if isinstance(reply, dict) else (reply, None)
-    note = notifications.notify("resident", resident_id, "reply", order=order, channel="wechat_cs",
-                                payload={"text": text, "inbound_id": row.id, **({"menu": menu} if menu else {})})
+    payload = {"text": text, "inbound_id": row.id}
+    if menu:
+        payload["menu"] = menu
+        if through_miniprogram(row.payload or {}, current_app.config["WECHAT_MINIPROGRAM_ID"]):
+            payload.update(text=with_choices_written(text, menu), written=True)
+    note = notifications.notify("resident", resident_id, "reply", order=order, channel="wechat_cs", payload=payload)
     db.session.flush()
     return note
+
+
+def with_choices_written(text: str, menu: list[str]) -> str:
+    """The text with its choices to answer by number: 「…\n回复 1 附议，回复 2 不是一回事」."""
+    return text + "\n" + "，".join(f"回复 {i} {title}" for i, title in enumerate(menu, 1))
+
+
+def _chosen(content: str, resident_id: int) -> str:
+    """A reply of just a number (1, 2; full-width too) to the choices written out in the last reply
+    this resident was sent is the choice's words, as a menu tap would push them; anything else is
+    itself."""
+    number = unicodedata.normalize("NFKC", content or "").strip()
+    if not (number.isascii() and number.isdigit()):
+        return content
+    last = db.session.scalar(select(Notification).where(
+        Notification.recipient_type == "resident", Notification.recipient_id == resident_id,
+        Notification.channel == "wechat_cs", Notification.kind == "reply").order_by(Notification.id.desc()).limit(1))
+    menu = (last.payload or {}).get("menu") if last is not None and (last.payload or {}).get("written") else None
+    if menu and 1 <= int(number) <= len(menu):
+        return menu[int(number) - 1]
+    return content
 
 
 def _text(row: WechatInbound, resident: Resident) -> list[str]:
     from ..chat import services as chat
     # The push's MsgId is the turn's key: a retried row (its worker died) finds the order it made.
-    result = chat.handle_message(resident.id, row.content or "", channel="wechat", key=f"wechat:{row.msg_key}")
+    text = _chosen(row.content or "", resident.id)  # 「回复 1 附议」 answered with 1: the bot reads 附议
+    result = chat.handle_message(resident.id, text, channel="wechat", key=f"wechat:{row.msg_key}")
     row.order_number = result.get("order_number")
     replies: list = list(result.get("replies") or [])
     if replies and result.get("buttons"):  # the choices go with the last reply, as a menu message

@@ -29,7 +29,7 @@ class Wishes(MethodView):
         actor = require("resident")
         return services.create_wish(actor, community_id=data["community"], text=data["text"],
                                     beneficiary=data.get("beneficiary"), wanted_by=data.get("wanted_by"),
-                                    channel="wechat", idempotency_key=data["client_id"])
+                                    channel="miniprogram", idempotency_key=data["client_id"])
 
 
 @blp.route("/wishes/<int:wish_id>")

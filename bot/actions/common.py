@@ -20,7 +20,7 @@ ORDER_SLOTS = (
     "correction", "order_confirmed", "pending_text", "unclassified", "duplicate_of",
 )
 LOCATION_MAX = 200  # the backend's limit for location_text
-RESIDENT_CHANNELS = ("wechat", "h5")
+RESIDENT_CHANNELS = ("wechat", "miniprogram", "h5")  # the backend's orders.models
 
 
 def format_time(value: Optional[str]) -> str:

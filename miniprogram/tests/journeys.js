@@ -211,6 +211,85 @@ async function report() {
   save()
 }
 
+// --- 附议: alice reports the street lamp; bob reports it too, is offered 附议 and joins; it is in bob's
+// 我的诉求 as （附议）; a worker resolves it through the staff API; bob rates it ------------------------
+async function reportLamp(user, text) {
+  const wx = phoneOf(user)
+  wx.setStorageSync('privacyAgreed', true)  // agreed before (the guide is the report journey's)
+  const page = await h.openPage('pages/report/index')
+  await h.until(() => !page.instance.data.loading, 'the report form')
+  h.fire(page, '.report-text', 'input', { value: text })
+  const index = page.instance.data.buildings.map((b) => b.label).indexOf(process.env.BUILDING_LABEL)
+  h.fire(page, '.building-picker', 'change', { value: index })
+  await h.until(() => h.find(page, '.place'), 'the place')
+  h.tap(page, '.submit')
+  return { wx, page }
+}
+
+async function sameLamp() {
+  const first = await reportLamp('alice', '3号楼门口的路灯不亮了，晚上很黑')
+  await h.until(() => h.find(first.page, '.done'), 'the first report', 60000)
+  assert.ok(!h.find(first.page, '.offer'), 'nobody reported it before alice: nothing to join')
+  const lamp = first.page.instance.data.done.number
+  state.lamp = lamp
+  save()
+
+  const { wx, page } = await reportLamp('bob', '三号楼门口路灯坏了，晚上走路看不见')
+  await h.until(() => h.find(page, '.offer'), 'the offer to join', 60000)
+  assert.strictEqual(h.text(h.find(page, '.offer-text')),
+    `这个问题已有居民反映（${lamp}，办理中），要不要附议？附议后进展会同步通知您`)
+  assert.deepStrictEqual([h.text(h.find(page, '.join-offer')), h.text(h.find(page, '.not-same'))], ['附议', '不是一回事'])
+  assert.ok(!h.find(page, '.submit'), 'one question at a time')
+  assert.strictEqual(wx.calls('request').filter((c) => c.url.endsWith('/api/v1/orders')).length, 0, 'no order made yet')
+  assert.deepStrictEqual(wx.calls('requestSubscribeMessage').length, 1, 'asked at the tap, as for any report')
+  h.tap(page, '.join-offer')
+  await h.until(() => h.find(page, '.joined'), 'the joined order', 60000)
+  assert.ok(h.text(h.find(page, '.joined')).includes(`已附议，工单号 ${lamp}`), h.pageText(page))
+  assert.ok(h.text(h.find(page, '.joined')).includes('已有 2 位居民反映'), h.pageText(page))
+  const join = wx.calls('request').find((c) => c.url.endsWith(`/api/v1/orders/${lamp}/join`))
+  assert.strictEqual(join.data.channel, 'miniprogram')
+  assert.strictEqual(wx.calls('request').filter((c) => c.url.endsWith('/api/v1/orders')).length, 0, 'no second order')
+
+  // 我的诉求: the lamp, marked （附议）; its page says bob follows it, and offers nothing yet.
+  const list = await h.openPage('pages/orders/index')
+  await h.until(() => h.find(list, '.order'), 'my orders')
+  assert.strictEqual(h.findAll(list, '.order').length, 1)
+  const row = h.find(list, '.order')
+  assert.ok(h.text(row).includes(lamp), h.pageText(list))
+  assert.deepStrictEqual(h.findAll(list, '.joined-mark').map(h.text), ['（附议）'])
+  const detail = await h.openPage('pages/orders/detail', { number: lamp })
+  await h.until(() => h.find(detail, '.order-state'), 'the order')
+  assert.ok(h.find(detail, '.co-reporter'), h.pageText(detail))
+  assert.ok(!h.find(detail, '.withdraw') && !h.find(detail, '.rating'), 'a co-reporter may not withdraw it')
+
+  // carol means another lamp: 不是一回事 makes her own order, as without a candidate.
+  const third = await reportLamp('carol', '3号楼门口的路灯一直不亮，晚上很黑')
+  await h.until(() => h.find(third.page, '.offer'), 'the offer to carol', 60000)
+  h.tap(third.page, '.not-same')
+  await h.until(() => h.find(third.page, '.done'), 'carol\'s own order', 60000)
+  assert.notStrictEqual(third.page.instance.data.done.number, lamp)
+  assert.ok(!third.wx.calls('request').some((c) => c.url.endsWith('/join')), 'not joined')
+  state.separate = third.page.instance.data.done.number
+  save()
+  h.usePhone(wx)  // bob's phone again
+
+  // A grid worker claims and resolves it through the staff API.
+  const staff = process.env.STAFF_TOKEN
+  assert.strictEqual((await http('POST', `/api/v1/orders/${lamp}/claim`, {}, staff)).status, 200)
+  const resolved = await http('POST', `/api/v1/orders/${lamp}/resolve`, { result: '已更换路灯灯泡' }, staff)
+  assert.strictEqual(resolved.status, 200, JSON.stringify(resolved.body))
+
+  // bob rates it: 满意.
+  const again = await h.openPage('pages/orders/detail', { number: lamp })
+  await h.until(() => h.find(again, '.rating'), 'the rating form for the co-reporter')
+  assert.ok(h.text(h.find(again, '.result')).includes('已更换路灯灯泡'))
+  h.tap(again, '.choice', 0)
+  await h.until(() => again.instance.data.rating === 'satisfied', 'the choice')
+  h.tap(again, '.submit-rating')
+  await h.until(() => h.text(h.find(again, '.order-state')) === '已评价', 'the rated order', 60000)
+  assert.ok(!h.find(again, '.rating'), 'rated once')
+}
+
 // --- 大字模式, and a network error shown with 重试 (never a blank page) ------------------------------
 async function comfort() {
   const wx = phoneOf('alice')
@@ -284,7 +363,7 @@ async function wishClaim() {
   assert.ok(h.find(detail, '.fulfil') && h.find(detail, '.release'))
 }
 
-const JOURNEYS = { chat, chatWithBot, quickReplies, report, comfort, wishPost, wishClaim }
+const JOURNEYS = { chat, chatWithBot, quickReplies, report, sameLamp, comfort, wishPost, wishClaim }
 
 const name = process.argv[2]
 if (!JOURNEYS[name]) {

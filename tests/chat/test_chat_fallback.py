@@ -22,6 +22,24 @@ def test_chat_with_bot_down_stores_and_routes_the_order(client, make, auth, db):
     assert world["grids"][0].name in body["replies"][0]
 
 
+def test_the_chat_keeps_the_channel_the_client_names(client, make, auth, db):
+    """The mini-program says channel miniprogram; without one the chat is h5 (as before); a channel
+    a resident may not name (a hotline call) is refused before anything is stored."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    numbers = {}
+    for channel in ("miniprogram", None):
+        body = {"text": "水晶城小区3号楼2单元楼道灯坏了好几天了", **({"channel": channel} if channel else {})}
+        response = client.post("/api/v1/chat", json=body, headers=headers)
+        assert response.status_code == 200, response.json
+        numbers[channel] = response.json["order_number"]
+    stored = {n: c for n, c in db.session.execute(select(Order.number, Order.channel))}
+    assert (stored[numbers["miniprogram"]], stored[numbers[None]]) == ("miniprogram", "h5")
+    refused = client.post("/api/v1/chat", json={"text": "楼道灯坏了", "channel": "hotline"}, headers=headers)
+    assert refused.status_code == 422 and "channel" in refused.json["error"]["fields"]
+    assert len(stored) == 2
+
+
 def test_chat_rejects_empty_text_and_stores_nothing(client, make, auth, db):
     resident = make.resident()
     response = client.post("/api/v1/chat", json={"text": "  "}, headers=auth.headers_for(resident))

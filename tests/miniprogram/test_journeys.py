@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from backend.accounts.actors import Actor
-from backend.orders.models import Order
+from backend.accounts.models import Resident
+from backend.orders.models import Order, OrderEvent
 from backend.wishes import services as wishes
 from backend.wishes.models import Wish
 from tests.conftest import ANSWERS
@@ -55,6 +56,7 @@ def test_sign_in_silently_and_chat_to_an_order_number(phones, db):
     state = run(phones, "chat")
     order = db.session.query(Order).filter_by(number=state["chatOrder"]).one()
     assert order.resident.openid == "openid-mp-alice"  # the second sign-in (after the 401) is the same person
+    assert order.channel == "miniprogram"  # the mini-program's chat says where it came from
     assert db.session.query(Order).count() == 1  # the retried message made one order
 
 
@@ -79,10 +81,30 @@ def test_report_with_photo_and_place_rate_unsatisfied_and_withdraw_another(phone
     db.session.expire_all()
     reported = db.session.query(Order).filter_by(number=state["reported"]).one()
     assert reported.state == "reopened" and reported.satisfaction == "unsatisfied"
-    assert reported.building_id == phones["world"]["buildings"][0].id and reported.channel == "wechat"
+    assert reported.building_id == phones["world"]["buildings"][0].id and reported.channel == "miniprogram"
     assert [a.url.startswith("/uploads/") for a in reported.attachments] == [True]
     assert reported.rating_comment == "晚上还是会响，没有固定牢"
     assert db.session.query(Order).filter_by(number=state["withdrawn"]).one().state == "cancelled"
+
+
+def test_a_second_resident_is_offered_to_join_joins_and_rates_it(phones, db):
+    """附议 in 随手拍: alice reports the street lamp; bob, reporting the same lamp from his phone, is
+    asked 附议 / 不是一回事 with its number, joins (no second order), finds it in 我的诉求 marked
+    （附议）, and rates it once a worker has resolved it; carol, asked the same, says 不是一回事 and
+    gets her own order."""
+    state = run(phones, "sameLamp")
+    db.session.expire_all()
+    lamp = db.session.query(Order).filter_by(number=state["lamp"]).one()
+    assert lamp.resident.openid == "openid-mp-alice" and lamp.channel == "miniprogram"
+    separate = db.session.query(Order).filter_by(number=state["separate"]).one()  # carol: 不是一回事
+    assert separate.resident.openid == "openid-mp-carol" and separate.channel == "miniprogram"
+    assert db.session.query(Order).count() == 2  # bob's 附议 made none
+    assert [db.session.get(Resident, c.resident_id).openid for c in lamp.co_reporters] == ["openid-mp-bob"]
+    join = db.session.query(OrderEvent).filter_by(order_id=lamp.id, action="join").one()
+    assert join.data["channel"] == "miniprogram" and join.note == "三号楼门口路灯坏了，晚上走路看不见"
+    rated = db.session.query(OrderEvent).filter_by(order_id=lamp.id, action="rate").one()
+    assert rated.data["co_reporter"] is True and rated.data["satisfaction"] == "satisfied"
+    assert lamp.state == "rated"
 
 
 def test_large_type_and_a_network_error_with_retry(phones, make, db):
@@ -96,7 +118,7 @@ def test_post_a_wish_and_a_volunteer_claims_it(phones, db):
     state = run(phones, "wishPost")
     db.session.expire_all()
     wish = db.session.get(Wish, state["wish"])
-    assert wish.state == "submitted" and wish.channel == "wechat"
+    assert wish.state == "submitted" and wish.channel == "miniprogram"
     wishes.perform(Actor.for_staff(phones["world"]["community_admin"]), wish, "approve")  # the community checks it
     db.session.rollback()  # SQLite: the live server must not wait for this thread's read lock
     run(phones, "wishClaim")
@@ -111,3 +133,4 @@ def test_chat_with_the_real_bot_to_an_order_number(phones, rasa_stack, db):
     db.session.expire_all()
     order = db.session.query(Order).filter_by(number=state["botOrder"]).one()
     assert order.resident.openid == "openid-mp-carol"
+    assert order.channel == "miniprogram"  # through the message metadata, the action server and the bot API

@@ -1,6 +1,10 @@
-"""Residents (and the bot for them) file orders from WeChat or H5 only: a hotline call, a walk-in or a
+"""Residents (and the bot for them) file orders from WeChat, the mini-program or H5 only: a hotline call, a walk-in or a
 photo report is recorded by staff. Refused at the edge (422 naming channel) and again in the service,
 so no other way in can store one."""
+import html
+import json
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -53,9 +57,30 @@ def test_staff_still_record_a_hotline_call(db, make):
     assert order.channel == "hotline"
 
 
-@pytest.mark.parametrize("channel", ["wechat", "h5"])
+@pytest.mark.parametrize("channel", ["wechat", "miniprogram", "h5"])
 def test_residents_channels_are_accepted(client, make, auth, channel):
     make.world()
     response = client.post("/api/v1/orders", json={"text": "楼道灯坏了", "channel": channel},
                            headers=auth.headers_for(make.resident()))
     assert response.status_code == 201 and response.json["channel"] == channel
+
+
+def test_the_mini_programs_orders_are_counted_apart_on_the_dashboard(client, make, auth, db):
+    """本月按渠道: what residents sent from the mini-program's pages (小程序) beside WeChat's
+    customer-service chat (微信) and the H5 pages (网页), in the figures and on the console."""
+    from backend.orders import figures
+    from tests.console.test_console import _login
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    for channel in ("miniprogram", "miniprogram", "wechat", "h5"):
+        response = client.post("/api/v1/orders", json={"text": "水晶城小区3号楼楼道灯坏了", "channel": channel},
+                               headers=headers)
+        assert response.status_code == 201, response.json
+    board = figures.dashboard(Actor.for_staff(world["community_admin"]))
+    assert board["by_channel"] == [{"channel": "miniprogram", "count": 2}, {"channel": "h5", "count": 1},
+                                   {"channel": "wechat", "count": 1}]
+    assert _login(client, world["community_admin"]).status_code == 302
+    page = client.get("/console/").get_data(as_text=True)
+    chart = re.search(r"id=\"chart-by-channel\" data-chart='([^']*)'", page).group(1)
+    assert json.loads(html.unescape(chart)) == [{"channel": "小程序", "count": 2}, {"channel": "网页", "count": 1},
+                                                {"channel": "微信", "count": 1}]

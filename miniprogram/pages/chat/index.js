@@ -1,6 +1,7 @@
 // The main page: the same conversation as the H5 page and 客服消息 (POST /api/v1/chat). Each message
 // carries its own client_id, so a retry after a network error is the same message — never a
-// second order. The bot's quick replies are buttons; an order number is a card to tap.
+// second order. The bot's quick replies are buttons; an order number is a card to tap. The channel
+// is `miniprogram`: an order the conversation makes says it came from here.
 const api = require('../../utils/api')
 const ui = require('../../utils/ui')
 
@@ -58,7 +59,7 @@ Component({
       const message = this.pending
       this.setData({ sending: true, error: '', buttons: [], offerHuman: false })
       try {
-        const answer = await api.post('/api/v1/chat', { text: message.text, client_id: message.clientId })
+        const answer = await api.post('/api/v1/chat', { text: message.text, client_id: message.clientId, channel: 'miniprogram' })
         this.pending = null
         const replies = answer.replies || []
         replies.forEach((text, i) => this.push({

@@ -1,4 +1,5 @@
-// 我的诉求: the resident's orders, newest first (GET /api/v1/orders); pull down to refresh.
+// 我的诉求: the resident's orders, newest first (GET /api/v1/orders); pull down to refresh. One they
+// follow as a co-reporter (附议, or merged in: `co_reporter`) is marked （附议）.
 const api = require('../../utils/api')
 const ui = require('../../utils/ui')
 const { deadlineText } = require('../../utils/deadline')
@@ -24,7 +25,7 @@ Component({
         const answer = await api.get('/api/v1/orders?limit=50')
         this.loaded = true
         const orders = answer.orders.map((o) => ({
-          number: o.number, state_label: o.state_label, text: o.text,
+          number: o.number, state_label: o.state_label, text: o.text, joined: o.co_reporter,
           created: '提交于 ' + ui.when(o.created_at), due: deadlineText(o),
         }))
         this.setData({ loading: false, orders })
