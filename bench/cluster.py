@@ -89,21 +89,50 @@ class Node:
     def kill(self):
         """SIGKILL to its whole process group: no cleanup runs, as in a crash."""
         if self.alive():
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            _signal_group(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
         self.killed_at = time.time()
 
     def stop(self):
-        if self.alive():
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(15)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.proc.wait(10)
+        """SIGTERM to the group, then SIGKILL to whatever of it is left after 15 s; returns when no
+        process of the group runs (a runuser's postgres children outlive runuser by a moment)."""
+        pgid = self.proc.pid
+        _signal_group(pgid, signal.SIGTERM)
+        for sig in (signal.SIGKILL, None):
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and _group_running(pgid):
+                time.sleep(0.1)
+            if sig is not None and _group_running(pgid):
+                _signal_group(pgid, sig)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _signal_group(pgid: int, sig) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def group_members(pgids) -> list[int]:
+    """Processes (not zombies) in any of these process groups."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, …
+        if fields[0] != "Z" and int(fields[2]) in pgids:
+            found.append(int(pid))
+    return found
+
+
+def _group_running(pgid: int) -> bool:
+    return bool(group_members({pgid}))
 
 
 def _wait(check, timeout: float, what: str, node: Node | None = None):
@@ -400,6 +429,7 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
         done = {"count": 0}
         events: list[dict] = []
         primary_before = cluster.redis_primary_port()
+        photo = _photo_on_one_node_served_by_the_other(cluster, tokens[0])
 
         def claim(number: str, token: str, who: int):
             def call():
@@ -496,6 +526,9 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
                     pass
                 time.sleep(0.2)
         result = _reconcile(cluster, api, wechat, claims, claim_wins, raced - not_grids, n)
+        after = requests.get(cluster.url + photo["url"], headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30)
+        photo["served_through_haproxy_after_the_kills"] = after.status_code == 200 and after.content == PNG
+        result["photo"] = photo
         result["orders_at_another_rung"] = len(not_grids)
         result["process_groups"] = cluster.process_groups()
         result["streaming_replica"] = replication
@@ -515,10 +548,28 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
             "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
             "load_average_1m": round(os.getloadavg()[0], 1),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"})
-        result["zero_loss"] = (result["lost"] == 0 and result["duplicates"] == 0 and result["double_claims"] == 0
+        result["zero_loss"] = (result["photo"]["served_by_web2"] and result["lost"] == 0 and result["duplicates"] == 0 and result["double_claims"] == 0
                                and result["pushes_lost"] == 0
                                and result["gave_up"] == 0)
         return result
+
+
+PNG = (ROOT / "tests/fixtures/wechat/media.png").read_bytes()
+
+
+def _photo_on_one_node_served_by_the_other(cluster: Cluster, token: str) -> dict:
+    """A resident's photo uploaded to web1 and read from web2 (the bucket, not a node's disk)."""
+    web1, web2 = (f"http://127.0.0.1:{cluster.ports[f'web{i}']}" for i in (1, 2))
+    headers = {"Authorization": f"Bearer {token}"}
+    order = requests.post(web1 + "/api/v1/orders", timeout=30, headers={**headers, "Idempotency-Key": "drill-photo"},
+                          json={"text": "楼道灯坏了（照片）", "location_text": "水晶城小区1号楼"})
+    order.raise_for_status()
+    added = requests.post(f"{web1}/api/v1/orders/{order.json()['number']}/photos", headers=headers, timeout=30,
+                          files={"photo": ("p.png", PNG, "image/png")})
+    added.raise_for_status()
+    url = added.json()["photos"][0]
+    served = requests.get(web2 + url, headers=headers, timeout=30)
+    return {"url": url, "uploaded_to": "web1", "served_by_web2": served.status_code == 200 and served.content == PNG}
 
 
 def _replication(cluster: Cluster) -> dict:
@@ -626,6 +677,10 @@ def _reconcile(cluster: Cluster, api: Tally, wechat: Tally, claims: Tally, claim
 
 
 # --- BENCHMARKS.md ------------------------------------------------------------------------------
+def _yes(value) -> str:
+    return {True: "yes", False: "NO", None: "not in this run"}[value]
+
+
 def _replica_line(r: dict) -> str:
     rep = r.get("streaming_replica")
     if not rep:
@@ -692,6 +747,7 @@ Sentinel promoted the replica: Redis primary port {r['redis_failover']['from_por
 | grid orders neither racer took (both refused at once: the lock and the version check; a real worker taps again) | {r['unclaimed_races']} |
 | WeChat replies sent (stub) / reply rows sent | {r['wechat_replies_sent']} / {r['reply_rows_sent']} |
 | requests given up after 60–90 s of retries | {r['gave_up']} |
+| a photo uploaded to web1, served by web2 / through HAProxy after web1's death | {_yes(r.get('photo', {}).get('served_by_web2'))} / {_yes(r.get('photo', {}).get('served_through_haproxy_after_the_kills'))} |
 
 | stream | accepted | attempts | retried | gave up | answers (0 = connection error) |
 |---|---|---|---|---|---|
