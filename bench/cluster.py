@@ -761,9 +761,10 @@ group and the Redis primary shows in the drain time, not in the counts: a push w
 worker, or whose queue entry the new primary never received (replication is asynchronous), stays a
 `pending`/`processing` row in PostgreSQL until a sweep re-enqueues it. A claim is decided by the order's
 version in PostgreSQL, so a claim lock lost with the primary can let two racers reach the database but
-not both win. "claims answered 200" can be one short of "orders claimed": a claim the killed node had
-committed and HAProxy resent is answered 409 `already_claimed` to the worker who in fact holds it (the
-order page shows them as its holder). A 403 is an order routed to the property's or a department's
+not both win. "claims answered 200" can be one short of "orders claimed": most likely (inferred, not
+traced) a claim the killed node had committed, resent by HAProxy and answered 409 `already_claimed` to the
+worker who in fact holds it (the order page shows them as its holder) — the same path that answers an API
+order 200 (replay) rather than 201 in some runs. A 403 is an order routed to the property's or a department's
 rung, which grid workers do not claim (the racer that lost the Redis lock hears 409 first, the other 403).
 
 Found by the drill and fixed: gunicorn `--preload` forked both workers with the warm-up's pooled
