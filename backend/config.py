@@ -16,6 +16,10 @@ class Config:
     SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{VAR / 'red-mailbox.sqlite3'}")
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # Redis behind Sentinel: "host:port,host:port" of the Sentinels; the app then asks them for the
+    # primary of REDIS_SENTINEL_MASTER (REDIS_URL still gives the database number and password).
+    REDIS_SENTINELS = _env("REDIS_SENTINELS", "")
+    REDIS_SENTINEL_MASTER = _env("REDIS_SENTINEL_MASTER", "mymaster")
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
     # The backend's key to Rasa: its HTTP API (rasa run --auth-token) and its REST webhook
     # (bot/secure_channel.py) answer nobody else.

@@ -14,7 +14,7 @@ from limits import RateLimitItemPerSecond, parse, parse_many
 from redis.commands.core import Script
 
 from .errors import DomainError
-from .extensions import limiter, redis
+from .extensions import limiter, redis, sentinels
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,17 @@ def storage_answered() -> None:
         log.warning("rate limits are back on: their Redis answers again")
 
 
+def _default_storage(cfg) -> str:
+    """The app's Redis: REDIS_URL, or through its Sentinels (limits' redis+sentinel:// scheme)."""
+    if not cfg.get("REDIS_SENTINELS"):
+        return cfg["REDIS_URL"]
+    hosts = ",".join(f"{h}:{p}" for h, p in sentinels(cfg))
+    return f"redis+sentinel://{hosts}/{cfg.get('REDIS_SENTINEL_MASTER') or 'mymaster'}"
+
+
 def init_app(app) -> None:
     cfg = app.config
-    cfg.setdefault("RATELIMIT_STORAGE_URI", cfg.get("RATE_LIMIT_STORAGE_URL") or cfg["REDIS_URL"])
+    cfg.setdefault("RATELIMIT_STORAGE_URI", cfg.get("RATE_LIMIT_STORAGE_URL") or _default_storage(cfg))
     cfg.setdefault("RATELIMIT_STRATEGY", "moving-window")  # "5 in any 15 minutes", no window edges
     cfg.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # Retry-After on every 429
     cfg.setdefault("RATELIMIT_SWALLOW_ERRORS", True)

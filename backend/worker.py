@@ -17,6 +17,8 @@ import redis as redis_lib
 from flask import current_app
 from rq import Queue, SimpleWorker
 
+from .extensions import redis_client
+
 log = logging.getLogger(__name__)
 
 
@@ -25,7 +27,7 @@ def rq_connection():
     app = current_app._get_current_object()
     conn = app.extensions.get("rq_redis")
     if conn is None:
-        conn = redis_lib.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2)
+        conn = redis_client(app.config)
         app.extensions["rq_redis"] = conn
     return conn
 
@@ -136,7 +138,7 @@ class AppWorker(SimpleWorker):
 def run(app, queues: list[str], burst: bool = False, with_ticker: bool = True) -> None:
     for module in filter(None, (m.strip() for m in app.config.get("NOTIFY_CHANNEL_MODULES", "").split(","))):
         importlib.import_module(module)
-    connection = redis_lib.Redis.from_url(app.config["REDIS_URL"])
+    connection = redis_client(app.config, timeout=None)
     stop = threading.Event()
     if with_ticker:
         threading.Thread(target=_ticker, args=(connection, periodic_jobs(app.config), stop),

@@ -27,6 +27,13 @@ def warm_up(flask_app) -> float:
             knowledge.index()
         except Exception:  # noqa: BLE001 — a database not migrated yet: the first question builds it
             log.warning("知识库 index not built at start-up", exc_info=True)
+    with flask_app.app_context():
+        # gunicorn --preload forks its workers from this process: a pooled connection opened here
+        # (the index's read) would be one socket shared by every worker, their statements and
+        # rollbacks interleaved on it (libpq's "PGRES_TUPLES_OK and no message", closed results).
+        # Closed now, each worker opens its own.
+        from .extensions import db
+        db.engine.dispose()
     took = time.perf_counter() - started
     log.info("warmed up in %.1f s", took)
     return took

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `make run` and `make test` need, installed idempotently (a second run takes seconds):
-# system packages (redis-server, chromium, wrk), the two Python 3.10 venvs, npm assets, the bot model.
+# system packages (redis-server, chromium, wrk, haproxy, redis-sentinel, pgbouncer), the two Python 3.10 venvs, npm assets, the bot model.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +15,11 @@ if [ "${SETUP_BROWSER:-1}" = 1 ] && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; th
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 # The test suite drives the bench's load generators, wrk among them (make bench needs it too).
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+# The several-node drill (scripts/cluster.sh, tests/faults/test_cluster_drill.py): a load balancer,
+# Redis Sentinel and pgbouncer, each run privately by the drill (the packages' own services unused).
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need_apt+=(haproxy)
+command -v redis-sentinel >/dev/null 2>&1 || need_apt+=(redis-sentinel)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || need_apt+=(pgbouncer)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing system packages: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

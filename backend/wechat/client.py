@@ -10,6 +10,8 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
+from ..extensions import redis_client
+
 log = logging.getLogger(__name__)
 
 # 40001 invalid credential, 40014 invalid access_token, 42001 access_token expired.
@@ -28,9 +30,10 @@ _pools: dict[str, redis_lib.ConnectionPool] = {}
 
 def raw_pool() -> redis_lib.ConnectionPool:
     """Bytes-mode connections (RQ pickles payloads), one pool per process and URL."""
-    url = current_app.config["REDIS_URL"]
+    cfg = current_app.config
+    url = f'{cfg["REDIS_URL"]}|{cfg.get("REDIS_SENTINELS") or ""}|{cfg.get("REDIS_SENTINEL_MASTER") or ""}'
     if url not in _pools:
-        _pools[url] = redis_lib.ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        _pools[url] = redis_client(cfg).connection_pool
     return _pools[url]
 
 

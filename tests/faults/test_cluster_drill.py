@@ -1,0 +1,34 @@
+"""The failure drill of issue 22 on the several-node topology (bench/cluster.py), small enough for
+make test: 2 web nodes behind HAProxy, 2 RQ worker groups, Redis under 3 Sentinels, PostgreSQL through
+pgbouncer, photos on the S3 server. Under a load of API orders, WeChat pushes (some twice) and two
+grid workers racing for each new order, a web node, a worker group and the Redis primary are
+SIGKILLed; the Sentinels promote the replica. Nothing accepted is lost, nothing is stored twice,
+no order is claimed twice, every distinct push is answered. Every process is the drill's own and is
+stopped when it ends (bench.cluster.Cluster is a context manager), pass or fail."""
+import json
+
+import pytest
+
+from bench import cluster
+
+pytestmark = [pytest.mark.slow]
+
+
+@pytest.mark.skipif(bool(cluster.tools_missing()), reason="scripts/setup.sh installs haproxy, redis-sentinel, pgbouncer")
+def test_killing_a_web_node_a_worker_and_the_redis_primary_loses_nothing(tmp_path):
+    result = cluster.drill(n=40, concurrency=6, kills=True, keep_logs=tmp_path / "logs")
+    summary = json.dumps({k: v for k, v in result.items() if k != "topology"}, ensure_ascii=False, indent=1)
+    assert not cluster.group_members(set(result["process_groups"])), "the drill left processes running"
+    assert [k["killed"] for k in result["kills"]] == ["web node", "worker group", "Redis primary"], summary
+    assert result["redis_failover"]["to_port"] not in (None, result["redis_failover"]["from_port"]), summary
+    # every order a client was told was taken is stored, once
+    assert result["api_accepted"] == 40 and result["lost"] == 0 and result["unasked"] == 0, summary
+    assert result["duplicates"] == 0, summary
+    # every distinct push acknowledged became one order and got one reply
+    assert result["pushes_accepted"] == result["distinct_pushes"] == result["push_orders"], summary
+    assert result["wechat_replies_sent"] == result["distinct_pushes"], summary
+    # of two racing grid workers at most one got each order
+    assert result["double_claims"] == 0 and result["orders_claimed"] >= 1, summary
+    # a photo stored through one web node is served by the other, and after the first one's death
+    assert result["photo"]["served_by_web2"] and result["photo"]["served_through_haproxy_after_the_kills"], summary
+    assert result["gave_up"] == 0 and result["zero_loss"], summary
