@@ -80,7 +80,7 @@ def test_worker_killed_after_the_bot_made_the_order_gives_one_order_and_one_repl
     openid = f"o-kill-{uuid.uuid4().hex[:8]}"
     worker = spawn("worker-1", worker_argv(), backend_env(app))
     # Only the order create's answer is held: every other call of the action server flows.
-    proxy.hold(b"POST /api/v1/bot/orders")
+    proxy.hold(b"POST /api/v1/bot/orders HTTP")  # the create, not the 附议 check (/orders/duplicates) before it
     msg_id, text = 7_100_000 + uuid.uuid4().int % 100_000, "3号楼2单元楼道灯坏了好几天了"
     for _turn in range(10):
         before = len(_replies(stub, openid))
