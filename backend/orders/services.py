@@ -79,35 +79,33 @@ def _insert_new(session, order: Order, event: OrderEvent) -> bool:
 
 
 _INSERTS: dict = {}
-_RETURNING: dict = {}
-
-
-def _returning(statement, table):
-    built = _RETURNING.get(table)
-    if built is None:
-        built = _RETURNING[table] = statement.returning(*table.c)
-    return built
 
 
 def _insert_row(obj) -> None:
-    """One INSERT of the object's column values (the table's defaults fill the rest), every column
-    read back by RETURNING onto the object as loaded."""
+    """One INSERT of the object's column values (the table's defaults fill the rest); what the
+    database filled in (the id, defaults, the number) is read back by RETURNING onto the object, as
+    a flush with eager defaults does."""
     mapper = sa_inspect(obj).mapper
     given = sa_inspect(obj).dict
     table = mapper.local_table
     values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-    # Plain values go as parameters (the compiled statement is cached per set of columns); only SQL
-    # expressions (PostgreSQL's number, numbers.in_insert) are rendered into the statement.
+    # Plain values go as parameters; only SQL expressions (PostgreSQL's number, numbers.in_insert)
+    # are rendered into the statement. Without those, the statement is built once per set of columns.
     sql = {k: values.pop(k) for k in [k for k, v in values.items() if isinstance(v, ClauseElement)]}
-    statement = insert(table).values(sql) if sql else _INSERTS.get(table)
+    filled = tuple(c for c in table.c if c.key not in values)
+    key = (table, tuple(values)) if not sql else None
+    statement = _INSERTS.get(key) if key else None
     if statement is None:
-        statement = _INSERTS[table] = insert(table)
+        statement = insert(table).values(sql).returning(*filled)
+        if key:
+            _INSERTS[key] = statement
     # On the session's connection, in its transaction: the session's own execute adds ORM work for
     # a statement that has no ORM entity in it.
-    row = db.session.connection().execute(statement.returning(*table.c) if sql else _returning(statement, table),
-                                          values).one()
+    row = db.session.connection().execute(statement, values).one()
+    by_column = {c.key: value for c, value in zip(filled, row)}
     for prop in mapper.column_attrs:
-        set_committed_value(obj, prop.key, row._mapping[prop.columns[0]])
+        if prop.columns[0].key in by_column:
+            set_committed_value(obj, prop.key, by_column[prop.columns[0].key])
 
 
 _refuse = engine.refuse  # nothing read or half-set may leak into the next change
