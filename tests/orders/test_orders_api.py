@@ -125,7 +125,7 @@ def test_a_new_order_is_two_inserts_and_answers_as_before(client, make, auth, db
     statements = []
 
     def count(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split())[:40])
+        statements.append(" ".join(statement.split()))
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         answer = client.post("/api/v1/orders", json={"text": "3号楼楼道灯坏了", "location_text": "水晶城小区3号楼"}, headers=headers)
