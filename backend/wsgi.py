@@ -27,6 +27,13 @@ def warm_up(flask_app) -> float:
             knowledge.index()
         except Exception:  # noqa: BLE001 — a database not migrated yet: the first question builds it
             log.warning("知识库 index not built at start-up", exc_info=True)
+    # The warm-up's database connections must not outlive it: with `gunicorn --preload` this runs in
+    # the master, and a pooled connection left open here is inherited by every forked worker — two
+    # processes on one PostgreSQL socket answer each other's statements ("PGRES_TUPLES_OK and no
+    # message from the libpq", rows of another query: seen under the intake bench's load).
+    with flask_app.app_context():
+        from .extensions import db
+        db.engine.dispose()
     took = time.perf_counter() - started
     log.info("warmed up in %.1f s", took)
     return took
