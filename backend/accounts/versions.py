@@ -86,3 +86,13 @@ def _write(versions: dict) -> None:
     except RedisError:
         log.warning("redis down: session versions of residents %s not written (the database decides "
                     "once Redis is back, within %s s)", sorted(versions), TTL)
+
+
+def forget_all() -> None:
+    """Drop every stored version (after residents' rows changed behind the ORM's back: a bulk SQL
+    change, a restored backup, the tests' table wipes); the next request of each reads the database."""
+    try:
+        for key in redis.scan_iter(f"{_PREFIX}*", count=1000):
+            redis.delete(key)
+    except RedisError:
+        log.warning("redis down: stored session versions not dropped (they expire within %s s)", TTL)
