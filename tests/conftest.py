@@ -102,6 +102,8 @@ def db(app):
                 conn.execute(table.delete())
         from backend.grids import routing
         routing.registry_changed()  # rows went behind the ORM's back: routing's snapshot is stale
+        from backend.accounts import versions
+        versions.forget_all()  # and residents' session versions in Redis (SQLite reuses their ids)
 
 
 @pytest.fixture

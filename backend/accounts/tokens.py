@@ -3,13 +3,13 @@ import hmac
 
 from flask import current_app, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
 
 from ..errors import Unauthorized
 from ..ratelimits import remote_address
 from ..extensions import db
 from .actors import Actor
-from .models import Resident, Staff
+from . import versions
+from .models import Staff
 
 _SALT = "red-mailbox-token"
 _ACTOR_KEY = "red_mailbox.actor"
@@ -100,15 +100,14 @@ def _actor_for(claims: dict) -> Actor:
         return Actor.for_staff(staff)
     if claims.get("k") == "resident":
         # Only whether the resident still exists (deleted ones' tokens die with them) and the session
-        # version: the Actor is the id, and loading the whole row on every request cost more than
-        # the order's own INSERT.
-        row = db.session.execute(select(Resident.id, Resident.session_version)
-                                 .where(Resident.id == claims["id"])).first()
-        if row is None:
+        # version: the Actor is the id. Read from Redis, the database only on a miss (versions.py):
+        # the read was a fifth of an order's CPU.
+        version = versions.resident_version(claims["id"])
+        if version is None:
             raise Unauthorized("没有这个居民账号，请重新登录")
-        if claims.get("v", 0) != (row.session_version or 0):
+        if claims.get("v", 0) != version:
             raise _ended()
-        return Actor("resident", row.id)
+        return Actor("resident", claims["id"])
     raise Unauthorized("登录凭证无效，请重新登录")
 
 

@@ -22,11 +22,10 @@ def company_id_for_building(building_id: int | None) -> int | None:
     """The property company managing the building's compound, if one is bound."""
     if building_id is None:
         return None
-    return db.session.scalar(
-        select(PropertyCompound.property_company_id)
-        .join(Grid, Grid.community_id == PropertyCompound.community_id)
-        .join(Building, (Building.grid_id == Grid.id) & (Building.compound == PropertyCompound.compound))
-        .where(Building.id == building_id))
+    # Read from routing's per-process snapshot of the registry (compounds included), kept current
+    # the same way: property work at intake costs no query.
+    from .routing import property_company_of
+    return property_company_of(building_id)
 
 
 def is_property_work(category: str | None) -> bool:

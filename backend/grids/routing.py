@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..text import for_matching as _m
-from .models import Building, Community, Grid
+from .models import Building, Community, Grid, PropertyCompound
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
               "六": 6, "七": 7, "八": 8, "九": 9}
@@ -75,7 +75,7 @@ class Placement:
 
 VERSION_KEY = "rm:registry:version"
 SNAPSHOT_MAX_AGE = 60.0
-_REGISTRY = (Community, Grid, Building)
+_REGISTRY = (Community, Grid, Building, PropertyCompound)
 _CHANGED = "rm_registry_changed"
 
 
@@ -102,6 +102,7 @@ class _Snapshot:
     buildings: dict  # building id → _Known
     auto_assign: frozenset = frozenset()  # ids of the grids with 轮派 on (orders/rota.py)
     emergency: dict = None  # community id → its own 危险词 and numbers (orders/emergencies.py)
+    property_of: dict = None  # building id → the property company bound to its compound (grids/property.py)
 
 
 _local_changes = 0
@@ -143,8 +144,12 @@ def _build(key) -> _Snapshot:
     rows = db.session.execute(select(Building.id, Building.number, Building.compound, Building.aliases,
                                      Grid.community_id, Grid.id).join(Grid, Building.grid_id == Grid.id)
                               .order_by(Building.id)).all()
-    named, compounds, by_number = [], set(), {}
+    bound = {(community_id, compound): company_id for community_id, compound, company_id in db.session.execute(
+        select(PropertyCompound.community_id, PropertyCompound.compound, PropertyCompound.property_company_id))}
+    named, compounds, by_number, property_of = [], set(), {}, {}
     for bid, number, compound, aliases, community_id, grid_id in rows:
+        if (community_id, compound) in bound:
+            property_of[bid] = bound[(community_id, compound)]
         known = _Known(bid, community_id, grid_id, _m(compound), tuple(_m(a) for a in aliases or [] if a))
         if known.aliases:
             named.append(known)
@@ -154,14 +159,29 @@ def _build(key) -> _Snapshot:
     buildings = {known.id: known for same in by_number.values() for known in same}
     emergency = {c.id: c.emergency for c in all_communities if c.emergency}
     return _Snapshot(key, time.monotonic(), communities, streets, community_names, grids, named, sorted(compounds), by_number,
-                     buildings, frozenset(auto_assign), emergency)
+                     buildings, frozenset(auto_assign), emergency, property_of)
+
+
+_CHECKED = "rm_registry_checked"
 
 
 def _snapshot() -> _Snapshot:
-    import time
     session = db.session()
     if any(isinstance(o, _REGISTRY) for o in (*session.new, *session.dirty, *session.deleted)):
         session.flush()  # what the old queries' autoflush did: a pending building routes at once
+    # Checked once per transaction: an intake asks three times (routing, the property, the danger
+    # words), and within it only its own flushes (_local_changes) can change what it should see.
+    checked = session.info.get(_CHECKED)
+    if checked is not None and checked[0] == _local_changes and checked[1] == db.engine.url:
+        return checked[2]
+    found = _current()
+    if found.key is not None:
+        session.info[_CHECKED] = (_local_changes, db.engine.url, found)
+    return found
+
+
+def _current() -> _Snapshot:
+    import time
     url = db.engine.url.render_as_string()
     try:
         from ..extensions import redis
@@ -184,12 +204,14 @@ def _flushed(session, _context):
 
 @event.listens_for(db.session, "after_commit")
 def _committed(session):
+    session.info.pop(_CHECKED, None)
     if session.info.pop(_CHANGED, False):
         registry_changed()
 
 
 @event.listens_for(db.session, "after_rollback")
 def _rolled_back(session):
+    session.info.pop(_CHECKED, None)
     if session.info.pop(_CHANGED, False):
         global _local_changes
         _local_changes += 1  # a snapshot may hold the rows that were just undone
@@ -205,6 +227,12 @@ def _community_in(text: str, communities) -> int | None:
 def community_emergency(community_id: int | None) -> dict | None:
     """A community's own danger words and numbers, from the snapshot (no query at intake)."""
     return (_snapshot().emergency or {}).get(community_id) if community_id is not None else None
+
+
+def property_company_of(building_id: int) -> int | None:
+    """The property company bound to the building's compound (in its grid's community), from the
+    snapshot: property work offered at intake costs no query."""
+    return _snapshot().property_of.get(building_id)
 
 
 def auto_assigns(grid_id: int) -> bool:

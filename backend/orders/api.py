@@ -27,8 +27,9 @@ class Orders(MethodView):
 
     # Only orders made count: a 422 or a replayed Idempotency-Key does not use the budget up.
     @limit("RATE_LIMIT_ORDERS", rate_key, deduct_when=lambda response: response.status_code == 201)
-    @blp.arguments(OrderCreateSchema)
-    @blp.arguments(IdempotencyHeaders, location="headers")
+    # Instances, not classes: given a class, webargs builds the schema (copying its fields) per request.
+    @blp.arguments(OrderCreateSchema())
+    @blp.arguments(IdempotencyHeaders(), location="headers")
     @blp.response(201, OrderSchema)
     @blp.alt_response(200, schema=OrderSchema, description="a retry: the order first made with this Idempotency-Key")
     @errors(blp, *AUTH, *BODY)

@@ -1,7 +1,7 @@
 """marshmallow schemas for the order API. Validation only: no queries, no permission checks."""
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from ..fields import BoundedInt, id_field
+from ..fields import BoundedInt, Function, id_field
 from ..labels import label
 from ..text import CleanSchema, clean
 from .models import GRADES, KINDS, RESIDENT_CHANNELS, SATISFACTIONS
@@ -114,8 +114,8 @@ class EventSchema(Schema):
 
 class ResidentEventSchema(EventSchema):
     # In words, so a client (the mini-program) draws the timeline from the one set of labels.
-    action_label = fields.Function(lambda e: label("actions", e.action))
-    to_state_label = fields.Function(lambda e: label("states", e.to_state) if e.to_state else None)
+    action_label = Function(lambda e: label("actions", e.action))
+    to_state_label = Function(lambda e: label("states", e.to_state) if e.to_state else None)
 
 
 class AttachmentSchema(Schema):
@@ -127,32 +127,35 @@ class OrderBaseSchema(Schema):
     """Fields everyone with access to an order sees; the resident and staff views add to it."""
     number = fields.String()
     state = fields.String()
-    state_label = fields.Function(lambda o: label("states", o.state))
+    state_label = Function(lambda o: label("states", o.state))
     kind = fields.String()
     grade = fields.String()
     category = fields.String(allow_none=True)
     text = fields.String()
     location_text = fields.String(allow_none=True)
-    community = fields.Function(lambda o: o.community_shown)
+    community = Function(lambda o: o.community_shown)
     flags = fields.List(fields.String())
     claim_by = fields.DateTime(allow_none=True)
     resolve_by = fields.DateTime(allow_none=True)
     due_at = fields.DateTime(allow_none=True)
     result = fields.String(allow_none=True)
     satisfaction = fields.String(allow_none=True)
-    satisfaction_label = fields.Function(lambda o: label("satisfactions", o.satisfaction) if o.satisfaction else None)
+    satisfaction_label = Function(lambda o: label("satisfactions", o.satisfaction) if o.satisfaction else None)
     allowed_actions = fields.List(fields.String(), metadata={
         "description": "what the asking user may do with this order now (see the lifecycle table)"})
     reopen_count = fields.Integer()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-    photos = fields.Function(lambda o: [a.url for a in o.attachments])
+    photos = Function(lambda o: [a.url for a in o.attachments])
     events = fields.List(fields.Nested(EventSchema))
+
+
+_RESIDENT_EVENT = ResidentEventSchema()  # built once: a schema's construction copies its fields
 
 
 def _resident_events(order) -> list:
     viewer = order.co_viewer
-    return [{**ResidentEventSchema().dump(e), "note": timeline.note_for_resident(e, viewer)}
+    return [{**_RESIDENT_EVENT.dump(e), "note": timeline.note_for_resident(e, viewer)}
             for e in timeline.for_resident(order.events)]
 
 
@@ -162,15 +165,15 @@ class OrderSchema(OrderBaseSchema):
     words masked (backend/masking.py), no photos, score or comment of theirs, no other resident's notes."""
     channel = fields.String()
     category_confidence = fields.Float(allow_none=True)
-    grid = fields.Function(lambda o: o.grid_shown)
-    assignee = fields.Function(lambda o: o.assignee.name_masked if o.assignee else None)
-    text = fields.Function(lambda o: o.text_shown)
-    location_text = fields.Function(lambda o: o.location_shown, allow_none=True)
-    photos = fields.Function(lambda o: [a.url for a in o.photos_shown])
-    rating_score = fields.Function(lambda o: None if o.co_view else o.rating_score, allow_none=True)
-    co_reporter = fields.Function(lambda o: bool(o.co_view), metadata={
+    grid = Function(lambda o: o.grid_shown)
+    assignee = Function(lambda o: o.assignee.name_masked if o.assignee else None)
+    text = Function(lambda o: o.text_shown)
+    location_text = Function(lambda o: o.location_shown, allow_none=True)
+    photos = Function(lambda o: [a.url for a in o.photos_shown])
+    rating_score = Function(lambda o: None if o.co_view else o.rating_score, allow_none=True)
+    co_reporter = Function(lambda o: bool(o.co_view), metadata={
         "description": "true: you co-reported this order (附议, or your report was merged into it)"})
-    events = fields.Function(_resident_events,
+    events = Function(_resident_events,
                              metadata={"description": "the order's steps; staff-internal ones and notes left out"})
 
 
@@ -215,7 +218,7 @@ class JoinSchema(DraftSchema):
 class CandidateSchema(Schema):
     number = fields.String()
     state = fields.String()
-    state_label = fields.Function(lambda c: label("states", c["state"]))
+    state_label = Function(lambda c: label("states", c["state"]))
 
 
 class CandidatesSchema(Schema):
@@ -228,7 +231,7 @@ class JoinedSchema(Schema):
     raised it — not its text, place or reporter."""
     number = fields.String()
     state = fields.String()
-    state_label = fields.Function(lambda o: label("states", o.state))
-    residents = fields.Function(lambda o: 1 + len(o.co_reporters), metadata={
+    state_label = Function(lambda o: label("states", o.state))
+    residents = Function(lambda o: 1 + len(o.co_reporters), metadata={
         "description": "residents who raised it: its reporter and its co-reporters"})
-    joined = fields.Function(lambda o: True)
+    joined = Function(lambda o: True)

@@ -111,3 +111,39 @@ def test_resident_sees_every_step_but_not_the_notes_staff_write_to_each_other(cl
     assert list(steps) == ["submit", "assign", "progress"]
     assert steps["assign"] is None and steps["progress"] == "已联系物业,明天上门"
     assert "13912345678" not in str(body)
+
+
+def test_a_new_order_is_two_inserts_and_answers_as_before(client, make, auth, db):
+    """Issue 22 item 5: a resident's order and its submit event are one INSERT each (Core, RETURNING),
+    with no UPDATE and no read of the resident's row; the answer, the event and the stored row are
+    what the unit of work wrote before (number, history, routing, the audit's `at`)."""
+    from sqlalchemy import event, select
+    from backend.orders.models import Order, OrderEvent
+    world = make.world()
+    headers = {**auth.headers_for(world["resident"]), "Idempotency-Key": "k-two-inserts"}
+    client.get("/api/v1/orders", headers=headers)  # the session version is known from here on
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        answer = client.post("/api/v1/orders", json={"text": "3号楼楼道灯坏了", "location_text": "水晶城小区3号楼"}, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert answer.status_code == 201, answer.json
+    writes = [s for s in statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert [w.split()[2] for w in writes if w.startswith("INSERT")][:2] == ["orders", "order_events"]
+    assert not [w for w in writes if w.startswith("UPDATE")], writes
+    assert not [s for s in statements if "FROM residents" in s], statements
+    body = answer.json
+    assert [e["action"] for e in body["events"]] == ["submit"] and body["number"].startswith("HX")
+    db.session.expire_all()
+    stored = db.session.scalar(select(Order).where(Order.number == body["number"]))
+    submit = db.session.scalar(select(OrderEvent).where(OrderEvent.order_id == stored.id))
+    assert stored.version == 1 and stored.grid_id == world["grids"][0].id and stored.resident_id == world["resident"].id
+    assert submit.action == "submit" and submit.data["at"]["grid"] == world["grids"][0].id
+    # the same key again answers the first order (the unique index decides; nothing written)
+    again = client.post("/api/v1/orders", json={"text": "3号楼楼道灯坏了", "location_text": "水晶城小区3号楼"}, headers=headers)
+    assert again.status_code == 200 and again.json["number"] == body["number"]
+    assert db.session.scalar(select(func.count(Order.id))) == 1

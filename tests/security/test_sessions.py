@@ -133,3 +133,43 @@ def test_a_cookie_from_before_revocable_sessions_is_signed_out(app, world, marks
         session["staff_id"] = world["workers"][0].id
         session.update(marks)
     assert not _in_console(browser)
+
+
+def _reads_of_residents(db, call):
+    from sqlalchemy import event
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM residents" in statement:
+            seen.append(statement)
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        answer = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return answer, len(seen)
+
+
+def test_a_residents_token_is_checked_from_redis_and_a_logout_still_ends_it_at_once(client, world, auth, db, redis):
+    """Issue 22 item 5: the resident's session version comes from Redis after the first request (no
+    read of `residents` on the hot path); a logout's commit writes the new version, so the old token
+    is refused on the very next request, in this process or any other reading the same Redis."""
+    headers = auth.headers_for(world["resident"])
+    first, reads = _reads_of_residents(db, lambda: client.get("/api/v1/orders", headers=headers))
+    assert first.status_code == 200 and reads == 1
+    again, reads = _reads_of_residents(db, lambda: client.get("/api/v1/orders", headers=headers))
+    assert again.status_code == 200 and reads == 0
+    assert redis.get(f"rm:sv:resident:{world['resident'].id}") == "0"
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert redis.get(f"rm:sv:resident:{world['resident'].id}") == "1"
+    ended = client.get("/api/v1/orders", headers=headers)
+    assert ended.status_code == 401 and ended.json["error"]["code"] == "session_ended"
+
+
+def test_with_redis_down_the_database_decides_a_residents_token(client, world, auth, db, redis_stopped):
+    headers = auth.headers_for(world["resident"])
+    answer, reads = _reads_of_residents(db, lambda: client.get("/api/v1/orders", headers=headers))
+    assert answer.status_code == 200 and reads == 1
+    world["resident"].session_version = 5  # ended behind Redis's back: the database still says so
+    db.session.commit()
+    assert client.get("/api/v1/orders", headers=headers).status_code == 401
