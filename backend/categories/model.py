@@ -5,7 +5,10 @@ characters: a long paste cannot slow a call past a bound), hashed (crc32) into 2
 buckets seen in at least MIN_DF training texts are kept (a sorted index array); values are
 sublinear term frequencies times the bucket's IDF, L2-normalised. Three multinomial logistic
 regressions (scikit-learn, at build time only): level 1 (+ the ``_none`` reject class of chatter)
-over every training text, real messages (top level only) and written ones; levels 2 and 3 over the
+over every training text, real messages (top level only) and written ones, in two parts: a linear
+SVM over all 15 top levels (``l1``) and one over the 7 top levels the real messages have (``l1r``,
+real messages and the written texts of those 7), so P(top level) = P_l1(one of the 7) × P_l1r(which
+one) for those 7, P_l1 for the 8 others; levels 2 and 3 over the
 written texts, which carry those levels, on the buckets those texts have (``rows23`` maps a level-1
 bucket to its row there, or -1), so the large layers do not grow with the real data's vocabulary.
 Weights are stored as float16 numpy arrays in one ``.npz``; prediction is a sparse dot product.
@@ -40,6 +43,8 @@ WORD_WEIGHT = 0.7
 MIN_DF = 2                 # a bucket seen in fewer training texts is dropped (model size)
 C_REG = 8.0                # inverse regularisation of the logistic regressions (levels 2 and 3)
 C_REG1 = 0.3               # level 1: a linear SVM (bench/categories_compare.py chose it; lbfgs took minutes)
+C_REAL = 1.0               # level 1's second part: a linear SVM over the top levels the real data has, less
+                           # regularised (the real folds' best C alone; the 15-way layer needs 0.3 for the 8 others)
 WRITTEN_WEIGHT = 2.0       # a written text counts this much in level 1 beside a real one: the 8 top levels
                            # the real data lacks would otherwise starve (written sets 85.9 → 71.0 %)
 HOLDOUT_EVERY = 7          # calibration split
@@ -47,7 +52,7 @@ TARGET_PRECISION = 0.90    # the threshold: lowest confidence whose covered held
                            # and that lets no held-out chatter through
 WEAK_FACTOR = 0.5          # confidence factor for texts with fewer than two letters or digits ("行", "？？")
 CONFIG = dict(buckets=BUCKETS, char_n=CHAR_N, max_chars=MAX_CHARS, word_weight=WORD_WEIGHT, min_df=MIN_DF,
-              c=C_REG, c1=C_REG1, holdout=HOLDOUT_EVERY, target=TARGET_PRECISION, weak=WEAK_FACTOR, written_weight=WRITTEN_WEIGHT, version=5)
+              c=C_REG, c1=C_REG1, holdout=HOLDOUT_EVERY, target=TARGET_PRECISION, weak=WEAK_FACTOR, written_weight=WRITTEN_WEIGHT, c_real=C_REAL, version=6)
 
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
@@ -157,6 +162,9 @@ class Model:
         # level-1 bucket position → row of the level-2/3 weights (-1: a bucket those levels never saw)
         self.rows23 = np.arange(len(buckets), dtype=np.int32) if rows23 is None else rows23
         self.layers = layers
+        # level 1's second part: its classes' columns in level 1 (the 7 top levels of the real data)
+        self.real_cols = (np.array([layers["l1"].classes.index(c) for c in layers["l1r"].classes], dtype=int)
+                          if "l1r" in layers else None)
         self.meta = meta
         self.dictionary = dictionary
         self._tok = tokenizer(dictionary)
@@ -180,6 +188,9 @@ class Model:
         idx, val = self.vector(text)
         l1, l2 = self.layers["l1"], self.layers["l2"]
         p1 = softmax((weighted_sum(val, l1.W[idx]) + l1.b) / l1.temperature)
+        if self.real_cols is not None:
+            lr = self.layers["l1r"]
+            p1[self.real_cols] = p1[self.real_cols].sum() * softmax((weighted_sum(val, lr.W[idx]) + lr.b) / lr.temperature)
         r = self.rows23[idx]
         keep = r >= 0
         idx23, val23 = r[keep], val[keep]
@@ -246,6 +257,14 @@ def _fit(X, y, progress, name, C=C_REG, svm=False, weights=None) -> Layer:
     return Layer(list(m.classes_), np.ascontiguousarray(m.coef_.T, dtype=np.float16), m.intercept_.astype(np.float32))
 
 
+def _proba(layer: Layer, X) -> np.ndarray:
+    """Temperature-scaled softmax of a layer over the rows of X."""
+    Z = (np.asarray(X @ layer.W.astype(np.float32)) + layer.b) / layer.temperature
+    Z -= Z.max(axis=1, keepdims=True)
+    P = np.exp(Z)
+    return P / P.sum(axis=1, keepdims=True)
+
+
 def _temperature(layer: Layer, X, y) -> float:
     """The temperature minimising held-out negative log-likelihood (grid search)."""
     if X.shape[0] == 0:
@@ -304,11 +323,19 @@ def train(texts: Sequence[str], paths: Sequence[Optional[str]], dictionary: Opti
     weights = np.array([1.0 if p and "/" not in p else WRITTEN_WEIGHT for p in paths])
     layers["l1"] = _fit(X[tr], [y1[i] for i in tr], progress, "level 1 (linear SVM)", C_REG1, svm=True,
                         weights=weights[tr])
+    real_top = sorted({p for p in paths if p and "/" not in p})
+    if real_top:
+        progress(f"training level 1, second part ({len(real_top)} top levels of the real messages) …")
+        sel = np.array([i for i in tr if y1[i] in real_top])
+        layers["l1r"] = _fit(X[sel], [y1[i] for i in sel], progress, "level 1, real top levels (linear SVM)",
+                             C_REAL, svm=True)
     for name, y in (("l2", y2), ("l3", y3)):
         progress(f"training level {name[1]} …")
         sel = np.array([i for i in tr if y[i]])
         layers[name] = _fit(X23[sel], [y[i] for i in sel], progress, f"level {name[1]}")
-    for name, y, XX in (("l1", y1, X), ("l2", y2, X23), ("l3", y3, X23)):
+    for name, y, XX in (("l1", y1, X), ("l1r", y1, X), ("l2", y2, X23), ("l3", y3, X23)):
+        if name not in layers:
+            continue
         sel = np.array([i for i in ho if y[i]], dtype=int)
         layers[name].temperature = _temperature(layers[name], XX[sel], [y[i] for i in sel])
         progress(f"  temperature {name}: {layers[name].temperature:.2f}")
@@ -321,6 +348,8 @@ def train(texts: Sequence[str], paths: Sequence[Optional[str]], dictionary: Opti
     Z -= Z.max(axis=1, keepdims=True)
     P = np.exp(Z)
     P /= P.sum(axis=1, keepdims=True)
+    if model.real_cols is not None:
+        P[:, model.real_cols] = P[:, model.real_cols].sum(axis=1, keepdims=True) * _proba(layers["l1r"], X[ho])
     none = L1.classes.index(NONE)
     P[:, none] = -1  # never predicted as a category
     best = P.argmax(axis=1)
