@@ -19,8 +19,8 @@ is compared (levels 2 and 3 come from the written data alike for all). Candidate
   texts weighted (``model.WRITTEN_WEIGHT``), real titles also as texts of their own;
 - ``blend``: the mean of ``hashed_svm``'s and ``fasttext``'s probabilities;
 - ``two_part``: ``hashed_svm`` and, on the same features, a second linear SVM over the 7 top levels of
-  the real messages (real messages and the written texts of those 7, ``model.C_REAL``): P(top level) =
-  P(one of the 7) × P(which one | the 7) for those 7 (the shipped model since the second pass).
+  the real messages (real messages and the written texts of those 7, ``model.C_REAL``): the first decides
+  between the 7 and the 8 others, the second which of the 7 (``model.gate_real``; shipped since the second pass).
 
 Writes ``category_compare.json`` (read by ``backend.categories.evaluate`` into the report).
 """
@@ -114,12 +114,7 @@ class TwoPart:
         return self
 
     def _combine(self, P, Zr):
-        P = P.copy()
-        if P.ndim == 1:
-            P[self.cols] = P[self.cols].sum() * M.softmax(Zr * 3.0)
-        else:
-            P[:, self.cols] = P[:, self.cols].sum(axis=1, keepdims=True) * softmax(Zr * 3.0)
-        return P
+        return M.gate_real(P, self.cols, Zr)
 
     def proba(self, texts):
         X = M._matrix([M.features(t, self.base.tok) for t in texts], self.base.buckets, self.base.idf)

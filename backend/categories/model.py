@@ -7,8 +7,8 @@ sublinear term frequencies times the bucket's IDF, L2-normalised. Three multinom
 regressions (scikit-learn, at build time only): level 1 (+ the ``_none`` reject class of chatter)
 over every training text, real messages (top level only) and written ones, in two parts: a linear
 SVM over all 15 top levels (``l1``) and one over the 7 top levels the real messages have (``l1r``,
-real messages and the written texts of those 7), so P(top level) = P_l1(one of the 7) × P_l1r(which
-one) for those 7, P_l1 for the 8 others; levels 2 and 3 over the
+real messages and the written texts of those 7, less regularised); ``l1`` decides between the 7 and
+the 8 others, ``l1r`` which of the 7 (``gate_real``); levels 2 and 3 over the
 written texts, which carry those levels, on the buckets those texts have (``rows23`` maps a level-1
 bucket to its row there, or -1), so the large layers do not grow with the real data's vocabulary.
 Weights are stored as float16 numpy arrays in one ``.npz``; prediction is a sparse dot product.
@@ -142,6 +142,24 @@ class Layer:
         return softmax((weighted_sum(val, W) + b) / self.temperature)
 
 
+def gate_real(p1: np.ndarray, cols: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Level 1's two parts: the 15-way layer's probabilities (a row, or rows) decide whether the text is
+    one of the real data's 7 top levels (``cols``) or one of the 8 others; among the 7 the second part's
+    scores decide the order: its best gets the 15-way layer's largest probability of the 7, its second
+    the second largest, and so on. So the top level is the second part's choice exactly when the 15-way
+    layer's is one of the 7 (a gate), and the probabilities still sum to one. (Multiplying P(one of the
+    7) by the second part's softmax instead lets the 7's summed mass outvote one of the 8 others: the
+    written sets' 8 other top levels fell from 88 to 83 % on fold 0.)"""
+    p1 = np.array(p1, copy=True)
+    sub = p1[..., cols]
+    values = -np.sort(-sub, axis=-1)
+    order = np.argsort(-scores, axis=-1, kind="stable")
+    out = np.empty_like(sub)
+    np.put_along_axis(out, order, values, axis=-1)
+    p1[..., cols] = out
+    return p1
+
+
 def weighted_sum(val: np.ndarray, W: np.ndarray) -> np.ndarray:
     """val @ W without BLAS: for a hundred rows the product is trivial, but OpenBLAS hands it to its
     own threads, which spin against the web worker's threads for the two cores (under load the
@@ -190,7 +208,7 @@ class Model:
         p1 = softmax((weighted_sum(val, l1.W[idx]) + l1.b) / l1.temperature)
         if self.real_cols is not None:
             lr = self.layers["l1r"]
-            p1[self.real_cols] = p1[self.real_cols].sum() * softmax((weighted_sum(val, lr.W[idx]) + lr.b) / lr.temperature)
+            p1 = gate_real(p1, self.real_cols, weighted_sum(val, lr.W[idx]) + lr.b)
         r = self.rows23[idx]
         keep = r >= 0
         idx23, val23 = r[keep], val[keep]
@@ -255,14 +273,6 @@ def _fit(X, y, progress, name, C=C_REG, svm=False, weights=None) -> Layer:
              f"{time.perf_counter() - t0:.1f}s")
     # C order: prediction gathers rows (features); a transposed view would make that a strided gather
     return Layer(list(m.classes_), np.ascontiguousarray(m.coef_.T, dtype=np.float16), m.intercept_.astype(np.float32))
-
-
-def _proba(layer: Layer, X) -> np.ndarray:
-    """Temperature-scaled softmax of a layer over the rows of X."""
-    Z = (np.asarray(X @ layer.W.astype(np.float32)) + layer.b) / layer.temperature
-    Z -= Z.max(axis=1, keepdims=True)
-    P = np.exp(Z)
-    return P / P.sum(axis=1, keepdims=True)
 
 
 def _temperature(layer: Layer, X, y) -> float:
@@ -349,7 +359,7 @@ def train(texts: Sequence[str], paths: Sequence[Optional[str]], dictionary: Opti
     P = np.exp(Z)
     P /= P.sum(axis=1, keepdims=True)
     if model.real_cols is not None:
-        P[:, model.real_cols] = P[:, model.real_cols].sum(axis=1, keepdims=True) * _proba(layers["l1r"], X[ho])
+        P = gate_real(P, model.real_cols, np.asarray(X[ho] @ layers["l1r"].W.astype(np.float32)) + layers["l1r"].b)
     none = L1.classes.index(NONE)
     P[:, none] = -1  # never predicted as a category
     best = P.argmax(axis=1)
