@@ -139,7 +139,7 @@ MODEL_NAMES = {"today": "today's model: hashed char 1–3 + words, logistic regr
                "fasttext": "fastText (words, word bigrams, char 1–3 subwords)",
                "hashed_svm": "first pass (one 15-way linear SVM for level 1), on today's data: hashed char 1–3 + words with IDF, real + written",
                "blend": "blend: first pass + fastText (mean of probabilities)",
-               "two_part": "**shipped**: the first pass's 15-way layer × a second linear SVM over the 7 real top levels (C 1)"}
+               "two_part": "**shipped**: the first pass's 15-way layer deciding 7 or other, a second linear SVM over the 7 real top levels (C 1) which one (fit: the second layer's)"}
 
 
 def _compare(c: dict) -> List[str]:
@@ -149,7 +149,7 @@ def _compare(c: dict) -> List[str]:
     L = ["## Choosing the model (bench/categories_compare.py)", "",
          f"Top level, k-fold by message on the real set (folds {c['folds']} of {real.K}; {slow}), each fold's "
          "model also scored on the frozen written sets (figures pooled over the folds). Accuracy / macro-F1. "
-         "Fit: seconds on the first fold, on a machine shared with four other jobs. Single call: median over "
+         "Fit: seconds on the first fold, on a machine shared with other jobs (load average 11–14 in the second pass). Single call: median over "
          "300 written chat texts, level 1 only; memory: the arrays (or the saved file) of level 1.", "",
          "| model | " + " | ".join(NAMES[s].replace("real messages (frozen fold)", "real folds") for s in sets)
          + " | fit | single call | memory |", "|---" * (len(sets) + 4) + "|"]
