@@ -151,14 +151,12 @@ def gate_real(p1: np.ndarray, cols: np.ndarray, scores: np.ndarray) -> np.ndarra
     7) by the second part's softmax instead lets the 7's summed mass outvote one of the 8 others: the
     written sets' 8 other top levels fell from 88 to 83 % on fold 0.)"""
     p1 = np.array(p1, copy=True)
+    sub = p1[..., cols]
+    values = -np.sort(-sub, axis=-1)
     order = np.argsort(-scores, axis=-1, kind="stable")
-    values = -np.sort(-p1[..., cols], axis=-1)
-    if p1.ndim == 1:
-        p1[cols[order]] = values
-    else:
-        out = np.empty_like(values)
-        np.put_along_axis(out, order, values, axis=-1)
-        p1[:, cols] = out
+    out = np.empty_like(sub)
+    np.put_along_axis(out, order, values, axis=-1)
+    p1[..., cols] = out
     return p1
 
 
@@ -185,7 +183,6 @@ class Model:
         # level 1's second part: its classes' columns in level 1 (the 7 top levels of the real data)
         self.real_cols = (np.array([layers["l1"].classes.index(c) for c in layers["l1r"].classes], dtype=int)
                           if "l1r" in layers else None)
-        self._level1 = None   # (both parts' weights side by side, the arrays they came from)
         self.meta = meta
         self.dictionary = dictionary
         self._tok = tokenizer(dictionary)
@@ -208,30 +205,15 @@ class Model:
         layers["l3"].proba with the rows and values returned."""
         idx, val = self.vector(text)
         l1, l2 = self.layers["l1"], self.layers["l2"]
-        if self.real_cols is None:
-            p1 = softmax((weighted_sum(val, l1.W[idx]) + l1.b) / l1.temperature)
-        else:
+        p1 = softmax((weighted_sum(val, l1.W[idx]) + l1.b) / l1.temperature)
+        if self.real_cols is not None:
             lr = self.layers["l1r"]
-            z = weighted_sum(val, self.level1_weights()[idx])   # one gather for both parts
-            n = len(l1.classes)
-            p1 = gate_real(softmax((z[:n] + l1.b) / l1.temperature), self.real_cols, z[n:] + lr.b)
+            p1 = gate_real(p1, self.real_cols, weighted_sum(val, lr.W[idx]) + lr.b)
         r = self.rows23[idx]
         keep = r >= 0
         idx23, val23 = r[keep], val[keep]
         p2 = softmax((weighted_sum(val23, l2.W[idx23]) + l2.b) / l2.temperature)
         return idx23, val23, p1, p2
-
-    def level1_weights(self) -> np.ndarray:
-        """Level 1's two parts' weights side by side (features × (15 + 1) + 7), made once: a call then
-        gathers its rows once (two gathers cost a third of a call). The layers keep views of it; a
-        layer given new weights (a test damaging the model) is noticed and the array made again."""
-        l1, lr = self.layers["l1"], self.layers["l1r"]
-        if self._level1 is None or self._level1[1] is not l1.W or self._level1[2] is not lr.W:
-            both = np.ascontiguousarray(np.hstack([l1.W, lr.W]))
-            n = l1.W.shape[1]
-            l1.W, lr.W = both[:, :n], both[:, n:]
-            self._level1 = (both, l1.W, lr.W)
-        return self._level1[0]
 
     def nbytes(self) -> int:
         """Bytes of the arrays a process holds for prediction."""
