@@ -2,7 +2,9 @@
 (commit e9f497d: hashed features, logistic regression, written data only) against today's, both
 measured in this run on the same texts, in separate processes, alternating rounds.
 
-    .venv/bin/python bench/categories_bench.py [--rounds 3]     → prints a Markdown section (BENCHMARKS.md)
+    .venv/bin/python bench/categories_bench.py [--rounds 3] [--old COMMIT]   → prints a Markdown section (BENCHMARKS.md)
+
+``--old``: the commit whose model is "before" (default e9f497d; issue 25's second pass used e8d4572, the first pass).
 
 The old package is taken from git (``git archive``) and loads its own model from the cache (its
 fingerprint is that of its data, so ``scripts/category-train.sh`` at that commit built it; if not,
@@ -78,14 +80,14 @@ def measure(package: str) -> dict:
     return out
 
 
-def run(which: str) -> dict:
+def run(which: str, old_commit: str = OLD_COMMIT) -> dict:
     if which == "new":
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         out = subprocess.run([sys.executable, __file__, "--one", "backend.categories"], env=env, check=True,
                              capture_output=True, text=True, cwd=str(ROOT)).stdout
         return json.loads(out.strip().splitlines()[-1])
     with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", OLD_COMMIT, "backend/categories", "intents/categories"],
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", old_commit, "backend/categories", "intents/categories"],
                                  check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         os.rename(f"{tmp}/backend/categories", f"{tmp}/old_categories")
@@ -100,19 +102,19 @@ def main():
         print(json.dumps(measure(sys.argv[2])))
         return
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+    old_commit = sys.argv[sys.argv.index("--old") + 1] if "--old" in sys.argv else OLD_COMMIT
     res = {"old": [], "new": []}
     for _ in range(rounds):
         for which in ("old", "new"):
-            res[which].append(run(which))
+            res[which].append(run(which, old_commit))
 
     def med(which, key, i=None):
         vals = [r[key] if i is None else r[key][i] for r in res[which]]
         return statistics.median(vals)
 
     print("## Category classifier, issue 25: single call and memory before → after (bench/categories_bench.py)\n")
-    print(f"Before: the model at {OLD_COMMIT} (written data only, logistic regression); after: today's (real "
-          f"messages + written, hashed TF-IDF, linear SVM for level 1). Same run, separate processes, {rounds} "
-          "alternating rounds, the median of the rounds' figures.\n")
+    print(f"Before: the model at {old_commit}; after: today's (real messages + written, hashed TF-IDF, level 1 "
+          f"in two linear SVMs). Same run, separate processes, {rounds} alternating rounds, the median of the rounds' figures.\n")
     print("| | before | after | target |")
     print("|---|---|---|---|")
     labels = {"chat": "written chat texts", "real": "real messages (title + body)", "long_20000": "texts of 20,000 characters"}

@@ -17,7 +17,10 @@ is compared (levels 2 and 3 come from the written data alike for all). Candidate
   1–3-gram subwords, trained here (skipped when the package is absent);
 - ``hashed_svm``: the shipped candidate, today's hashed features with IDF and a linear SVM, written
   texts weighted (``model.WRITTEN_WEIGHT``), real titles also as texts of their own;
-- ``blend``: the mean of ``hashed_svm``'s and ``fasttext``'s probabilities.
+- ``blend``: the mean of ``hashed_svm``'s and ``fasttext``'s probabilities;
+- ``two_part``: ``hashed_svm`` and, on the same features, a second linear SVM over the 7 top levels of
+  the real messages (real messages and the written texts of those 7, ``model.C_REAL``): the first decides
+  between the 7 and the 8 others, the second which of the 7 (``model.gate_real``; shipped since the second pass).
 
 Writes ``category_compare.json`` (read by ``backend.categories.evaluate`` into the report).
 """
@@ -43,7 +46,7 @@ from backend.categories import evaluate, model as M, real, training  # noqa: E40
 from backend.categories.taxonomy import DATA_DIR  # noqa: E402
 
 SLOW = {"today_real", "tfidf_lr"}
-ALL = ["today", "today_real", "tfidf_svm", "tfidf_lr", "fasttext", "hashed_svm", "blend"]
+ALL = ["today", "today_real", "tfidf_svm", "tfidf_lr", "fasttext", "hashed_svm", "blend", "two_part"]
 TIMING_TEXTS = 300
 
 
@@ -60,7 +63,7 @@ class Hashed:
         self.tok, self.use_idf, self.kind, self.C = tok, idf, kind, C
 
     def fit(self, texts, y, weights):
-        vecs = [M.features(t, self.tok) for t in texts]
+        vecs = self.train_vecs = [M.features(t, self.tok) for t in texts]
         df = Counter(h for f in vecs for h in f)
         self.buckets = np.array(sorted(h for h, n in df.items() if n >= M.MIN_DF), dtype=np.int64)
         n = len(texts)
@@ -89,6 +92,41 @@ class Hashed:
 
     def nbytes(self):
         return self.buckets.nbytes + self.idf.nbytes + self.W.nbytes + self.b.nbytes
+
+
+class TwoPart:
+    """hashed_svm's features and 15-way layer, and a 7-way layer over the real data's top levels."""
+
+    def __init__(self, base: Hashed):
+        self.base, self.classes = base, base.classes
+
+    def fit(self, texts, y, weights):
+        b = self.base
+        real_top = sorted({c for c, w in zip(y, weights) if w == 1.0 and c != M.NONE})
+        sel = [i for i, c in enumerate(y) if c in real_top]
+        X = M._matrix([b.train_vecs[i] for i in sel], b.buckets, b.idf)
+        from sklearn.svm import LinearSVC
+        m = LinearSVC(C=M.C_REAL, class_weight="balanced", random_state=0).fit(X, [y[i] for i in sel])
+        self.real_classes = list(m.classes_)
+        self.cols = np.array([self.classes.index(c) for c in self.real_classes])
+        self.W = np.ascontiguousarray(m.coef_.T.astype(np.float16))
+        self.b = m.intercept_.astype(np.float32)
+        return self
+
+    def _combine(self, P, Zr):
+        return M.gate_real(P, self.cols, Zr)
+
+    def proba(self, texts):
+        X = M._matrix([M.features(t, self.base.tok) for t in texts], self.base.buckets, self.base.idf)
+        return self._combine(self.base.proba(texts), np.asarray(X @ self.W.astype(np.float32)) + self.b)
+
+    def one(self, text):
+        idx, val = M.lookup(M.features(text, self.base.tok), self.base.buckets, self.base.idf)
+        P = M.softmax((M.weighted_sum(val, self.base.W[idx]) + self.base.b) * self.base.scale)
+        return self._combine(P, M.weighted_sum(val, self.W[idx]) + self.b)
+
+    def nbytes(self):
+        return self.base.nbytes() + self.W.nbytes + self.b.nbytes
 
 
 class Tfidf:
@@ -227,6 +265,9 @@ def build(name, tok, train_rows, cache):
         return Hashed(tok, True, "svm", M.C_REG1).fit(t, y, w)
     if name == "blend":
         return Blend([cache["hashed_svm"], cache["fasttext"]])
+    if name == "two_part":
+        base = cache.get("hashed_svm") or Hashed(tok, True, "svm", M.C_REG1).fit(t, y, w)
+        return TwoPart(base).fit(t, y, w)
     raise ValueError(name)
 
 
@@ -244,6 +285,11 @@ def single_call_ms(m, texts):
 def write(a, gold, cost, slow_folds, done):
     """The comparison so far (written after every fold: a long run leaves its figures as it goes)."""
     out = {"folds": ",".join(map(str, done)), "slow_folds": sorted(slow_folds), "models": {}}
+    f = Path(a.out, "category_compare.json")
+    if a.merge and f.exists():
+        old = json.loads(f.read_text(encoding="utf-8"))
+        out["models"] = {k: v for k, v in old["models"].items() if k not in gold}
+        out["folds"], out["slow_folds"] = old["folds"], old["slow_folds"]
     for name, per in gold.items():
         out["models"][name] = {"cost": cost.get(name, {}), "sets": {}}
         for s, pairs in per.items():
@@ -254,7 +300,7 @@ def write(a, gold, cost, slow_folds, done):
                 "macro_f1": round(evaluate.macro_f1(g, p), 4),
                 "per_class": {c: round(float(np.mean([y == c for x, y in pairs if x == c])), 3) for c in classes},
                 "confusions": [[x, y, n] for (x, y), n in Counter((x, y) for x, y in pairs if x != y).most_common(12)]}
-    Path(a.out, "category_compare.json").write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    f.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return out
 
 
@@ -264,6 +310,7 @@ def main(argv=None):
     ap.add_argument("--models", default=",".join(ALL))
     ap.add_argument("--slow-folds", default="0", help="folds on which the slow candidates run")
     ap.add_argument("--out", default=str(ROOT / "bot" / "reports"))
+    ap.add_argument("--merge", action="store_true", help="keep the other models' figures already in the json")
     a = ap.parse_args(argv)
     tok = M.tokenizer(DATA_DIR / training.DICTIONARY_FILE)
     folds = real.folds()

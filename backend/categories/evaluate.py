@@ -29,10 +29,11 @@ from .taxonomy import DATA_DIR, SEP
 REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO / "bot" / "reports"
 EVAL_DIR = DATA_DIR / "eval"
-# Accepted figures (issue 25's model: 88.0 / 89.4 / 91.0 / 93.7 / 87.3 / 86.7 %) minus about a point:
-# make test fails below these (top-level accuracy). written_other8: no lower than before issue 25 (85.9 %).
-GATES = {"real_titles": 0.87, "real_full": 0.88, "board_titles": 0.90, "board_full": 0.92, "chat": 0.86,
-         "written_other8": 0.859}
+# Accepted figures (issue 25's second pass, level 1 in two parts: 89.0 / 90.5 / 90.5 / 93.8 / 88.7 / 87.3 %)
+# minus about a point: make test fails below these (top-level accuracy). written_other8: no lower than
+# the first pass's 86.7 % (before issue 25: 85.9 %).
+GATES = {"real_titles": 0.88, "real_full": 0.895, "board_titles": 0.895, "board_full": 0.93, "chat": 0.875,
+         "written_other8": 0.867}
 TARGETS = {"real_titles": 0.90, "real_full": 0.92, "board_titles": 0.85, "board_full": 0.88, "chat": 0.88,
            "written_other8": 0.859}
 REAL_SETS = ("real_titles", "real_full")
@@ -136,8 +137,9 @@ MODEL_NAMES = {"today": "today's model: hashed char 1–3 + words, logistic regr
                "tfidf_svm": "TF-IDF char 1–4 + word 1–2, linear SVM (scikit-learn)",
                "tfidf_lr": "TF-IDF char 1–4 + word 1–2, logistic regression (scikit-learn)",
                "fasttext": "fastText (words, word bigrams, char 1–3 subwords)",
-               "hashed_svm": "**shipped**: hashed char 1–3 + words with IDF, linear SVM, real + written",
-               "blend": "blend: shipped + fastText (mean of probabilities)"}
+               "hashed_svm": "first pass (one 15-way linear SVM for level 1), on today's data: hashed char 1–3 + words with IDF, real + written",
+               "blend": "blend: first pass + fastText (mean of probabilities)",
+               "two_part": "**shipped**: the first pass's 15-way layer deciding 7 or other, a second linear SVM over the 7 real top levels (C 1) which one (fit: the second layer's)"}
 
 
 def _compare(c: dict) -> List[str]:
@@ -147,7 +149,7 @@ def _compare(c: dict) -> List[str]:
     L = ["## Choosing the model (bench/categories_compare.py)", "",
          f"Top level, k-fold by message on the real set (folds {c['folds']} of {real.K}; {slow}), each fold's "
          "model also scored on the frozen written sets (figures pooled over the folds). Accuracy / macro-F1. "
-         "Fit: seconds on the first fold, on a machine shared with four other jobs. Single call: median over "
+         "Fit: seconds on the first fold, on a machine shared with other jobs (load average 11–14 in the second pass). Single call: median over "
          "300 written chat texts, level 1 only; memory: the arrays (or the saved file) of level 1.", "",
          "| model | " + " | ".join(NAMES[s].replace("real messages (frozen fold)", "real folds") for s in sets)
          + " | fit | single call | memory |", "|---" * (len(sets) + 4) + "|"]
@@ -157,39 +159,52 @@ def _compare(c: dict) -> List[str]:
         cost = m.get("cost", {})
         L.append(f"| {MODEL_NAMES.get(name, name)} | " + " | ".join(cells) +
                  f" | {cost.get('fit_s', '–')} s | {cost.get('single_call_ms', '–')} ms | {cost.get('model_mb', '–')} MB |")
-    shipped = c["models"].get("hashed_svm")
+    shipped = c["models"].get("two_part") or c["models"].get("hashed_svm")
+    first = c["models"].get("hashed_svm") if "two_part" in c["models"] else None
     if shipped:
         real_sets = [s for s in ("real_titles", "real_full") if s in shipped["sets"]]
         classes = sorted({k for s in real_sets for k in shipped["sets"][s]["per_class"]})
-        L += ["", "Shipped candidate per class on the real folds (accuracy):", "",
-              "| top level | " + " | ".join(NAMES[s].replace("real messages (frozen fold)", "real folds")
-                                          for s in real_sets) + " |", "|---" * (len(real_sets) + 1) + "|"]
-        L += [f"| {k} | " + " | ".join(_pct(shipped["sets"][s]["per_class"].get(k)) for s in real_sets) + " |"
-              for k in classes]
+        heads = [NAMES[s].replace("real messages (frozen fold)", "real folds") for s in real_sets]
+        if first:
+            L += ["", "Shipped candidate per class on the real folds (accuracy, first pass → shipped):", "",
+                  "| top level | " + " | ".join(heads) + " |", "|---" * (len(real_sets) + 1) + "|"]
+            L += [f"| {k} | " + " | ".join(f"{_pct(first['sets'][s]['per_class'].get(k))} → "
+                                           f"{_pct(shipped['sets'][s]['per_class'].get(k))}" for s in real_sets) + " |"
+                  for k in classes]
+        else:
+            L += ["", "Shipped candidate per class on the real folds (accuracy):", "",
+                  "| top level | " + " | ".join(heads) + " |", "|---" * (len(real_sets) + 1) + "|"]
+            L += [f"| {k} | " + " | ".join(_pct(shipped["sets"][s]["per_class"].get(k)) for s in real_sets) + " |"
+                  for k in classes]
         L += ["", "Its commonest confusions on the real folds (title + body):", "", "| gold | predicted | count |",
               "|---|---|---|"]
         L += [f"| {g} | {p} | {n} |" for g, p, n in shipped["sets"].get("real_full", {}).get("confusions", [])[:10]]
     return L
 
 
-def render(r: dict, baseline: Optional[dict], compare: Optional[dict] = None) -> str:
+def render(r: dict, baseline: Optional[dict], compare: Optional[dict] = None, first: Optional[dict] = None) -> str:
     L = ["# Category model: real and written evaluation sets", "",
          "Sets: the **frozen real fold** (fold 0 of the 2020 泰迪杯 problem C messages organised by TipDM, grouped "
          "by message, never trained on: `backend/categories/real.py`, 7 top levels, level 1 only) and the written "
          "frozen sets `intents/categories/eval/` (board 666 messages, chat 426; 15 top levels), which overstate "
          "real accuracy and stay the yardstick of the 8 top levels the real data lacks and of levels 2 and 3.", "",
          f"Model `{r.get('model')}`; threshold {r['chat']['threshold']:.2f} (calibrated on held-out training data, "
-         "real messages among it). Before: the model shipped before issue 25 (`category_before_issue25.json`).", "",
+         "real messages among it). Before: the model shipped before issue 25 (`category_before_issue25.json`); "
+         "first pass: issue 25's first model (`category_first_pass.json`: one linear SVM for level 1).", "",
          "## Top level: before and after", "",
-         "| set | n | target | gate | before | after | macro-F1 before → after | coverage / accuracy of covered | level 2 |",
-         "|---|---|---|---|---|---|---|---|---|"]
+         "| set | n | target | gate | before | first pass | after | macro-F1 before → first pass → after | "
+         "coverage / accuracy of covered, first pass → after | level 2 |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
     for s, label in NAMES.items():
         if s not in r:
             continue
         b = (baseline or {}).get(s, {})
+        f = (first or {}).get(s, {})
         a = r[s]
         L.append(f"| {label} | {a['n']} | {_pct(TARGETS[s])} | {_pct(GATES[s])} | {_pct(b.get('top_level_accuracy'))} | "
-                 f"**{_pct(a['top_level_accuracy'])}** | {_pct(b.get('macro_f1'))} → {_pct(a['macro_f1'])} | "
+                 f"{_pct(f.get('top_level_accuracy'))} | **{_pct(a['top_level_accuracy'])}** | "
+                 f"{_pct(b.get('macro_f1'))} → {_pct(f.get('macro_f1'))} → {_pct(a['macro_f1'])} | "
+                 f"{_pct(f.get('coverage_at_threshold'))} / {_pct(f.get('accuracy_of_covered'))} → "
                  f"{_pct(a['coverage_at_threshold'])} / {_pct(a['accuracy_of_covered'])} | {_pct(a['level2_accuracy'])} |")
     if compare:
         L += [""] + _compare(compare)
@@ -201,11 +216,15 @@ def render(r: dict, baseline: Optional[dict], compare: Optional[dict] = None) ->
             continue
         a = r[s]
         b = (baseline or {}).get(s, {}).get("per_top_level", {})
+        fp = (first or {}).get(s, {}).get("per_top_level", {})
+
+        def acc(d, k):
+            return (d.get(k) or {}).get("accuracy") if isinstance(d.get(k), dict) else d.get(k)
         L += ["", f"## {label}", "", f"Coverage at the threshold: {_pct(a['coverage_at_threshold'])}, "
               f"top-level accuracy of the covered: {_pct(a['accuracy_of_covered'])}.", "",
-              "| top level | n | before | after |", "|---|---|---|---|"]
-        L += [f"| {k} | {v['n']} | {_pct((b.get(k) or {}).get('accuracy') if isinstance(b.get(k), dict) else b.get(k))} | "
-              f"{_pct(v['accuracy'])} |" for k, v in a["per_top_level"].items()]
+              "| top level | n | before | first pass | after |", "|---|---|---|---|---|"]
+        L += [f"| {k} | {v['n']} | {_pct(acc(b, k))} | {_pct(acc(fp, k))} | {_pct(v['accuracy'])} |"
+              for k, v in a["per_top_level"].items()]
         L += ["", "Reliability (does 0.8 confidence mean 80 % right?):", "",
               "| confidence | n | mean confidence | accuracy |", "|---|---|---|---|"]
         L += [f"| {x['bin']} | {x['n']} | {x['mean_confidence']:.2f} | {_pct(x['accuracy'])} |" for x in a["reliability"]]
@@ -253,8 +272,10 @@ def main(argv=None) -> int:
     baseline = json.loads(base_f.read_text(encoding="utf-8")) if base_f.exists() else None
     cmp_f = out / "category_compare.json"
     compare = json.loads(cmp_f.read_text(encoding="utf-8")) if cmp_f.exists() else None
+    first_f = out / "category_first_pass.json"
+    first = json.loads(first_f.read_text(encoding="utf-8")) if first_f.exists() else None
     (out / "category_report.json").write_text(json.dumps(r, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    (out / "category_report.md").write_text(render(r, baseline, compare), encoding="utf-8")
+    (out / "category_report.md").write_text(render(r, baseline, compare, first), encoding="utf-8")
     for s in TARGETS:
         print(f"{s}: top level {r[s]['top_level_accuracy']:.3f} (gate {GATES[s]}), macro-F1 {r[s]['macro_f1']:.3f}, "
               f"level 2 {_pct(r[s]['level2_accuracy'])}")

@@ -77,6 +77,12 @@ def test_training_data_covers_every_level2_and_never_contains_an_evaluation_text
     pieces = {real._norm(x) for r in frozen for x in (r.title, r.body) if x}
     trained = {real._norm(x) for r in real.training_rows() for x in (r.title, r.body) if x}
     assert not pieces & trained
+    # and, whitespace and case aside, no evaluation text of any set (nor a frozen title or body alone)
+    # is any training text, written (phrases, written chat, chatter) or real (rows and their titles)
+    every_trained = {real._norm(t) for t in train_texts} | trained
+    every_evaluated = {real._norm(t) for name in ("real_titles", "real_full", "board_titles", "board_full", "chat")
+                       for t, _ in sets[name]} | pieces
+    assert not every_trained & every_evaluated, sorted(every_trained & every_evaluated)[:5]
     assert compose.compose(DATA_DIR) == compose.compose(DATA_DIR)  # deterministic → cache key is exact
 
 
@@ -168,14 +174,20 @@ def test_frozen_sets_meet_the_gate():
 
 
 def test_the_gate_fails_on_a_damaged_model():
-    """A model whose level 1 confuses two big real top levels (their weights swapped) must fail the gate."""
+    """A model whose level 1 confuses two big real top levels (their weights swapped, in both parts of
+    level 1) must fail the gate."""
     path = training.model_path()
     damaged = C.load(path)
-    l1 = damaged.model.layers["l1"]
-    W = np.array(l1.W, dtype=np.float16)
-    a, b = l1.classes.index("城乡建设"), l1.classes.index("环境保护")
-    W[:, [a, b]] = W[:, [b, a]]
-    l1.W = W
+    assert set(damaged.model.layers) >= {"l1", "l1r"}
+    swapped = []
+    for name in ("l1", "l1r"):
+        layer = damaged.model.layers[name]
+        W = np.array(layer.W, dtype=np.float16)
+        a, b = layer.classes.index("城乡建设"), layer.classes.index("环境保护")
+        W[:, [a, b]] = W[:, [b, a]]
+        layer.W = W
+        swapped.append(W)
     r = evaluate.evaluate(damaged)
     assert "real_full" in evaluate.gate_failures(r)
-    assert get_classifier().model.layers["l1"].W is not W   # the shipped model is untouched
+    shipped = get_classifier().model.layers
+    assert shipped["l1"].W is not swapped[0] and shipped["l1r"].W is not swapped[1]   # the shipped model is untouched
