@@ -37,7 +37,25 @@ def raw_pool() -> redis_lib.ConnectionPool:
     return _pools[url]
 
 
-class RedMailboxWeChatClient(WeChatClient):
+class RetriesStaleTokenOnce:
+    """For a wechatpy client (official account or WeCom) built with auto_retry=False: a rejected
+    access token is fetched anew and the call retried exactly once (wechatpy's own retry loops)."""
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        params = dict(kwargs.pop("params", None) or {})
+        try:
+            return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
+        except WeChatClientException as exc:
+            if exc.errcode not in TOKEN_ERRORS or "access_token" in params:
+                raise
+        log.info("%s access token rejected; fetching a new one and retrying once", type(self).__name__)
+        self.session.delete(self.access_token_key)
+        self.fetch_access_token()
+        params["access_token"] = self.session.get(self.access_token_key)
+        return super()._request(method, url_or_endpoint, params=params, **kwargs)
+
+
+class RedMailboxWeChatClient(RetriesStaleTokenOnce, WeChatClient):
     def __init__(self, appid, secret, base, **kwargs):
         super().__init__(appid, secret, auto_retry=False, **kwargs)
         self.base = base if base.endswith("/") else base + "/"
@@ -49,18 +67,6 @@ class RedMailboxWeChatClient(WeChatClient):
             url=self.base + "cgi-bin/token",
             params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
 
-    def _request(self, method, url_or_endpoint, **kwargs):
-        params = dict(kwargs.pop("params", None) or {})
-        try:
-            return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
-        except WeChatClientException as exc:
-            if exc.errcode not in TOKEN_ERRORS or "access_token" in params:
-                raise
-        log.info("WeChat access token rejected; fetching a new one and retrying once")
-        self.session.delete(self.access_token_key)
-        self.fetch_access_token()
-        params["access_token"] = self.session.get(self.access_token_key)
-        return super()._request(method, url_or_endpoint, params=params, **kwargs)
 
 
 def get_client() -> RedMailboxWeChatClient:

@@ -12,7 +12,6 @@ import logging
 import redis as redis_lib
 from flask import current_app
 from wechatpy.enterprise import WeChatClient as WeComClient
-from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
 from ..accounts.models import Staff
@@ -20,14 +19,14 @@ from ..extensions import db
 from ..labels import label
 from ..notifications import services as notifications
 from ..notifications.models import Notification
-from .client import TOKEN_ERRORS, raw_pool
+from .client import RetriesStaleTokenOnce, raw_pool
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
 
 
-class RedMailboxWeComClient(WeComClient):
+class RedMailboxWeComClient(RetriesStaleTokenOnce, WeComClient):
     def __init__(self, corp_id, secret, base, **kwargs):
         super().__init__(corp_id, secret, auto_retry=False, **kwargs)
         self.base = base if base.endswith("/") else base + "/"
@@ -36,19 +35,6 @@ class RedMailboxWeComClient(WeComClient):
     def fetch_access_token(self):
         return self._fetch_access_token(url=self.base + "cgi-bin/gettoken",
                                         params={"corpid": self.corp_id, "corpsecret": self.secret})
-
-    def _request(self, method, url_or_endpoint, **kwargs):
-        params = dict(kwargs.pop("params", None) or {})
-        try:
-            return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
-        except WeChatClientException as exc:
-            if exc.errcode not in TOKEN_ERRORS or "access_token" in params:
-                raise
-        log.info("WeCom access token rejected; fetching a new one and retrying once")
-        self.session.delete(self.access_token_key)
-        self.fetch_access_token()
-        params["access_token"] = self.session.get(self.access_token_key)
-        return super()._request(method, url_or_endpoint, params=params, **kwargs)
 
 
 def enabled() -> bool:
