@@ -564,8 +564,14 @@ def _photo_on_one_node_served_by_the_other(cluster: Cluster, token: str) -> dict
     order = requests.post(web1 + "/api/v1/orders", timeout=30, headers={**headers, "Idempotency-Key": "drill-photo"},
                           json={"text": "楼道灯坏了（照片）", "location_text": "水晶城小区1号楼"})
     order.raise_for_status()
-    added = requests.post(f"{web1}/api/v1/orders/{order.json()['number']}/photos", headers=headers, timeout=30,
-                          files={"photo": ("p.png", PNG, "image/png")})
+    # The drill's claim racers take every new order at once: a photo added in the same instant loses
+    # the order's version to a claim (409 concurrent_change, 「这张工单刚被别人改过」), and is sent again as a client would.
+    for _attempt in range(5):
+        added = requests.post(f"{web1}/api/v1/orders/{order.json()['number']}/photos", headers=headers, timeout=30,
+                              files={"photo": ("p.png", PNG, "image/png")})
+        if added.status_code != 409:
+            break
+        time.sleep(0.2)
     added.raise_for_status()
     url = added.json()["photos"][0]
     served = requests.get(web2 + url, headers=headers, timeout=30)
