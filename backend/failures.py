@@ -21,11 +21,9 @@ def on_retry(func_name: str, restart) -> None:
 
 
 def _queues() -> list[str]:
+    """Every queue a worker serves by default: the packages' and WORKER_QUEUES."""
     from flask import current_app
-    config = current_app.config
-    names = [config.get(q, q) for q in worker.registered_queues()]
-    names += [q.strip() for q in config["WORKER_QUEUES"].split(",") if q.strip()]
-    return list(dict.fromkeys(names))
+    return worker.queue_names(current_app.config)
 
 
 def _require_sysadmin(actor: Actor) -> None:

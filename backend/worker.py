@@ -76,11 +76,6 @@ def register_queue(queue: str) -> None:
         _QUEUES.append(queue)
 
 
-def registered_queues() -> list[str]:
-    """Queues (names or config keys of them) the packages registered."""
-    return list(_QUEUES)
-
-
 def queue_names(config, asked: str | None = None) -> list[str]:
     """The queues a worker serves, highest priority first: `asked`, else registered ones first and
     then WORKER_QUEUES."""
