@@ -38,7 +38,7 @@ def receive(args: Mapping[str, str], read_body: Callable[[int], bytes]) -> None:
     if cfg["WECHAT_SAFE_MODE"] and not safe_mode:
         raise Forbidden("plaintext push refused: this account is in safe mode", code="plaintext_refused")
     body = read_body(cfg["WECHAT_MAX_PUSH_BYTES"])
-    nonce_key = services.take_nonce(timestamp, nonce)
+    nonce_key = services.take_nonce(timestamp, nonce, body)
     try:
         _accept(body, safe_mode, args, timestamp, nonce)
     except BaseException:

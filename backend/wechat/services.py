@@ -2,6 +2,7 @@
 
 Durability rule: a push is a database row before it is acknowledged. Redis (dedupe fast path,
 job queue) only makes things faster; when it is down the row waits and `sweep()` picks it up."""
+import hashlib
 import logging
 import unicodedata
 from datetime import timedelta
@@ -126,21 +127,30 @@ class ReplayedPush(DomainError):
     code = "replayed"
 
 
-def take_nonce(timestamp: str, nonce: str) -> str | None:
-    """Use a signed (timestamp, nonce) pair once: a second push with it is refused (403 replayed),
-    whatever its body. Remembered while the timestamp window could still accept it. Redis down:
-    the window alone holds (logged), as the push dedupe falls back to the database."""
+def take_nonce(timestamp: str, nonce: str, body: bytes) -> str | None:
+    """Use a signed (timestamp, nonce) pair for one body: the pair with another body is refused
+    (403 replayed). The same body again passes on to the push dedupe, which answers it once: a
+    node killed after taking the pair must not turn WeChat's retry of it into a refusal.
+    Remembered while the timestamp window could still accept it. Redis down: the window alone
+    holds (logged), as the push dedupe falls back to the database."""
     key = NONCE_KEY.format(timestamp, nonce[:64])
+    digest = hashlib.sha256(body).hexdigest()[:32]
     window = current_app.config["WECHAT_TIMESTAMP_WINDOW_SECONDS"]
     try:
-        taken = redis.set(key, "1", nx=True, ex=2 * window + 60)
+        taken = redis.set(key, digest, nx=True, ex=2 * window + 60)
+        if not taken and _decoded(redis.get(key)) != digest:
+            raise ReplayedPush("this push's timestamp and nonce were used already")
+    except ReplayedPush:
+        raise
     except Exception as exc:
         log.warning("redis unavailable for the push nonce (%s): only the timestamp window holds",
                     type(exc).__name__)
         return None
-    if not taken:
-        raise ReplayedPush("this push's timestamp and nonce were used already")
-    return key
+    return key if taken else None
+
+
+def _decoded(value) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def forget_nonce(key: str | None) -> None:
@@ -154,8 +164,10 @@ def accept_push(message: dict) -> int | None:
     decides when Redis is down or lost the key."""
     key = msg_key(message)
     redis_key = DEDUPE_KEY.format(key)
+    # The Redis mark is written only after the row is committed: a node killed between the two
+    # leaves no mark, so WeChat's retry is stored rather than acknowledged into oblivion.
     try:
-        if not redis.set(redis_key, "1", nx=True, ex=current_app.config["WECHAT_DEDUPE_TTL"]):
+        if redis.exists(redis_key):
             return None
     except Exception as exc:
         log.warning("redis unavailable for push dedupe (%s); the database decides", type(exc).__name__)
@@ -176,9 +188,13 @@ def accept_push(message: dict) -> int | None:
         return None
     except Exception:
         db.session.rollback()
-        # Not stored: let WeChat's retry through instead of deduping it into oblivion.
-        _forget(redis_key)
         raise
+    if redis_key:
+        try:
+            redis.set(redis_key, "1", ex=current_app.config["WECHAT_DEDUPE_TTL"])
+        except Exception as exc:
+            log.warning("redis unavailable to mark push %s (%s); the database still dedupes it",
+                        key, type(exc).__name__)
     return inbound_id
 
 

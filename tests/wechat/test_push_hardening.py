@@ -63,6 +63,43 @@ def test_one_signature_is_accepted_once_whatever_the_body(client, app, db, stub)
     assert _count(db) == 1
 
 
+def test_the_same_signed_push_again_is_answered_once_not_refused(client, app, db, stub):
+    """A node SIGKILLed after taking the pair cannot free it; WeChat's retry of the very same push
+    (same pair, same bytes) must still be stored, and a second copy of it deduped, not refused."""
+    from backend.wechat import services
+    query, xml = _signed(app, int(time.time())), text_xml("o-1", "灯坏了", msg_id=4242)
+    with app.test_request_context():
+        services.take_nonce(query["timestamp"], query["nonce"], xml.encode())  # the dead node's claim
+    assert _post(client, query, xml).status_code == 200
+    assert _post(client, query, xml).status_code == 200
+    assert _count(db) == 1
+    assert _post(client, query, text_xml("o-1", "灯坏了", msg_id=4243)).status_code == 403
+
+
+def test_a_push_whose_node_died_before_the_commit_leaves_no_dedupe_mark(app, db, stub, monkeypatch):
+    """The cluster drill's lost push: the Redis mark existed, the row did not, and the retry was
+    acknowledged as a duplicate. The mark is written only after the row is committed."""
+    from backend.extensions import redis
+    from backend.wechat import services
+    message = {"MsgId": "777", "FromUserName": "o-1", "MsgType": "text", "Content": "灯坏了",
+               "CreateTime": "1764590000", "ToUserName": "gh_redmailbox"}
+
+    class Killed(BaseException):
+        pass
+
+    def die():
+        raise Killed()
+    monkeypatch.setattr(db.session, "commit", die)
+    with pytest.raises(Killed):
+        services.accept_push(message)
+    monkeypatch.undo()
+    db.session.rollback()
+    assert not redis.exists(services.DEDUPE_KEY.format(services.msg_key(message)))
+    assert services.accept_push(message) is not None
+    assert services.accept_push(message) is None  # now marked and stored: a retry is a duplicate
+    assert _count(db) == 1
+
+
 def test_a_push_that_was_not_acknowledged_frees_its_nonce_for_wechats_retry(client, app, db, stub, monkeypatch):
     from backend.wechat import services
     query, xml = _signed(app, int(time.time())), text_xml("o-1", "灯坏了")
