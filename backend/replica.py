@@ -9,7 +9,7 @@ The primary answers instead, and the page never fails because of the replica, wh
 - no replica is configured (DATABASE_REPLICA_URL empty: today's single database), or the service is
   not in REPLICA_READS;
 - the replica does not answer, or is further behind than REPLICA_MAX_LAG_SECONDS — measured at most
-  once per REPLICA_CHECK_SECONDS per process: the primary's WAL position (pg_current_wal_lsn) against
+  once per REPLICA_CHECK_SECONDS per process: the primary's flushed WAL position (pg_current_wal_flush_lsn) against
   the replica's replayed one (pg_last_wal_replay_lsn); caught up is 0 s behind, else the lag is the
   age of the last transaction it replayed (pg_last_xact_replay_timestamp). A change of state is
   logged once;
@@ -81,13 +81,20 @@ class State:
         return self.state + (f": {self.detail}" if self.detail else "")
 
 
-_LAG = text("""
+_REPLAYED = text("""
 SELECT pg_is_in_recovery() AS standby,
        CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS paused,
-       CASE WHEN pg_is_in_recovery()
-            THEN pg_wal_lsn_diff(CAST(:primary AS pg_lsn), pg_last_wal_replay_lsn()) END AS behind,
+       CAST(pg_last_wal_replay_lsn() AS text) AS replayed,
        extract(epoch FROM now() - pg_last_xact_replay_timestamp()) AS since_replay
 """)
+
+
+def lsn(position: str | None) -> int | None:
+    """A WAL position "16/B374D848" as a number of bytes."""
+    if not position:
+        return None
+    high, _, low = position.partition("/")
+    return (int(high, 16) << 32) + int(low, 16)
 
 
 class Replica:
@@ -144,26 +151,28 @@ class Replica:
         if engine.dialect.name != "postgresql":
             return State("ok", 0.0, checked=now)  # a test's second engine on the same SQLite file
         try:
-            with db.engine.connect() as primary:
-                position = primary.execute(text("SELECT CASE WHEN pg_is_in_recovery() THEN NULL "
-                                                "ELSE pg_current_wal_lsn() END")).scalar()
-        except DBAPIError as error:  # the primary is out: its own requests fail as they always did
-            return State("unknown", detail=f"primary: {type(error.orig).__name__}", checked=now)
-        try:
             with engine.connect() as replica:
-                row = replica.execute(_LAG, {"primary": str(position or "0/0")}).mappings().one()
+                row = replica.execute(_REPLAYED).mappings().one()
         except DBAPIError as error:
             return State("down", detail=type(error.orig).__name__, checked=now)
         if not row["standby"]:
             return State("ok", 0.0, detail="not a standby", checked=now)  # the same database, or promoted
-        if row["behind"] is not None and row["behind"] <= 0:
+        try:
+            with db.engine.connect() as primary:
+                position = primary.execute(text("SELECT CAST(pg_current_wal_flush_lsn() AS text)")).scalar()
+        except DBAPIError as error:  # the primary is out: its own requests fail as they always did
+            return State("unknown", detail=f"primary: {type(error.orig).__name__}", checked=now)
+        # Read after the replica's position: caught up then is caught up now; a write in between
+        # only makes the lag look larger (the age of the last replayed transaction), never smaller.
+        replayed, written = lsn(row["replayed"]), lsn(position)
+        if replayed is not None and written is not None and replayed >= written:
             lag = 0.0
         else:
             lag = float(row["since_replay"]) if row["since_replay"] is not None else float("inf")
-        paused = " (replay paused)" if row["paused"] else ""
+        paused = "replay paused" if row["paused"] else ""
         if lag > self.max_lag:
-            return State("lagging", lag, detail=f"more than {self.max_lag:g} s{paused}", checked=now)
-        return State("ok", max(lag, 0.0), detail=paused.strip(" ()"), checked=now)
+            return State("lagging", lag, detail=paused, checked=now)
+        return State("ok", max(lag, 0.0), detail=paused, checked=now)
 
     # --- the choice --------------------------------------------------------------------------------
     def chosen(self, purpose: str) -> str:
