@@ -3,6 +3,7 @@ tests/faults/test_read_replica.py): which services read it, that nothing writes 
 that a replica that does not answer or fails mid-read leaves every page answering from the primary."""
 import csv
 import io
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -56,6 +57,11 @@ def served(on_replica):
     return found
 
 
+def _who(staff):
+    """What the login form needs of a staff member, kept past the test's session."""
+    return SimpleNamespace(username=staff.username)
+
+
 @replica.reads("dashboard")
 def _where_am_i():
     return "replica" if _db.session.info.get("replica") else "primary"
@@ -83,7 +89,8 @@ def test_only_the_named_services_read_it(app, db):
 
 def test_nothing_writes_through_it(on_replica, db, make):
     from backend.grids.models import Street
-    world = make.world()
+    street_id = make.world()["street"].id
+    db.session.close()  # SQLite: the test's own transaction holds the write lock
 
     @replica.reads("dashboard")
     def add_a_street():
@@ -99,7 +106,7 @@ def test_nothing_writes_through_it(on_replica, db, make):
             with pytest.raises(RuntimeError, match="read-only"):
                 attempt()
         # A request with changes of its own not yet committed reads them on the primary.
-        _db.session.get(Street, world["street"].id).name = "改了名的街道"
+        _db.session.get(Street, street_id).name = "改了名的街道"
         assert _where_am_i() == "primary"
         _db.session.rollback()
         assert _where_am_i() == "replica"
@@ -147,39 +154,44 @@ def test_the_heavy_pages_read_the_replica_and_the_export_is_audited_on_the_prima
     from backend.privacy.models import PrivacyEvent
     world = make.world()
     order = make.order(world["resident"], text="楼道灯坏了", contact="13912345678")
+    order_id, number, community_id, worker_id = order.id, order.number, world["community"].id, world["workers"][0].id
+    admin, worker_login = _who(world["community_admin"]), _who(world["workers"][0])
+    db.session.close()  # SQLite: the test's own transaction holds the write lock
     client = on_replica.test_client()
-    _login(client, world["community_admin"])
+    _login(client, admin)
     assert client.get("/console/").status_code == 200
     assert client.get("/console/assessment").status_code == 200
     assert client.get("/console/export/assessment.xlsx").status_code == 200
     assert client.get("/public/").status_code == 200
-    assert client.get(f"/public/communities/{world['community'].id}").status_code == 200
+    assert client.get(f"/public/communities/{community_id}").status_code == 200
     assert client.get("/public/assessment").status_code == 200
     # A single order (its reader may have just changed it) is read on the primary.
-    assert client.get(f"/console/orders/{order.number}").status_code == 200
+    assert client.get(f"/console/orders/{number}").status_code == 200
     assert served[("dashboard", "replica")] == 1
     assert served[("assessment", "replica")] == 2
     assert served[("public", "replica")] == 3
     assert not any(where == "primary" for _, where in served)
 
     worker = on_replica.test_client()
-    _login(worker, world["workers"][0])  # the grid's own worker sees the number unmasked
+    _login(worker, worker_login)  # the grid's own worker sees the number unmasked
     exported = worker.get("/console/export/orders.csv")
     rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
-    assert [r[0] for r in rows[1:]] == [order.number] and "13912345678" in rows[1]
+    assert [r[0] for r in rows[1:]] == [number] and "13912345678" in rows[1]
     assert served[("export", "replica")] == 1
     audited = db.session.scalars(select(PrivacyEvent).where(PrivacyEvent.action == "read_contact")).all()
     assert [(e.order_id, e.actor_id) for e in audited if e.data["surface"] == "export"] == \
-        [(order.id, world["workers"][0].id)]
+        [(order_id, worker_id)]
 
 
 def test_a_replica_nobody_answers_leaves_every_page_on_the_primary(replica_down, db, make):
     world = make.world()
     make.order(world["resident"], text="小区门口路灯不亮")
+    admin = _who(world["community_admin"])
+    db.session.close()  # SQLite: the test's own transaction holds the write lock
     served = replica_down.extensions["replica"].served
     served.clear()
     client = replica_down.test_client()
-    _login(client, world["community_admin"])
+    _login(client, admin)
     for path in ("/console/", "/console/assessment", "/public/", "/public/assessment", "/console/export/orders.csv"):
         assert client.get(path).status_code == 200, path
     assert served and all(where == "primary" for _, where in served)
