@@ -126,7 +126,11 @@ class Replica:
             return current
         try:
             if self._state is current:  # nobody measured while this thread waited
-                self._set(self._measure())
+                try:
+                    measured = self._measure()
+                except Exception as error:  # noqa: BLE001 — whatever it is, the primary answers
+                    measured = State("down", detail=type(error).__name__, checked=time.monotonic())
+                self._set(measured)
             return self._state
         finally:
             self._lock.release()
@@ -152,6 +156,7 @@ class Replica:
             return State("ok", 0.0, checked=now)  # a test's second engine on the same SQLite file
         try:
             with engine.connect() as replica:
+                replica.execute(text("SET LOCAL statement_timeout = 2000"))  # a stuck standby: ms
                 row = replica.execute(_REPLAYED).mappings().one()
         except DBAPIError as error:
             return State("down", detail=type(error.orig).__name__, checked=now)

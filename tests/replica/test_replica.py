@@ -211,3 +211,15 @@ def test_lsn_positions_compare_as_numbers():
     assert replica.lsn("16/B374D848") == (0x16 << 32) + 0xB374D848
     assert replica.lsn("1/0") > replica.lsn("0/FFFFFFFF")
     assert replica.lsn(None) is None
+
+
+def test_a_measurement_that_breaks_in_any_way_leaves_the_reads_on_the_primary(on_replica, monkeypatch):
+    chooser = on_replica.extensions["replica"]
+
+    def broken():
+        raise TimeoutError("stuck")
+    monkeypatch.setattr(chooser, "_measure", broken)
+    monkeypatch.setattr(chooser, "_state", None)
+    with on_replica.app_context():
+        assert _where_am_i() == "primary"
+        assert replica.state().state == "down" and replica.state().shown() == "down: TimeoutError"
