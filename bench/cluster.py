@@ -809,11 +809,11 @@ def _replica_line(r: dict) -> str:
     served = rep.get("standby_served_during_load")
     if served:
         reads = rep["heavy_reads_during_load"]
-        line += (f" During the load the standby served {served['transactions']} transactions reading "
-                 f"{served['rows_read']} rows for the heavy reads ("
+        line += (f" During the load the standby served {served['transactions']} transactions (the web nodes' "
+                 f"lag checks among them) reading {served['rows_read']} rows; the heavy reads through HAProxy: "
                  + ", ".join(f"`{p}` {sum(c.values())}× ({', '.join(f'{k}: {v}' for k, v in c.items())})"
                              for p, c in reads.items())
-                 + f"); SIGKILLed after it, the same reads answered "
+                 + f". SIGKILLed after it, the same reads answered "
                  + ", ".join(f"{s}" for s in rep["heavy_reads_with_standby_killed"].values())
                  + f" from the primary, /healthz saying `{(rep.get('healthz_with_standby_killed') or {}).get('shown', '?')}`.")
     return line
