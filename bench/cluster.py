@@ -903,7 +903,7 @@ PostgreSQL connection, so the two shared one socket (libpq "PGRES_TUPLES_OK and 
 answered 500, all recovered by the clients' retries with the same key; none since). `backend/wsgi.py` now closes the pool before
 the fork.
 
-Raw JSON: `bench/results/cluster-drill.json`. Run: `scripts/cluster.sh drill --n 300 --c 8 --benchmarks`;
+Raw JSON: `bench/results/cluster-drill.json`. Run: `scripts/cluster.sh drill --n 300 --c 8 --replica --benchmarks`;
 `make test` runs the same drill smaller (tests/faults/test_cluster_drill.py).
 """
     path.write_text(before + section + ("\n<!-- " + after if after else ""), encoding="utf-8")
