@@ -819,6 +819,14 @@ def _replica_line(r: dict) -> str:
     return line
 
 
+def _drain_words(r: dict) -> str:
+    missing = r["distinct_pushes"] - r["wechat_replies_sent"]
+    if missing <= 0:
+        return f"the workers had answered every push\n{r['drain_seconds']} s after it"
+    return (f"the workers had answered all but **{missing}** of the distinct pushes when the drill stopped\n"
+            f"waiting for them, {r['drain_seconds']} s after it (their reply rows still `pending`)")
+
+
 def _baseline_line(r: dict, calm: dict | None) -> str:
     if not calm or calm.get("n") != r["n"] or calm.get("c") != r["c"]:
         return ""
@@ -852,8 +860,7 @@ under 3 Sentinels, PostgreSQL through pgbouncer, photos on the S3 server). Load:
 (Idempotency-Key) and {r['n']} WeChat pushes ({r['duplicate_pushes']} sent twice) at concurrency {r['c']} through HAProxy;
 each new order raced for by two grid workers (`POST /api/v1/orders/<n>/claim`). Clients retry a failed
 request with the same key or MsgId, as the mini-program and WeChat do. Measured {r['when']}; the whole
-load took {r['load_seconds']} s (cluster start {r['cluster_start_seconds']} s), the workers had answered every push
-{r['drain_seconds']} s after it. Times are of this machine shared with other jobs ({
+load took {r['load_seconds']} s (cluster start {r['cluster_start_seconds']} s), {_drain_words(r)}. Times are of this machine shared with other jobs ({
 'load average ' + str(r['load_average_1m']) + ' at the end' if 'load_average_1m' in r else 'load average 8–10 around these runs'}),
 not targets; the counts are the point.
 
