@@ -5,7 +5,7 @@ import os
 from flask import Flask, abort, redirect, send_from_directory, url_for
 from flask_smorest import Api
 
-from . import apidoc, errors, headers, ratelimits
+from . import apidoc, errors, headers, ratelimits, replica
 from .config import ROOT, check_production, config_for
 from .extensions import db, migrate, redis
 
@@ -35,7 +35,9 @@ def create_app(config: str | type | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     errors.redact_logs()
 
+    replica.configure(app.config)
     db.init_app(app)
+    replica.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     redis.init_app(app)
     ratelimits.init_app(app)

@@ -130,6 +130,16 @@ class Config:
     # that one 503 at the price of a round trip to the database on every request.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"hide_parameters": True,
                                        "pool_pre_ping": _env("DATABASE_PRE_PING", "0") == "1"}
+    # A PostgreSQL streaming replica (hot standby) for the heavy reads that may be a few seconds old:
+    # the dashboard's figures, 公示, 考核 and the exports (backend/replica.py). Empty: everything on
+    # DATABASE_URL. A replica that is down or further behind than REPLICA_MAX_LAG_SECONDS is
+    # skipped (the primary answers, a warning is logged); its state is measured at most once per
+    # REPLICA_CHECK_SECONDS per process. REPLICA_READS names the services that may use it.
+    DATABASE_REPLICA_URL = _env("DATABASE_REPLICA_URL", "")
+    REPLICA_MAX_LAG_SECONDS = float(_env("REPLICA_MAX_LAG_SECONDS", "5"))
+    REPLICA_CHECK_SECONDS = float(_env("REPLICA_CHECK_SECONDS", "2"))
+    REPLICA_CONNECT_TIMEOUT = int(_env("REPLICA_CONNECT_TIMEOUT", "2"))
+    REPLICA_READS = _env("REPLICA_READS", "dashboard,public,assessment,export")
 
     # Dispatch: working time for time limits (限时办理). Grades in SLA_CALENDAR_GRADES run on
     # calendar time; the others only count working hours (a "day" is one working day's hours).

@@ -3,6 +3,7 @@ import requests
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from . import replica
 from .extensions import db, redis
 
 bp = Blueprint("health", __name__)
@@ -30,4 +31,18 @@ def healthz():
     }
     # The service is usable as long as the database answers: orders are stored and routed.
     status = "ok" if all(v == "ok" for v in parts.values()) else ("degraded" if parts["db"] == "ok" else "down")
-    return jsonify({"status": status, **parts}), 200 if parts["db"] == "ok" else 503
+    # The read replica is reported, never judged: when it is down or behind, the primary answers
+    # its reads (backend/replica.py), so it neither degrades nor fails the node.
+    return jsonify({"status": status, **parts, "replica": _replica()}), 200 if parts["db"] == "ok" else 503
+
+
+def _replica() -> dict:
+    try:
+        state = replica.state()
+    except Exception as exc:  # noqa: BLE001 — health must answer
+        return {"state": "unknown", "shown": f"unknown: {type(exc).__name__}"}
+    served = replica.current().served
+    return {"state": state.state, "shown": state.shown(),
+            "lag_seconds": None if state.lag_seconds in (None, float("inf")) else round(state.lag_seconds, 3),
+            # what this process's read-only services read where since it started
+            "reads": {f"{purpose}:{where}": n for (purpose, where), n in sorted(served.items())}}

@@ -31,9 +31,10 @@ def warm_up(flask_app) -> float:
         # gunicorn --preload forks its workers from this process: a pooled connection opened here
         # (the index's read) would be one socket shared by every worker, their statements and
         # rollbacks interleaved on it (libpq's "PGRES_TUPLES_OK and no message", closed results).
-        # Closed now, each worker opens its own.
+        # Closed now, each worker opens its own (the read replica's too, when there is one).
         from .extensions import db
-        db.engine.dispose()
+        for engine in db.engines.values():
+            engine.dispose()
     took = time.perf_counter() - started
     log.info("warmed up in %.1f s", took)
     return took

@@ -7,7 +7,8 @@ What runs (each a private process on loopback, in one temp directory, all stoppe
 
 - PostgreSQL (a private initdb) with **pgbouncer** in front (transaction pooling); the app and the
   workers reach the database only through pgbouncer. With `--replica` a streaming replica
-  (pg_basebackup -R) follows it; nothing reads from it yet (see docs/architecture.md).
+  (pg_basebackup -R, a hot standby) follows it, and the web nodes read the dashboard's figures,
+  公示, 考核 and the exports from it (DATABASE_REPLICA_URL, straight to the standby: backend/replica.py).
 - **Redis** primary + one replica, watched by **3 Sentinels** (quorum 2, down after 1 s); every
   process finds the primary through the Sentinels (REDIS_SENTINELS / REDIS_SENTINEL_MASTER).
 - The **S3-compatible object store** (moto's server from .venv-s3) with the photo bucket
@@ -183,6 +184,14 @@ class Cluster:
                     "UPLOAD_DIR": str(self.dir / "uploads"), "PYTHONUNBUFFERED": "1"}
         self.env.pop("FLASK_APP", None)
         self.direct_database_url = f"postgresql://postgres@/postgres?host={self.dir / 'pgsock'}&port={self.ports['pg']}"
+        if replica:
+            # Straight to the standby, not through pgbouncer: pgbouncer holds a query while it cannot
+            # reach its server (query_wait_timeout, 120 s), so a dead standby would be a page that
+            # hangs; a direct connection is refused at once (or gives up after REPLICA_CONNECT_TIMEOUT)
+            # and the primary answers (backend/replica.py).
+            self.env["DATABASE_REPLICA_URL"] = f"postgresql://postgres@127.0.0.1:{self.ports['pg_replica']}/postgres"
+            # 公示 computed on every request, so the drill's public reads reach the database
+            self.env["PUBLIC_CACHE_SECONDS"] = "0"
 
     # --- starting ----------------------------------------------------------------------------
     def _start(self, name, argv, as_postgres=False, env=None) -> Node:
@@ -503,6 +512,10 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
 
         jobs = [lambda i=i: order(i) for i in range(n)] + [lambda m=m: push(m) for m in pushes]
         random.Random(24).shuffle(jobs)
+        reader = HeavyReader(cluster) if replica else None
+        standby_before = _standby_stats(cluster) if replica else None
+        if reader:
+            reader.start()
         load_started = time.time()
         kill_thread = threading.Thread(target=killer, daemon=True)
         if kills:
@@ -512,6 +525,10 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
                 f.result()
         load_seconds = time.time() - load_started
         replication = _replication(cluster) if replica else None
+        if reader:
+            reader.stop.set()
+            reader.join(120)
+            replication.update(_what_read_the_replica(cluster, reader, standby_before))
         if kills:
             kill_thread.join(30)
         failover = None
@@ -594,6 +611,101 @@ def _replication(cluster: Cluster) -> dict:
         return {"state": "absent"}
     return {"state": row[0], "replay_bytes_behind": int(row[1] or 0),
             "replay_lag_ms": round(float(row[2] or 0) * 1000, 1), "write_lag_ms": round(float(row[3] or 0) * 1000, 1)}
+
+
+HEAVY_READS = ("/console/", "/console/assessment", "/console/export/orders.csv", "/public/", "/public/assessment")
+
+
+def _console_session(url: str, deadline_s: float = 60) -> requests.Session:
+    """The demo sysadmin (`admin`, DEMO_PASSWORD) signed in to the console through HAProxy."""
+    import re
+    password = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
+    started = time.monotonic()
+    while True:
+        session = requests.Session()
+        try:
+            page = session.get(url + "/console/login", timeout=30)
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+            signed = session.post(url + "/console/login", timeout=30, allow_redirects=False,
+                                  data={"username": "admin", "password": password, "csrf": token})
+            if signed.status_code == 302:
+                return session
+        except (requests.RequestException, AttributeError):
+            pass
+        if time.monotonic() - started > deadline_s:
+            raise RuntimeError("the drill's reader could not sign in to the console")
+        time.sleep(0.5)
+
+
+class HeavyReader(threading.Thread):
+    """All through the load, the sysadmin's dashboard, 考核, the order desk's CSV export and 公示,
+    read through HAProxy one after the other (each answer read to its end): the reads the web
+    nodes send to the streaming replica."""
+
+    def __init__(self, cluster: Cluster):
+        super().__init__(daemon=True)
+        self.cluster, self.stop = cluster, threading.Event()
+        self.statuses: dict[str, dict[int, int]] = {path: {} for path in HEAVY_READS}
+
+    def read_once(self, session) -> dict[str, int]:
+        answers = {}
+        for path in HEAVY_READS:
+            try:
+                status = session.get(self.cluster.url + path, timeout=120, allow_redirects=False).status_code
+            except requests.RequestException:
+                status = 0
+            answers[path] = status
+        return answers
+
+    def run(self):
+        session = _console_session(self.cluster.url)
+        while not self.stop.is_set():
+            for path, status in self.read_once(session).items():
+                self.statuses[path][status] = self.statuses[path].get(status, 0) + 1
+            self.stop.wait(0.5)
+
+
+def _standby(cluster: Cluster, sql: str):
+    import psycopg2
+    conn = psycopg2.connect(host=str(cluster.dir / "pgsock"), port=cluster.ports["pg_replica"], user="postgres",
+                            dbname="postgres", connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+def _standby_stats(cluster: Cluster) -> dict:
+    """The standby's own counts of the transactions and rows it served (pg_stat_database), and the
+    web nodes' connections to it (application_name of backend/replica.py's engine)."""
+    xacts, rows = _standby(cluster, "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched "
+                                    "FROM pg_stat_database WHERE datname = 'postgres'")
+    connections = _standby(cluster, "SELECT count(*) FROM pg_stat_activity "
+                                    "WHERE application_name = 'red-mailbox-replica-reads'")[0]
+    return {"transactions": int(xacts), "rows_read": int(rows), "app_connections": int(connections)}
+
+
+def _what_read_the_replica(cluster: Cluster, reader: HeavyReader, before: dict) -> dict:
+    """What the standby served during the load, then the same reads with the standby SIGKILLed
+    (the primary answers them) and what /healthz says of it."""
+    time.sleep(1.0)  # PostgreSQL 15 publishes a backend's counts at most once a second
+    after = _standby_stats(cluster)
+    found = {"heavy_reads_during_load": {p: {str(k): v for k, v in sorted(c.items())} for p, c in reader.statuses.items()},
+             "standby_served_during_load": {"transactions": after["transactions"] - before["transactions"],
+                                            "rows_read": after["rows_read"] - before["rows_read"],
+                                            "web_node_connections_at_end": after["app_connections"]}}
+    node = cluster.nodes["postgres-replica"]
+    node.kill()
+    session = _console_session(cluster.url)
+    found["heavy_reads_with_standby_killed"] = reader.read_once(session)
+    try:
+        found["healthz_with_standby_killed"] = requests.get(cluster.url + "/healthz", timeout=30).json().get("replica")
+    except (requests.RequestException, ValueError) as error:
+        found["healthz_with_standby_killed"] = f"no answer: {type(error).__name__}"
+    return found
 
 
 def _figures(t: Tally) -> dict:
@@ -691,8 +803,28 @@ def _replica_line(r: dict) -> str:
     rep = r.get("streaming_replica")
     if not rep:
         return "No PostgreSQL streaming replica in this run (`--replica` adds one)."
-    return (f"PostgreSQL streaming replica (hot standby, not read by the app yet): {rep['state']}, at the load's end "
-            f"{rep.get('replay_bytes_behind', '?')} bytes of WAL behind, replay lag {rep.get('replay_lag_ms', '?')} ms.")
+    line = (f"PostgreSQL streaming replica (hot standby, read by the dashboard, 公示, 考核 and exports): {rep['state']}, "
+            f"at the load's end {rep.get('replay_bytes_behind', '?')} bytes of WAL behind, replay lag "
+            f"{rep.get('replay_lag_ms', '?')} ms.")
+    served = rep.get("standby_served_during_load")
+    if served:
+        reads = rep["heavy_reads_during_load"]
+        line += (f" During the load the standby served {served['transactions']} transactions (the web nodes' "
+                 f"lag checks among them) reading {served['rows_read']} rows; the heavy reads through HAProxy: "
+                 + ", ".join(f"`{p}` {sum(c.values())}× ({', '.join(f'{k}: {v}' for k, v in c.items())})"
+                             for p, c in reads.items())
+                 + f". SIGKILLed after it, the same reads answered "
+                 + ", ".join(f"{s}" for s in rep["heavy_reads_with_standby_killed"].values())
+                 + f" from the primary, /healthz saying `{(rep.get('healthz_with_standby_killed') or {}).get('shown', '?')}`.")
+    return line
+
+
+def _drain_words(r: dict) -> str:
+    missing = r["distinct_pushes"] - r["wechat_replies_sent"]
+    if missing <= 0:
+        return f"the workers had answered every push\n{r['drain_seconds']} s after it"
+    return (f"the workers had answered all but **{missing}** of the distinct pushes when the drill stopped\n"
+            f"waiting for them, {r['drain_seconds']} s after it (their reply rows still `pending`)")
 
 
 def _baseline_line(r: dict, calm: dict | None) -> str:
@@ -728,8 +860,7 @@ under 3 Sentinels, PostgreSQL through pgbouncer, photos on the S3 server). Load:
 (Idempotency-Key) and {r['n']} WeChat pushes ({r['duplicate_pushes']} sent twice) at concurrency {r['c']} through HAProxy;
 each new order raced for by two grid workers (`POST /api/v1/orders/<n>/claim`). Clients retry a failed
 request with the same key or MsgId, as the mini-program and WeChat do. Measured {r['when']}; the whole
-load took {r['load_seconds']} s (cluster start {r['cluster_start_seconds']} s), the workers had answered every push
-{r['drain_seconds']} s after it. Times are of this machine shared with other jobs ({
+load took {r['load_seconds']} s (cluster start {r['cluster_start_seconds']} s), {_drain_words(r)}. Times are of this machine shared with other jobs ({
 'load average ' + str(r['load_average_1m']) + ' at the end' if 'load_average_1m' in r else 'load average 8–10 around these runs'}),
 not targets; the counts are the point.
 
@@ -779,7 +910,7 @@ PostgreSQL connection, so the two shared one socket (libpq "PGRES_TUPLES_OK and 
 answered 500, all recovered by the clients' retries with the same key; none since). `backend/wsgi.py` now closes the pool before
 the fork.
 
-Raw JSON: `bench/results/cluster-drill.json`. Run: `scripts/cluster.sh drill --n 300 --c 8 --benchmarks`;
+Raw JSON: `bench/results/cluster-drill.json`. Run: `scripts/cluster.sh drill --n 300 --c 8 --replica --benchmarks`;
 `make test` runs the same drill smaller (tests/faults/test_cluster_drill.py).
 """
     path.write_text(before + section + ("\n<!-- " + after if after else ""), encoding="utf-8")
@@ -789,7 +920,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="The several-node topology on this machine, and its drill")
     sub = parser.add_subparsers(dest="command", required=True)
     u = sub.add_parser("up", help="start the cluster and keep it up until Ctrl-C")
-    u.add_argument("--replica", action="store_true", help="a PostgreSQL streaming replica beside (not read yet)")
+    u.add_argument("--replica", action="store_true", help="a PostgreSQL streaming replica the heavy reads use")
     d = sub.add_parser("drill", help="load + kill a web node, a worker group and the Redis primary; reconcile")
     d.add_argument("--n", type=int, default=200)
     d.add_argument("--c", type=int, default=8)
@@ -797,7 +928,7 @@ def main(argv=None) -> int:
     d.add_argument("--out", default=str(ROOT / "bench" / "results"))
     d.add_argument("--benchmarks", action="store_true")
     d.add_argument("--keep-logs", default=None, help="copy every process's log here")
-    d.add_argument("--replica", action="store_true", help="a PostgreSQL streaming replica; its lag reported")
+    d.add_argument("--replica", action="store_true", help="a PostgreSQL streaming replica read by the dashboard, 公示, 考核 and exports during the load; what read it reported, then it is killed")
     args = parser.parse_args(argv)
     if args.command == "up":
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
@@ -805,7 +936,8 @@ def main(argv=None) -> int:
         try:
             cluster.up()
             print(json.dumps({"url": cluster.url, "dir": str(cluster.dir), "ports": cluster.ports,
-                              "env": {k: cluster.env[k] for k in ("DATABASE_URL", "REDIS_SENTINELS", "STORAGE_URL")}},
+                              "env": {k: cluster.env[k] for k in ("DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_SENTINELS",
+                                                                  "STORAGE_URL") if k in cluster.env}},
                              indent=2), flush=True)
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
         finally:

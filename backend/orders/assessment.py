@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import and_, or_, select
 
+from .. import replica
 from ..extensions import db
 from .models import Order, OrderEvent
 from .states import CLAIMED_STATES, UNCLAIMED_STATES
@@ -318,6 +319,7 @@ def ranked(rows: list[dict], sort: str = "score", descending: bool = True) -> li
 RANKERS = frozenset({"community_admin", "street_admin", "sysadmin"})
 
 
+@replica.reads("assessment")
 def for_staff(actor, year: int, month: int) -> dict:
     """The month's assessment of the actor's scope (a community admin's community, a street admin's
     street, the sysadmin's district): 403 for anyone else."""

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, replica
 from ..accounts.actors import Actor
 from ..errors import Forbidden, ValidationFailed
 from ..extensions import db
@@ -173,24 +173,35 @@ def _contact_for(actor: Actor, order: Order) -> str:
 
 def export_rows(actor: Actor, f: Filters) -> Iterator[tuple]:
     """The filtered list, every page of it, as rows under HEADERS (at most EXPORT_MAX). The rows
-    that carried an unmasked contact are audited once the export ends, even when it ends early."""
-    query = _query(actor, f, None).limit(EXPORT_MAX).options(
-        selectinload(Order.grid), selectinload(Order.community), selectinload(Order.assignee))
+    that carried an unmasked contact are audited once the export ends, even when it ends early —
+    on the primary: the rows themselves may come from the read replica (`_export_orders`)."""
     shown = []
     try:
-        for order in db.session.scalars(query).yield_per(500):
-            contact = _contact_for(actor, order)
-            if contact and contact == order.contact:
-                shown.append((order.id, order.resident_id, order.number))
-            yield (order.number, label("channels", order.channel), order.category or "", label("grades", order.grade),
-                   label("states", order.state), order.community.name if order.community else "",
-                   order.grid.name if order.grid else "", order.location_text or "", order.text,
-                   contact, order.assignee.name if order.assignee else "",
-                   _time(order.created_at), _time(order.due_at), _time(order.resolved_at), order.result or "",
-                   label("satisfactions", order.satisfaction) if order.satisfaction else "")
+        with closing(_export_orders(actor, f)) as found:
+            for row, contact_of in found:
+                if contact_of is not None:
+                    shown.append(contact_of)
+                yield row
     finally:
         if shown:
             contact_shown.send(actor, orders=shown, surface="export")
+
+
+@replica.reads("export")
+def _export_orders(actor: Actor, f: Filters) -> Iterator[tuple]:
+    """(row, (order id, resident id, number) when the row shows the contact unmasked, else None),
+    in the desk's order."""
+    query = _query(actor, f, None).limit(EXPORT_MAX).options(
+        selectinload(Order.grid), selectinload(Order.community), selectinload(Order.assignee))
+    for order in db.session.scalars(query).yield_per(500):
+        contact = _contact_for(actor, order)
+        yield ((order.number, label("channels", order.channel), order.category or "", label("grades", order.grade),
+                label("states", order.state), order.community.name if order.community else "",
+                order.grid.name if order.grid else "", order.location_text or "", order.text,
+                contact, order.assignee.name if order.assignee else "",
+                _time(order.created_at), _time(order.due_at), _time(order.resolved_at), order.result or "",
+                label("satisfactions", order.satisfaction) if order.satisfaction else ""),
+               (order.id, order.resident_id, order.number) if contact and contact == order.contact else None)
 
 
 # A cell starting with = + - @ is a formula to Excel, and one starting with a tab or a carriage return

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import String, and_, case, cast, func, or_, select, text
 
-from .. import clock
+from .. import clock, replica
 from ..accounts.actors import Actor
 from ..extensions import db
 from . import assessment, states
@@ -190,6 +190,7 @@ def _top(path: str | None, levels: int) -> str:
     return "/".join(path.split("/")[:levels]) if path else UNCLASSIFIED
 
 
+@replica.reads("dashboard")
 def dashboard(actor: Actor, now: datetime | None = None) -> dict:
     """Everything the dashboard shows for the actor's scope: today's and this month's figures,
     orders per day (30 days), by category (top level, and second level under each), by grid, by

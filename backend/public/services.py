@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import select, true
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, replica
 from ..categories import taxonomy
 from ..errors import NotFound
 from ..extensions import db, redis
@@ -115,6 +115,7 @@ def _month_label(since: datetime) -> str:
     return f"{since.year}年{since.month}月"
 
 
+@replica.reads("public")
 def index(now: datetime | None = None) -> dict:
     """Every community with this month's figures."""
     since = figures.local_starts(now or clock.now())[1]
@@ -129,6 +130,7 @@ def index(now: datetime | None = None) -> dict:
     return _cached(f"public:index:{since:%Y%m}", compute)
 
 
+@replica.reads("public")
 def community_page(community_id: int, now: datetime | None = None) -> dict:
     """One community: the month's figures, the same per grid, and recently resolved orders."""
     tz = current_app.config["TIMEZONE"]
@@ -151,6 +153,7 @@ def community_page(community_id: int, now: datetime | None = None) -> dict:
     return _cached(f"public:community:{community.id}:{since:%Y%m}", compute)
 
 
+@replica.reads("public")
 def disputes_page() -> dict:
     """公示 of settled disputes: only those every party agreed to publish (disputes.lifecycle
     `publish`), with the text masked when it was published; parties only as kinds, never names."""
@@ -164,6 +167,7 @@ def disputes_page() -> dict:
         "published_on": _local(d.published_at, tz)} for d in disputes.published()]}
 
 
+@replica.reads("public")
 def assessment_page(month: str | None = None, now: datetime | None = None) -> dict:
     """The month's 三率 — 响应率, 解决率, 满意率 — and 按时办结率 per community and per grid, from the one
     assessment module (orders.assessment, which the console's ranking and its report read too).

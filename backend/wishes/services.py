@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock, lifecycle as engine
+from .. import clock, lifecycle as engine, replica
 from ..accounts.actors import Actor
 from ..errors import Forbidden, NotFound, ValidationFailed
 from ..extensions import db
@@ -178,6 +178,7 @@ def for_staff(actor: Actor, state: str | None = None, limit: int = 200) -> list[
     return list(db.session.scalars(query))
 
 
+@replica.reads("public")
 def public_board(limit: int = 50) -> list[dict]:
     """公示: the wishes on the board and what became of them, masked — the wisher and the person it
     is for are never named, a member claimant only by a masked name (the wish's

@@ -216,5 +216,47 @@ class PrivatePostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class StreamingPair:
+    """A private PostgreSQL primary and its streaming replica (pg_basebackup -R: a hot standby), as
+    bench/cluster.py runs them, both on Unix sockets in one temp dir: the shared server is never
+    touched, and the test may pause, kill and restart the replica."""
+
+    def __init__(self):
+        self.primary = PrivatePostgres()
+        self.dir = self.primary.dir
+        self.replica_port = _free_port()
+        self.replica_url = f"postgresql://postgres@/postgres?host={self.dir}&port={self.replica_port}"
+        self.primary._run(PG_BIN / "pg_basebackup", "-h", self.dir, "-p", self.primary.port, "-U", "postgres",
+                          "-D", self.dir / "replica", "-R", "-X", "stream")
+        self.start_replica()
+
+    @property
+    def url(self) -> str:
+        return self.primary.url
+
+    def start_replica(self):
+        self.primary._run(PG_BIN / "pg_ctl", "-D", self.dir / "replica", "-l", self.dir / "replica.log", "-w", "-o",
+                          f"-p {self.replica_port} -k {self.dir} -c listen_addresses='' -c fsync=off "
+                          "-c hot_standby=on", "start")
+
+    def kill_replica(self):
+        """The replica dies as in a crash (no checkpoint)."""
+        self.primary._run(PG_BIN / "pg_ctl", "-D", self.dir / "replica", "-m", "immediate", "-w", "stop")
+
+    def destroy(self):
+        try:
+            self.kill_replica()
+        except subprocess.CalledProcessError:
+            pass
+        self.primary.destroy()
+
+
+@pytest.fixture(scope="session")
+def streaming_pair():
+    pair = StreamingPair()
+    yield pair
+    pair.destroy()
+
+
 def pg_available() -> bool:
     return (PG_BIN / "initdb").exists()

@@ -1,6 +1,6 @@
 """The failure drill of issue 22 on the several-node topology (bench/cluster.py), small enough for
 make test: 2 web nodes behind HAProxy, 2 RQ worker groups, Redis under 3 Sentinels, PostgreSQL through
-pgbouncer, photos on the S3 server. Under a load of API orders, WeChat pushes (some twice) and two
+pgbouncer with a streaming replica for the heavy reads, photos on the S3 server. Under a load of API orders, WeChat pushes (some twice) and two
 grid workers racing for each new order, a web node, a worker group and the Redis primary are
 SIGKILLed; the Sentinels promote the replica. Nothing accepted is lost, nothing is stored twice,
 no order is claimed twice, every distinct push is answered. Every process is the drill's own and is
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow]
 
 @pytest.mark.skipif(bool(cluster.tools_missing()), reason="scripts/setup.sh installs haproxy, redis-sentinel, pgbouncer")
 def test_killing_a_web_node_a_worker_and_the_redis_primary_loses_nothing(tmp_path):
-    result = cluster.drill(n=40, concurrency=6, kills=True, keep_logs=tmp_path / "logs")
+    result = cluster.drill(n=40, concurrency=6, kills=True, keep_logs=tmp_path / "logs", replica=True)
     summary = json.dumps({k: v for k, v in result.items() if k != "topology"}, ensure_ascii=False, indent=1)
     assert not cluster.group_members(set(result["process_groups"])), "the drill left processes running"
     assert [k["killed"] for k in result["kills"]] == ["web node", "worker group", "Redis primary"], summary
@@ -32,3 +32,11 @@ def test_killing_a_web_node_a_worker_and_the_redis_primary_loses_nothing(tmp_pat
     # a photo stored through one web node is served by the other, and after the first one's death
     assert result["photo"]["served_by_web2"] and result["photo"]["served_through_haproxy_after_the_kills"], summary
     assert result["gave_up"] == 0 and result["zero_loss"], summary
+    # the streaming replica served the dashboard, 考核, the export and 公示 during the load; killed
+    # after it, the same pages answered from the primary and /healthz said so with a 200
+    standby = result["streaming_replica"]
+    assert standby["state"] == "streaming", summary
+    assert all(answers.get("200") for answers in standby["heavy_reads_during_load"].values()), summary
+    assert standby["standby_served_during_load"]["rows_read"] > 0, summary
+    assert set(standby["heavy_reads_with_standby_killed"].values()) == {200}, summary
+    assert standby["healthz_with_standby_killed"]["state"] == "down", summary
