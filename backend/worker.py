@@ -58,6 +58,24 @@ def enqueue(queue_name: str, func, *args, **kwargs):
         return None
 
 
+def enqueue_many(queue_name: str, func, args_list) -> int | None:
+    """Jobs `func(*args)`, one per args of `args_list`, in one Redis round trip (one pipeline, one
+    MULTI/EXEC: RQ's enqueue takes two per job); how many, or None when Redis is down."""
+    args_list = [tuple(args) for args in args_list]
+    if not args_list:
+        return 0
+    try:
+        queue = get_queue(queue_name)
+        with queue.connection.pipeline() as pipe:
+            for args in args_list:
+                queue.enqueue_call(func, args=args, pipeline=pipe)
+            pipe.execute()
+        return len(args_list)
+    except redis_lib.RedisError:
+        log.warning("redis down: %d × %s not enqueued", len(args_list), getattr(func, "__name__", func))
+        return None
+
+
 # name → (config key of the interval in seconds, queue name or config key of it, the job function)
 _PERIODIC: dict[str, tuple[str, str, object]] = {}
 
