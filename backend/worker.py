@@ -58,17 +58,20 @@ def enqueue(queue_name: str, func, *args, **kwargs):
         return None
 
 
-def enqueue_many(queue_name: str, func, args_list) -> int | None:
+def enqueue_many(queue_name: str, func, args_list, marks=(), mark_seconds: int = 600) -> int | None:
     """Jobs `func(*args)`, one per args of `args_list`, in one Redis round trip (one pipeline, one
-    MULTI/EXEC: RQ's enqueue takes two per job); how many, or None when Redis is down."""
+    MULTI/EXEC: RQ's enqueue takes two per job); how many, or None when Redis is down. `marks`: keys
+    set (NX, `mark_seconds`) in the same transaction, saying the jobs are queued."""
     args_list = [tuple(args) for args in args_list]
     if not args_list:
         return 0
     try:
         queue = get_queue(queue_name)
         with queue.connection.pipeline() as pipe:
-            for args in args_list:
-                queue.enqueue_call(func, args=args, pipeline=pipe)
+            for key in marks:
+                pipe.set(key, 1, nx=True, ex=mark_seconds)
+            pipe.sadd(queue.redis_queues_keys, queue.key)  # as each enqueue does: the queue is known
+            queue.enqueue_many([Queue.prepare_data(func, args) for args in args_list], pipeline=pipe)
             pipe.execute()
         return len(args_list)
     except redis_lib.RedisError:

@@ -229,13 +229,26 @@ def _enqueue(ids_and_attempts) -> int:
     try:
         pipe = redis.pipeline(transaction=False)
         for notification_id, attempts in pairs:
-            pipe.set(f"rm:enq:deliver:{notification_id}:{attempts}", 1, nx=True, ex=600)
+            pipe.set(_guard(notification_id, attempts), 1, nx=True, ex=600)
         free = pipe.execute()
     except Exception:
         log.warning("redis down: notifications %s stay pending for the sweep", [p[0] for p in pairs])
         return 0
     due = [(notification_id,) for (notification_id, _), ok in zip(pairs, free) if ok]
     return (enqueue_many(QUEUE, deliver, due) or 0) if due else 0
+
+
+def _guard(notification_id: int, attempts: int) -> str:
+    return f"rm:enq:deliver:{notification_id}:{attempts}"
+
+
+def _enqueue_committed(ids: list[int]) -> int:
+    """The first delivery jobs of rows the commit just wrote, with their guards (`_enqueue`'s, for
+    attempt 0), in one MULTI/EXEC: one round trip instead of two. Nothing but a sweep that ran in
+    the moments since the commit can hold such a guard already; its job and this one then both
+    run, and the attempt claim in `deliver` lets one of them send."""
+    from ..worker import enqueue_many
+    return enqueue_many(QUEUE, deliver, [(i,) for i in ids], marks=[_guard(i, 0) for i in ids]) or 0
 
 
 def sweep(limit: int = 500) -> int:
@@ -259,7 +272,7 @@ def _after_commit(session):
     if not ids or not current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
         return
     try:
-        _enqueue([(i, 0) for i in ids])
+        _enqueue_committed(ids)
     except Exception:
         log.exception("could not enqueue notifications %s; the sweep will", ids)
 
