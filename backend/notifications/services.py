@@ -61,7 +61,12 @@ def notify(recipient_type: str, recipient_id: int, kind: str, order=None, channe
     # the same row, in the same transaction, persistent in the session as a flush leaves it.
     rows.insert_row(notification)
     rows.make_persistent(session, notification)
-    session.info.setdefault(_SESSION_KEY, []).append(notification)
+    pending = session.info.get(_SESSION_KEY)
+    if pending is None:  # the transaction's first: its rows are queued after the commit
+        from ..worker import after_commit_redis
+        pending = session.info[_SESSION_KEY] = []
+        after_commit_redis(*_stage_committed())
+    pending.append(notification)
     return notification
 
 
@@ -242,13 +247,26 @@ def _guard(notification_id: int, attempts: int) -> str:
     return f"rm:enq:deliver:{notification_id}:{attempts}"
 
 
-def _enqueue_committed(ids: list[int]) -> int:
-    """The first delivery jobs of rows the commit just wrote, with their guards (`_enqueue`'s, for
-    attempt 0), in one MULTI/EXEC: one round trip instead of two. Nothing but a sweep that ran in
-    the moments since the commit can hold such a guard already; its job and this one then both
-    run, and the attempt claim in `deliver` lets one of them send."""
-    from ..worker import enqueue_many
-    return enqueue_many(QUEUE, deliver, [(i,) for i in ids], marks=[_guard(i, 0) for i in ids]) or 0
+def _stage_committed():
+    """Enqueue after the commit, never before: a job must not look for a row that is not there yet.
+    The first delivery jobs of the rows the transaction wrote, with their guards (`_enqueue`'s, for
+    attempt 0), go in the commit's one MULTI/EXEC (worker.after_commit_redis) instead of a round
+    trip for the guards and one for the jobs. Nothing but a sweep that ran in the moments since the
+    commit can hold such a guard already; its job and this one then both run, and the attempt
+    claim in `deliver` lets one of them send."""
+    from ..worker import stage_jobs
+    ids: list[int] = []
+
+    def stage(pipe):
+        new = db.session.info.pop(_SESSION_KEY, None) or ()
+        ids.extend(state.identity[0] for state in map(inspect, new) if state.identity)
+        if ids and current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
+            stage_jobs(pipe, QUEUE, deliver, [(i,) for i in ids], marks=[_guard(i, 0) for i in ids])
+
+    def done(replies):
+        if isinstance(replies, Exception):
+            log.warning("could not enqueue notifications %s (%s); the sweep will", ids, type(replies).__name__)
+    return stage, done
 
 
 def sweep(limit: int = 500) -> int:
@@ -260,21 +278,6 @@ def sweep(limit: int = 500) -> int:
         .order_by(Notification.id).limit(limit)).all()
     db.session.rollback()
     return _enqueue([(r.id, r.attempts) for r in rows])
-
-
-# Enqueue after the commit, never before: a job must not look for a row that is not there yet.
-@event.listens_for(db.session, "after_commit")
-def _after_commit(session):
-    new = session.info.pop(_SESSION_KEY, None)
-    if not new:
-        return
-    ids = [state.identity[0] for state in map(inspect, new) if state.identity]
-    if not ids or not current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
-        return
-    try:
-        _enqueue_committed(ids)
-    except Exception:
-        log.exception("could not enqueue notifications %s; the sweep will", ids)
 
 
 @event.listens_for(db.session, "after_rollback")

@@ -63,6 +63,19 @@ def request_content_checks() -> bool:
     return enqueue(check_new_orders)
 
 
+def stage_content_checks(pipe) -> None:
+    """request_content_checks' SET NX, in the commit's pipeline (worker.after_commit_redis)."""
+    pipe.set(PENDING_KEY, "1", nx=True, ex=PENDING_TTL)
+
+
+def content_checks_staged(replies) -> bool:
+    """Its answer: the flag set now → queue the job; already set → a queued job will see the order;
+    Redis down → the sweep enqueues the check later."""
+    if isinstance(replies, Exception) or isinstance(replies[0], Exception):
+        return False
+    return enqueue(check_new_orders) if replies[0] else True
+
+
 def check_new_orders() -> dict:
     from ..extensions import redis
     from . import services
