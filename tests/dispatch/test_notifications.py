@@ -141,3 +141,26 @@ def test_console_channel_renders_the_chinese_template(db, redis, make, city):
     text = notifications.render(row)
     assert order.number in text and "紧急" in text and "接单" in text
     assert notifications.deliver(row.id) == "sent"
+
+
+def test_an_intakes_redis_writes_after_its_commit_are_one_round_trip(db, redis, make, city):
+    """The order's queue move, the content check's flag and the staff notice's guard and job go in
+    one MULTI/EXEC after the commit (worker.after_commit_redis), and each is there."""
+    from rq import Queue
+    from backend.dispatch import queues
+    from backend.wechat import jobs as wechat_jobs
+    from backend.worker import rq_connection
+
+    def execs():
+        return redis.info("commandstats").get("cmdstat_exec", {}).get("calls", 0)
+    redis.set(wechat_jobs.PENDING_KEY, "1")  # a check is coming already: the flag's SET NX queues no job
+    before = execs()
+    order = make.order(city["resident"], grade="urgent", category="城乡建设/城市建设和市政管理")
+    assert execs() - before == 1
+    sent = db.session.scalars(select(Notification.id).where(Notification.order_id == order.id)).all()
+    assert sent
+    queue = Queue(notifications.QUEUE, connection=rq_connection())
+    assert sorted(queue.fetch_job(j).args[0] for j in queue.job_ids) == sorted(sent)
+    assert all(redis.exists(f"rm:enq:deliver:{i}:0") for i in sent)
+    assert redis.zscore(queues.key_for(order), order.number) is not None
+    assert redis.exists(wechat_jobs.PENDING_KEY)
