@@ -58,6 +58,87 @@ def enqueue(queue_name: str, func, *args, **kwargs):
         return None
 
 
+def stage_jobs(pipe, queue_name: str, func, args_list, marks=(), mark_seconds: int = 600) -> None:
+    """Add to a transaction pipeline what enqueueing `func(*args)` for each args writes (RQ's own
+    enqueue sends it in two pipelines per job), and `marks`: keys SET NX for `mark_seconds`."""
+    queue = get_queue(queue_name)
+    for key in marks:
+        pipe.set(key, 1, nx=True, ex=mark_seconds)
+    pipe.sadd(queue.redis_queues_keys, queue.key)  # as each enqueue does: the queue is known
+    queue.enqueue_many([Queue.prepare_data(func, tuple(args)) for args in args_list], pipeline=pipe)
+
+
+def enqueue_many(queue_name: str, func, args_list, marks=(), mark_seconds: int = 600) -> int | None:
+    """Jobs `func(*args)`, one per args of `args_list`, in one Redis round trip (one pipeline, one
+    MULTI/EXEC); how many, or None when Redis is down. `marks`: keys set (NX, `mark_seconds`) in the
+    same transaction, saying the jobs are queued."""
+    args_list = [tuple(args) for args in args_list]
+    if not args_list:
+        return 0
+    try:
+        with rq_connection().pipeline() as pipe:
+            stage_jobs(pipe, queue_name, func, args_list, marks, mark_seconds)
+            pipe.execute()
+        return len(args_list)
+    except redis_lib.RedisError:
+        log.warning("redis down: %d × %s not enqueued", len(args_list), getattr(func, "__name__", func))
+        return None
+
+
+# --- Redis writes after a commit, one round trip per commit ------------------------------------------
+
+_STAGED = "rm_after_commit_redis"
+
+
+def after_commit_redis(stage, done=None) -> None:
+    """Redis writes for after the current transaction commits, sent with every other one of that
+    commit in one MULTI/EXEC (an order's intake had four round trips there: its queue, the content
+    check's flag, the notification's guard and job): `stage(pipe)` adds commands to the pipeline
+    once the commit is done; `done(replies)` then gets their replies (a list; a failed command's
+    error among them), or `done(error)` when Redis did not answer. Nothing runs if the transaction
+    rolls back. A failure is logged and never undoes the committed change."""
+    from .extensions import db
+    db.session.info.setdefault(_STAGED, []).append((stage, done))
+
+
+def _run_staged(session) -> None:
+    staged = session.info.pop(_STAGED, None)
+    if not staged:
+        return
+    counts, failure, replies = [], None, []
+    try:
+        with rq_connection().pipeline() as pipe:
+            for stage, _done in staged:
+                before = len(pipe)
+                stage(pipe)
+                counts.append(len(pipe) - before)
+            replies = pipe.execute(raise_on_error=False)
+    except Exception as exc:  # noqa: BLE001 — Redis down: each stage's owner says what catches up
+        failure = exc
+    at = 0
+    for (stage, done), count in zip(staged, counts + [0] * (len(staged) - len(counts))):
+        if done is not None:
+            try:
+                done(failure if failure is not None else replies[at:at + count])
+            except Exception:  # side effects must never undo or hide a committed change
+                log.exception("after-commit redis %s failed", getattr(done, "__name__", done))
+        at += count
+
+
+def _drop_staged(session) -> None:
+    session.info.pop(_STAGED, None)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+    from .extensions import db
+    event.listen(db.session, "after_commit", _run_staged)
+    event.listen(db.session, "after_rollback", _drop_staged)
+
+
+_listen()
+
+
 # name → (config key of the interval in seconds, queue name or config key of it, the job function)
 _PERIODIC: dict[str, tuple[str, str, object]] = {}
 

@@ -77,7 +77,9 @@ def main(argv=None) -> int:
         for statement, count in statements.most_common():
             print(f"  {count / n:5.1f} × {spent[statement] / count * 1000:6.2f} ms  {statement}")
     stats = pstats.Stats(profiler).strip_dirs().sort_stats("tottime" if "--self" in argv else "cumulative")
-    stats.print_stats(45)
+    stats.print_stats(int(__import__("os").environ.get("PROFILE_ROWS", "45")))
+    if __import__("os").environ.get("PROFILE_DUMP"):
+        profiler.dump_stats(__import__("os").environ["PROFILE_DUMP"])
     return 0
 
 

@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from ..extensions import db, redis
 from ..orders import states
-from ..orders.signals import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -87,16 +86,15 @@ def sync(number: str, key: str | None, score: float) -> None:
 
 def stash(order) -> None:
     """Move the order to the queue it belongs in once the change commits (a rolled-back change
-    must not move anything)."""
-    after_commit(_move, order.number, key_for(order), score_for(order))
+    must not move anything), in the commit's one round trip to Redis (worker.after_commit_redis)."""
+    from ..worker import after_commit_redis
+    number, key, score = order.number, key_for(order), score_for(order)
 
-
-def _move(number: str, key: str | None, score: float) -> None:
-    try:
-        sync(number, key, score)
-    except RedisError:
-        # The database has the change; `flask rebuild-queues` (or the next change) fixes Redis.
-        log.warning("redis down: queue for %s not updated", number)
+    def moved(replies):
+        if isinstance(replies, Exception) or any(isinstance(r, Exception) for r in replies):
+            # The database has the change; `flask rebuild-queues` (or the next change) fixes Redis.
+            log.warning("redis down: queue for %s not updated", number)
+    after_commit_redis(lambda pipe: pipe.eval(_SYNC, 1, WHERE, number, key or "", score), moved)
 
 
 def try_lock(number: str, token: str) -> bool | None:

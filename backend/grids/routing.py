@@ -2,9 +2,10 @@
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, true
 from sqlalchemy.orm import joinedload
 
+from ..accounts.models import Staff
 from ..extensions import db
 from ..text import for_matching as _m
 from .models import Building, Community, Grid, PropertyCompound
@@ -103,6 +104,7 @@ class _Snapshot:
     auto_assign: frozenset = frozenset()  # ids of the grids with 轮派 on (orders/rota.py)
     emergency: dict = None  # community id → its own 危险词 and numbers (orders/emergencies.py)
     property_of: dict = None  # building id → the property company bound to its compound (grids/property.py)
+    staff: dict = None  # (role, column, value) → active staff ids, built at the first ask (staff_ids)
 
 
 _local_changes = 0
@@ -194,9 +196,55 @@ def _current() -> _Snapshot:
     return cached
 
 
+# Who holds an order at a rung (orders/ladder.holders) is a staff look-up by role and one of these
+# columns: a SELECT of staff per notice, for rows that change as rarely as the registry's. The
+# snapshot answers it too, and a flush that adds or removes staff or changes what the look-up reads
+# of them (active, role, these columns) replaces the snapshot as a registry change does.
+_STAFF_COLUMNS = ("grid_id", "community_id", "street_id", "department_id", "property_company_id")
+_STAFF_READ = ("active", "role", *_STAFF_COLUMNS)
+
+
+def _staff_index() -> dict:
+    index: dict = {}
+    for row in db.session.execute(select(Staff.id, Staff.role, *(getattr(Staff, c) for c in _STAFF_COLUMNS))
+                                  .where(Staff.active == true()).order_by(Staff.id)):
+        for column, value in zip(_STAFF_COLUMNS, row[2:]):
+            index.setdefault((row.role, column, value), []).append(row.id)
+    return index
+
+
+def staff_ids(role: str, column: str, value) -> list[int] | None:
+    """Ids of the active staff of `role` whose `column` is `value` (None matching a NULL, as the
+    query `Staff.<column> == value` does), by id; None when there is no trusted snapshot (Redis
+    down): the caller asks the database."""
+    session = db.session()
+    if any(isinstance(o, Staff) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.flush()  # as the query's autoflush would: a pending staff member counts at once
+    snapshot = _snapshot()
+    if snapshot.key is None:
+        return None
+    if snapshot.staff is None:
+        snapshot.staff = _staff_index()
+    return list(snapshot.staff.get((role, column, value), ()))
+
+
+def _staff_changed(session) -> bool:
+    from sqlalchemy import inspect
+    for obj in (*session.new, *session.deleted):
+        if isinstance(obj, Staff):
+            return True
+    for obj in session.dirty:
+        if isinstance(obj, Staff):
+            attrs = inspect(obj).attrs
+            if any(attrs[name].history.has_changes() for name in _STAFF_READ):
+                return True
+    return False
+
+
 @event.listens_for(db.session, "after_flush")
 def _flushed(session, _context):
-    if any(isinstance(o, _REGISTRY) for o in (*session.new, *session.dirty, *session.deleted)):
+    if any(isinstance(o, _REGISTRY) for o in (*session.new, *session.dirty, *session.deleted)) \
+            or _staff_changed(session):
         session.info[_CHANGED] = True
         global _local_changes
         _local_changes += 1  # this transaction sees it now; the others once it commits

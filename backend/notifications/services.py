@@ -3,8 +3,8 @@
 The API (stable; dispatch and WeChat both use it):
 
     notify(recipient_type, recipient_id, kind, order=None, channel="console", payload=None)
-        Adds a pending Notification to the *current* session and returns it. No commit: the row
-        commits or rolls back with the change that caused it (call it inside a service, or from an
+        Writes a pending Notification in the *current* session's transaction (one INSERT, at once)
+        and returns it, persistent. No commit: the row commits or rolls back with the change that caused it (call it inside a service, or from an
         `orders.signals.order_changing` receiver). After the commit it is enqueued for delivery on
         the "notifications" RQ queue; if Redis is down it stays pending and `sweep()` (run by the
         worker every NOTIFY_SWEEP_SECONDS) enqueues it later.
@@ -33,7 +33,7 @@ from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 from sqlalchemy import event, func, inspect, or_, select, update
 
-from .. import clock
+from .. import clock, rows
 from ..errors import describe
 from ..extensions import db, redis
 from .models import Notification
@@ -50,13 +50,23 @@ def notify(recipient_type: str, recipient_id: int, kind: str, order=None, channe
     notification = Notification(recipient_type=recipient_type, recipient_id=recipient_id, kind=kind,
                                 channel=channel, payload=dict(payload or {}), status="pending",
                                 attempts=0, created_at=clock.now())
+    session = db.session()
     if order is not None:
         notification.order_id = order.id
-        if order.id is None:  # a new order: let the flush fill the foreign key
-            db.session.flush([order])
+        if order.id is None or order in session.new:  # a new order: let the flush fill the foreign key
+            session.flush([order])
             notification.order_id = order.id
-    db.session.add(notification)
-    db.session.info.setdefault(_SESSION_KEY, []).append(notification)
+    # The row depends on nothing else pending (its order is in the database now), so it is written
+    # at once by one Core INSERT instead of waiting for the flush's unit of work (backend/rows.py):
+    # the same row, in the same transaction, persistent in the session as a flush leaves it.
+    rows.insert_row(notification)
+    rows.make_persistent(session, notification)
+    pending = session.info.get(_SESSION_KEY)
+    if pending is None:  # the transaction's first: its rows are queued after the commit
+        from ..worker import after_commit_redis
+        pending = session.info[_SESSION_KEY] = []
+        after_commit_redis(*_stage_committed())
+    pending.append(notification)
     return notification
 
 
@@ -214,19 +224,49 @@ def deliver(notification_id: int) -> str | None:
 
 def _enqueue(ids_and_attempts) -> int:
     """Enqueue delivery jobs once per (row, attempt): a Redis SET NX guard keeps the sweep and the
-    after-commit hook from piling up duplicates (the attempt claim in `deliver` is the real guard)."""
-    from ..worker import enqueue
-    count = 0
-    for notification_id, attempts in ids_and_attempts:
-        try:
-            if not redis.set(f"rm:enq:deliver:{notification_id}:{attempts}", 1, nx=True, ex=600):
-                continue
-        except Exception:
-            log.warning("redis down: notification %s stays pending for the sweep", notification_id)
-            return count
-        if enqueue(QUEUE, deliver, notification_id) is not None:
-            count += 1
-    return count
+    after-commit hook from piling up duplicates (the attempt claim in `deliver` is the real guard).
+    Two round trips for any number of rows: the guards in one pipeline, the jobs of the rows whose
+    guard was free in another (worker.enqueue_many)."""
+    from ..worker import enqueue_many
+    pairs = list(ids_and_attempts)
+    if not pairs:
+        return 0
+    try:
+        pipe = redis.pipeline(transaction=False)
+        for notification_id, attempts in pairs:
+            pipe.set(_guard(notification_id, attempts), 1, nx=True, ex=600)
+        free = pipe.execute()
+    except Exception:
+        log.warning("redis down: notifications %s stay pending for the sweep", [p[0] for p in pairs])
+        return 0
+    due = [(notification_id,) for (notification_id, _), ok in zip(pairs, free) if ok]
+    return (enqueue_many(QUEUE, deliver, due) or 0) if due else 0
+
+
+def _guard(notification_id: int, attempts: int) -> str:
+    return f"rm:enq:deliver:{notification_id}:{attempts}"
+
+
+def _stage_committed():
+    """Enqueue after the commit, never before: a job must not look for a row that is not there yet.
+    The first delivery jobs of the rows the transaction wrote, with their guards (`_enqueue`'s, for
+    attempt 0), go in the commit's one MULTI/EXEC (worker.after_commit_redis) instead of a round
+    trip for the guards and one for the jobs. Nothing but a sweep that ran in the moments since the
+    commit can hold such a guard already; its job and this one then both run, and the attempt
+    claim in `deliver` lets one of them send."""
+    from ..worker import stage_jobs
+    ids: list[int] = []
+
+    def stage(pipe):
+        new = db.session.info.pop(_SESSION_KEY, None) or ()
+        ids.extend(state.identity[0] for state in map(inspect, new) if state.identity)
+        if ids and current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
+            stage_jobs(pipe, QUEUE, deliver, [(i,) for i in ids], marks=[_guard(i, 0) for i in ids])
+
+    def done(replies):
+        if isinstance(replies, Exception):
+            log.warning("could not enqueue notifications %s (%s); the sweep will", ids, type(replies).__name__)
+    return stage, done
 
 
 def sweep(limit: int = 500) -> int:
@@ -238,21 +278,6 @@ def sweep(limit: int = 500) -> int:
         .order_by(Notification.id).limit(limit)).all()
     db.session.rollback()
     return _enqueue([(r.id, r.attempts) for r in rows])
-
-
-# Enqueue after the commit, never before: a job must not look for a row that is not there yet.
-@event.listens_for(db.session, "after_commit")
-def _after_commit(session):
-    new = session.info.pop(_SESSION_KEY, None)
-    if not new:
-        return
-    ids = [state.identity[0] for state in map(inspect, new) if state.identity]
-    if not ids or not current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
-        return
-    try:
-        _enqueue([(i, 0) for i in ids])
-    except Exception:
-        log.exception("could not enqueue notifications %s; the sweep will", ids)
 
 
 @event.listens_for(db.session, "after_rollback")

@@ -7,6 +7,7 @@ from sqlalchemy import select, true
 
 from ..accounts.models import Staff
 from ..extensions import db
+from ..grids import routing
 from ..grids.models import Department
 from .models import LADDER, Order
 
@@ -40,22 +41,25 @@ def next_rung(order: Order) -> tuple[str, Department | None] | None:
 
 def holders(order: Order, rung: str | None = None) -> list[int]:
     """Staff ids of the people who hold the order at a rung (default: its own); when nobody is
-    configured there, the rung above hears it."""
+    configured there, the rung above hears it. From routing's per-process snapshot, which any
+    change of staff replaces (grids/routing.staff_ids); from the database when Redis is down."""
     rung = rung or order.rung
-    query = select(Staff.id).where(Staff.active == true())
     if rung in ("grid_worker", "grid_leader") and order.grid_id:
-        query = query.where(Staff.role == rung, Staff.grid_id == order.grid_id)
+        role, column, value = rung, "grid_id", order.grid_id
     elif rung in ("grid_worker", "grid_leader", "community"):
-        query = query.where(Staff.role == "community_admin", Staff.community_id == order.community_id)
+        role, column, value = "community_admin", "community_id", order.community_id
     elif rung == "street" and order.street_id:
-        query = query.where(Staff.role == "street_admin", Staff.street_id == order.street_id)
+        role, column, value = "street_admin", "street_id", order.street_id
     elif rung == "department" and order.department_id:
-        query = query.where(Staff.role == "department_liaison", Staff.department_id == order.department_id)
+        role, column, value = "department_liaison", "department_id", order.department_id
     elif rung == "property" and order.property_company_id:
-        query = query.where(Staff.role == "property_staff", Staff.property_company_id == order.property_company_id)
+        role, column, value = "property_staff", "property_company_id", order.property_company_id
     else:
         return []
-    ids = list(db.session.scalars(query.order_by(Staff.id)))
+    ids = routing.staff_ids(role, column, value)
+    if ids is None:
+        ids = list(db.session.scalars(select(Staff.id).where(
+            Staff.active == true(), Staff.role == role, getattr(Staff, column) == value).order_by(Staff.id)))
     if not ids and rung in ("grid_worker", "grid_leader", "property"):
         return holders(order, "community")
     if not ids and rung == "community":

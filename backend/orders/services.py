@@ -6,14 +6,12 @@ import uuid
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import inspect as sa_inspect, insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.orm import make_transient_to_detached, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import clock, lifecycle as engine
+from .. import clock, lifecycle as engine, rows
 from ..accounts.actors import SCOPE_RUNG, Actor, in_scope, may_hold, scope_column, scope_value
 from ..accounts.models import mask_name
 from ..text import clean, is_clean
@@ -60,52 +58,23 @@ def _commit(order: Order, action: str, event: OrderEvent, expire: bool = True, f
 
 def _insert_new(session, order: Order, event: OrderEvent) -> bool:
     """A new order and its submit event, when they are all the transaction has to write, as two Core
-    statements (`INSERT … RETURNING` each) instead of the unit of work: for two rows it costs more
-    CPU than the rest of the intake's database work together (relationship bookkeeping for the
-    order's 15 relationships, dependency sorting, history). Both then join the session as
+    statements (`INSERT … RETURNING` each, backend/rows.py) instead of the unit of work: for two rows
+    it costs more CPU than the rest of the intake's database work together (relationship bookkeeping
+    for the order's 15 relationships, dependency sorting, history). Both then join the session as
     persistent, as a flush would have left them: receivers of `order_changed` add rows pointing at
     them, a later change UPDATEs them. Anything else pending (photos, 轮派's assign, a settle) takes
     the unit of work, which orders those rows. False: nothing done, flush as usual."""
     if len(session.new) != 2 or order not in session.new or event not in session.new:
         return False
     session.expunge(order)  # cascades to the event: both transient again, nothing left to flush
-    _insert_row(order)
+    connection = session.connection()
+    rows.insert_row(order, connection)
     event.order_id = order.id
-    _insert_row(event)
-    for obj in (order, event):
-        make_transient_to_detached(obj)
+    rows.insert_row(event, connection)
+    make_transient_to_detached(order)
+    make_transient_to_detached(event)
     session.add(order)  # persistent again (the event with it), their history clean
     return True
-
-
-_INSERTS: dict = {}
-
-
-def _insert_row(obj) -> None:
-    """One INSERT of the object's column values (the table's defaults fill the rest); what the
-    database filled in (the id, defaults, the number) is read back by RETURNING onto the object, as
-    a flush with eager defaults does."""
-    mapper = sa_inspect(obj).mapper
-    given = sa_inspect(obj).dict
-    table = mapper.local_table
-    values = {prop.columns[0].key: given[prop.key] for prop in mapper.column_attrs if prop.key in given}
-    # Plain values go as parameters; only SQL expressions (PostgreSQL's number, numbers.in_insert)
-    # are rendered into the statement. Without those, the statement is built once per set of columns.
-    sql = {k: values.pop(k) for k in [k for k, v in values.items() if isinstance(v, ClauseElement)]}
-    filled = tuple(c for c in table.c if c.key not in values)
-    key = (table, tuple(values)) if not sql else None
-    statement = _INSERTS.get(key) if key else None
-    if statement is None:
-        statement = insert(table).values(sql).returning(*filled)
-        if key:
-            _INSERTS[key] = statement
-    # On the session's connection, in its transaction: the session's own execute adds ORM work for
-    # a statement that has no ORM entity in it.
-    row = db.session.connection().execute(statement, values).one()
-    by_column = {c.key: value for c, value in zip(filled, row)}
-    for prop in mapper.column_attrs:
-        if prop.columns[0].key in by_column:
-            set_committed_value(obj, prop.key, by_column[prop.columns[0].key])
 
 
 _refuse = engine.refuse  # nothing read or half-set may leak into the next change

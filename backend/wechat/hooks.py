@@ -3,7 +3,7 @@ in the order's transaction (the outbox delivers them after the commit); a new or
 check is queued after the commit and never undoes it."""
 from flask import current_app
 
-from ..orders.signals import after_commit, order_changed
+from ..orders.signals import order_changed
 
 REFUSED = ("reject", "ban", "refused")
 
@@ -55,8 +55,11 @@ def on_changed(order, action=None, event=None, row=None, **_):
 
 def _after_submit(action) -> None:
     if action == "submit":
+        from ..worker import after_commit_redis
         from . import jobs
-        after_commit(jobs.request_content_checks)
+        # The flag that a check is coming goes with the commit's other Redis writes (one round trip);
+        # only when it was not set yet is a job queued (jobs.request_content_checks, the same rule).
+        after_commit_redis(jobs.stage_content_checks, jobs.content_checks_staged)
 
 
 def connect() -> None:

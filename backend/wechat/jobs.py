@@ -14,15 +14,18 @@ from .. import worker
 log = logging.getLogger(__name__)
 
 
-def enqueue(fn, *args, job_id: str | None = None) -> bool:
+def enqueue(fn, *args, job_id: str | None = None, marks: dict | None = None) -> bool:
     """True when queued; False (logged) when Redis is unavailable — the sweep catches up.
 
     One round trip: RQ on its own sends the queue's registration and the job in two pipelines;
-    handing it ours sends both at once (the callback enqueues on every push)."""
+    handing it ours sends both at once (the callback enqueues on every push). `marks`: keys → TTL
+    in seconds, SET in the same MULTI/EXEC (the push's dedupe mark)."""
     queue = worker.get_queue(current_app.config["WECHAT_QUEUE"])
     try:
         with queue.connection.pipeline() as pipe:
             queue.enqueue_call(fn, args=args, job_id=job_id, pipeline=pipe)
+            for key, seconds in (marks or {}).items():
+                pipe.set(key, "1", ex=seconds)
             pipe.execute()
         return True
     except redis_lib.RedisError:
@@ -58,6 +61,19 @@ def request_content_checks() -> bool:
     except Exception:  # noqa: BLE001 — Redis down: the sweep enqueues the check later
         return False
     return enqueue(check_new_orders)
+
+
+def stage_content_checks(pipe) -> None:
+    """request_content_checks' SET NX, in the commit's pipeline (worker.after_commit_redis)."""
+    pipe.set(PENDING_KEY, "1", nx=True, ex=PENDING_TTL)
+
+
+def content_checks_staged(replies) -> bool:
+    """Its answer: the flag set now → queue the job; already set → a queued job will see the order;
+    Redis down → the sweep enqueues the check later."""
+    if isinstance(replies, Exception) or isinstance(replies[0], Exception):
+        return False
+    return enqueue(check_new_orders) if replies[0] else True
 
 
 def check_new_orders() -> dict:

@@ -38,11 +38,24 @@ def receive(args: Mapping[str, str], read_body: Callable[[int], bytes]) -> None:
     if cfg["WECHAT_SAFE_MODE"] and not safe_mode:
         raise Forbidden("plaintext push refused: this account is in safe mode", code="plaintext_refused")
     body = read_body(cfg["WECHAT_MAX_PUSH_BYTES"])
-    nonce_key = services.take_nonce(timestamp, nonce, body)
+    # Decoded before the pair is taken, so that the pair and the push's dedupe mark are asked of
+    # Redis in one round trip (services.check_push). The answers stay as they were: a pair used by
+    # another body is refused (403 replayed) before anything about the body is said.
     try:
-        _accept(body, safe_mode, args, timestamp, nonce)
+        message = _decode(body, safe_mode, args, timestamp, nonce)
     except BaseException:
-        services.forget_nonce(nonce_key)  # not acknowledged: WeChat's retry may use the pair again
+        services.forget_nonce(services.take_nonce(timestamp, nonce, body))  # replayed: 403 first
+        raise
+    msg_type = str(message.get("MsgType", "")).lower()
+    if msg_type not in services.KNOWN_TYPES:
+        services.take_nonce(timestamp, nonce, body)
+        log.info("acknowledged a push of unknown type %r from WeChat", msg_type)
+        return
+    checked = services.check_push(message, timestamp, nonce, body)
+    try:
+        _accept(message, checked)
+    except BaseException:
+        services.forget_nonce(checked.nonce_key)  # not acknowledged: WeChat's retry may use the pair again
         raise
 
 
@@ -59,10 +72,10 @@ def _check_signature(args: Mapping[str, str]) -> tuple[str, str]:
     return timestamp, nonce
 
 
-def _accept(body: bytes, safe_mode: bool, args: Mapping[str, str], timestamp: str, nonce: str) -> None:
+def _decode(body: bytes, safe_mode: bool, args: Mapping[str, str], timestamp: str, nonce: str) -> dict:
     cfg = current_app.config
     try:
-        message = inbound.decode(
+        return inbound.decode(
             body, safe_mode=safe_mode,
             token=cfg["WECHAT_TOKEN"], aes_key=cfg["WECHAT_AES_KEY"], appid=cfg["WECHAT_APPID"],
             msg_signature=args.get("msg_signature", ""), timestamp=timestamp, nonce=nonce)
@@ -70,14 +83,12 @@ def _accept(body: bytes, safe_mode: bool, args: Mapping[str, str], timestamp: st
         raise Forbidden("bad signature", code="bad_signature") from None
     except inbound.Malformed as exc:
         raise BadPush(f"malformed push: {exc}") from None
-    msg_type = str(message.get("MsgType", "")).lower()
-    if msg_type not in services.KNOWN_TYPES:
-        log.info("acknowledged a push of unknown type %r from WeChat", msg_type)
-        return
+
+
+def _accept(message: dict, checked) -> None:
     # Counted per openid only now: the push is signed, so nobody can use another's budget up.
     ratelimits.check("RATE_LIMIT_WECHAT", "wechat-openid", str(message["FromUserName"]))
-    inbound_id = services.accept_push(message)
+    # Stored once; the bot turn's job and the dedupe mark queued together after the commit.
+    inbound_id = services.accept_push(message, checked, job=(jobs.process_inbound, "wechat-inbound-"))
     if inbound_id is None:
         log.info("duplicate push %s acknowledged", inbound.msg_key(message))
-    else:
-        jobs.enqueue(jobs.process_inbound, inbound_id, job_id=f"wechat-inbound-{inbound_id}")

@@ -58,6 +58,26 @@ def test_deliver_sends_once_even_when_enqueued_twice(db, redis, make, city, flak
     assert (row.status, row.attempts, len(calls)) == ("sent", 1, 1) and row.sent_at is not None
 
 
+def test_the_rows_of_one_commit_are_queued_together_and_the_sweep_leaves_them(db, redis, make, city):
+    """Three rows of one commit: written at once (each persistent before the commit, as a flush
+    leaves them), one delivery job each with its guard after the commit (one MULTI/EXEC), none
+    queued again by the sweep; with the guards gone the sweep queues all three in one go."""
+    from rq import Queue
+    from backend.worker import rq_connection
+    rows = [notifications.notify("staff", city["workers"][0].id, kind, payload={"number": "HX1", "text": "t"})
+            for kind in ("supervise", "new_order", "escalated")]
+    assert all(n.id is not None and n not in db.session.new for n in rows)
+    ids = [n.id for n in rows]
+    db.session.commit()
+    queue = Queue(notifications.QUEUE, connection=rq_connection())
+    assert sorted(queue.fetch_job(j).args[0] for j in queue.job_ids) == sorted(ids)
+    assert all(redis.exists(f"rm:enq:deliver:{i}:0") for i in ids)
+    assert notifications.sweep() == 0 and len(queue.job_ids) == 3
+    redis.delete(*[f"rm:enq:deliver:{i}:0" for i in ids])
+    assert notifications.sweep() == 3 and len(queue.job_ids) == 6
+    assert [notifications.deliver(i) for i in ids] == ["sent"] * 3
+
+
 def test_failures_back_off_then_fail_visibly_and_the_sweep_retries(app, db, redis, make, city, flaky_channel):
     calls, failures = flaky_channel
     failures[0] = 99
@@ -121,3 +141,26 @@ def test_console_channel_renders_the_chinese_template(db, redis, make, city):
     text = notifications.render(row)
     assert order.number in text and "紧急" in text and "接单" in text
     assert notifications.deliver(row.id) == "sent"
+
+
+def test_an_intakes_redis_writes_after_its_commit_are_one_round_trip(db, redis, make, city):
+    """The order's queue move, the content check's flag and the staff notice's guard and job go in
+    one MULTI/EXEC after the commit (worker.after_commit_redis), and each is there."""
+    from rq import Queue
+    from backend.dispatch import queues
+    from backend.wechat import jobs as wechat_jobs
+    from backend.worker import rq_connection
+
+    def execs():
+        return redis.info("commandstats").get("cmdstat_exec", {}).get("calls", 0)
+    redis.set(wechat_jobs.PENDING_KEY, "1")  # a check is coming already: the flag's SET NX queues no job
+    before = execs()
+    order = make.order(city["resident"], grade="urgent", category="城乡建设/城市建设和市政管理")
+    assert execs() - before == 1
+    sent = db.session.scalars(select(Notification.id).where(Notification.order_id == order.id)).all()
+    assert sent
+    queue = Queue(notifications.QUEUE, connection=rq_connection())
+    assert sorted(queue.fetch_job(j).args[0] for j in queue.job_ids) == sorted(sent)
+    assert all(redis.exists(f"rm:enq:deliver:{i}:0") for i in sent)
+    assert redis.zscore(queues.key_for(order), order.number) is not None
+    assert redis.exists(wechat_jobs.PENDING_KEY)

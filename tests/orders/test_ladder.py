@@ -141,3 +141,30 @@ def test_unsatisfied_rating_reopens_to_the_grid_then_the_community(db, redis, ma
         assert "reopened" in order.flags
         assert told.id in _notified(db, order.id, "reopened")
     assert redis.zscore(f"rm:q:community:{city['community'].id}", order.number) is not None
+
+
+def test_who_holds_an_order_follows_every_staff_change_at_once(db, redis, make, city):
+    """The holders come from routing's per-process snapshot (no SELECT of staff per notice): a new
+    worker, a deactivation, a move to another grid, a role change — committed, only pending in the
+    asking transaction, or rolled back — is what the next look-up sees, as the query did."""
+    from backend.orders import ladder
+    order = make.order(city["resident"], location_text="水晶城小区3号楼2单元")
+    grid = city["grids"][0]
+    assert order.grid_id == grid.id
+    first = city["workers"][0]
+    assert ladder.holders(order) == [first.id]
+    second = make.staff("grid_worker", grid=grid)  # committed
+    assert ladder.holders(order) == [first.id, second.id]
+    first.active = False  # pending in this transaction: the look-up flushes it, as autoflush did
+    assert ladder.holders(order) == [second.id]
+    db.session.rollback()
+    assert ladder.holders(order) == [first.id, second.id]
+    second.grid_id = city["grids"][1].id
+    db.session.commit()
+    assert ladder.holders(order) == [first.id]
+    first.active = False
+    db.session.commit()
+    assert ladder.holders(order) == [city["community_admin"].id]  # no worker left in the grid: the community
+    city["community_admin"].role = "street_admin"  # a role change: nobody at the community, the street hears it
+    db.session.commit()
+    assert ladder.holders(order) == sorted([city["street_admin"].id])

@@ -63,6 +63,25 @@ def test_one_signature_is_accepted_once_whatever_the_body(client, app, db, stub)
     assert _count(db) == 1
 
 
+def test_the_pair_and_the_mark_are_one_round_trip_and_answer_as_before(client, app, db, stub):
+    """The callback asks Redis for the pair and the push's mark together (services.check_push),
+    after decoding the body: a used pair with a malformed body is still refused as replayed, a
+    malformed body on a fresh pair (400) leaves the pair free for the real push, and the stored
+    push is marked and queued in one go (a retry of it is a duplicate, acknowledged)."""
+    from backend.extensions import redis
+    from backend.wechat import services
+    query = _signed(app, int(time.time()))
+    assert _post(client, query, text_xml("o-1", "灯坏了", msg_id=5151)).status_code == 200
+    again = _post(client, query, "<xml><broken")
+    assert again.status_code == 403 and again.get_json()["error"]["code"] == "replayed"
+    fresh = _signed(app, int(time.time()))
+    assert _post(client, fresh, "<xml><broken").status_code == 400
+    assert _post(client, fresh, text_xml("o-1", "灯又坏了", msg_id=5152)).status_code == 200
+    assert redis.exists(services.DEDUPE_KEY.format("msg:5151"), services.DEDUPE_KEY.format("msg:5152")) == 2
+    assert _post(client, _signed(app, int(time.time())), text_xml("o-1", "灯坏了", msg_id=5151)).status_code == 200
+    assert _count(db) == 2
+
+
 def test_the_same_signed_push_again_is_answered_once_not_refused(client, app, db, stub):
     """A node SIGKILLed after taking the pair cannot free it; WeChat's retry of the very same push
     (same pair, same bytes) must still be stored, and a second copy of it deduped, not refused."""
@@ -104,7 +123,7 @@ def test_a_push_that_was_not_acknowledged_frees_its_nonce_for_wechats_retry(clie
     from backend.wechat import services
     query, xml = _signed(app, int(time.time())), text_xml("o-1", "灯坏了")
 
-    def down(message):
+    def down(message, *args, **kwargs):
         raise RuntimeError("database down")
     monkeypatch.setattr(services, "accept_push", down)
     assert _post(client, query, xml).status_code == 500  # not acknowledged: WeChat will retry
