@@ -197,6 +197,10 @@ class Config:
     OPEN311_KEY_SERVICE = _env("OPEN311_KEY_SERVICE", "向街道信息中心申请：flask issue-partner-key <平台名称>")
     # Outbox delivery: retries with exponential backoff, then "failed" (visible, never silent).
     NOTIFY_SWEEP_SECONDS = int(_env("NOTIFY_SWEEP_SECONDS", "30"))
+    # A pending notification whose delivery job has not claimed it within this is enqueued again by
+    # the sweep (the job may have died with its worker or been lost in a Redis failover); the
+    # attempt claim in `deliver` keeps a second job from sending twice.
+    NOTIFY_REQUEUE_SECONDS = int(_env("NOTIFY_REQUEUE_SECONDS", "120"))
     WECHAT_SWEEP_SECONDS = int(_env("WECHAT_SWEEP_SECONDS", "60"))
     # A push whose worker has held it this long is taken to be from a dead worker and retried.
     WECHAT_STALE_CLAIM_SECONDS = int(_env("WECHAT_STALE_CLAIM_SECONDS", "600"))

@@ -181,6 +181,7 @@ class Cluster:
                     # A push or reply whose job died with its worker, or whose queue entry died with the
                     # Redis primary, is taken over by the sweeps within seconds rather than minutes.
                     "WECHAT_SWEEP_SECONDS": "2", "WECHAT_STALE_CLAIM_SECONDS": "8", "NOTIFY_SWEEP_SECONDS": "2",
+                    "NOTIFY_REQUEUE_SECONDS": "10",
                     "UPLOAD_DIR": str(self.dir / "uploads"), "PYTHONUNBUFFERED": "1"}
         self.env.pop("FLASK_APP", None)
         self.direct_database_url = f"postgresql://postgres@/postgres?host={self.dir / 'pgsock'}&port={self.ports['pg']}"

@@ -234,7 +234,7 @@ def _enqueue(ids_and_attempts) -> int:
     try:
         pipe = redis.pipeline(transaction=False)
         for notification_id, attempts in pairs:
-            pipe.set(_guard(notification_id, attempts), 1, nx=True, ex=600)
+            pipe.set(_guard(notification_id, attempts), 1, nx=True, ex=_guard_seconds())
         free = pipe.execute()
     except Exception:
         log.warning("redis down: notifications %s stay pending for the sweep", [p[0] for p in pairs])
@@ -245,6 +245,13 @@ def _enqueue(ids_and_attempts) -> int:
 
 def _guard(notification_id: int, attempts: int) -> str:
     return f"rm:enq:deliver:{notification_id}:{attempts}"
+
+
+def _guard_seconds() -> int:
+    """How long a queued job is trusted to come: a job lost before its attempt claim (its worker
+    killed, or the queue entry lost in a Redis failover while the guard survived) leaves the row
+    pending with its guard set, and the sweep enqueues it again only once the guard expires."""
+    return max(1, int(current_app.config["NOTIFY_REQUEUE_SECONDS"]))
 
 
 def _stage_committed():
@@ -261,7 +268,8 @@ def _stage_committed():
         new = db.session.info.pop(_SESSION_KEY, None) or ()
         ids.extend(state.identity[0] for state in map(inspect, new) if state.identity)
         if ids and current_app.config.get("NOTIFY_ENQUEUE_ON_COMMIT", True):
-            stage_jobs(pipe, QUEUE, deliver, [(i,) for i in ids], marks=[_guard(i, 0) for i in ids])
+            stage_jobs(pipe, QUEUE, deliver, [(i,) for i in ids], marks=[_guard(i, 0) for i in ids],
+                       mark_seconds=_guard_seconds())
 
     def done(replies):
         if isinstance(replies, Exception):

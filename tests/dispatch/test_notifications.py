@@ -164,3 +164,24 @@ def test_an_intakes_redis_writes_after_its_commit_are_one_round_trip(db, redis, 
     assert all(redis.exists(f"rm:enq:deliver:{i}:0") for i in sent)
     assert redis.zscore(queues.key_for(order), order.number) is not None
     assert redis.exists(wechat_jobs.PENDING_KEY)
+
+
+def test_a_delivery_job_lost_before_its_claim_is_queued_again_once_its_guard_expires(app, db, redis, make, city,
+                                                                                    monkeypatch):
+    """The cluster drill's stuck reply: its job vanished (the worker died before the attempt claim,
+    or the queue entry was lost in a Redis failover) while the guard lived on; the sweep must not
+    wait ten minutes for it, only NOTIFY_REQUEUE_SECONDS."""
+    from rq import Queue
+    from backend.worker import rq_connection
+    monkeypatch.setitem(app.config, "NOTIFY_REQUEUE_SECONDS", 7)
+    n = notifications.notify("staff", city["workers"][0].id, "supervise", payload={"number": "HX1", "text": "t"})
+    db.session.commit()
+    guard = f"rm:enq:deliver:{n.id}:0"
+    assert 0 < redis.ttl(guard) <= 7
+    queue = Queue(notifications.QUEUE, connection=rq_connection())
+    queue.empty()  # the job is gone, its guard is not
+    assert notifications.sweep() == 0
+    redis.delete(guard)  # what its expiry does
+    assert notifications.sweep() == 1 and len(queue.job_ids) == 1
+    assert 0 < redis.ttl(guard) <= 7
+    assert notifications.deliver(n.id) == "sent"
