@@ -53,6 +53,13 @@ VENV = ROOT / ".venv" / "bin"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 MASTER = "mymaster"
 QUEUES = "wechat,notifications,dispatch,default"  # the Procfile's worker lines, highest priority first
+# With the bot: the ports of its processes, the backend's patience with a turn (its BOT_TIMEOUT_SECONDS:
+# two Rasa replicas load a 2-core machine shared with the load), the lock store's ticket lifetime, and
+# the Redis database of the tracker and lock stores (REDIS_BOT_DB, as the tests use).
+BOT_PORTS = ("redis_front", "rasa_front", "actions_front", "rasa1", "rasa2", "actions1", "actions2")
+BOT_TIMEOUT_SECONDS = 20
+TICKET_LOCK_LIFETIME = 10
+BOT_REDIS_DB = 3
 SECTION = "<!-- Section kept by hand (not written by make bench): bench/cluster.py drill --benchmarks -->"
 
 
@@ -150,18 +157,20 @@ def _wait(check, timeout: float, what: str, node: Node | None = None):
 
 
 class Cluster:
-    def __init__(self, web_nodes: int = 2, worker_groups: int = 2, web_workers: int = 2, replica: bool = False):
+    def __init__(self, web_nodes: int = 2, worker_groups: int = 2, web_workers: int = 2, replica: bool = False,
+                 bot: bool = False):
         missing = tools_missing()
         if missing:
             raise RuntimeError("missing for the cluster: " + ", ".join(missing))
         self.dir = Path(tempfile.mkdtemp(prefix="rm-cluster-"))
         os.chmod(self.dir, 0o755)
         self.nodes: dict[str, Node] = {}
-        self.web_nodes, self.worker_groups, self.web_workers, self.with_replica = \
-            web_nodes, worker_groups, web_workers, replica
+        self.web_nodes, self.worker_groups, self.web_workers, self.with_replica, self.with_bot = \
+            web_nodes, worker_groups, web_workers, replica, bot
         self.ports = {name: _free_port() for name in
                       ("pg", "pg_replica", "pgbouncer", "redis1", "redis2", "sentinel1", "sentinel2", "sentinel3",
-                       "s3", "stub", "haproxy", *[f"web{i + 1}" for i in range(web_nodes)])}
+                       "s3", "stub", "haproxy", *[f"web{i + 1}" for i in range(web_nodes)],
+                       *(BOT_PORTS if bot else ()))}
         self.url = f"http://127.0.0.1:{self.ports['haproxy']}"
         self.stub = f"http://127.0.0.1:{self.ports['stub']}"
         self.bucket = f"red-mailbox-{uuid.uuid4().hex[:8]}"
@@ -182,6 +191,16 @@ class Cluster:
                     "WECHAT_SWEEP_SECONDS": "2", "WECHAT_STALE_CLAIM_SECONDS": "8", "NOTIFY_SWEEP_SECONDS": "2",
                     "UPLOAD_DIR": str(self.dir / "uploads"), "PYTHONUNBUFFERED": "1"}
         self.env.pop("FLASK_APP", None)
+        # The worker groups answer WeChat pushes with the bot down (RASA_URL above, nobody listens):
+        # the drill's pushes stay one order each, checkable against PostgreSQL. With the bot the web
+        # nodes reach the two Rasa replicas through HAProxy's rasa front for the chat API.
+        self.worker_env = dict(self.env)
+        if bot:
+            self.rasa_url = f"http://127.0.0.1:{self.ports['rasa_front']}"
+            self.rasa_token, self.actions_secret = secrets.token_hex(16), secrets.token_hex(16)
+            self.env.update({"RASA_URL": self.rasa_url, "RASA_AUTH_TOKEN": self.rasa_token,
+                             "BOT_TIMEOUT_SECONDS": str(BOT_TIMEOUT_SECONDS)})
+            self.worker_env["RASA_AUTH_TOKEN"] = self.rasa_token
         self.direct_database_url = f"postgresql://postgres@/postgres?host={self.dir / 'pgsock'}&port={self.ports['pg']}"
 
     # --- starting ----------------------------------------------------------------------------
@@ -294,7 +313,7 @@ ignore_startup_parameters = extra_float_digits,options
                                         "--bind", f"127.0.0.1:{port}", "--timeout", "120", "backend.wsgi:app"])
         for i in range(self.worker_groups):
             self._start(f"worker{i + 1}", [VENV / "flask", "--app", "backend:create_app", "run-worker",
-                                           "--queues", QUEUES])
+                                           "--queues", QUEUES], env=self.worker_env)
         servers = "\n".join(f"    server web{i + 1} 127.0.0.1:{self.ports[f'web{i + 1}']} check inter 500 fall 2 rise 2"
                             for i in range(self.web_nodes))
         cfg = self.dir / "haproxy.cfg"
@@ -327,12 +346,108 @@ backend web
                   120, f"web{i + 1}", self.nodes[f"web{i + 1}"])
         _wait(lambda: requests.get(self.url + "/healthz", timeout=5).ok, 30, "haproxy", self.nodes["haproxy"])
 
+    def start_bot(self):
+        """2 Rasa replicas and 2 action servers (scripts/bot-serve.sh, scripts/bot-actions.sh), and a
+        second HAProxy with three fronts: Redis (TCP, to whichever of the pair answers role:master, so
+        Rasa's tracker and lock stores — one host:port in bot/endpoints.yml — follow a Sentinel
+        failover), Rasa (the web nodes' RASA_URL) and the action servers (Rasa's ACTIONS_URL)."""
+        p = self.ports
+        redis_servers = "\n".join(
+            f"    server {name} 127.0.0.1:{p[name]} check inter 250 fall 2 rise 1 on-marked-down shutdown-sessions"
+            for name in ("redis1", "redis2"))
+        rasa_servers = "\n".join(f"    server {name} 127.0.0.1:{p[name]} check inter 500 fall 2 rise 2"
+                                 for name in ("rasa1", "rasa2"))
+        actions_servers = "\n".join(f"    server {name} 127.0.0.1:{p[name]} check inter 500 fall 2 rise 2"
+                                    for name in ("actions1", "actions2"))
+        cfg = self.dir / "haproxy-bot.cfg"
+        cfg.write_text(f"""global
+    maxconn 2000
+defaults
+    timeout connect 2s
+    timeout check 2s
+    retries 3
+    option redispatch 1
+frontend redis_front
+    mode tcp
+    bind 127.0.0.1:{p['redis_front']}
+    timeout client 1h
+    default_backend redis_primary
+backend redis_primary
+    mode tcp
+    timeout server 1h
+    # Only the node that says it is the primary gets connections; when it is marked down (dead, or
+    # demoted by the Sentinels) the connections through it are cut, and Rasa's clients reconnect.
+    option tcp-check
+    tcp-check connect
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG
+    tcp-check send info\\ replication\\r\\n
+    tcp-check expect string role:master
+    tcp-check send QUIT\\r\\n
+    tcp-check expect string +OK
+{redis_servers}
+frontend rasa_front
+    mode http
+    bind 127.0.0.1:{p['rasa_front']}
+    timeout client 120s
+    default_backend rasa
+backend rasa
+    mode http
+    timeout server 120s
+    # Round robin: one conversation's turns land on both replicas, so their order rests on the
+    # shared lock store, as it would with replicas on several machines. A turn whose replica died
+    # before answering goes to the other (Rasa saves a turn only at its end).
+    balance roundrobin
+    option http-buffer-request
+    retry-on conn-failure empty-response
+    option httpchk GET /
+{rasa_servers}
+frontend actions_front
+    mode http
+    bind 127.0.0.1:{p['actions_front']}
+    timeout client 120s
+    default_backend actions
+backend actions
+    mode http
+    timeout server 120s
+    balance roundrobin
+    option http-buffer-request
+    # The actions that write (an order, a rating, 附议) carry the turn's idempotency key.
+    retry-on conn-failure empty-response
+    option httpchk GET /health
+{actions_servers}
+""")
+        proxy = self._start("haproxy-bot", [_which("haproxy"), "-db", "-f", cfg])
+        _wait(lambda: _redis(p["redis_front"]).info("replication")["role"] == "master", 30, "the Redis front", proxy)
+        bot_env = {**self.env, "REDIS_URL": f"redis://127.0.0.1:{p['redis_front']}/{BOT_REDIS_DB}",
+                   "ACTIONS_URL": f"http://127.0.0.1:{p['actions_front']}", "ACTIONS_SECRET": self.actions_secret,
+                   "RASA_AUTH_TOKEN": self.rasa_token, "BACKEND_URL": self.url,
+                   # A replica killed in a turn leaves its ticket in the shared lock store; the other
+                   # replica waits for it at most this long (Rasa's default is 60 s).
+                   "TICKET_LOCK_LIFETIME": str(TICKET_LOCK_LIFETIME)}
+        for i in (1, 2):
+            self._start(f"actions{i}", [ROOT / "scripts/bot-actions.sh"],
+                        env={**bot_env, "ACTIONS_PORT": str(p[f"actions{i}"])})
+        for i in (1, 2):
+            self._start(f"rasa{i}", [ROOT / "scripts/bot-serve.sh"], env={**bot_env, "RASA_PORT": str(p[f"rasa{i}"])})
+        for i in (1, 2):
+            _wait(lambda i=i: requests.get(f"http://127.0.0.1:{p[f'actions{i}']}/health", timeout=2).ok, 300,
+                  f"actions{i}", self.nodes[f"actions{i}"])
+        for i in (1, 2):  # /status answers 200 once the model is loaded, and only with the token
+            _wait(lambda i=i: requests.get(f"http://127.0.0.1:{p[f'rasa{i}']}/status", timeout=5,
+                                           params={"token": self.rasa_token}).status_code == 200, 900,
+                  f"rasa{i}", self.nodes[f"rasa{i}"])
+        _wait(lambda: requests.get(f"{self.rasa_url}/status", params={"token": self.rasa_token}, timeout=5).ok,
+              30, "the Rasa front", proxy)
+
     def up(self, residents: int = 8) -> dict:
         self.start_postgres()
         self.start_redis()
         self.start_s3()
         world = self.prepare(residents)
         self.start_apps()
+        if self.with_bot:
+            self.start_bot()
         return world
 
     def close(self):
@@ -409,13 +524,28 @@ def _send(tally: Tally, key: str, call, ok, deadline_s: float = 90):
     return None
 
 
+# How a resident answers the bot's questions (matched on words in the question; the read-back first,
+# it repeats the resident's words), and what a conversation says once the bot asks nothing.
+ANSWERS = [("核对", "对"), ("哪儿", "水晶城小区3号楼2单元"), ("小区", "水晶城小区3号楼2单元"), ("照片", "没有"),
+           ("手机号", "不用"), ("电话", "不用"), ("登记", "好")]
+AFTERWARDS = ["我的工单到哪了", "谢谢", "小区里的路灯也不亮了", "你好"]
+
+
+def _next_text(replies: list[str], turn: int) -> str:
+    said = " ".join(replies)
+    return next((a for key, a in ANSWERS if key in said), AFTERWARDS[turn % len(AFTERWARDS)])
+
+
 def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Path | None = None,
-          replica: bool = False) -> dict:
+          replica: bool = False, bot: bool = False, conversations: int = 6, turns: int = 6) -> dict:
     """N API orders and N WeChat pushes through HAProxy, each new order raced for by two claimers,
-    with a web node, a worker group and the Redis primary SIGKILLed a third of the way in."""
-    with Cluster(replica=replica) as cluster:
+    with a web node, a worker group and the Redis primary SIGKILLed on the way. With `bot`, besides:
+    `conversations` residents chatting `turns` turns each through the chat API with the two Rasa
+    replicas, and a Rasa replica and an action server SIGKILLed too."""
+    with Cluster(replica=replica, bot=bot) as cluster:
         t0 = time.time()
-        world = cluster.up(residents=max(concurrency, 8))
+        chatters = conversations if bot else 0
+        world = cluster.up(residents=max(concurrency, 8) + chatters)
         started_in = time.time() - t0
         tokens, openids = world["tokens"], world["openids"]
         staff = _staff_tokens(cluster, 2)
@@ -476,11 +606,37 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
             with claim_lock:
                 done["count"] += 1
 
+        chat = Tally()
+        chat_turns: list[dict] = []
+
+        def converse(c: int):
+            """One resident's conversation: each turn sent once it was answered, retried with its
+            client_id until answered as the mini-program does."""
+            who = len(tokens) - chatters + c
+            headers = {"Authorization": f"Bearer {tokens[who]}"}
+            text = f"{c % 9 + 1}号楼2单元楼道灯坏了好几天了"
+            for t in range(turns):
+                client_id = f"drill-chat-{c}-{t}-{uuid.uuid4().hex[:6]}"
+                sent_at = time.time()
+                r = _send(chat, client_id, lambda: session.post(
+                    f"{cluster.url}/api/v1/chat", json={"text": text, "client_id": client_id}, timeout=60,
+                    headers=headers), lambda r: r.status_code == 200, deadline_s=150)
+                body = r.json() if r is not None else {}
+                with claim_lock:
+                    chat_turns.append({"conversation": c, "turn": t, "key": f"chat:{client_id}", "text": text,
+                                       "resident_id": world["resident_ids"][who], "sent_at": sent_at,
+                                       "answered_at": time.time(), "accepted": r is not None,
+                                       "bot": body.get("bot"), "order_number": body.get("order_number")})
+                    done["count"] += 1
+                text = _next_text(body.get("replies") or [], t)
+
         def killer():
-            total = n + len(pushes)
+            total = n + len(pushes) + chatters * turns
             plan = [("web node", "web1"), ("worker group", "worker1"), ("Redis primary", None)]
+            if bot:
+                plan += [("Rasa replica", "rasa1"), ("action server", "actions1")]
             for step, (what, name) in enumerate(plan):
-                threshold = total * (step + 1) // 5  # at 20 %, 40 %, 60 % of the requests
+                threshold = total * (step + 1) // (len(plan) + 2)  # at 20 %, 40 %, 60 % (5 kills: every 1/7)
                 while done["count"] < threshold:
                     time.sleep(0.05)
                 if name is None:
@@ -488,7 +644,7 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
                     name = "redis1" if port == cluster.ports["redis1"] else "redis2"
                 node = cluster.nodes[name]
                 node.kill()
-                event = {"killed": what, "process": f"{name} (pid {node.proc.pid})",
+                event = {"killed": what, "process": f"{name} (pid {node.proc.pid})", "at_epoch": node.killed_at,
                          "at_s": round(node.killed_at - load_started, 2), "requests_done": done["count"]}
                 if what == "Redis primary":  # until the Sentinels name the replica
                     while time.time() - node.killed_at < 30:
@@ -507,8 +663,9 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
         kill_thread = threading.Thread(target=killer, daemon=True)
         if kills:
             kill_thread.start()
-        with ThreadPoolExecutor(concurrency) as pool:
-            for f in [pool.submit(j) for j in jobs]:
+        with ThreadPoolExecutor(concurrency) as pool, ThreadPoolExecutor(max(chatters, 1)) as talkers:
+            talks = [talkers.submit(converse, c) for c in range(chatters)]
+            for f in [pool.submit(j) for j in jobs] + talks:
                 f.result()
         load_seconds = time.time() - load_started
         replication = _replication(cluster) if replica else None
@@ -526,6 +683,10 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
                     pass
                 time.sleep(0.2)
         result = _reconcile(cluster, api, wechat, claims, claim_wins, raced - not_grids, n)
+        if bot:
+            result["chat"] = _reconcile_chat(cluster, chat_turns, events)
+            result["http"]["chat"] = _figures(chat)
+            result["gave_up"] += len(chat.gave_up)
         after = requests.get(cluster.url + photo["url"], headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30)
         photo["served_through_haproxy_after_the_kills"] = after.status_code == 200 and after.content == PNG
         result["photo"] = photo
@@ -548,13 +709,99 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
             "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),
             "load_average_1m": round(os.getloadavg()[0], 1),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"})
+        if bot:
+            result["topology"].update({"rasa_replicas": 2, "action_servers": 2,
+                                       "bot_stores": "Redis tracker + lock store through HAProxy's role:master front",
+                                       "bot_timeout_s": BOT_TIMEOUT_SECONDS, "ticket_lock_lifetime_s": TICKET_LOCK_LIFETIME})
+        chat_ok = not bot or (result["chat"]["lost"] == 0 and result["chat"]["twice_in_tracker"] == 0
+                              and result["chat"]["out_of_order"] == 0)
         result["zero_loss"] = (result["photo"]["served_by_web2"] and result["lost"] == 0 and result["duplicates"] == 0 and result["double_claims"] == 0
-                               and result["pushes_lost"] == 0
+                               and result["pushes_lost"] == 0 and chat_ok
                                and result["gave_up"] == 0)
         return result
 
 
 PNG = (ROOT / "tests/fixtures/wechat/media.png").read_bytes()
+
+
+def _sender(cluster: Cluster, resident_id: int) -> str:
+    """The resident's conversation id with the bot, as the backend makes it (backend.chat.gateway)."""
+    from flask import Flask
+    from backend.chat import gateway
+    app = Flask("drill")
+    app.config["SECRET_KEY"] = cluster.env["SECRET_KEY"]
+    with app.app_context():
+        return gateway.sender_id(resident_id)
+
+
+def _tracker_keys(cluster: Cluster, sender: str) -> list[str]:
+    """The idempotency keys of the resident's messages in the bot's tracker (every event, in the
+    tracker's order), read through the Rasa front from the shared Redis tracker store."""
+    url = f"{cluster.rasa_url}/conversations/{sender}/tracker"
+    for attempt in range(20):
+        try:
+            r = requests.get(url, params={"token": cluster.rasa_token, "include_events": "ALL"}, timeout=30)
+            r.raise_for_status()
+            return [(e.get("metadata") or {}).get("idempotency_key") or "" for e in r.json().get("events") or []
+                    if e.get("event") == "user"]
+        except requests.RequestException:
+            time.sleep(1)
+    raise RuntimeError(f"no tracker for {sender}")
+
+
+def _reconcile_chat(cluster: Cluster, turns: list[dict], kills: list[dict]) -> dict:
+    """Every chat turn a client was told was accepted is in its conversation's tracker or stored as
+    an order under its key (the fallback when the bot did not answer); no message is in a tracker
+    twice; in each tracker the resident's messages are in the order they were sent; and a
+    conversation goes on in the tracker after the Redis failover."""
+    import psycopg2
+    conn = psycopg2.connect(host=str(cluster.dir / "pgsock"), port=cluster.ports["pg"], user="postgres",
+                            dbname="postgres")
+    with conn.cursor() as cur:
+        cur.execute("SELECT idempotency_key FROM orders WHERE idempotency_key LIKE %s", ("%:chat:drill-chat-%",))
+        ordered = {k.split(":", 1)[1] for (k,) in cur.fetchall()}
+    conn.close()
+    redis_kill = next((k for k in kills if k["killed"] == "Redis primary"), None)
+    killed_at = failed_over_at = None
+    if redis_kill is not None:
+        killed_at = redis_kill["at_epoch"]
+        failed_over_at = killed_at + redis_kill.get("new_primary_after_s", 0)
+    by_conversation: dict[int, list[dict]] = {}
+    for t in sorted(turns, key=lambda t: (t["conversation"], t["turn"])):
+        by_conversation.setdefault(t["conversation"], []).append(t)
+    out = {"conversations": len(by_conversation), "turns_sent": len(turns),
+           "turns_accepted": sum(t["accepted"] for t in turns), "answers": {}, "in_tracker": 0,
+           "stored_as_order_only": 0, "asked_back_without_the_bot": 0, "lost": 0, "lost_turns": [],
+           "twice_in_tracker": 0, "out_of_order": 0, "orders_made_in_chat": len(ordered),
+           "turns_in_tracker_after_failover": 0, "conversations_continued_after_failover": 0}
+    for c, sent in by_conversation.items():
+        keys = _tracker_keys(cluster, _sender(cluster, sent[0]["resident_id"]))
+        mine = [k for k in keys if k.startswith("chat:drill-chat-")]
+        out["twice_in_tracker"] += len(mine) - len(set(mine))
+        position = {t["key"]: i for i, t in enumerate(sent)}
+        seen = [position.get(k, -1) for k in dict.fromkeys(mine)]
+        out["out_of_order"] += sum(1 for a, b in zip(seen, seen[1:]) if b <= a) + seen.count(-1)
+        before = after = False
+        for t in sent:
+            out["answers"][str(t["bot"])] = out["answers"].get(str(t["bot"]), 0) + 1
+            if not t["accepted"]:
+                continue
+            if t["key"] in mine:
+                out["in_tracker"] += 1
+                if killed_at is not None and t["answered_at"] < killed_at:
+                    before = True
+                if failed_over_at is not None and t["sent_at"] > failed_over_at:
+                    after = True
+                    out["turns_in_tracker_after_failover"] += 1
+            elif t["key"] in ordered:
+                out["stored_as_order_only"] += 1
+            elif t["bot"] == "skipped":  # a meaningless text asked back by the backend, as designed
+                out["asked_back_without_the_bot"] += 1
+            else:
+                out["lost"] += 1
+                out["lost_turns"].append({k: t[k] for k in ("conversation", "turn", "key", "bot", "text")})
+        out["conversations_continued_after_failover"] += before and after
+    return out
 
 
 def _photo_on_one_node_served_by_the_other(cluster: Cluster, token: str) -> dict:

@@ -87,6 +87,29 @@ def turn(resident_id: int, text: str, channel: str = "h5", key: str | None = Non
                                                 "metadata": {"channel": channel, "idempotency_key": key}})
     if not isinstance(messages, list):
         raise BotUnavailable("unexpected reply from the bot")
+    return _turn_of(messages)
+
+
+def earlier_turn(resident_id: int, key: str) -> Turn | None:
+    """The turn the bot already took for this idempotency key — the resident's message logged with
+    it in the tracker and what the bot said after it — or None when the tracker has no such
+    message (or the bot does not answer)."""
+    tracker = _tracker(resident_id, events="ALL")
+    events = [e for e in (tracker or {}).get("events") or [] if isinstance(e, dict)]
+    start = next((i for i, e in enumerate(events) if e.get("event") == "user"
+                  and ((e.get("metadata") or {}).get("idempotency_key")) == key), None)
+    if start is None:
+        return None
+    said = []
+    for e in events[start + 1:]:
+        if e.get("event") == "user":
+            break
+        if e.get("event") == "bot":
+            said.append({"text": e.get("text"), **{k: v for k, v in (e.get("data") or {}).items() if v}})
+    return _turn_of(said)
+
+
+def _turn_of(messages: list) -> Turn:
     messages = [m for m in messages if isinstance(m, dict)]
     custom = [m["custom"] for m in messages if isinstance(m.get("custom"), dict)]
     buttons = [{"title": str(b["title"])[:40], "payload": str(b.get("payload") or b["title"])[:200]}
@@ -122,11 +145,11 @@ def asking_for(resident_id: int) -> tuple[str | None, str | None]:
     return (tracker.get("active_loop") or {}).get("name"), (tracker.get("slots") or {}).get("requested_slot")
 
 
-def _tracker(resident_id: int) -> dict | None:
+def _tracker(resident_id: int, events: str = "APPLIED") -> dict | None:
     token = current_app.config["RASA_AUTH_TOKEN"]
     try:
         response = _session().get(_url(f"/conversations/{sender_id(resident_id)}/tracker"),
-                                  params={"token": token, "include_events": "APPLIED"},
+                                  params={"token": token, "include_events": events},
                                   timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
         response.raise_for_status()
         tracker = response.json()

@@ -1,14 +1,17 @@
 """Chat turns: the bot answers what it can; if it is down, slow or silent, the message becomes an
 order anyway and the resident gets the 'received' reply with its number. Nothing is dropped."""
 import logging
+import time
 import uuid
+
+from redis.exceptions import RedisError
 
 from flask import current_app, render_template
 from .. import clock
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, redis
 from ..grids.routing import place
 from ..orders import emergencies, meaningless, services as orders
 from ..orders.models import Order
@@ -50,7 +53,10 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
         return {"replies": [emergencies.advice(danger, order.community_id or community_id, order)],
                 "order_number": order.number, "bot": "skipped"}
     try:
-        answer = gateway.turn(resident_id, text, channel, key)
+        answer = _earlier_answer(resident_id, key) if not _first_attempt(resident_id, key) else None
+        if answer is None:
+            answer = gateway.turn(resident_id, text, channel, key)
+            _turn_ended(resident_id, key)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
         # A slow bot may have made the order before we stopped waiting: the key finds it.
@@ -59,6 +65,55 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
         return _store_as_order(resident_id, text, channel, "unclassified", key)
     return {"replies": answer.replies, "buttons": answer.buttons, "order_number": answer.order_number,
             "joined": answer.joined, "bot": "ok"}
+
+
+# A turn sent to the bot is marked in Redis under its key: the time it was sent, 0 once answered.
+# A second attempt with the same key (the client's retry after a web node died mid-turn, a WeChat
+# push whose worker died) first looks for the earlier attempt's turn in the bot's tracker, and
+# while that attempt may still be in the bot (at most the bot's timeout) it waits for it: the
+# resident's message goes to the bot once, and the retry answers with what the bot said then.
+_MARK_SECONDS = 86_400
+
+
+def _mark(resident_id: int, key: str) -> str:
+    return f"chat:turn:{resident_id}:{key}"
+
+
+def _first_attempt(resident_id: int, key: str) -> bool:
+    """Is this the first time this turn goes to the bot? (Redis away: as if it were.)"""
+    if key.startswith("turn:"):  # made for this turn alone: nobody retries it
+        return True
+    try:
+        return bool(redis.client.set(_mark(resident_id, key), time.time(), nx=True, ex=_MARK_SECONDS))
+    except RedisError:
+        return True
+
+
+def _turn_ended(resident_id: int, key: str) -> None:
+    if key.startswith("turn:"):
+        return
+    try:
+        redis.client.set(_mark(resident_id, key), 0, ex=_MARK_SECONDS)
+    except RedisError:
+        pass
+
+
+def _earlier_answer(resident_id: int, key: str) -> "gateway.Turn | None":
+    """The bot's answer to an earlier attempt of this turn, from its tracker; None when the bot
+    never logged it (the attempt died before Rasa saved the turn), and the turn is sent again."""
+    _end_transaction()
+    patience = current_app.config["BOT_TIMEOUT_SECONDS"] + 1
+    while True:
+        earlier = gateway.earlier_turn(resident_id, key)
+        if earlier is not None:
+            return earlier
+        try:
+            sent = float(redis.client.get(_mark(resident_id, key)) or 0)
+        except (RedisError, ValueError):
+            sent = 0
+        if not sent or time.time() - sent > patience:  # answered (and not logged), or given up on
+            return None
+        time.sleep(0.5)
 
 
 def _bot_awaits(resident_id: int) -> bool:
