@@ -1,0 +1,72 @@
+"""A chat turn retried with the same client_id after its first attempt reached the bot (the web node
+died before answering, a worker died mid-push) is answered from the bot's tracker: the resident's
+message goes to the bot once, and the retry gets what the bot said to it then. The several-node
+drill (bench/cluster.py --bot) checks it with real Rasa replicas killed; here Rasa is stood in for."""
+import time
+
+from backend.chat import gateway, services
+
+
+def _rasa(monkeypatch, replies, tracker_events):
+    """A bot answering every turn with `replies`, and whose tracker holds `tracker_events`."""
+    sent = []
+
+    def post(path, payload):
+        sent.append(payload)
+        return [{"text": t} for t in replies]
+    monkeypatch.setattr(gateway, "_post", post)
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": tracker_events})
+    return sent
+
+
+def test_a_retried_turn_the_bot_logged_is_answered_from_the_tracker(client, make, auth, monkeypatch):
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    body = {"text": "我的工单到哪了", "client_id": "msg-retry-1"}
+    logged = [{"event": "user", "text": body["text"], "metadata": {"idempotency_key": "chat:msg-retry-1"}},
+              {"event": "bot", "text": "您的工单正在处理。", "data": {"buttons": [{"title": "催办"}]}},
+              {"event": "action", "name": "action_listen"}]
+    sent = _rasa(monkeypatch, ["您的工单正在处理。"], [])
+    first = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert first["replies"] == ["您的工单正在处理。"] and len(sent) == 1
+    assert sent[0]["metadata"]["idempotency_key"] == "chat:msg-retry-1"
+
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": logged})
+    again = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert len(sent) == 1, "the retry sent the message to the bot a second time"
+    assert again["replies"] == ["您的工单正在处理。"] and again["bot"] == "ok"
+    assert again["buttons"] == [{"title": "催办", "payload": "催办"}]
+    # another message is a new turn
+    client.post("/api/v1/chat", json={**body, "client_id": "msg-retry-2"}, headers=headers)
+    assert len(sent) == 2
+
+
+def test_a_retry_whose_first_attempt_never_reached_the_tracker_goes_to_the_bot(client, make, auth, monkeypatch,
+                                                                               redis):
+    """The first attempt died before the bot saved the turn (a Rasa replica killed in it), long ago:
+    the retry sends it."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    sent = _rasa(monkeypatch, ["您好，请问有什么可以帮您？"], [])
+    redis.client.set(f"chat:turn:{world['resident'].id}:chat:msg-lost-1", time.time() - 3600)
+    answer = client.post("/api/v1/chat", json={"text": "你好", "client_id": "msg-lost-1"}, headers=headers).json
+    assert answer["replies"] == ["您好，请问有什么可以帮您？"] and len(sent) == 1
+
+
+def test_turns_without_a_client_id_never_ask_the_tracker(client, make, auth, monkeypatch):
+    world = make.world()
+    sent = _rasa(monkeypatch, ["好的"], [])
+    asked = []
+    monkeypatch.setattr(gateway, "earlier_turn", lambda *a: asked.append(a))
+    for _ in range(2):
+        client.post("/api/v1/chat", json={"text": "你好"}, headers=auth.headers_for(world["resident"]))
+    assert len(sent) == 2 and asked == []
+
+
+def test_a_turn_is_marked_answered_once_the_bot_answered(app, make, db, monkeypatch, redis):
+    world = make.world()
+    db.session.commit()
+    _rasa(monkeypatch, ["好的"], [])
+    with app.test_request_context():
+        services.handle_message(world["resident"].id, "你好", client_id="msg-mark-1")
+    assert redis.client.get(f"chat:turn:{world['resident'].id}:chat:msg-mark-1") == "0"
