@@ -1037,6 +1037,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     u = sub.add_parser("up", help="start the cluster and keep it up until Ctrl-C")
     u.add_argument("--replica", action="store_true", help="a PostgreSQL streaming replica beside (not read yet)")
+    u.add_argument("--bot", action="store_true", help="2 Rasa replicas + 2 action servers, Redis stores via HAProxy")
     d = sub.add_parser("drill", help="load + kill a web node, a worker group and the Redis primary; reconcile")
     d.add_argument("--n", type=int, default=200)
     d.add_argument("--c", type=int, default=8)
@@ -1045,20 +1046,26 @@ def main(argv=None) -> int:
     d.add_argument("--benchmarks", action="store_true")
     d.add_argument("--keep-logs", default=None, help="copy every process's log here")
     d.add_argument("--replica", action="store_true", help="a PostgreSQL streaming replica; its lag reported")
+    d.add_argument("--bot", action="store_true",
+                   help="2 Rasa replicas + 2 action servers; chat conversations; a replica and an action server killed too")
+    d.add_argument("--conversations", type=int, default=8, help="with --bot: residents chatting at once")
+    d.add_argument("--turns", type=int, default=6, help="with --bot: turns per conversation")
     args = parser.parse_args(argv)
     if args.command == "up":
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        cluster = Cluster(replica=args.replica)
+        cluster = Cluster(replica=args.replica, bot=args.bot)
         try:
             cluster.up()
             print(json.dumps({"url": cluster.url, "dir": str(cluster.dir), "ports": cluster.ports,
-                              "env": {k: cluster.env[k] for k in ("DATABASE_URL", "REDIS_SENTINELS", "STORAGE_URL")}},
+                              "env": {k: cluster.env[k] for k in ("DATABASE_URL", "REDIS_SENTINELS", "STORAGE_URL",
+                                                                  *(("RASA_URL",) if args.bot else ()))}},
                              indent=2), flush=True)
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
         finally:
             cluster.close()
         return 0
-    result = drill(args.n, args.c, kills=not args.no_kills, replica=args.replica,
+    result = drill(args.n, args.c, kills=not args.no_kills, replica=args.replica, bot=args.bot,
+                   conversations=args.conversations, turns=args.turns,
                    keep_logs=Path(args.keep_logs) if args.keep_logs else None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
