@@ -63,8 +63,9 @@ BOT_REDIS_DB = 3
 SECTION = "<!-- Section kept by hand (not written by make bench): bench/cluster.py drill --benchmarks -->"
 
 
-def tools_missing() -> list[str]:
-    """The Debian packages the cluster needs that this machine lacks (scripts/setup.sh installs them)."""
+def tools_missing(bot: bool = False) -> list[str]:
+    """The Debian packages the cluster needs that this machine lacks (scripts/setup.sh installs them),
+    and with `bot` the bot's venv and trained model."""
     need = {"haproxy": "haproxy", "redis-sentinel": "redis-sentinel", "pgbouncer": "pgbouncer",
             "redis-server": "redis-server"}
     missing = [pkg for binary, pkg in need.items() if shutil.which(binary) is None
@@ -73,6 +74,10 @@ def tools_missing() -> list[str]:
         missing.append("postgresql-15")
     if not (ROOT / ".venv-s3" / "bin" / "moto_server").exists():
         missing.append(".venv-s3 (scripts/setup.sh)")
+    if bot and not (ROOT / "bot" / ".venv" / "bin" / "rasa").exists():
+        missing.append("bot/.venv (scripts/setup.sh)")
+    if bot and not (ROOT / "bot" / "models" / "current.tar.gz").exists():
+        missing.append("bot/models/current.tar.gz (scripts/setup.sh trains it)")
     return missing
 
 
@@ -159,7 +164,7 @@ def _wait(check, timeout: float, what: str, node: Node | None = None):
 class Cluster:
     def __init__(self, web_nodes: int = 2, worker_groups: int = 2, web_workers: int = 2, replica: bool = False,
                  bot: bool = False):
-        missing = tools_missing()
+        missing = tools_missing(bot)
         if missing:
             raise RuntimeError("missing for the cluster: " + ", ".join(missing))
         self.dir = Path(tempfile.mkdtemp(prefix="rm-cluster-"))
@@ -685,8 +690,8 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
         result = _reconcile(cluster, api, wechat, claims, claim_wins, raced - not_grids, n)
         if bot:
             result["chat"] = _reconcile_chat(cluster, chat_turns, events)
-            result["http"]["chat"] = _figures(chat)
-            result["gave_up"] += len(chat.gave_up)
+            # the Redis front now leads Rasa's stores to the node the Sentinels promoted
+            result["chat"]["redis_front_reaches_port"] = int(_redis(cluster.ports["redis_front"]).info("server")["tcp_port"])
         after = requests.get(cluster.url + photo["url"], headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30)
         photo["served_through_haproxy_after_the_kills"] = after.status_code == 200 and after.content == PNG
         result["photo"] = photo
@@ -710,6 +715,8 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
             "load_average_1m": round(os.getloadavg()[0], 1),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"})
         if bot:
+            result["http"]["chat"] = _figures(chat)
+            result["gave_up"] += len(chat.gave_up)
             result["topology"].update({"rasa_replicas": 2, "action_servers": 2,
                                        "bot_stores": "Redis tracker + lock store through HAProxy's role:master front",
                                        "bot_timeout_s": BOT_TIMEOUT_SECONDS, "ticket_lock_lifetime_s": TICKET_LOCK_LIFETIME})
@@ -943,7 +950,7 @@ def _replica_line(r: dict) -> str:
 
 
 def _baseline_line(r: dict, calm: dict | None) -> str:
-    if not calm or calm.get("n") != r["n"] or calm.get("c") != r["c"]:
+    if not calm or calm.get("n") != r["n"] or calm.get("c") != r["c"] or ("chat" in calm) != ("chat" in r):
         return ""
     return (f"\nBeside it, the same load on the same topology with nothing killed (`--no-kills`, {calm['when']}): "
             f"{calm['load_seconds']} s, every push answered {calm['drain_seconds']} s after it; lost "
@@ -951,6 +958,40 @@ def _baseline_line(r: dict, calm: dict | None) -> str:
             f"{r['load_seconds']} s and {r['drain_seconds']} s: on this machine, shared with other jobs, the run-to-run "
             f"noise is larger than what the kills cost, so no cost figure is claimed. The single-node figures (one gunicorn, "
             f"one worker, one redis-server, no kills) are in \"Load with zero loss\" above.\n")
+
+
+def _chat_part(r: dict) -> str:
+    """The bot's share of the drill: where each chat turn ended up, and the tracker checks."""
+    ch = r.get("chat")
+    if not ch:
+        return ("No bot in this run (`--bot` adds 2 Rasa replicas and 2 action servers, chat conversations, and kills "
+                "a replica and an action server).\n")
+    t = r["topology"]
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(ch["answers"].items()))
+    return f"""
+### The bot's part: 2 Rasa replicas, 2 action servers, shared Redis tracker and lock stores
+
+{ch['conversations']} residents chatted {ch['turns_sent'] // max(ch['conversations'], 1)} turns each through `POST /api/v1/chat` (each turn
+sent when the last was answered, retried with its `client_id`), at the same time as the load above. The web
+nodes reach the replicas through HAProxy (round robin: one conversation's turns land on both replicas);
+Rasa reaches the action servers through HAProxy and its tracker and lock stores through HAProxy's TCP
+front to whichever Redis node answers `role:master`. Backend bot timeout {t['bot_timeout_s']} s, lock ticket
+lifetime {t['ticket_lock_lifetime_s']} s (`TICKET_LOCK_LIFETIME`). After the drill the Redis front reached port
+{ch['redis_front_reaches_port']} (the promoted node: {_yes(ch['redis_front_reaches_port'] == r['redis_failover']['to_port'])}).
+
+| count | figure |
+|---|---|
+| chat turns sent / answered 200 | {ch['turns_sent']} / {ch['turns_accepted']} |
+| answers by path (`bot` in the reply) | {answers} |
+| turns in their conversation's tracker | {ch['in_tracker']} |
+| turns the bot could not take, stored as an order under their key (fallback) | {ch['stored_as_order_only']} |
+| meaningless texts asked back by the backend (never sent to the bot, by design) | {ch['asked_back_without_the_bot']} |
+| **turns lost** (answered, in no tracker and no order) | **{ch['lost']}** |
+| **turns twice in a tracker** | **{ch['twice_in_tracker']}** |
+| **turns out of the order sent** (in a tracker) | **{ch['out_of_order']}** |
+| orders made in the chat (by the bot or the fallback) | {ch['orders_made_in_chat']} |
+| turns sent after the Sentinels named the new primary, in the tracker / conversations with turns in it from before the kill and after the failover | {ch['turns_in_tracker_after_failover']} / {ch['conversations_continued_after_failover']} |
+"""
 
 
 def write_benchmarks(result: dict, calm: dict | None = None) -> None:
@@ -1005,7 +1046,7 @@ Sentinel promoted the replica: Redis primary port {r['redis_failover']['from_por
 | stream | accepted | attempts | retried | gave up | answers (0 = connection error) |
 |---|---|---|---|---|---|
 {http}
-
+{_chat_part(r)}
 Reading it. No client saw an error: HAProxy resent every request the killed web node never answered
 (`retry-on conn-failure empty-response`), and a resend the dead node had already committed found its
 order by its Idempotency-Key or MsgId, so "retried" counts the clients' own repeats only (an API answer
