@@ -10,6 +10,7 @@ the shared tracker (the cluster drill lost 2 of 20 turns so). Here every command
 connect with its SELECT, is retried with exponential backoff up to 1 s, about 10 s in all, as the
 backend's own Redis client does (backend/extensions.py): the commands the stores send (GET, SET,
 DELETE of one key) are safe to repeat."""
+from contextvars import ContextVar
 from typing import Any
 
 import redis
@@ -21,6 +22,11 @@ from rasa.core.lock_store import RedisLockStore
 from rasa.core.tracker_store import RedisTrackerStore
 
 RETRY_ON = [ConnectionError, TimeoutError, ReadOnlyError]
+# Set in the task of a turn whose tracker could not be saved even so. Rasa's FailSafeTrackerStore then
+# keeps the tracker in this replica's memory only and the turn goes on as if saved; the REST channel
+# (secure_channel.TokenRestInput) reads this and answers 503 instead, so the backend does not take the
+# turn for kept (it stores the message as an order, its fallback).
+TURN_NOT_KEPT: ContextVar[bool] = ContextVar("turn_not_kept", default=False)
 TRIES = 12
 
 
@@ -51,6 +57,13 @@ class FailoverRedisTrackerStore(RedisTrackerStore):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.red = retrying(self.red)
+
+    async def save(self, tracker) -> None:
+        try:
+            await super().save(tracker)
+        except Exception:
+            TURN_NOT_KEPT.set(True)
+            raise
 
 
 class FailoverRedisLockStore(RedisLockStore):
