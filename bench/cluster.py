@@ -778,7 +778,7 @@ def _reconcile_chat(cluster: Cluster, turns: list[dict], kills: list[dict]) -> d
         by_conversation.setdefault(t["conversation"], []).append(t)
     out = {"conversations": len(by_conversation), "turns_sent": len(turns),
            "turns_accepted": sum(t["accepted"] for t in turns), "answers": {}, "in_tracker": 0,
-           "stored_as_order_only": 0, "asked_back_without_the_bot": 0, "lost": 0, "lost_turns": [],
+           "stored_as_order_only": 0, "order_only_turns": [], "asked_back_without_the_bot": 0, "lost": 0, "lost_turns": [],
            "twice_in_tracker": 0, "out_of_order": 0, "orders_made_in_chat": len(ordered),
            "turns_in_tracker_after_failover": 0, "conversations_continued_after_failover": 0}
     for c, sent in by_conversation.items():
@@ -802,6 +802,7 @@ def _reconcile_chat(cluster: Cluster, turns: list[dict], kills: list[dict]) -> d
                     out["turns_in_tracker_after_failover"] += 1
             elif t["key"] in ordered:
                 out["stored_as_order_only"] += 1
+                out["order_only_turns"].append({k: t[k] for k in ("conversation", "turn", "key", "bot", "text")})
             elif t["bot"] == "skipped":  # a meaningless text asked back by the backend, as designed
                 out["asked_back_without_the_bot"] += 1
             else:
