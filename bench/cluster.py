@@ -613,6 +613,7 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
 
         chat = Tally()
         chat_turns: list[dict] = []
+        kills_done = threading.Event()
 
         def converse(c: int):
             """One resident's conversation: each turn sent once it was answered, retried with its
@@ -620,7 +621,11 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
             who = len(tokens) - chatters + c
             headers = {"Authorization": f"Bearer {tokens[who]}"}
             text = f"{c % 9 + 1}号楼2单元楼道灯坏了好几天了"
-            for t in range(turns):
+            t = after_kills = 0
+            # at least `turns` turns, and on until two turns were sent after the last kill (the load
+            # of orders and pushes may end first), at most ten times as many
+            while t < turns or (after_kills < 2 and t < turns * 10):
+                after_kills += kills_done.is_set()
                 client_id = f"drill-chat-{c}-{t}-{uuid.uuid4().hex[:6]}"
                 sent_at = time.time()
                 r = _send(chat, client_id, lambda: session.post(
@@ -634,6 +639,7 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
                                        "bot": body.get("bot"), "order_number": body.get("order_number")})
                     done["count"] += 1
                 text = _next_text(body.get("replies") or [], t)
+                t += 1
 
         def killer():
             total = n + len(pushes) + chatters * turns
@@ -661,6 +667,7 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
                             pass
                         time.sleep(0.05)
                 events.append(event)
+            kills_done.set()
 
         jobs = [lambda i=i: order(i) for i in range(n)] + [lambda m=m: push(m) for m in pushes]
         random.Random(24).shuffle(jobs)
@@ -668,6 +675,8 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
         kill_thread = threading.Thread(target=killer, daemon=True)
         if kills:
             kill_thread.start()
+        else:
+            kills_done.set()
         with ThreadPoolExecutor(concurrency) as pool, ThreadPoolExecutor(max(chatters, 1)) as talkers:
             talks = [talkers.submit(converse, c) for c in range(chatters)]
             for f in [pool.submit(j) for j in jobs] + talks:
@@ -703,7 +712,7 @@ def drill(n: int = 200, concurrency: int = 8, kills: bool = True, keep_logs: Pat
             for log in cluster.dir.glob("*.log"):
                 shutil.copy(log, keep_logs / log.name)
         result.update({
-            "n": n, "c": concurrency, "distinct_pushes": distinct, "duplicate_pushes": n - distinct,
+            "n": n, "c": concurrency, "turns": turns if bot else None, "distinct_pushes": distinct, "duplicate_pushes": n - distinct,
             "kills": events, "redis_failover": {"from_port": primary_before, "to_port": failover},
             "load_seconds": round(load_seconds, 1), "cluster_start_seconds": round(started_in, 1),
             "http": {"api": _figures(api), "wechat": _figures(wechat), "claims": _figures(claims)},
@@ -972,8 +981,9 @@ def _chat_part(r: dict) -> str:
     return f"""
 ### The bot's part: 2 Rasa replicas, 2 action servers, shared Redis tracker and lock stores
 
-{ch['conversations']} residents chatted {ch['turns_sent'] // max(ch['conversations'], 1)} turns each through `POST /api/v1/chat` (each turn
-sent when the last was answered, retried with its `client_id`), at the same time as the load above. The web
+{ch['conversations']} residents chatted through `POST /api/v1/chat`, {ch['turns_sent']} turns in all (each conversation {r.get('turns', '?')} turns or
+more, on until it had sent two after the last kill; each turn sent when the last was answered, retried with
+its `client_id`), at the same time as the load above. The web
 nodes reach the replicas through HAProxy (round robin: one conversation's turns land on both replicas);
 Rasa reaches the action servers through HAProxy and its tracker and lock stores through HAProxy's TCP
 front to whichever Redis node answers `role:master`. Backend bot timeout {t['bot_timeout_s']} s, lock ticket

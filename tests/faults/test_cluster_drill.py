@@ -43,7 +43,7 @@ def test_killing_a_web_node_a_worker_the_redis_primary_a_rasa_replica_and_an_act
     assert result["photo"]["served_by_web2"] and result["photo"]["served_through_haproxy_after_the_kills"], summary
     chat = result["chat"]
     # every chat turn answered is in its tracker or stored as an order; none twice, none out of order
-    assert chat["turns_accepted"] == CONVERSATIONS * TURNS and chat["lost"] == 0, summary
+    assert chat["turns_accepted"] == chat["turns_sent"] >= CONVERSATIONS * TURNS and chat["lost"] == 0, summary
     assert chat["twice_in_tracker"] == 0 and chat["out_of_order"] == 0, summary
     assert chat["in_tracker"] >= 1, summary
     # Rasa's stores followed the Sentinels' promotion, and a conversation went on there
