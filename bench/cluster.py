@@ -1012,9 +1012,10 @@ promoted the replica, Rasa's tracker store "fell back to InMemoryTrackerStore" a
 200. Since then Rasa's Redis stores retry across the promotion (`bot/redis_stores.py`) and a turn Rasa could not
 keep is a 503 (`bot/secure_channel.py`), stored as an order by the backend's fallback; a retried turn is answered
 from the tracker instead of being sent to the bot twice. Three runs of that size since: 0 lost, 0 twice, 0 out of
-order; once per run a confirmation turn ("对") met a `LockError` (its lock ticket gone while it waited behind the
-killed replica's — Rasa 3.6's Redis lock store is not atomic across replicas), was answered 503 and taken on the
-client's retry.
+order; in two of them one confirmation turn ("对") met a `LockError` (its lock ticket gone while it waited —
+Rasa 3.6's Redis lock store reads, changes and writes a conversation's tickets without a transaction), was
+answered 503, the fallback refused to store "对" as an order (422 `meaningless`), and the client's retry with the
+same `client_id` was taken by the bot.
 """
 
 
