@@ -1014,7 +1014,7 @@ keep is a 503 (`bot/secure_channel.py`), stored as an order by the backend's fal
 from the tracker instead of being sent to the bot twice. Three runs of that size since: 0 lost, 0 twice, 0 out of
 order; in two of them one confirmation turn ("对") met a `LockError` (its lock ticket gone while it waited —
 Rasa 3.6's Redis lock store reads, changes and writes a conversation's tickets without a transaction), was
-answered 503, the fallback refused to store "对" as an order (422 `meaningless`), and the client's retry with the
+answered without a reply (a 503 since the channel fix), the fallback refused to store "对" as an order (422 `meaningless`), and the client's retry with the
 same `client_id` was taken by the bot.
 """
 
