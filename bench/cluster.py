@@ -966,7 +966,9 @@ def _baseline_line(r: dict, calm: dict | None) -> str:
             f"{calm['load_seconds']} s, every push answered {calm['drain_seconds']} s after it; lost "
             f"{calm['lost']}, stored twice {calm['duplicates']}, double claims {calm['double_claims']}. With the kills "
             f"{r['load_seconds']} s and {r['drain_seconds']} s: on this machine, shared with other jobs, the run-to-run "
-            f"noise is larger than what the kills cost, so no cost figure is claimed. The single-node figures (one gunicorn, "
+            f"noise is larger than what the kills cost, so no cost figure is claimed"
+            f"{' (and with the bot the drill chats on until after its last kill, so its load runs longer by design)' if 'chat' in r else ''}"
+            f". The single-node figures (one gunicorn, "
             f"one worker, one redis-server, no kills) are in \"Load with zero loss\" above.\n")
 
 

@@ -34,10 +34,11 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     text = clean(text)
     if not text.strip():  # e.g. a WeChat text of invisible characters only: no request, no order
         return {"replies": [], "order_number": None, "bot": "skipped"}
-    if meaningless.is_meaningless(text) and not _bot_awaits(resident_id):
-        # "0", ".ô", a formula, emoji only: asked back, no order — unless the bot asked for it ("5", "3分")
-        return {"replies": [meaningless.question()], "order_number": None, "bot": "skipped"}
     key = key or (f"chat:{client_id}" if client_id else f"turn:{uuid.uuid4().hex}")
+    if meaningless.is_meaningless(text) and not _sent_before(resident_id, key) and not _bot_awaits(resident_id):
+        # "0", ".ô", a formula, emoji only: asked back, no order — unless the bot asked for it ("5", "3分"),
+        # or this is a retry of an "对" the bot took (it asks nothing since): its answer, below
+        return {"replies": [meaningless.question()], "order_number": None, "bot": "skipped"}
     _end_transaction()
     already = orders.find_by_key(resident_id, key)
     if already is not None:  # this message was handled before (a retry): do not run its turn again
@@ -87,6 +88,16 @@ def _first_attempt(resident_id: int, key: str) -> bool:
         return bool(redis.client.set(_mark(resident_id, key), time.time(), nx=True, ex=_MARK_SECONDS))
     except RedisError:
         return True
+
+
+def _sent_before(resident_id: int, key: str) -> bool:
+    """Did an earlier attempt of this turn go to the bot? (Redis away: as if not.)"""
+    if key.startswith("turn:"):
+        return False
+    try:
+        return redis.client.get(_mark(resident_id, key)) is not None
+    except RedisError:
+        return False
 
 
 def _turn_ended(resident_id: int, key: str) -> None:

@@ -70,3 +70,24 @@ def test_a_turn_is_marked_answered_once_the_bot_answered(app, make, db, monkeypa
     with app.test_request_context():
         services.handle_message(world["resident"].id, "你好", client_id="msg-mark-1")
     assert redis.client.get(f"chat:turn:{world['resident'].id}:chat:msg-mark-1") == "0"
+
+
+def test_a_retried_answer_the_bot_took_is_not_asked_back_once_the_bot_stopped_asking(client, make, auth, monkeypatch):
+    """"对" went to the bot (it was asking); the web node died before answering, and by the client's
+    retry the bot asks nothing any more: the retry gets the bot's answer from the tracker, not
+    the backend's "what do you mean?"."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    asking = [{"event": "bot", "text": "没错的话回复“对”，我马上提交："}]
+    sent = _rasa(monkeypatch, ["已提交，工单号 SQ-1。"], asking)
+    body = {"text": "对", "client_id": "msg-confirm-1"}
+    first = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert first["replies"] == ["已提交，工单号 SQ-1。"] and len(sent) == 1
+    logged = asking + [{"event": "user", "text": "对", "metadata": {"idempotency_key": "chat:msg-confirm-1"}},
+                       {"event": "bot", "text": "已提交，工单号 SQ-1。"}, {"event": "action", "name": "action_listen"}]
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": logged})
+    again = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert again["replies"] == ["已提交，工单号 SQ-1。"] and again["bot"] == "ok" and len(sent) == 1
+    # a new "对" when the bot asks nothing is asked back, as before
+    other = client.post("/api/v1/chat", json={**body, "client_id": "msg-confirm-2"}, headers=headers).json
+    assert other["bot"] == "skipped" and len(sent) == 1
