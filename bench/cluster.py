@@ -777,6 +777,7 @@ def _reconcile_chat(cluster: Cluster, turns: list[dict], kills: list[dict]) -> d
         cur.execute("SELECT idempotency_key FROM orders WHERE idempotency_key LIKE %s", ("%:chat:drill-chat-%",))
         ordered = {k.split(":", 1)[1] for (k,) in cur.fetchall()}
     conn.close()
+    base = kills[0]["at_epoch"] - kills[0]["at_s"] if kills else None  # the load's start
     redis_kill = next((k for k in kills if k["killed"] == "Redis primary"), None)
     killed_at = failed_over_at = None
     if redis_kill is not None:
@@ -788,12 +789,18 @@ def _reconcile_chat(cluster: Cluster, turns: list[dict], kills: list[dict]) -> d
     out = {"conversations": len(by_conversation), "turns_sent": len(turns),
            "turns_accepted": sum(t["accepted"] for t in turns), "answers": {}, "in_tracker": 0,
            "stored_as_order_only": 0, "order_only_turns": [], "asked_back_without_the_bot": 0, "lost": 0, "lost_turns": [],
-           "twice_in_tracker": 0, "out_of_order": 0, "orders_made_in_chat": len(ordered),
+           "twice_in_tracker": 0, "twice_turns": [], "out_of_order": 0, "orders_made_in_chat": len(ordered),
            "turns_in_tracker_after_failover": 0, "conversations_continued_after_failover": 0}
     for c, sent in by_conversation.items():
         keys = _tracker_keys(cluster, _sender(cluster, sent[0]["resident_id"]))
         mine = [k for k in keys if k.startswith("chat:drill-chat-")]
         out["twice_in_tracker"] += len(mine) - len(set(mine))
+        for key in {k for k in mine if mine.count(k) > 1}:
+            t = next((t for t in sent if t["key"] == key), {})
+            out["twice_turns"].append({"conversation": c, "turn": t.get("turn"), "key": key, "bot": t.get("bot"),
+                                       "text": t.get("text"), "times": mine.count(key),
+                                       "sent_s": round(t["sent_at"] - base, 2) if t and base else None,
+                                       "answered_s": round(t["answered_at"] - base, 2) if t and base else None})
         position = {t["key"]: i for i, t in enumerate(sent)}
         seen = [position.get(k, -1) for k in dict.fromkeys(mine)]
         out["out_of_order"] += sum(1 for a, b in zip(seen, seen[1:]) if b <= a) + seen.count(-1)
