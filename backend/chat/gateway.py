@@ -22,7 +22,12 @@ def _session() -> requests.Session:
 
 
 class BotUnavailable(Exception):
-    """Rasa is down, slow or answered with an error; the caller falls back."""
+    """Rasa is down, slow or answered with an error; the caller falls back. `may_be_running`: we
+    stopped waiting (a timeout), so the turn may still be taken and logged by the bot."""
+
+    def __init__(self, message: str, may_be_running: bool = False):
+        super().__init__(message)
+        self.may_be_running = may_be_running
 
 
 def _url(path: str) -> str:
@@ -39,7 +44,8 @@ def _post(path: str, payload: dict):
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise BotUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        raise BotUnavailable(f"{type(exc).__name__}: {exc}",
+                             may_be_running=isinstance(exc, requests.ReadTimeout)) from exc
 
 
 _SENDER_LABEL = b"red-mailbox bot conversation"

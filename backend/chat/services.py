@@ -60,6 +60,8 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
             _turn_ended(resident_id, key)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
+        if not exc.may_be_running:  # refused or failed (a 503, no connection): a retry sends it again
+            _forget(resident_id, key)
         # A slow bot may have made the order before we stopped waiting: the key finds it.
         return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
     if not answer.replies:
@@ -109,9 +111,21 @@ def _turn_ended(resident_id: int, key: str) -> None:
         pass
 
 
+def _forget(resident_id: int, key: str) -> None:
+    if key.startswith("turn:"):
+        return
+    try:
+        redis.client.delete(_mark(resident_id, key))
+    except RedisError:
+        pass
+
+
 def _earlier_answer(resident_id: int, key: str) -> "gateway.Turn | None":
-    """The bot's answer to an earlier attempt of this turn, from its tracker; None when the bot
-    never logged it (the attempt died before Rasa saved the turn), and the turn is sent again."""
+    """The bot's answer to an earlier attempt of this turn, from its tracker; None when that attempt
+    was answered without being logged, or is long over (three times the bot's timeout) and never
+    was, and the turn is sent again. An attempt that may still be in the bot after the bot's
+    timeout (slow, or waiting for the conversation's lock) is not sent a second time: the bot is
+    unavailable for this retry (the fallback stores the message), and a later retry finds the turn."""
     _end_transaction()
     patience = current_app.config["BOT_TIMEOUT_SECONDS"] + 1
     while True:
@@ -119,11 +133,18 @@ def _earlier_answer(resident_id: int, key: str) -> "gateway.Turn | None":
         if earlier is not None:
             return earlier
         try:
-            sent = float(redis.client.get(_mark(resident_id, key)) or 0)
+            sent = redis.client.get(_mark(resident_id, key))
+            sent = float(sent) if sent is not None else 0.0
         except (RedisError, ValueError):
-            sent = 0
-        if not sent or time.time() - sent > patience:  # answered (and not logged), or given up on
+            sent = 0.0
+        if not sent:  # answered (and not logged), or failed and forgotten: send it
             return None
+        age = time.time() - sent
+        if age > 3 * patience:  # long over, never logged (its replica died, or it was cancelled): send it
+            redis.client.set(_mark(resident_id, key), time.time(), ex=_MARK_SECONDS)
+            return None
+        if age > patience:
+            raise gateway.BotUnavailable("an earlier attempt of this turn may still be in the bot", may_be_running=True)
         time.sleep(0.5)
 
 

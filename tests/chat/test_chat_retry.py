@@ -41,16 +41,59 @@ def test_a_retried_turn_the_bot_logged_is_answered_from_the_tracker(client, make
     assert len(sent) == 2
 
 
-def test_a_retry_whose_first_attempt_never_reached_the_tracker_goes_to_the_bot(client, make, auth, monkeypatch,
-                                                                               redis):
-    """The first attempt died before the bot saved the turn (a Rasa replica killed in it), long ago:
-    the retry sends it."""
+def test_a_retry_whose_first_attempt_failed_goes_to_the_bot(client, make, auth, monkeypatch, redis):
+    """The first attempt was refused (a 503: the bot could not keep the turn): the retry sends it."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    calls = []
+
+    def refused_then_answered(path, payload):
+        calls.append(payload)
+        if len(calls) == 1:
+            raise gateway.BotUnavailable("HTTPError: 503")
+        return [{"text": "您好，请问有什么可以帮您？"}]
+    monkeypatch.setattr(gateway, "_post", refused_then_answered)
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": []})
+    body = {"text": "我家楼下的路灯不亮了", "client_id": "msg-refused-1"}
+    first = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert first["bot"] == "unavailable" and first["order_number"]
+    assert redis.client.get(f"chat:turn:{world['resident'].id}:chat:msg-refused-1") is None
+
+
+def test_a_retry_never_sends_a_turn_that_may_still_be_in_the_bot(client, make, auth, monkeypatch, redis):
+    """The first attempt timed out long ago and is not in the tracker (the bot may still be taking
+    it, e.g. waiting for the conversation's lock): the retry does not send it a second time, the
+    fallback answers."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    sent = _rasa(monkeypatch, ["您好"], [])
+    patience = client.application.config["BOT_TIMEOUT_SECONDS"] + 1
+    redis.client.set(f"chat:turn:{world['resident'].id}:chat:msg-slow-1", time.time() - 2 * patience)
+    answer = client.post("/api/v1/chat", json={"text": "我家楼下的路灯不亮了", "client_id": "msg-slow-1"},
+                         headers=headers).json
+    assert sent == [] and answer["bot"] == "unavailable" and answer["order_number"]
+
+
+def test_a_retry_of_a_turn_long_over_and_never_logged_goes_to_the_bot(client, make, auth, monkeypatch, redis):
+    """Its replica died in it, long ago, and the tracker never had it: the retry sends it."""
     world = make.world()
     headers = auth.headers_for(world["resident"])
     sent = _rasa(monkeypatch, ["您好，请问有什么可以帮您？"], [])
     redis.client.set(f"chat:turn:{world['resident'].id}:chat:msg-lost-1", time.time() - 3600)
     answer = client.post("/api/v1/chat", json={"text": "你好", "client_id": "msg-lost-1"}, headers=headers).json
     assert answer["replies"] == ["您好，请问有什么可以帮您？"] and len(sent) == 1
+
+
+def test_a_timed_out_turn_keeps_its_mark(app, make, db, monkeypatch, redis):
+    world = make.world()
+    db.session.commit()
+
+    def slow(path, payload):
+        raise gateway.BotUnavailable("ReadTimeout", may_be_running=True)
+    monkeypatch.setattr(gateway, "_post", slow)
+    with app.test_request_context():
+        services.handle_message(world["resident"].id, "我家楼下的路灯不亮了", client_id="msg-slow-2")
+    assert float(redis.client.get(f"chat:turn:{world['resident'].id}:chat:msg-slow-2")) > 0
 
 
 def test_turns_without_a_client_id_never_ask_the_tracker(client, make, auth, monkeypatch):
