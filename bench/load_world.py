@@ -2,7 +2,7 @@
 (DATABASE_URL, REDIS_URL, SECRET_KEY — the same a gunicorn or worker process reads): schema from the
 Alembic migrations, the demo community, N load residents and a token for each.
 
-    python -m bench.load_world --residents 20   →  JSON {"tokens": [...], "openids": [...]} on stdout"""
+    python -m bench.load_world --residents 20   →  JSON {"tokens": [...], "openids": [...], "resident_ids": [...]} on stdout"""
 import argparse
 import json
 import logging
@@ -36,7 +36,7 @@ def prepare(residents: int, app=None, fresh: bool = True) -> dict:
                 db.session.add(resident)
                 db.session.commit()
             people.append(resident)
-        return {"openids": [r.openid for r in people],
+        return {"openids": [r.openid for r in people], "resident_ids": [r.id for r in people],
                 "tokens": [tokens.issue("resident", r.id)["token"] for r in people]}
 
 

@@ -11,6 +11,8 @@ from typing import Any, Dict, Optional, Text
 from rasa.core.channels.rest import RestInput
 from sanic import response
 
+from redis_stores import TURN_NOT_KEPT
+
 
 def _presented(request) -> str:
     header = request.headers.get("Authorization", "")
@@ -36,13 +38,33 @@ class TokenRestInput(RestInput):
         return cls((credentials or {}).get("token"))
 
     def blueprint(self, on_new_message):
-        webhook = super().blueprint(on_new_message)
+        async def kept_or_failed(message):
+            """Rasa's REST channel logs a turn that raised (a lock not acquired, Redis away) and
+            answers 200 with what was said so far; the turn is marked failed here instead."""
+            TURN_NOT_KEPT.set(False)
+            try:
+                await on_new_message(message)
+            except Exception:
+                TURN_NOT_KEPT.set(True)
+                raise
+
+        webhook = super().blueprint(kept_or_failed)
 
         @webhook.middleware("request")
         async def require_token(request):
+            TURN_NOT_KEPT.set(False)  # one connection's requests share a task (and its context)
             if not hmac.compare_digest(_presented(request).encode(), self.token.encode()):
                 return response.json({"error": {"code": "unauthorized", "message": "missing or wrong token"}},
                                      status=401)
+            return None
+
+        @webhook.middleware("response")
+        async def fail_closed(request, answer):
+            # A turn not kept in the shared tracker is no answer: 503, and the backend's fallback
+            # stores the message as an order rather than telling the resident the bot took it.
+            if request.method == "POST" and request.path.endswith("/webhook") and TURN_NOT_KEPT.get():
+                return response.json({"error": {"code": "turn_not_kept",
+                                                "message": "the turn failed or was not saved"}}, status=503)
             return None
 
         return webhook

@@ -22,7 +22,12 @@ def _session() -> requests.Session:
 
 
 class BotUnavailable(Exception):
-    """Rasa is down, slow or answered with an error; the caller falls back."""
+    """Rasa is down, slow or answered with an error; the caller falls back. `may_be_running`: we
+    stopped waiting (a timeout), so the turn may still be taken and logged by the bot."""
+
+    def __init__(self, message: str, may_be_running: bool = False):
+        super().__init__(message)
+        self.may_be_running = may_be_running
 
 
 def _url(path: str) -> str:
@@ -39,7 +44,8 @@ def _post(path: str, payload: dict):
         response.raise_for_status()
         return response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise BotUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        raise BotUnavailable(f"{type(exc).__name__}: {exc}",
+                             may_be_running=isinstance(exc, requests.ReadTimeout)) from exc
 
 
 _SENDER_LABEL = b"red-mailbox bot conversation"
@@ -87,6 +93,29 @@ def turn(resident_id: int, text: str, channel: str = "h5", key: str | None = Non
                                                 "metadata": {"channel": channel, "idempotency_key": key}})
     if not isinstance(messages, list):
         raise BotUnavailable("unexpected reply from the bot")
+    return _turn_of(messages)
+
+
+def earlier_turn(resident_id: int, key: str) -> Turn | None:
+    """The turn the bot already took for this idempotency key — the resident's message logged with
+    it in the tracker and what the bot said after it — or None when the tracker has no such
+    message (or the bot does not answer)."""
+    tracker = _tracker(resident_id, events="ALL")
+    events = [e for e in (tracker or {}).get("events") or [] if isinstance(e, dict)]
+    start = next((i for i, e in enumerate(events) if e.get("event") == "user"
+                  and ((e.get("metadata") or {}).get("idempotency_key")) == key), None)
+    if start is None:
+        return None
+    said = []
+    for e in events[start + 1:]:
+        if e.get("event") == "user":
+            break
+        if e.get("event") == "bot":
+            said.append({"text": e.get("text"), **{k: v for k, v in (e.get("data") or {}).items() if v}})
+    return _turn_of(said)
+
+
+def _turn_of(messages: list) -> Turn:
     messages = [m for m in messages if isinstance(m, dict)]
     custom = [m["custom"] for m in messages if isinstance(m.get("custom"), dict)]
     buttons = [{"title": str(b["title"])[:40], "payload": str(b.get("payload") or b["title"])[:200]}
@@ -122,11 +151,11 @@ def asking_for(resident_id: int) -> tuple[str | None, str | None]:
     return (tracker.get("active_loop") or {}).get("name"), (tracker.get("slots") or {}).get("requested_slot")
 
 
-def _tracker(resident_id: int) -> dict | None:
+def _tracker(resident_id: int, events: str = "APPLIED") -> dict | None:
     token = current_app.config["RASA_AUTH_TOKEN"]
     try:
         response = _session().get(_url(f"/conversations/{sender_id(resident_id)}/tracker"),
-                                  params={"token": token, "include_events": "APPLIED"},
+                                  params={"token": token, "include_events": events},
                                   timeout=current_app.config["BOT_TIMEOUT_SECONDS"])
         response.raise_for_status()
         tracker = response.json()

@@ -1,14 +1,17 @@
 """Chat turns: the bot answers what it can; if it is down, slow or silent, the message becomes an
 order anyway and the resident gets the 'received' reply with its number. Nothing is dropped."""
 import logging
+import time
 import uuid
+
+from redis.exceptions import RedisError
 
 from flask import current_app, render_template
 from .. import clock
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, redis
 from ..grids.routing import place
 from ..orders import emergencies, meaningless, services as orders
 from ..orders.models import Order
@@ -31,10 +34,11 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
     text = clean(text)
     if not text.strip():  # e.g. a WeChat text of invisible characters only: no request, no order
         return {"replies": [], "order_number": None, "bot": "skipped"}
-    if meaningless.is_meaningless(text) and not _bot_awaits(resident_id):
-        # "0", ".ô", a formula, emoji only: asked back, no order — unless the bot asked for it ("5", "3分")
-        return {"replies": [meaningless.question()], "order_number": None, "bot": "skipped"}
     key = key or (f"chat:{client_id}" if client_id else f"turn:{uuid.uuid4().hex}")
+    if meaningless.is_meaningless(text) and not _sent_before(resident_id, key) and not _bot_awaits(resident_id):
+        # "0", ".ô", a formula, emoji only: asked back, no order — unless the bot asked for it ("5", "3分"),
+        # or this is a retry of an "对" the bot took (it asks nothing since): its answer, below
+        return {"replies": [meaningless.question()], "order_number": None, "bot": "skipped"}
     _end_transaction()
     already = orders.find_by_key(resident_id, key)
     if already is not None:  # this message was handled before (a retry): do not run its turn again
@@ -50,15 +54,98 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
         return {"replies": [emergencies.advice(danger, order.community_id or community_id, order)],
                 "order_number": order.number, "bot": "skipped"}
     try:
-        answer = gateway.turn(resident_id, text, channel, key)
+        answer = _earlier_answer(resident_id, key) if not _first_attempt(resident_id, key) else None
+        if answer is None:
+            answer = gateway.turn(resident_id, text, channel, key)
+            _turn_ended(resident_id, key)
     except gateway.BotUnavailable as exc:
         log.warning("bot unavailable for resident %s: %s", resident_id, exc)
+        if not exc.may_be_running:  # refused or failed (a 503, no connection): a retry sends it again
+            _forget(resident_id, key)
         # A slow bot may have made the order before we stopped waiting: the key finds it.
         return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
     if not answer.replies:
         return _store_as_order(resident_id, text, channel, "unclassified", key)
     return {"replies": answer.replies, "buttons": answer.buttons, "order_number": answer.order_number,
             "joined": answer.joined, "bot": "ok"}
+
+
+# A turn sent to the bot is marked in Redis under its key: the time it was sent, 0 once answered.
+# A second attempt with the same key (the client's retry after a web node died mid-turn, a WeChat
+# push whose worker died) first looks for the earlier attempt's turn in the bot's tracker, and
+# while that attempt may still be in the bot (at most the bot's timeout) it waits for it: the
+# resident's message goes to the bot once, and the retry answers with what the bot said then.
+_MARK_SECONDS = 86_400
+
+
+def _mark(resident_id: int, key: str) -> str:
+    return f"chat:turn:{resident_id}:{key}"
+
+
+def _first_attempt(resident_id: int, key: str) -> bool:
+    """Is this the first time this turn goes to the bot? (Redis away: as if it were.)"""
+    if key.startswith("turn:"):  # made for this turn alone: nobody retries it
+        return True
+    try:
+        return bool(redis.client.set(_mark(resident_id, key), time.time(), nx=True, ex=_MARK_SECONDS))
+    except RedisError:
+        return True
+
+
+def _sent_before(resident_id: int, key: str) -> bool:
+    """Did an earlier attempt of this turn go to the bot? (Redis away: as if not.)"""
+    if key.startswith("turn:"):
+        return False
+    try:
+        return redis.client.get(_mark(resident_id, key)) is not None
+    except RedisError:
+        return False
+
+
+def _turn_ended(resident_id: int, key: str) -> None:
+    if key.startswith("turn:"):
+        return
+    try:
+        redis.client.set(_mark(resident_id, key), 0, ex=_MARK_SECONDS)
+    except RedisError:
+        pass
+
+
+def _forget(resident_id: int, key: str) -> None:
+    if key.startswith("turn:"):
+        return
+    try:
+        redis.client.delete(_mark(resident_id, key))
+    except RedisError:
+        pass
+
+
+def _earlier_answer(resident_id: int, key: str) -> "gateway.Turn | None":
+    """The bot's answer to an earlier attempt of this turn, from its tracker; None when that attempt
+    was answered without being logged, or is long over (three times the bot's timeout) and never
+    was, and the turn is sent again. An attempt that may still be in the bot after the bot's
+    timeout (slow, or waiting for the conversation's lock) is not sent a second time: the bot is
+    unavailable for this retry (the fallback stores the message), and a later retry finds the turn."""
+    _end_transaction()
+    patience = current_app.config["BOT_TIMEOUT_SECONDS"] + 1
+    while True:
+        earlier = gateway.earlier_turn(resident_id, key)
+        if earlier is not None:
+            return earlier
+        try:
+            sent = redis.client.get(_mark(resident_id, key))
+            sent = float(sent) if sent is not None else 0.0
+        except (RedisError, ValueError):
+            sent = 0.0
+        if not sent:  # answered (and not logged), or failed and forgotten: send it
+            return None
+        age = time.time() - sent
+        if age > 3 * patience:  # long over, never logged (its replica died, or it was cancelled): send it
+            redis.client.set(_mark(resident_id, key), time.time(), ex=_MARK_SECONDS)
+            return None
+        if age > patience:
+            raise gateway.BotUnavailable("an earlier attempt of this turn may still be in the bot", may_be_running=True)
+        time.sleep(0.5)
 
 
 def _bot_awaits(resident_id: int) -> bool:

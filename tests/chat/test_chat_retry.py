@@ -1,0 +1,136 @@
+"""A chat turn retried with the same client_id after its first attempt reached the bot (the web node
+died before answering, a worker died mid-push) is answered from the bot's tracker: the resident's
+message goes to the bot once, and the retry gets what the bot said to it then. The several-node
+drill (bench/cluster.py --bot) checks it with real Rasa replicas killed; here Rasa is stood in for."""
+import time
+
+from backend.chat import gateway, services
+
+
+def _rasa(monkeypatch, replies, tracker_events):
+    """A bot answering every turn with `replies`, and whose tracker holds `tracker_events`."""
+    sent = []
+
+    def post(path, payload):
+        sent.append(payload)
+        return [{"text": t} for t in replies]
+    monkeypatch.setattr(gateway, "_post", post)
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": tracker_events})
+    return sent
+
+
+def test_a_retried_turn_the_bot_logged_is_answered_from_the_tracker(client, make, auth, monkeypatch):
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    body = {"text": "我的工单到哪了", "client_id": "msg-retry-1"}
+    logged = [{"event": "user", "text": body["text"], "metadata": {"idempotency_key": "chat:msg-retry-1"}},
+              {"event": "bot", "text": "您的工单正在处理。", "data": {"buttons": [{"title": "催办"}]}},
+              {"event": "action", "name": "action_listen"}]
+    sent = _rasa(monkeypatch, ["您的工单正在处理。"], [])
+    first = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert first["replies"] == ["您的工单正在处理。"] and len(sent) == 1
+    assert sent[0]["metadata"]["idempotency_key"] == "chat:msg-retry-1"
+
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": logged})
+    again = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert len(sent) == 1, "the retry sent the message to the bot a second time"
+    assert again["replies"] == ["您的工单正在处理。"] and again["bot"] == "ok"
+    assert again["buttons"] == [{"title": "催办", "payload": "催办"}]
+    # another message is a new turn
+    client.post("/api/v1/chat", json={**body, "client_id": "msg-retry-2"}, headers=headers)
+    assert len(sent) == 2
+
+
+def test_a_retry_whose_first_attempt_failed_goes_to_the_bot(client, make, auth, monkeypatch, redis):
+    """The first attempt was refused (a 503: the bot could not keep the turn): the retry sends it."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    calls = []
+
+    def refused_then_answered(path, payload):
+        calls.append(payload)
+        if len(calls) == 1:
+            raise gateway.BotUnavailable("HTTPError: 503")
+        return [{"text": "您好，请问有什么可以帮您？"}]
+    monkeypatch.setattr(gateway, "_post", refused_then_answered)
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": []})
+    body = {"text": "我家楼下的路灯不亮了", "client_id": "msg-refused-1"}
+    first = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert first["bot"] == "unavailable" and first["order_number"]
+    assert redis.client.get(f"chat:turn:{world['resident'].id}:chat:msg-refused-1") is None
+
+
+def test_a_retry_never_sends_a_turn_that_may_still_be_in_the_bot(client, make, auth, monkeypatch, redis):
+    """The first attempt timed out long ago and is not in the tracker (the bot may still be taking
+    it, e.g. waiting for the conversation's lock): the retry does not send it a second time, the
+    fallback answers."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    sent = _rasa(monkeypatch, ["您好"], [])
+    patience = client.application.config["BOT_TIMEOUT_SECONDS"] + 1
+    redis.client.set(f"chat:turn:{world['resident'].id}:chat:msg-slow-1", time.time() - 2 * patience)
+    answer = client.post("/api/v1/chat", json={"text": "我家楼下的路灯不亮了", "client_id": "msg-slow-1"},
+                         headers=headers).json
+    assert sent == [] and answer["bot"] == "unavailable" and answer["order_number"]
+
+
+def test_a_retry_of_a_turn_long_over_and_never_logged_goes_to_the_bot(client, make, auth, monkeypatch, redis):
+    """Its replica died in it, long ago, and the tracker never had it: the retry sends it."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    sent = _rasa(monkeypatch, ["您好，请问有什么可以帮您？"], [])
+    redis.client.set(f"chat:turn:{world['resident'].id}:chat:msg-lost-1", time.time() - 3600)
+    answer = client.post("/api/v1/chat", json={"text": "你好", "client_id": "msg-lost-1"}, headers=headers).json
+    assert answer["replies"] == ["您好，请问有什么可以帮您？"] and len(sent) == 1
+
+
+def test_a_timed_out_turn_keeps_its_mark(app, make, db, monkeypatch, redis):
+    world = make.world()
+    db.session.commit()
+
+    def slow(path, payload):
+        raise gateway.BotUnavailable("ReadTimeout", may_be_running=True)
+    monkeypatch.setattr(gateway, "_post", slow)
+    with app.test_request_context():
+        services.handle_message(world["resident"].id, "我家楼下的路灯不亮了", client_id="msg-slow-2")
+    assert float(redis.client.get(f"chat:turn:{world['resident'].id}:chat:msg-slow-2")) > 0
+
+
+def test_turns_without_a_client_id_never_ask_the_tracker(client, make, auth, monkeypatch):
+    world = make.world()
+    sent = _rasa(monkeypatch, ["好的"], [])
+    asked = []
+    monkeypatch.setattr(gateway, "earlier_turn", lambda *a: asked.append(a))
+    for _ in range(2):
+        client.post("/api/v1/chat", json={"text": "你好"}, headers=auth.headers_for(world["resident"]))
+    assert len(sent) == 2 and asked == []
+
+
+def test_a_turn_is_marked_answered_once_the_bot_answered(app, make, db, monkeypatch, redis):
+    world = make.world()
+    db.session.commit()
+    _rasa(monkeypatch, ["好的"], [])
+    with app.test_request_context():
+        services.handle_message(world["resident"].id, "你好", client_id="msg-mark-1")
+    assert redis.client.get(f"chat:turn:{world['resident'].id}:chat:msg-mark-1") == "0"
+
+
+def test_a_retried_answer_the_bot_took_is_not_asked_back_once_the_bot_stopped_asking(client, make, auth, monkeypatch):
+    """"对" went to the bot (it was asking); the web node died before answering, and by the client's
+    retry the bot asks nothing any more: the retry gets the bot's answer from the tracker, not
+    the backend's "what do you mean?"."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    asking = [{"event": "bot", "text": "没错的话回复“对”，我马上提交："}]
+    sent = _rasa(monkeypatch, ["已提交，工单号 SQ-1。"], asking)
+    body = {"text": "对", "client_id": "msg-confirm-1"}
+    first = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert first["replies"] == ["已提交，工单号 SQ-1。"] and len(sent) == 1
+    logged = asking + [{"event": "user", "text": "对", "metadata": {"idempotency_key": "chat:msg-confirm-1"}},
+                       {"event": "bot", "text": "已提交，工单号 SQ-1。"}, {"event": "action", "name": "action_listen"}]
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": logged})
+    again = client.post("/api/v1/chat", json=body, headers=headers).json
+    assert again["replies"] == ["已提交，工单号 SQ-1。"] and again["bot"] == "ok" and len(sent) == 1
+    # a new "对" when the bot asks nothing is asked back, as before
+    other = client.post("/api/v1/chat", json={**body, "client_id": "msg-confirm-2"}, headers=headers).json
+    assert other["bot"] == "skipped" and len(sent) == 1
