@@ -10,7 +10,7 @@ from flask import current_app, render_template
 from .. import clock
 from ..accounts.actors import Actor
 from ..accounts.models import Resident
-from ..errors import NotFound
+from ..errors import DomainError, NotFound, ValidationFailed
 from ..extensions import db, redis
 from ..grids.routing import place
 from ..orders import emergencies, meaningless, services as orders
@@ -63,11 +63,25 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
         if not exc.may_be_running:  # refused or failed (a 503, no connection): a retry sends it again
             _forget(resident_id, key)
         # A slow bot may have made the order before we stopped waiting: the key finds it.
-        return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
+        try:
+            return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
+        except ValidationFailed:
+            if not exc.may_be_running:
+                raise
+            # An "对" or "3分" cannot stand as an order, and the bot may yet take it: the client
+            # asks again (same key) and meets the bot's answer in the tracker, or resends the turn
+            # once the first attempt is long over.
+            raise TurnInProgress("您刚才的消息还在处理中，请稍后再试") from None
     if not answer.replies:
         return _store_as_order(resident_id, text, channel, "unclassified", key)
     return {"replies": answer.replies, "buttons": answer.buttons, "order_number": answer.order_number,
             "joined": answer.joined, "bot": "ok"}
+
+
+class TurnInProgress(DomainError):
+    """A retried turn the bot may still be taking, whose text the fallback cannot store as an order."""
+    status = 503
+    code = "turn_in_progress"
 
 
 # A turn sent to the bot is marked in Redis under its key: the time it was sent, 0 once answered.

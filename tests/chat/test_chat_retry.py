@@ -134,3 +134,23 @@ def test_a_retried_answer_the_bot_took_is_not_asked_back_once_the_bot_stopped_as
     # a new "对" when the bot asks nothing is asked back, as before
     other = client.post("/api/v1/chat", json={**body, "client_id": "msg-confirm-2"}, headers=headers).json
     assert other["bot"] == "skipped" and len(sent) == 1
+
+
+def test_a_retried_short_answer_the_bot_may_still_be_taking_is_asked_again_not_refused(
+        client, make, auth, monkeypatch, redis):
+    """The n=300 drill's given-up turn: an "对" retried while its first attempt may still be in the
+    bot cannot be stored as an order; the answer is a 503 the client retries (in Chinese), not a
+    422 that tells it the message itself was wrong, and the turn is still not sent twice."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    sent = _rasa(monkeypatch, ["好的，已为您登记。"], [])
+    patience = client.application.config["BOT_TIMEOUT_SECONDS"] + 1
+    mark = f"chat:turn:{world['resident'].id}:chat:msg-yes-1"
+    redis.client.set(mark, time.time() - 2 * patience)
+    monkeypatch.setattr(services, "_bot_awaits", lambda resident_id: True)
+    busy = client.post("/api/v1/chat", json={"text": "对", "client_id": "msg-yes-1"}, headers=headers)
+    assert busy.status_code == 503 and busy.json["error"]["code"] == "turn_in_progress", busy.json
+    assert "稍后" in busy.json["error"]["message"] and sent == []
+    redis.client.set(mark, time.time() - 4 * patience)  # long over and never logged: sent now, once
+    again = client.post("/api/v1/chat", json={"text": "对", "client_id": "msg-yes-1"}, headers=headers)
+    assert again.status_code == 200 and again.json["replies"] == ["好的，已为您登记。"] and len(sent) == 1
