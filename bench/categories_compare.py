@@ -46,7 +46,7 @@ from backend.categories import evaluate, model as M, real, training  # noqa: E40
 from backend.categories.taxonomy import DATA_DIR  # noqa: E402
 
 SLOW = {"today_real", "tfidf_lr"}
-ALL = ["today", "today_real", "tfidf_svm", "tfidf_lr", "fasttext", "hashed_svm", "blend", "two_part"]
+ALL = ["today", "today_real", "tfidf_svm", "tfidf_lr", "fasttext", "hashed_svm", "blend", "two_part", "two_part_nb"]
 TIMING_TEXTS = 300
 
 
@@ -97,20 +97,24 @@ class Hashed:
 class TwoPart:
     """hashed_svm's features and 15-way layer, and a 7-way layer over the real data's top levels."""
 
-    def __init__(self, base: Hashed):
-        self.base, self.classes = base, base.classes
+    def __init__(self, base: Hashed, nb_beta: float = 0.0):
+        self.base, self.classes, self.nb_beta = base, base.classes, nb_beta
 
     def fit(self, texts, y, weights):
         b = self.base
         real_top = sorted({c for c, w in zip(y, weights) if w == 1.0 and c != M.NONE})
         sel = [i for i, c in enumerate(y) if c in real_top]
         X = M._matrix([b.train_vecs[i] for i in sel], b.buckets, b.idf)
-        from sklearn.svm import LinearSVC
-        m = LinearSVC(C=M.C_REAL, class_weight="balanced", random_state=0).fit(X, [y[i] for i in sel])
-        self.real_classes = list(m.classes_)
+        if self.nb_beta:
+            layer = M._fit_nbsvm(X, [y[i] for i in sel], lambda m: None, "l1r", M.C_REAL, self.nb_beta)
+            self.real_classes, self.W, self.b = layer.classes, layer.W, layer.b
+        else:
+            from sklearn.svm import LinearSVC
+            m = LinearSVC(C=M.C_REAL, class_weight="balanced", random_state=0).fit(X, [y[i] for i in sel])
+            self.real_classes = list(m.classes_)
+            self.W = np.ascontiguousarray(m.coef_.T.astype(np.float16))
+            self.b = m.intercept_.astype(np.float32)
         self.cols = np.array([self.classes.index(c) for c in self.real_classes])
-        self.W = np.ascontiguousarray(m.coef_.T.astype(np.float16))
-        self.b = m.intercept_.astype(np.float32)
         return self
 
     def _combine(self, P, Zr):
@@ -268,6 +272,9 @@ def build(name, tok, train_rows, cache):
     if name == "two_part":
         base = cache.get("hashed_svm") or Hashed(tok, True, "svm", M.C_REG1).fit(t, y, w)
         return TwoPart(base).fit(t, y, w)
+    if name == "two_part_nb":
+        base = cache.get("hashed_svm") or Hashed(tok, True, "svm", M.C_REG1).fit(t, y, w)
+        return TwoPart(base, M.NB_BETA).fit(t, y, w)
     raise ValueError(name)
 
 

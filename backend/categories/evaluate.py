@@ -29,10 +29,11 @@ from .taxonomy import DATA_DIR, SEP
 REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO / "bot" / "reports"
 EVAL_DIR = DATA_DIR / "eval"
-# Accepted figures (issue 25's second pass, level 1 in two parts: 89.0 / 90.5 / 90.5 / 93.8 / 88.7 / 87.3 %)
-# minus about a point: make test fails below these (top-level accuracy). written_other8: no lower than
-# the first pass's 86.7 % (before issue 25: 85.9 %).
-GATES = {"real_titles": 0.88, "real_full": 0.895, "board_titles": 0.895, "board_full": 0.93, "chat": 0.875,
+# Accepted figures (issue 25's third pass, level 1's second part an SVM + NBSVM mean: 89.2 / 90.9 / 90.5 /
+# 93.5 / 88.5 / 87.3 %) minus about half a point for the real fold, as before for the written sets: make
+# test fails below these (top-level accuracy). written_other8: no lower than the first pass's 86.7 %
+# (before issue 25: 85.9 %).
+GATES = {"real_titles": 0.885, "real_full": 0.905, "board_titles": 0.895, "board_full": 0.93, "chat": 0.875,
          "written_other8": 0.867}
 TARGETS = {"real_titles": 0.90, "real_full": 0.92, "board_titles": 0.85, "board_full": 0.88, "chat": 0.88,
            "written_other8": 0.859}
@@ -139,7 +140,8 @@ MODEL_NAMES = {"today": "today's model: hashed char 1–3 + words, logistic regr
                "fasttext": "fastText (words, word bigrams, char 1–3 subwords)",
                "hashed_svm": "first pass (one 15-way linear SVM for level 1), on today's data: hashed char 1–3 + words with IDF, real + written",
                "blend": "blend: first pass + fastText (mean of probabilities)",
-               "two_part": "**shipped**: the first pass's 15-way layer deciding 7 or other, a second linear SVM over the 7 real top levels (C 1) which one (fit: the second layer's)"}
+               "two_part": "second pass: the first pass's 15-way layer deciding 7 or other, a second linear SVM over the 7 real top levels (C 1) which one (fit: the second layer's)",
+               "two_part_nb": "**shipped** (third pass): the second pass with its second layer the mean of a linear SVM's and an NBSVM's margins (fit: the second layer's)"}
 
 
 def _compare(c: dict) -> List[str]:
@@ -159,14 +161,16 @@ def _compare(c: dict) -> List[str]:
         cost = m.get("cost", {})
         L.append(f"| {MODEL_NAMES.get(name, name)} | " + " | ".join(cells) +
                  f" | {cost.get('fit_s', '–')} s | {cost.get('single_call_ms', '–')} ms | {cost.get('model_mb', '–')} MB |")
-    shipped = c["models"].get("two_part") or c["models"].get("hashed_svm")
-    first = c["models"].get("hashed_svm") if "two_part" in c["models"] else None
+    shipped = c["models"].get("two_part_nb") or c["models"].get("two_part") or c["models"].get("hashed_svm")
+    first = (c["models"].get("two_part") if "two_part_nb" in c["models"]
+             else c["models"].get("hashed_svm") if "two_part" in c["models"] else None)
     if shipped:
         real_sets = [s for s in ("real_titles", "real_full") if s in shipped["sets"]]
         classes = sorted({k for s in real_sets for k in shipped["sets"][s]["per_class"]})
         heads = [NAMES[s].replace("real messages (frozen fold)", "real folds") for s in real_sets]
         if first:
-            L += ["", "Shipped candidate per class on the real folds (accuracy, first pass → shipped):", "",
+            L += ["", "Shipped candidate per class on the real folds (accuracy, "
+                  f"{'second pass' if 'two_part_nb' in c['models'] else 'first pass'} → shipped):", "",
                   "| top level | " + " | ".join(heads) + " |", "|---" * (len(real_sets) + 1) + "|"]
             L += [f"| {k} | " + " | ".join(f"{_pct(first['sets'][s]['per_class'].get(k))} → "
                                            f"{_pct(shipped['sets'][s]['per_class'].get(k))}" for s in real_sets) + " |"
