@@ -245,60 +245,94 @@ class _Statements:
                               cursor.mogrify(statement, parameters).decode()))
 
 
-def measure(url: str, size: int, repeat: int, explain: int, label: str) -> dict:
+def _world(stack, url: str, size: int, redis_url: str) -> dict:
+    """An app on one size's database, its registry, sysadmin and a number to search for."""
     from sqlalchemy import text
-    from backend import clock
     from backend.extensions import db
-    from .servers import redis_server
     found = bench_scale._recorded(url, size, size)
     if not found:
         raise SystemExit(f"no district of {size:,} in {url.rsplit('/', 1)[1]}: run `generate` first")
     reg = found["registry"]
-    out = {"size": size, "label": label, "repeat": repeat, "load_before": _load(), "pages": {}, "at": datetime.now().isoformat()}
-    with redis_server() as redis_url, bench_scale._app(url, redis_url) as app:
-        app.config["PUBLIC_CACHE_SECONDS"] = 0
-        admin = _sysadmin(app)
-        clock.travel(datetime.fromisoformat(reg["as_of"]) - clock.now())
+    app = stack.enter_context(bench_scale._app(url, redis_url))
+    app.config["PUBLIC_CACHE_SECONDS"] = 0
+    admin = _sysadmin(app)
+    info = {"size": size, "database": url.rsplit("/", 1)[1]}
+    with app.app_context():
+        from backend.dispatch import queues
+        queues.rebuild()
+        info["orders"] = db.session.execute(text("SELECT count(*) FROM orders")).scalar()
+        info["events"] = db.session.execute(text("SELECT count(*) FROM order_events")).scalar()
+        info["partitioned"] = db.session.execute(text(
+            "SELECT relkind = 'p' FROM pg_class WHERE oid = 'orders'::regclass")).scalar()
+        info["jit"] = db.session.execute(text("SHOW jit")).scalar()
+        # A number of the street's, from this month: the desk's search by number.
+        street = db.session.execute(text("SELECT street_id FROM staff WHERE id = :i"), {"i": reg["street_admin"]}).scalar()
+        number = db.session.execute(text("SELECT number FROM orders WHERE street_id = :s AND id <= :n "
+                                         "ORDER BY id DESC LIMIT 1 OFFSET 500"), {"s": street, "n": BASE}).scalar()
+        db.session.remove()
+        spy = _Statements(db.engine)
+    log(f"{info['database']}: {info['orders']:,} orders, {info['events']:,} events, partitioned {info['partitioned']}, "
+        f"jit {info['jit']}, load {_load()}")
+    return {"app": app, "reg": reg, "info": info, "pages": pages(app, reg, admin, number), "spy": spy}
+
+
+def measure(url: str, sizes: list[int], repeat: int, explain: int, label: str) -> dict:
+    """Every page at every size, the sizes interleaved call by call (1M, 10M, 1M, 10M …) so the
+    machine's load, which other sessions change by the minute, weighs on both alike."""
+    from contextlib import ExitStack
+    from sqlalchemy import text
+    from backend import clock
+    from backend.extensions import db
+    from .servers import redis_server
+    out = {"label": label, "repeat": repeat, "load_before": _load(), "at": datetime.now().isoformat(), "sizes": {}}
+    # At the district's own now (the replicas share the first district's times).
+    as_of = (bench_scale._recorded(bench_scale.stage_url(url, sizes[0]), sizes[0], sizes[0]) or {}).get("registry", {})
+    with ExitStack() as stack:
+        if as_of:
+            clock.travel(datetime.fromisoformat(as_of["as_of"]) - clock.now())
         try:
-            with app.app_context():
-                from backend.dispatch import queues
-                queues.rebuild()
-                out["orders"] = db.session.execute(text("SELECT count(*) FROM orders")).scalar()
-                out["events"] = db.session.execute(text("SELECT count(*) FROM order_events")).scalar()
-                out["partitioned"] = db.session.execute(text(
-                    "SELECT relkind = 'p' FROM pg_class WHERE oid = 'orders'::regclass")).scalar()
-                # A number of the street's, from this month: the desk's search by number.
-                number = db.session.execute(text(
-                    "SELECT number FROM orders WHERE street_id = :s AND id <= :n ORDER BY id DESC LIMIT 1 OFFSET 500"),
-                    {"s": db.session.execute(text("SELECT street_id FROM staff WHERE id = :i"),
-                                             {"i": reg["street_admin"]}).scalar(), "n": BASE}).scalar()
-                db.session.remove()
-                log(f"{url.rsplit('/', 1)[1]}: {out['orders']:,} orders, {out['events']:,} events, "
-                    f"partitioned {out['partitioned']}, load {_load()}")
-                spy = _Statements(db.engine)
-                for name, fn in pages(app, reg, admin, number).items():
-                    fn()  # warm-up
-                    times = []
-                    for _ in range(repeat):
-                        t0 = time.perf_counter()
-                        fn()
-                        times.append((time.perf_counter() - t0) * 1000)
-                    spy.seen, spy.on = [], True
-                    fn()
-                    spy.on = False
+            worlds = {}
+            for size in sizes:  # a Redis each: each database's queues rebuilt in its own
+                redis_url = stack.enter_context(redis_server())
+                worlds[size] = _world(stack, bench_scale.stage_url(url, size), size, redis_url)
+            results = {size: {} for size in sizes}
+            for name in worlds[sizes[0]]["pages"]:
+                times = {size: [] for size in sizes}
+                for round_ in range(repeat + 1):
+                    for size, w in worlds.items():
+                        with w["app"].app_context():
+                            t0 = time.perf_counter()
+                            w["pages"][name]()
+                            if round_:  # the first round warms up
+                                times[size].append((time.perf_counter() - t0) * 1000)
+                line = [f"  {name:<36}"]
+                for size, w in worlds.items():
+                    with w["app"].app_context():
+                        spy = w["spy"]
+                        spy.seen, spy.on = [], True
+                        w["pages"][name]()
+                        spy.on = False
                     slowest = max(spy.seen, default=(0.0, ""))
-                    out["pages"][name] = {"median_ms": statistics.median(times), "min_ms": min(times),
-                                          "max_ms": max(times), "statements": len(spy.seen),
-                                          "slowest_ms": slowest[0], "slowest_sql": slowest[1], "load": _load()}
-                    log(f"  {name:<36} median {out['pages'][name]['median_ms']:9.1f} ms  (min {min(times):8.1f}, "
-                        f"{len(spy.seen)} statements, slowest {slowest[0]:7.1f} ms)  load {_load()}")
-                if explain:
-                    out["explain"] = {}
-                    for name, page in sorted(out["pages"].items(), key=lambda kv: -kv[1]["median_ms"])[:explain]:
+                    results[size][name] = {"median_ms": statistics.median(times[size]), "min_ms": min(times[size]),
+                                           "max_ms": max(times[size]), "statements": len(spy.seen),
+                                           "slowest_ms": slowest[0], "slowest_sql": slowest[1]}
+                    line.append(f"{size // 1_000_000}M {results[size][name]['median_ms']:8.1f} ms (slowest stmt "
+                                f"{slowest[0]:6.1f})")
+                ratio = results[sizes[-1]][name]["median_ms"] / results[sizes[0]][name]["median_ms"]
+                log("  ".join(line) + f"  ×{ratio:.2f}  load {_load()}")
+                for size in sizes:
+                    results[size][name]["load"] = _load()
+            for size, w in worlds.items():
+                out["sizes"][size] = {**w["info"], "pages": results[size]}
+            if explain:
+                size = sizes[-1]
+                w = worlds[size]
+                out["explain"] = {}
+                with w["app"].app_context():
+                    for name, page in sorted(results[size].items(), key=lambda kv: -kv[1]["median_ms"])[:explain]:
                         with db.engine.connect() as conn:
                             plan = conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + page["slowest_sql"])).scalars().all()
-                        out["explain"][name] = {"sql": page["slowest_sql"], "plan": plan}
-                        db.session.remove()
+                        out["explain"][name] = {"size": size, "sql": page["slowest_sql"], "plan": plan}
         finally:
             clock.reset()
     out["load_after"] = _load()
@@ -332,8 +366,9 @@ def partition(url: str) -> dict:
             raise SystemExit("orders is the partitioned copy now: `layout flat` first")
         conn.execute(text("SET maintenance_work_mem = '1GB'"))
         conn.execute(text("SET work_mem = '256MB'"))
-        lo, hi = conn.execute(text("SELECT date_trunc('month', min(created_at) AT TIME ZONE 'UTC'), "
-                                   "date_trunc('month', max(created_at) AT TIME ZONE 'UTC') FROM order_events")).one()
+        # created_at is a UTC `timestamp` (without time zone): months of UTC.
+        lo, hi = conn.execute(text("SELECT date_trunc('month', min(created_at)), date_trunc('month', max(created_at)) "
+                                   "FROM order_events")).one()
         months = []
         m = lo
         while m <= hi:
@@ -346,7 +381,7 @@ def partition(url: str) -> dict:
             for start in months:
                 end = datetime(start.year + start.month // 12, start.month % 12 + 1, 1)
                 conn.execute(text(f"CREATE TABLE {part}_{start:%Y%m} PARTITION OF {part} FOR VALUES FROM "
-                                  f"('{start:%Y-%m-%d} 00:00+00') TO ('{end:%Y-%m-%d} 00:00+00')"))
+                                  f"('{start:%Y-%m-%d}') TO ('{end:%Y-%m-%d}')"))
             conn.execute(text(f"CREATE TABLE {part}_default PARTITION OF {part} DEFAULT"))
             t0 = time.perf_counter()
             log(f"  copying {table} into {len(months)} monthly partitions …", end="")
@@ -467,6 +502,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--explain", type=int, default=0)
     parser.add_argument("--label", default="")
+    parser.add_argument("--no-jit", action="store_true", help="measure with PostgreSQL's JIT off (PGOPTIONS)")
     args = parser.parse_args(argv)
     url = _url()
     import logging
@@ -476,11 +512,12 @@ def main(argv=None) -> int:
     if args.command == "generate":
         generate(url)
     elif args.command == "measure":
-        for size in args.size or (BASE, BIG):
-            result = measure(bench_scale.stage_url(url, size), size, args.repeat, args.explain, args.label)
-            path = RESULTS / f"scale10-{stamp}-{size}{'-' + args.label if args.label else ''}.json"
-            path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
-            log(f"  → {path}")
+        if args.no_jit:  # libpq passes it to every connection the app opens
+            os.environ["PGOPTIONS"] = (os.environ.get("PGOPTIONS", "") + " -c jit=off").strip()
+        result = measure(url, args.size or [BASE, BIG], args.repeat, args.explain, args.label)
+        path = RESULTS / f"scale10-{stamp}-measure{'-' + args.label if args.label else ''}.json"
+        path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+        log(f"  → {path}")
     elif args.command == "partition":
         (RESULTS / f"scale10-{stamp}-partition.json").write_text(json.dumps(partition(url), ensure_ascii=False, indent=1))
     elif args.command == "layout":
