@@ -1156,21 +1156,22 @@ keep is a 503 (`bot/secure_channel.py`), stored as an order by the backend's fal
 from the tracker instead of being sent to the bot twice. Three runs of that size since: 0 lost, 0 twice, 0 out of
 order; in two of them one confirmation turn ("对") met a `LockError` (its lock ticket gone while it waited —
 Rasa 3.6's Redis lock store reads, changes and writes a conversation's tickets without a transaction), was
-answered without a reply (a 503 since the channel fix), the fallback refused to store "对" as an order (422 `meaningless`), and the client's retry with the
-same `client_id` was taken by the bot.
+answered without a reply (a 503 since the channel fix), and the client's retry with the same `client_id` was taken
+by the bot. The fallback cannot store "对" as an order: it answered 422 `meaningless`, which once (an n=300 run)
+kept one turn refused until the client gave up; an answer to the bot's question that the bot refused is now a 503
+`bot_busy` and a retry of a turn the bot may still be taking a 503 `turn_in_progress`, both sent again.
 {_chat_gave_up(r)}"""
 
 
 def _chat_gave_up(r: dict) -> str:
-    given = r["http"].get("chat", {}).get("gave_up", 0)
+    chat = r["http"].get("chat", {})
+    given = chat.get("gave_up", 0)
     if not given:
         return ""
-    return (f"\n**{given} chat turn(s) given up** by the drill's client after 150 s of retries, answered 422 `meaningless` "
-            f"each time: a short answer to the bot (\"对\", \"没有\"…; inferred from the 422, the turn's text is not in the JSON) whose first attempt timed out (the bot's action waits for a web thread "
-            f"while chat turns hold them, just after a web node's death), so its retries are not sent to the bot again "
-            f"while it may still be in it (docs/architecture.md, \"Rasa: 2 replicas\"), and the fallback will not store "
-            f"such a text as an order. Nothing was stored twice and no turn the client was told was taken is missing; the "
-            f"client was never told this one was. Not fixed yet.\n")
+    refusals = ", ".join(f"{k}: {v}" for k, v in sorted(chat.get("refusals", {}).items())) or "none"
+    return (f"\n**{given} chat turn(s) given up** by the drill's client after 150 s of retries (the chat stream's "
+            f"refusals: {refusals}). Nothing was stored twice and no turn the client was told was taken is missing; "
+            f"the client was never told this one was.\n")
 
 
 def write_benchmarks(result: dict, calm: dict | None = None) -> None:

@@ -65,13 +65,17 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
         # A slow bot may have made the order before we stopped waiting: the key finds it.
         try:
             return _store_as_order(resident_id, text, channel, "bot_unavailable", key)
-        except ValidationFailed:
-            if not exc.may_be_running:
-                raise
-            # An "对" or "3分" cannot stand as an order, and the bot may yet take it: the client
-            # asks again (same key) and meets the bot's answer in the tracker, or resends the turn
-            # once the first attempt is long over.
-            raise TurnInProgress("您刚才的消息还在处理中，请稍后再试") from None
+        except ValidationFailed as refused:
+            if exc.may_be_running:
+                # An "对" or "3分" cannot stand as an order, and the bot may yet take it: the client
+                # asks again (same key) and meets the bot's answer in the tracker, or resends the
+                # turn once the first attempt is long over.
+                raise TurnInProgress("您刚才的消息还在处理中，请稍后再试") from None
+            if refused.code == "meaningless":
+                # Only an answer to the bot's own question gets here (else it was asked back above):
+                # the answer is not wrong, the bot could not take it now.
+                raise BotBusy("小助手暂时没能收到您的回复，请稍后再发一次") from None
+            raise
     if not answer.replies:
         return _store_as_order(resident_id, text, channel, "unclassified", key)
     return {"replies": answer.replies, "buttons": answer.buttons, "order_number": answer.order_number,
@@ -82,6 +86,12 @@ class TurnInProgress(DomainError):
     """A retried turn the bot may still be taking, whose text the fallback cannot store as an order."""
     status = 503
     code = "turn_in_progress"
+
+
+class BotBusy(DomainError):
+    """An answer to the bot's question the bot refused just now, which cannot stand as an order."""
+    status = 503
+    code = "bot_busy"
 
 
 # A turn sent to the bot is marked in Redis under its key: the time it was sent, 0 once answered.

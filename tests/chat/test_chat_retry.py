@@ -154,3 +154,27 @@ def test_a_retried_short_answer_the_bot_may_still_be_taking_is_asked_again_not_r
     redis.client.set(mark, time.time() - 4 * patience)  # long over and never logged: sent now, once
     again = client.post("/api/v1/chat", json={"text": "对", "client_id": "msg-yes-1"}, headers=headers)
     assert again.status_code == 200 and again.json["replies"] == ["好的，已为您登记。"] and len(sent) == 1
+
+
+def test_an_answer_to_the_bot_it_refused_just_now_is_a_503_to_send_again_not_a_422(client, make, auth, monkeypatch,
+                                                                                   redis):
+    """The bot asked 「对吗？」 and refused the resident's 对 (a 503: a lock or the tracker failed):
+    the fallback cannot make an order of 对, and the resident's answer was not wrong — 503 bot_busy,
+    which the client sends again, and the next attempt goes to the bot."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    calls = []
+
+    def refused_then_answered(path, payload):
+        calls.append(payload)
+        if len(calls) == 1:
+            raise gateway.BotUnavailable("HTTPError: 503")
+        return [{"text": "好的，已为您登记。"}]
+    monkeypatch.setattr(gateway, "_post", refused_then_answered)
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": []})
+    monkeypatch.setattr(services, "_bot_awaits", lambda resident_id: True)
+    body = {"text": "对", "client_id": "msg-yes-2"}
+    busy = client.post("/api/v1/chat", json=body, headers=headers)
+    assert busy.status_code == 503 and busy.json["error"]["code"] == "bot_busy", busy.json
+    again = client.post("/api/v1/chat", json=body, headers=headers)
+    assert again.status_code == 200 and again.json["replies"] == ["好的，已为您登记。"] and len(calls) == 2
