@@ -89,6 +89,10 @@ def _accept(message: dict, checked) -> None:
     # Counted per openid only now: the push is signed, so nobody can use another's budget up.
     ratelimits.check("RATE_LIMIT_WECHAT", "wechat-openid", str(message["FromUserName"]))
     # Stored once; the bot turn's job and the dedupe mark queued together after the commit.
-    inbound_id = services.accept_push(message, checked, job=(jobs.process_inbound, "wechat-inbound-"))
+    inbound_id = services.accept_push(message, checked, enqueue=_queue_turn)
     if inbound_id is None:
         log.info("duplicate push %s acknowledged", inbound.msg_key(message))
+
+
+def _queue_turn(inbound_id: int, marks: dict | None) -> None:
+    jobs.enqueue(jobs.process_inbound, inbound_id, job_id=f"wechat-inbound-{inbound_id}", marks=marks)

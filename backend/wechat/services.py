@@ -193,13 +193,14 @@ def forget_nonce(key: str | None) -> None:
     _forget(key)
 
 
-def accept_push(message: dict, checked: Checked | None = None, job=None) -> int | None:
+def accept_push(message: dict, checked: Checked | None = None, enqueue=None) -> int | None:
     """Store a push once. Returns the new row's id, or None for a duplicate.
 
     Redis SET NX answers WeChat's retries without touching the database; the unique msg_key
     decides when Redis is down or lost the key. `checked`: what `check_push` already asked Redis
-    (the mark is not asked again). `job`: (function, job id prefix) of the RQ job to queue for the
-    new row, in the same MULTI/EXEC as the mark (one round trip for both; wechat.jobs.enqueue)."""
+    (the mark is not asked again). `enqueue(inbound_id, marks)`: queues the new row's job with the
+    marks in one MULTI/EXEC (one round trip for both; the caller's, so that this module does not
+    import the jobs that call it)."""
     key = msg_key(message)
     if checked is not None:
         if checked.marked:
@@ -233,12 +234,10 @@ def accept_push(message: dict, checked: Checked | None = None, job=None) -> int 
         db.session.rollback()
         raise
     ttl = current_app.config["WECHAT_DEDUPE_TTL"]
-    if job is not None:
-        from . import jobs
-        fn, prefix = job
+    if enqueue is not None:
         # The mark rides with the job: both or neither (Redis down: the row is the work item, the
         # sweep queues it, the database still dedupes).
-        jobs.enqueue(fn, inbound_id, job_id=f"{prefix}{inbound_id}", marks={redis_key: ttl} if redis_key else None)
+        enqueue(inbound_id, {redis_key: ttl} if redis_key else None)
     elif redis_key:
         try:
             redis.set(redis_key, "1", ex=ttl)
