@@ -776,11 +776,26 @@ def _tracker_keys(cluster: Cluster, sender: str) -> list[str]:
         try:
             r = requests.get(url, params={"token": cluster.rasa_token, "include_events": "ALL"}, timeout=30)
             r.raise_for_status()
-            return [(e.get("metadata") or {}).get("idempotency_key") or "" for e in r.json().get("events") or []
-                    if e.get("event") == "user"]
+            return _answered_keys(r.json().get("events") or [])
         except requests.RequestException:
             time.sleep(1)
     raise RuntimeError(f"no tracker for {sender}")
+
+
+def _answered_keys(events: list[dict]) -> list[str]:
+    """The keys of the user messages, in order; a copy the bot said nothing after that was sent
+    again under the same key (the backend resends an answer the bot took silently, its action
+    server killed in the action: a 503 bot_busy and the client's retry) counts once, as the resend."""
+    users = [(i, (e.get("metadata") or {}).get("idempotency_key") or "") for i, e in enumerate(events)
+             if e.get("event") == "user"]
+    keys = []
+    for n, (i, key) in enumerate(users):
+        end = users[n + 1][0] if n + 1 < len(users) else len(events)
+        silent = not any(e.get("event") == "bot" for e in events[i + 1:end])
+        if silent and key and any(k == key for _, k in users[n + 1:]):
+            continue
+        keys.append(key)
+    return keys
 
 
 def _reconcile_chat(cluster: Cluster, turns: list[dict], kills: list[dict]) -> dict:

@@ -77,7 +77,15 @@ def handle_message(resident_id: int, text: str, channel: str = "h5", *, client_i
                 raise BotBusy("小助手暂时没能收到您的回复，请稍后再发一次") from None
             raise
     if not answer.replies:
-        return _store_as_order(resident_id, text, channel, "unclassified", key)
+        try:
+            return _store_as_order(resident_id, text, channel, "unclassified", key)
+        except ValidationFailed as refused:
+            if refused.code != "meaningless":
+                raise
+            # The bot took an answer to its question and said nothing (an action server died in
+            # the action): the form still waits for it, so the client's retry sends it again.
+            _forget(resident_id, key)
+            raise BotBusy("小助手暂时没能收到您的回复，请稍后再发一次") from None
     return {"replies": answer.replies, "buttons": answer.buttons, "order_number": answer.order_number,
             "joined": answer.joined, "bot": "ok"}
 

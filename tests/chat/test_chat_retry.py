@@ -178,3 +178,38 @@ def test_an_answer_to_the_bot_it_refused_just_now_is_a_503_to_send_again_not_a_4
     assert busy.status_code == 503 and busy.json["error"]["code"] == "bot_busy", busy.json
     again = client.post("/api/v1/chat", json=body, headers=headers)
     assert again.status_code == 200 and again.json["replies"] == ["好的，已为您登记。"] and len(calls) == 2
+
+
+def test_an_answer_the_bot_took_silently_is_a_503_and_the_retry_sends_it_again(client, make, auth, monkeypatch,
+                                                                              redis):
+    """The drill's given-up 对: its action server died in the action, so the bot logged the answer
+    and said nothing; the fallback cannot make an order of 对. A 503 bot_busy, and the retry goes to
+    the bot again (the form still waits for it) instead of meeting the silent turn for ever."""
+    world = make.world()
+    headers = auth.headers_for(world["resident"])
+    calls = []
+
+    def silent_then_answered(path, payload):
+        calls.append(payload)
+        return [] if len(calls) == 1 else [{"text": "好的，已为您登记。"}]
+    monkeypatch.setattr(gateway, "_post", silent_then_answered)
+    silent = [{"event": "user", "text": "对", "metadata": {"idempotency_key": "chat:msg-yes-3"}},
+              {"event": "action", "name": "action_listen"}]
+    monkeypatch.setattr(gateway, "_tracker", lambda resident_id, events="APPLIED": {"events": silent})
+    monkeypatch.setattr(services, "_bot_awaits", lambda resident_id: True)
+    body = {"text": "对", "client_id": "msg-yes-3"}
+    busy = client.post("/api/v1/chat", json=body, headers=headers)
+    assert busy.status_code == 503 and busy.json["error"]["code"] == "bot_busy", busy.json
+    again = client.post("/api/v1/chat", json=body, headers=headers)
+    assert again.status_code == 200 and again.json["replies"] == ["好的，已为您登记。"] and len(calls) == 2
+
+
+def test_the_drill_counts_a_silent_copy_resent_under_its_key_once():
+    from bench.cluster import _answered_keys
+
+    def user(key):
+        return {"event": "user", "metadata": {"idempotency_key": key}}
+    bot = {"event": "bot", "text": "好"}
+    assert _answered_keys([user("a"), bot, user("b"), user("b"), bot]) == ["a", "b"]
+    assert _answered_keys([user("a"), bot, user("a"), bot]) == ["a", "a"]  # answered twice: twice
+    assert _answered_keys([user("a"), user("b"), bot]) == ["a", "b"]

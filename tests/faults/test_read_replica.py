@@ -39,6 +39,10 @@ def pair_app(streaming_pair, redis_url):
         PUBLIC_CACHE_SECONDS = 0
         ASSESSMENT_CACHE_SECONDS = 0
 
+    from backend.extensions import redis as app_redis
+    # One Redis client per process (FlaskRedis): a second app takes it over; the suite's app gets
+    # it back after this module, or its queue listings would read db 8 while RQ writes db 0.
+    suites_client = app_redis.client
     app = create_app(Config)
     with app.app_context():
         _fresh_schema(app)
@@ -54,6 +58,8 @@ def pair_app(streaming_pair, redis_url):
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose()
+    if suites_client is not None:
+        app_redis.client = suites_client
 
 
 def _on_standby(pair, sql: str):
