@@ -97,11 +97,16 @@ def test_the_same_signed_push_again_is_answered_once_not_refused(client, app, db
 
 def test_a_push_whose_node_died_before_the_commit_leaves_no_dedupe_mark(app, db, stub, monkeypatch):
     """The cluster drill's lost push: the Redis mark existed, the row did not, and the retry was
-    acknowledged as a duplicate. The mark is written only after the row is committed."""
+    acknowledged as a duplicate. The mark is written only after the row is committed — on the
+    callback's own path (check_push, then accept_push queueing the job with the mark)."""
     from backend.extensions import redis
-    from backend.wechat import services
+    from backend.wechat import push, services
     message = {"MsgId": "777", "FromUserName": "o-1", "MsgType": "text", "Content": "灯坏了",
                "CreateTime": "1764590000", "ToUserName": "gh_redmailbox"}
+
+    def store(nonce):
+        checked = services.check_push(message, str(int(time.time())), nonce, b"<xml>777</xml>")
+        return services.accept_push(message, checked, enqueue=push._queue_turn)
 
     class Killed(BaseException):
         pass
@@ -110,12 +115,13 @@ def test_a_push_whose_node_died_before_the_commit_leaves_no_dedupe_mark(app, db,
         raise Killed()
     monkeypatch.setattr(db.session, "commit", die)
     with pytest.raises(Killed):
-        services.accept_push(message)
+        store("n-1")
     monkeypatch.undo()
     db.session.rollback()
     assert not redis.exists(services.DEDUPE_KEY.format(services.msg_key(message)))
-    assert services.accept_push(message) is not None
-    assert services.accept_push(message) is None  # now marked and stored: a retry is a duplicate
+    assert store("n-2") is not None
+    assert redis.exists(services.DEDUPE_KEY.format(services.msg_key(message)))
+    assert store("n-3") is None  # now marked and stored: a retry is a duplicate
     assert _count(db) == 1
 
 
