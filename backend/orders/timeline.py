@@ -20,10 +20,14 @@ def for_resident(events) -> list:
 
 def note_for_resident(event, viewer: int | None = None) -> str | None:
     """The step's words for the resident who sent it; a co-reporter (`viewer`: their id) reads
-    staff's words and their own, never another resident's comment or withdrawal note."""
+    staff's words and their own, never another resident's comment or withdrawal note, nor a staff
+    reply (回复居民): it goes to the reporter alone and names them ({居民称呼}), so a co-reporter sees
+    only that staff replied."""
     if event.action not in NOTES_FOR_RESIDENT:
         return None
     if viewer is not None and event.actor_type in ("resident", "bot") and event.actor_id != viewer:
+        return None
+    if viewer is not None and event.action == "reply":
         return None
     return event.note
 

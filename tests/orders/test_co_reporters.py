@@ -3,6 +3,8 @@ and each co-reporter (merged in, or 附议) — is told of its claim, escalation
 sees it in their own list in their own view (the reporter's words masked, no photos of theirs), and
 rates it once per resolution: the order holds the least satisfied answer, and the first 不满意 from
 anyone reopens it, once, audited like the reporter's own."""
+import json
+
 from sqlalchemy import select
 
 from backend.notifications.models import Notification
@@ -206,3 +208,24 @@ def test_what_a_co_reporter_may_do_route_by_route(client, auth, make, db, redis,
         else:
             assert answer.status_code == expect, (when, method, path, answer.status_code, text[:300])
             assert changed == (method == "POST" and expect == 200), (when, method, path)
+
+
+def test_a_reply_to_the_reporter_is_not_read_by_a_co_reporter(client, auth, make, db, redis, city):
+    """A reply names the reporter ({居民称呼}) and answers their words: a co-reporter's timeline (API and
+    H5) shows that staff replied, not the words, so the reporter's name never reaches them."""
+    from backend.accounts import sessions
+    original, (co,), worker = _merged(client, auth, make, city, n=1)
+    said = client.post(f"/api/v1/orders/{original.number}/reply", json={"text": "{居民称呼}您好，师傅明天上门"},
+                       headers=worker)
+    assert said.status_code == 200, said.get_json()
+    name = city["resident"].name
+    own = client.get(f"/api/v1/orders/{original.number}", headers=auth.headers_for(city["resident"])).get_json()
+    assert any(e["action"] == "reply" and e["note"] == f"{name}您好，师傅明天上门" for e in own["events"])
+    seen = client.get(f"/api/v1/orders/{original.number}", headers=auth.headers_for(co)).get_json()
+    assert [e["note"] for e in seen["events"] if e["action"] == "reply"] == [None]  # the step, not the words
+    assert name not in json.dumps(seen, ensure_ascii=False)
+    with client.session_transaction() as session:
+        session.clear()
+        sessions.sign_in(session, "resident", co)
+    page = client.get(f"/m/orders/{original.number}").get_data(as_text=True)
+    assert "回复居民" in page and "师傅明天上门" not in page and name not in page
