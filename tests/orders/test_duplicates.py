@@ -11,7 +11,10 @@ from backend.orders import duplicates
 from backend.orders.models import Order
 from tests.console.test_console import _login
 
-PAIRS = json.loads((Path(__file__).parents[1] / "fixtures" / "duplicate_pairs.json").read_text("utf-8"))["pairs"]
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+PAIRS = json.loads((FIXTURES / "duplicate_pairs.json").read_text("utf-8"))["pairs"]
+# Written after the rules and the threshold were chosen on PAIRS, and scored once: text alone decides.
+HELD_OUT = json.loads((FIXTURES / "duplicate_pairs_held_out.json").read_text("utf-8"))["pairs"]
 THRESHOLD = 0.3  # DUPLICATE_MIN_SCORE's default
 
 
@@ -19,9 +22,9 @@ def _side(text, grid, category):
     return SimpleNamespace(text=text, grid_id=grid, building_id=None, category=category)
 
 
-def quality(threshold=THRESHOLD):
+def quality(threshold=THRESHOLD, pairs=PAIRS):
     tp = fp = fn = 0
-    for p in PAIRS:
+    for p in pairs:
         a = _side(p["a"], 1, p["ca"])
         b = _side(p["b"], 1 if p["place"] == "same" else 2, p["cb"])
         said, _ = duplicates.is_duplicate(a, b, threshold)
@@ -36,6 +39,18 @@ def test_precision_and_recall_on_the_pair_set():
     precision, recall = quality()
     print(f"duplicate suggestion: precision {precision:.2f}, recall {recall:.2f} on {len(PAIRS)} pairs")
     assert precision >= 0.8 and recall >= 0.8
+
+
+def test_precision_and_recall_on_the_held_out_pairs():
+    """The figures on pairs the rule was not fitted to (the closing note and BENCHMARKS.md quote
+    them): much lower than on PAIRS — shared place words (南门, 学校门口, 车库) make look-alikes score,
+    and synonyms (煤气/燃气, 停水/没水, 护栏/栏杆) share no characters. A floor under what was measured
+    (0.56 / 0.56), so a change that makes it worse is seen; not a target."""
+    assert len(HELD_OUT) == 32 and all(p["place"] == "same" and p["ca"] == p["cb"] for p in HELD_OUT)
+    assert sum(p["duplicate"] for p in HELD_OUT) == 16
+    precision, recall = quality(pairs=HELD_OUT)
+    print(f"duplicate suggestion, held out: precision {precision:.2f}, recall {recall:.2f} on {len(HELD_OUT)} pairs")
+    assert precision >= 0.55 and recall >= 0.55
 
 
 def test_the_same_words_about_another_building_number_are_no_duplicate():
