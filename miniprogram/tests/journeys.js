@@ -166,6 +166,9 @@ async function report() {
   const done = page.instance.data.done
   assert.ok(h.text(h.find(page, '.done')).includes(done.number))
   assert.ok(h.text(h.find(page, '.done')).includes('已上传照片 1 张'))
+  // The category is the order's answer (the backend's classifier at intake), shown with it.
+  assert.ok(done.category, 'the backend classified it: ' + JSON.stringify(done))
+  assert.ok(h.text(h.find(page, '.done')).includes('类别：' + done.category), h.pageText(page))
   state.reported = done.number
   save()
 
