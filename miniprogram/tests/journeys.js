@@ -80,6 +80,22 @@ async function chat() {
   await h.until(() => h.find(detail, '.order-state'), 'the order')
   assert.strictEqual(h.text(h.find(detail, '.order-number')), number)
   assert.strictEqual(h.text(h.find(detail, '.order-state')), '待受理')
+
+  // 补充照片 is alice's first photo (she never opened 随手拍): WeChat asks the app for consent, the
+  // page shows the 隐私保护指引, and the photo goes only once she agrees.
+  require('../utils/privacy').listen()  // what app.js's onLaunch does
+  global.getCurrentPages = () => [detail.instance]
+  wx.__phone.media = [process.env.PHOTO]
+  h.tap(detail, '.add-photo')
+  await h.until(() => h.find(detail, '.privacy'), 'the privacy guide on the order page')
+  assert.ok(h.pageText(detail).includes('隐私保护指引'))
+  assert.strictEqual(wx.calls('uploadFile').length, 0, 'nothing sent before consent')
+  h.fire(detail, inner('.privacy', '#agree-privacy'), 'agreeprivacyauthorization', {})
+  await h.until(() => h.find(detail, '.order-photo'), 'the photo, sent after consent', 60000)
+  assert.ok(!h.find(detail, '.privacy'), 'the guide closed')
+  assert.strictEqual(wx.calls('uploadFile').length, 1)
+  assert.ok(h.text(h.find(detail, '.notice')).includes('照片已补充'))
+  global.getCurrentPages = () => []
   state.chatOrder = number
   save()
 }

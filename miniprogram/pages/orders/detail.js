@@ -3,7 +3,8 @@
 // comment; 不满意 reopens it), 补充照片 (attach). The backend decides; the page only shows.
 // Subscribe messages are one-time (one notice per 允许): the first 办结 notice used the one asked for
 // at the report, so a 不满意 asks again in its tap, or the reopened order's next 办结 would not reach
-// the resident.
+// the resident. 补充照片 may be a resident's first photo (an order made in the chat): WeChat then asks
+// for consent (onNeedPrivacyAuthorization, app.js) and this page shows the 隐私保护指引 for it.
 const api = require('../../utils/api')
 const ui = require('../../utils/ui')
 const { deadlineText } = require('../../utils/deadline')
@@ -18,7 +19,7 @@ Component({
   data: {
     large: false, loading: true, error: '', notice: '', busy: false,
     order: null, photos: [], steps: [], deadline: '', can: {},
-    satisfactions: SATISFACTIONS, rating: '', comment: '', askIds: [],
+    satisfactions: SATISFACTIONS, rating: '', comment: '', askIds: [], showPrivacy: false,
   },
   methods: {
     onLoad(query) {
@@ -108,6 +109,7 @@ Component({
         })
       })
     },
+    closeGuide() { this.setData({ showPrivacy: false }) },
     preview(e) {
       wx.previewImage({ urls: this.data.photos, current: e.currentTarget.dataset.src })
     },
