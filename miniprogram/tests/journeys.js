@@ -40,6 +40,8 @@ async function chat() {
   assert.strictEqual(signIns.length, 1)
   assert.ok(!h.pageText(page).includes('登录'), 'the resident never sees a login page')
   assert.ok(h.find(page, '[open-type=contact]'), 'the 客服 button (open-type="contact")')
+  await h.until(() => page.instance.data.askIds.length, 'the subscribe template ids from the backend')
+  const config = (await http('GET', '/api/v1/miniprogram/config', null, wx.getStorageSync('token'))).body
 
   // Logged out on another device: the token is dead, and the phone has no network for a moment.
   const out = await http('POST', '/api/v1/auth/logout', null, wx.getStorageSync('token'))
@@ -61,6 +63,15 @@ async function chat() {
   const chats = wx.calls('request').filter((c) => c.url.endsWith('/api/v1/chat'))
   assert.strictEqual(new Set(chats.map((c) => c.data.client_id)).size, 1, 'the retry was the same message')
 
+  // An order made in the chat: its card asks for the subscribe messages (none was asked at 发送).
+  assert.strictEqual(wx.calls('requestSubscribeMessage').length, 0)
+  h.tap(page, '.subscribe')
+  await h.until(() => h.find(page, '.subscribed'), 'the subscription asked for')
+  assert.deepStrictEqual(wx.calls('requestSubscribeMessage').map((c) => c.tmplIds), [config.ask_on_submit])
+  assert.ok(h.text(h.find(page, '.subscribed')).includes('已订阅'), h.pageText(page))
+  assert.ok(!h.find(page, '.subscribe'), 'asked once')
+  assert.strictEqual(wx.calls('navigateTo').length, 0, 'the button is not a tap on the card')
+
   h.tap(page, '.order-card')
   await h.until(() => wx.calls('navigateTo').length, 'the tap on the card: ' + JSON.stringify(wx.__calls.map((c) => c.name)))
   const nav = wx.calls('navigateTo').pop()
@@ -69,6 +80,22 @@ async function chat() {
   await h.until(() => h.find(detail, '.order-state'), 'the order')
   assert.strictEqual(h.text(h.find(detail, '.order-number')), number)
   assert.strictEqual(h.text(h.find(detail, '.order-state')), '待受理')
+
+  // 补充照片 is alice's first photo (she never opened 随手拍): WeChat asks the app for consent, the
+  // page shows the 隐私保护指引, and the photo goes only once she agrees.
+  require('../utils/privacy').listen()  // what app.js's onLaunch does
+  global.getCurrentPages = () => [detail.instance]
+  wx.__phone.media = [process.env.PHOTO]
+  h.tap(detail, '.add-photo')
+  await h.until(() => h.find(detail, '.privacy'), 'the privacy guide on the order page')
+  assert.ok(h.pageText(detail).includes('隐私保护指引'))
+  assert.strictEqual(wx.calls('uploadFile').length, 0, 'nothing sent before consent')
+  h.fire(detail, inner('.privacy', '#agree-privacy'), 'agreeprivacyauthorization', {})
+  await h.until(() => h.find(detail, '.order-photo'), 'the photo, sent after consent', 60000)
+  assert.ok(!h.find(detail, '.privacy'), 'the guide closed')
+  assert.strictEqual(wx.calls('uploadFile').length, 1)
+  assert.ok(h.text(h.find(detail, '.notice')).includes('照片已补充'))
+  global.getCurrentPages = () => []
   state.chatOrder = number
   save()
 }
@@ -155,6 +182,9 @@ async function report() {
   const done = page.instance.data.done
   assert.ok(h.text(h.find(page, '.done')).includes(done.number))
   assert.ok(h.text(h.find(page, '.done')).includes('已上传照片 1 张'))
+  // The category is the order's answer (the backend's classifier at intake), shown with it.
+  assert.ok(done.category, 'the backend classified it: ' + JSON.stringify(done))
+  assert.ok(h.text(h.find(page, '.done')).includes('类别：' + done.category), h.pageText(page))
   state.reported = done.number
   save()
 
@@ -182,12 +212,16 @@ async function report() {
   assert.ok(h.text(h.find(again, '.result')).includes('已重新固定窨井盖'))
   assert.ok(!h.find(again, '.withdraw'), 'nothing the backend did not allow')
   assert.deepStrictEqual(h.findAll(again, '.choice').map(h.text), ['满意', '基本满意', '不满意'])
+  await h.until(() => again.instance.data.askIds.length, 'the template ids on the rating form')
   h.tap(again, '.choice', 2)
   h.fire(again, '.rating-comment', 'input', { value: '晚上还是会响，没有固定牢' })
   await h.until(() => again.instance.data.rating === 'unsatisfied', 'the choice')
   h.tap(again, '.submit-rating')
   await h.until(() => h.text(h.find(again, '.order-state')) === '重新办理', 'the reopened order')
   assert.ok(h.text(h.find(again, '.notice')).includes('重新交给网格员'))
+  // One-time subscriptions: the 办结 notice used the report's; 不满意 asked again for the next one.
+  assert.deepStrictEqual(wx.calls('requestSubscribeMessage').map((c) => c.tmplIds),
+    [config.ask_on_submit, config.ask_on_submit])
   assert.ok(!h.find(again, '.rating'))
 
   // Withdraw another: a place from the map this time.
@@ -288,6 +322,7 @@ async function sameLamp() {
   h.tap(again, '.submit-rating')
   await h.until(() => h.text(h.find(again, '.order-state')) === '已评价', 'the rated order', 60000)
   assert.ok(!h.find(again, '.rating'), 'rated once')
+  assert.strictEqual(wx.calls('requestSubscribeMessage').length, 1, '满意 reopens nothing: no new subscription asked')
 }
 
 // --- 大字模式, and a network error shown with 重试 (never a blank page) ------------------------------

@@ -29,6 +29,19 @@ function createWx({ user }) {
     }
   }
   const headersOf = (res) => Object.fromEntries(res.headers.entries())
+  // app.json's __usePrivacyCheck__: a privacy API called before consent first goes to the app's
+  // onNeedPrivacyAuthorization listener (registered by app.js, here by a journey that says so) and
+  // runs once it resolves with agree; disagree fails the call. Consent is read from the app's own
+  // key, which the guide's 同意 button sets.
+  const needsConsent = (opts, again) => {
+    if (storage.get('privacyAgreed') || !wx.__privacyListener) return false
+    record('needPrivacyAuthorization', {})
+    wx.__privacyListener((answer) => {
+      if (answer && answer.event === 'agree') { storage.set('privacyAgreed', true); again() }
+      else finish(opts, false, { errMsg: 'privacy authorization denied' })
+    })
+    return true
+  }
 
   const wx = {
     __phone: phone,
@@ -84,12 +97,14 @@ function createWx({ user }) {
     },
     chooseMedia(opts) {
       record('chooseMedia', { count: opts.count, sourceType: opts.sourceType, sizeType: opts.sizeType })
+      if (needsConsent(opts, () => wx.chooseMedia(opts))) return
       const picked = phone.media.splice(0, opts.count)
       if (!picked.length) return finish(opts, false, { errMsg: 'chooseMedia:fail cancel' })
       finish(opts, true, { type: 'image', tempFiles: picked.map((p) => ({ tempFilePath: p, size: fs.statSync(p).size, fileType: 'image' })) })
     },
     chooseLocation(opts) {
       record('chooseLocation', {})
+      if (needsConsent(opts, () => wx.chooseLocation(opts))) return
       if (!phone.location) return finish(opts, false, { errMsg: 'chooseLocation:fail cancel' })
       finish(opts, true, Object.assign({ errMsg: 'chooseLocation:ok' }, phone.location))
     },

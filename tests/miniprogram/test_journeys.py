@@ -58,6 +58,7 @@ def test_sign_in_silently_and_chat_to_an_order_number(phones, db):
     assert order.resident.openid == "openid-mp-alice"  # the second sign-in (after the 401) is the same person
     assert order.channel == "miniprogram"  # the mini-program's chat says where it came from
     assert db.session.query(Order).count() == 1  # the retried message made one order
+    assert [a.url.startswith("/uploads/") for a in order.attachments] == [True]  # 补充照片, after consent
 
 
 def test_the_bots_quick_replies_are_buttons(phones, monkeypatch):

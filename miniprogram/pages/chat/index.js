@@ -1,7 +1,9 @@
 // The main page: the same conversation as the H5 page and 客服消息 (POST /api/v1/chat). Each message
 // carries its own client_id, so a retry after a network error is the same message — never a
-// second order. The bot's quick replies are buttons; an order number is a card to tap. The channel
-// is `miniprogram`: an order the conversation makes says it came from here.
+// second order. The bot's quick replies are buttons; an order number is a card to tap, with a
+// 接收办理进度通知 button: an order made in the chat was never a 随手拍 submit, so this tap is where
+// the subscribe messages are asked for (template ids from the backend). The channel is
+// `miniprogram`: an order the conversation makes says it came from here.
 const api = require('../../utils/api')
 const ui = require('../../utils/ui')
 
@@ -10,7 +12,7 @@ let seq = 0
 Component({
   data: {
     large: false, signingIn: true, error: '', sending: false, draft: '',
-    messages: [], buttons: [], offerHuman: false,
+    messages: [], buttons: [], offerHuman: false, askIds: [], subscribed: {},
   },
   methods: {
     async onLoad() {
@@ -28,7 +30,11 @@ Component({
         this.setData({ signingIn: false })
       } catch (err) {
         this.setData({ signingIn: false, error: ui.errorText(err) })
+        return
       }
+      try {  // the template ids for an order's card; without them the card offers no subscription
+        this.setData({ askIds: (await api.config()).ask_on_submit || [] })
+      } catch (err) { /* the chat goes on; the next sign-in tries again */ }
     },
     onInput(e) {
       this.setData({ draft: e.detail.value })
@@ -79,6 +85,16 @@ Component({
     push(message) {
       seq += 1
       this.setData({ messages: this.data.messages.concat([Object.assign({ id: seq, order: null }, message)]) })
+    },
+    // Still inside the tap: WeChat shows the subscribe dialog only now. Any answer goes on.
+    subscribe(e) {
+      const number = e.currentTarget.dataset.number
+      const ids = this.data.askIds
+      return ui.askSubscribe(ids).then((res) => {
+        const accepted = ids.some((id) => res && res[id] === 'accept')
+        const said = accepted ? '已订阅：接单、办结、回复时会通知您' : '没有订阅通知，可以在“我的诉求”里看进度'
+        this.setData({ subscribed: Object.assign({}, this.data.subscribed, { [number]: said }) })
+      })
     },
     openOrder(e) {
       wx.navigateTo({ url: '/pages/orders/detail?number=' + e.currentTarget.dataset.number })

@@ -1,6 +1,10 @@
 // One order: its text, place, deadlines, photos and the timeline residents may see, and exactly the
 // buttons its allowed_actions give — 撤回 (cancel), 评价 (rate: 满意 / 基本满意 / 不满意 with a
 // comment; 不满意 reopens it), 补充照片 (attach). The backend decides; the page only shows.
+// Subscribe messages are one-time (one notice per 允许): the first 办结 notice used the one asked for
+// at the report, so a 不满意 asks again in its tap, or the reopened order's next 办结 would not reach
+// the resident. 补充照片 may be a resident's first photo (an order made in the chat): WeChat then asks
+// for consent (onNeedPrivacyAuthorization, app.js) and this page shows the 隐私保护指引 for it.
 const api = require('../../utils/api')
 const ui = require('../../utils/ui')
 const { deadlineText } = require('../../utils/deadline')
@@ -15,7 +19,7 @@ Component({
   data: {
     large: false, loading: true, error: '', notice: '', busy: false,
     order: null, photos: [], steps: [], deadline: '', can: {},
-    satisfactions: SATISFACTIONS, rating: '', comment: '',
+    satisfactions: SATISFACTIONS, rating: '', comment: '', askIds: [], showPrivacy: false,
   },
   methods: {
     onLoad(query) {
@@ -32,6 +36,7 @@ Component({
       try {
         this.show(await api.get('/api/v1/orders/' + encodeURIComponent(this.number)))
         this.setData({ loading: false })
+        await this.loadAskIds()
         await this.loadPhotos()
       } catch (err) {
         this.setData({ loading: false, error: ui.errorText(err) })
@@ -46,6 +51,12 @@ Component({
         when: ui.when(e.created_at), note: e.note || '',
       })).reverse()
       this.setData({ order, can, steps, deadline: deadlineText(order) })
+    },
+    async loadAskIds() {
+      if (!this.data.can.rate || this.data.askIds.length) return
+      try {
+        this.setData({ askIds: (await api.config()).ask_on_submit || [] })
+      } catch (err) { /* rating still works; only the new subscription is not asked for */ }
     },
     async loadPhotos() {
       const ours = this.data.order.photos.filter((u) => u.indexOf('/uploads/') === 0)
@@ -72,8 +83,10 @@ Component({
     rate() {
       const body = { satisfaction: this.data.rating }
       if (this.data.comment.trim()) body.comment = this.data.comment.trim()
-      return this.act(() => api.post(`/api/v1/orders/${this.number}/rating`, body),
-        (o) => (o.state === 'reopened' ? '谢谢您的反馈，已重新交给网格员办理' : '谢谢您的评价'))
+      // Still inside the tap (WeChat shows the dialog only then); any answer goes on to the rating.
+      const asked = body.satisfaction === 'unsatisfied' ? ui.askSubscribe(this.data.askIds) : Promise.resolve()
+      return asked.then(() => this.act(() => api.post(`/api/v1/orders/${this.number}/rating`, body),
+        (o) => (o.state === 'reopened' ? '谢谢您的反馈，已重新交给网格员办理' : '谢谢您的评价')))
     },
     withdraw() {
       return new Promise((resolve) => {
@@ -96,6 +109,7 @@ Component({
         })
       })
     },
+    closeGuide() { this.setData({ showPrivacy: false }) },
     preview(e) {
       wx.previewImage({ urls: this.data.photos, current: e.currentTarget.dataset.src })
     },
