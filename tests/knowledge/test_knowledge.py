@@ -190,3 +190,31 @@ def test_the_bot_asks_for_the_resident_of_its_conversation(client, auth, make, p
     resident = client.post("/api/v1/bot/knowledge/answer", headers=auth.headers_for(places["res1"]),
                            json={"sender_id": auth.sender(places["res1"]), "text": "疫苗在哪里打"})
     assert resident.status_code == 403
+
+
+def test_another_processs_change_is_answered_within_the_refresh_interval(app, db, make, places, monkeypatch,
+                                                                         request):
+    """Issue 23: a new entry is answered within a minute with no retraining. A web process sees its
+    own changes at once (`changed`); another process's — here a row committed behind the services'
+    back — once KNOWLEDGE_REFRESH_SECONDS have passed since it last read the entries' stamp."""
+    _live_in(make, places["res1"], places["c1"])
+    monkeypatch.setitem(app.config, "KNOWLEDGE_REFRESH_SECONDS", 5.0)
+    now = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: now[0])
+    services.changed()  # the stamp is read on the next question
+    request.addfinalizer(services.changed)  # and again after this test's made-up clock is gone
+    assert services.ask(places["res1"].id, "社区什么时候打疫苗", record=False).outcome == "declined"
+    entry = KnowledgeEntry(scope="community", street_id=places["street"].id, community_id=places["c1"].id,
+                           active=True, question=VACCINE["question"], variants=VACCINE["variants"],
+                           answer=VACCINE["answer"], created_at=clock.now(), updated_at=clock.now())
+    db.session.add(entry)
+    db.session.commit()
+    now[0] += 4.9
+    assert services.ask(places["res1"].id, "社区什么时候打疫苗", record=False).outcome == "declined"
+    now[0] += 0.1
+    answer = services.ask(places["res1"].id, "社区什么时候打疫苗", record=False)
+    assert answer.outcome == "answered" and answer.entry.id == entry.id
+    entry.valid_until, entry.updated_at = services.today() - timedelta(days=1), clock.now()
+    db.session.commit()
+    now[0] += 5.0
+    assert services.ask(places["res1"].id, "社区什么时候打疫苗", record=False).outcome == "declined"
