@@ -36,7 +36,8 @@ class Config:
     # Tuned on bench/knowledge_eval.yml (BENCHMARKS.md).
     KNOWLEDGE_ANSWER_SCORE = float(_env("KNOWLEDGE_ANSWER_SCORE", "0.34"))
     KNOWLEDGE_OFFER_SCORE = float(_env("KNOWLEDGE_OFFER_SCORE", "0.2"))
-    # Between the two offered, the seed the bot's own model chose at least this confidently is answered.
+    # The seed the bot's own model chose at least this confidently is answered between the two offered,
+    # and between the two closest seeds when the 知识库 answered the other (knowledge.services.follow_hint).
     KNOWLEDGE_HINT_CONFIDENCE = float(_env("KNOWLEDGE_HINT_CONFIDENCE", "0.5"))
     # How often a process looks whether another one changed an entry (its own changes count at once).
     KNOWLEDGE_REFRESH_SECONDS = float(_env("KNOWLEDGE_REFRESH_SECONDS", "5"))

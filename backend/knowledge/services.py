@@ -106,6 +106,24 @@ def decide(hits: list[retrieval.Hit], answer_score: float, offer_score: float,
     return "declined", []
 
 
+def follow_hint(outcome: str, closest: list[tuple[str | None, str]], hint: str | None, confidence: float,
+                threshold: float) -> tuple[str, int | None]:
+    """Where the bot's own model (the ResponseSelector, trained on the 29 seeds) is the better judge,
+    its choice `hint` (a seed key, chosen at `confidence`) is answered: between the two entries
+    offered, or between the two closest when the 知识库 answered a district seed and the model is
+    sure of the other one. `closest`: (seed key, scope) of the two closest entries. Gives the outcome
+    and which of `closest` is answered, None when the hint changes nothing."""
+    keys = [key for key, _ in closest]
+    if hint is None or confidence < threshold or hint not in keys:
+        return outcome, None
+    at = keys.index(hint)
+    if outcome == "offered":
+        return "answered", at
+    if outcome == "answered" and at == 1 and closest[0][1] == "district":
+        return "answered", at
+    return outcome, None
+
+
 def today() -> date:
     return clock.local(clock.now(), current_app.config["TIMEZONE"]).date()
 
@@ -119,12 +137,11 @@ def ask(resident_id: int | None, text: str, *, hint: str | None = None, hint_con
     hits = index().search(text, community_id=community_id, street_id=street_id, day=today())
     config = current_app.config
     outcome, chosen = decide(hits, config["KNOWLEDGE_ANSWER_SCORE"], config["KNOWLEDGE_OFFER_SCORE"], text=text)
-    entries = [db.session.get(KnowledgeEntry, h.doc.id) for h in chosen]
-    seed_key = "faq:" + hint.split("/", 1)[-1] if hint else None
-    if outcome == "offered" and seed_key and hint_confidence >= config["KNOWLEDGE_HINT_CONFIDENCE"]:
-        hinted = [e for e in entries if e.seed_key == seed_key]
-        if hinted:
-            outcome, entries = "answered", hinted
+    closest = [db.session.get(KnowledgeEntry, h.doc.id) for h in hits[:2]]
+    outcome, pick = follow_hint(outcome, [(e.seed_key, e.scope) for e in closest],
+                                "faq:" + hint.split("/", 1)[-1] if hint else None, hint_confidence,
+                                config["KNOWLEDGE_HINT_CONFIDENCE"])
+    entries = [closest[pick]] if pick is not None else closest[:len(chosen)]
     score = hits[0].score if hits else 0.0
     if record:
         db.session.add(KnowledgeQuestion(text=text[:500], community_id=community_id, street_id=street_id,

@@ -122,3 +122,17 @@ def test_bot_claims_and_scale_figures_are_judged_against_their_targets():
     table = "\n".join(report.scale_table(_bot_and_scale_results()["scale"]))
     assert "| queue | 10 / 20 | 10 / 60 | 3.00× |" in table
     assert report.rows({"bot": {"error": "no model"}})[0][4] == "MISSED"
+
+
+def test_the_knowledge_evaluation_scores_every_question_on_every_path():
+    """bench/knowledge_eval.py (issue 23's figures): each question of the set counted once per path,
+    at the config's thresholds, with the bot's own model read from the stored parse."""
+    from bench import knowledge_eval
+    result = knowledge_eval.run()
+    assert result["questions"] >= 300 and result["questions_matching_none"] > 0
+    for path in ("kb", "before", "bot"):
+        counts = result["all"][path]
+        assert counts["correct"] + counts["wrong"] + counts["declined"] == result["questions"], path
+        parts = [result[name][path] for name in ("seed_questions", "local_questions", "matching_none")]
+        assert sum(p["correct"] + p["wrong"] + p["declined"] for p in parts) == result["questions"], path
+    assert result["at_config"]["bot"] == result["all"]["bot"]

@@ -92,6 +92,7 @@ def test_a_community_admins_entry_is_answered_to_its_residents_only(browser, liv
     for asked in ("社区什么时候打疫苗", "疫苗接种是哪天"):
         replies = _ask(page, asked)
         assert ANSWER not in replies and replies, (asked, replies)
+    page.screenshot(path=str(artifacts / "knowledge-chat-other-community.png"), full_page=True)
     context.close()
 
     ours_resident = db.session.scalar(select(Resident).order_by(Resident.id.desc()).offset(1).limit(1))
