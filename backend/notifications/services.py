@@ -9,12 +9,13 @@ The API (stable; dispatch and WeChat both use it):
         the "notifications" RQ queue; if Redis is down it stays pending and `sweep()` (run by the
         worker every NOTIFY_SWEEP_SECONDS) enqueues it later.
 
-    register_channel(name, send_fn)
+    register_channel(name, send_fn, at_write=False)
         `send_fn(notification) -> None | "skipped"` sends one row. Raise to fail the attempt (the
         error text is kept in `last_error`); return "skipped" when there is deliberately nothing to
         send (e.g. no template configured). Register at import time of a module the worker imports
-        (create_app's imports, or list it in NOTIFY_CHANNEL_MODULES). Built in: "console" (a sent
-        row appears in the staff member's console inbox, `console_inbox`; nothing personal is logged).
+        (create_app's imports, or list it in NOTIFY_CHANNEL_MODULES). `at_write`: the committed row
+        is itself the delivery, so it is written sent and no job is queued. Built in: "console"
+        (at write: a sent row is in the staff member's console inbox, `console_inbox`).
 
     deliver(notification_id)   RQ job. pending → sent | skipped, or after NOTIFY_MAX_ATTEMPTS
         failed attempts → failed. Each attempt is claimed in the database first (compare-and-set on
@@ -43,13 +44,19 @@ log = logging.getLogger(__name__)
 QUEUE = "notifications"
 _SESSION_KEY = "rm_new_notifications"
 _channels: dict = {}
+_sent_at_write: set[str] = set()
 
 
 def notify(recipient_type: str, recipient_id: int, kind: str, order=None, channel: str = "console",
            payload: dict | None = None) -> Notification:
+    now = clock.now()
+    # A console notice is delivered by its commit (the inbox reads committed rows): a delivery job
+    # for it would only flip its status, at the cost of a queued job per intake.
+    at_write = channel in _sent_at_write
     notification = Notification(recipient_type=recipient_type, recipient_id=recipient_id, kind=kind,
-                                channel=channel, payload=dict(payload or {}), status="pending",
-                                attempts=0, created_at=clock.now())
+                                channel=channel, payload=dict(payload or {}),
+                                status="sent" if at_write else "pending", attempts=1 if at_write else 0,
+                                sent_at=now if at_write else None, created_at=now)
     session = db.session()
     if order is not None:
         notification.order_id = order.id
@@ -61,6 +68,8 @@ def notify(recipient_type: str, recipient_id: int, kind: str, order=None, channe
     # the same row, in the same transaction, persistent in the session as a flush leaves it.
     rows.insert_row(notification)
     rows.make_persistent(session, notification)
+    if at_write:
+        return notification
     pending = session.info.get(_SESSION_KEY)
     if pending is None:  # the transaction's first: its rows are queued after the commit
         from ..worker import after_commit_redis
@@ -70,8 +79,12 @@ def notify(recipient_type: str, recipient_id: int, kind: str, order=None, channe
     return notification
 
 
-def register_channel(name: str, send_fn) -> None:
+def register_channel(name: str, send_fn, at_write: bool = False) -> None:
     _channels[name] = send_fn
+    if at_write:
+        _sent_at_write.add(name)
+    else:
+        _sent_at_write.discard(name)
 
 
 def channels() -> tuple[str, ...]:
@@ -87,6 +100,7 @@ def render(notification: Notification) -> str:
 
 
 def _console(notification: Notification):
+    # Rows are written sent; this delivers one left pending (written before that, or by hand).
     # Delivered = it is on the staff member's console inbox now. The text is not logged: it
     # carries what a resident wrote and where they live.
     log.info("notification %s (%s) ready on the console of %s#%s", notification.id, notification.kind,
@@ -159,7 +173,7 @@ def undelivered(order_ids=None, limit: int = 200) -> list[Notification]:
     return list(db.session.scalars(query))
 
 
-register_channel("console", _console)
+register_channel("console", _console, at_write=True)
 
 
 # --- delivery -------------------------------------------------------------------------------
