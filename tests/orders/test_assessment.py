@@ -204,3 +204,37 @@ def test_every_public_unit_is_named_only_by_place(db, redis, make, world, people
     do(people["w1"], order, "claim")
     page = assessment.report(true(), 2026, 11, levels=("community", "grid"))
     assert "worker" not in page and {r["name"] for r in page["grid"]} == {world["grids"][0].name}
+
+
+def test_the_dashboards_row_is_the_rankings_scope_row_reused_for_a_while(app, db, redis, make, world, people,
+                                                                         monkeypatch, caplog):
+    """The dashboard's 本月考核 cards read the one module (assessment.scope_row): the same row as the
+    ranking's 总体, kept in Redis for ASSESSMENT_CACHE_SECONDS per scope, computed afresh when the
+    setting is 0 or Redis is down."""
+    travel_to(at(2026, 11, 2, 9, 0))
+    quick, slow = new(make, world), new(make, world)
+    do(people["w1"], quick, "claim")
+    do(people["leader"], slow, "supervise", note="请尽快接单")
+    travel_to(at(2026, 11, 2, 11, 30))
+    do(people["w1"], slow, "claim")  # late: 响应率 1/2
+    admin = people["admin"]
+    ranking = assessment.for_staff(admin, 2026, 11)["scope"]
+    assert (ranking["response_rate"], ranking["urged"], ranking["score"]) == (0.5, 1, 98.5)
+    assert figures.dashboard(admin)["assessment"] == ranking
+
+    do(people["w1"], quick, "resolve", result="已处理")
+    do(people["resident"], quick, "reopen", satisfaction="unsatisfied")
+    fresh = assessment.for_staff(admin, 2026, 11)["scope"]
+    assert (fresh["reopened"], fresh["satisfaction_rate"]) == (1, 0.0)
+    assert figures.dashboard(admin)["assessment"] == ranking  # the cached row, within its 300 s
+    monkeypatch.setitem(app.config, "ASSESSMENT_CACHE_SECONDS", 0)
+    assert figures.dashboard(admin)["assessment"] == fresh
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis down")
+    monkeypatch.setitem(app.config, "ASSESSMENT_CACHE_SECONDS", 300)
+    from backend.extensions import redis as client
+    monkeypatch.setattr(client, "get", down)
+    monkeypatch.setattr(client, "set", down)
+    assert figures.dashboard(admin)["assessment"] == fresh  # Redis down: computed, never failing
+    assert "assessment cache unavailable (ConnectionError)" in caplog.text
