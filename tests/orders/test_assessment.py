@@ -238,3 +238,31 @@ def test_the_dashboards_row_is_the_rankings_scope_row_reused_for_a_while(app, db
     monkeypatch.setattr(client, "set", down)
     assert figures.dashboard(admin)["assessment"] == fresh  # Redis down: computed, never failing
     assert "assessment cache unavailable (ConnectionError)" in caplog.text
+
+
+def test_a_department_answers_for_its_rung_and_the_area_for_the_missed_limits_below_it(db, redis, make, city):
+    """An urgent order nobody takes climbs the ladder by the tick to the department (吹哨), which
+    reports (报到) in time and resolves: the department's row has only what happened at its rung."""
+    travel_to(at(2026, 11, 2, 9, 0))
+    order = make.order(city["resident"], grade="urgent", text="路面塌陷", location_text="水晶城小区3号楼",
+                       category="城乡建设/城市建设和市政管理")
+    for rung in ("grid_leader", "community", "street", "department"):  # four claim limits missed
+        travel_to(_db.session.get(Order, order.id).due_at + timedelta(seconds=1))
+        ticks.sla_tick(clock.now())
+        assert _db.session.get(Order, order.id).rung == rung
+    liaison = Actor.for_staff(city["liaison"])
+    travel_to(clock.now() + timedelta(minutes=20))  # within the department's hour to report
+    do(liaison, order, "claim")
+    travel_to(clock.now() + timedelta(hours=2))
+    do(liaison, order, "resolve", result="已回填路面")
+    found = assessment.report(Order.community_id == city["community"].id, 2026, 11)
+    dept = unit(found, "department", city["department"].id)
+    # By hand: the department received 1, took it in time (1/1), resolved it in time (1/1), no points lost.
+    assert (dept["received"], dept["respond_due"], dept["response_rate"], dept["resolutions"],
+            dept["on_time_rate"], dept["solve_rate"], dept["score"]) == (1, 1, 1.0, 1, 1.0, 1.0, 100.0)
+    assert unit(found, "worker", city["liaison"].id)["response_rate"] == 1.0
+    # The grid and community answer for the area: 4 missed claim limits + 1 take in time → 1/5, 4 points.
+    for level, key in (("grid", city["grids"][0].id), ("community", city["community"].id)):
+        row = unit(found, level, key)
+        assert (row["respond_due"], row["responded"], row["response_rate"], row["score"]) == (5, 1, 0.2, 96.0)
+        assert [r["reason"] for r in row["deductions"][0]["reasons"]] == ["超时签收"] * 4
