@@ -266,3 +266,27 @@ def test_a_department_answers_for_its_rung_and_the_area_for_the_missed_limits_be
         row = unit(found, level, key)
         assert (row["respond_due"], row["responded"], row["response_rate"], row["score"]) == (5, 1, 0.2, 96.0)
         assert [r["reason"] for r in row["deductions"][0]["reasons"]] == ["超时签收"] * 4
+
+
+def test_the_dashboard_names_its_two_satisfaction_rates_apart(app, db, redis, make, world, people):
+    """The month's 满意率 counts each order's standing answer; the 考核's counts every answer (a
+    不满意 that reopened it, then the 满意 after it): one order, 100 % and 50 % — never one label."""
+    from backend.accounts import sessions
+    travel_to(at(2026, 11, 2, 9, 0))
+    order = new(make, world)
+    do(people["w1"], order, "claim")
+    do(people["w1"], order, "resolve", result="已处理")
+    do(people["resident"], order, "reopen", satisfaction="unsatisfied")
+    do(people["w1"], order, "claim")
+    do(people["w1"], order, "resolve", result="已重新处理")
+    do(people["resident"], order, "rate", satisfaction="satisfied")
+    board = figures.dashboard(people["admin"])
+    assert (board["month"]["rated"], board["month"]["satisfaction_rate"]) == (1, 1.0)
+    assert (board["assessment"]["rated"], board["assessment"]["satisfaction_rate"]) == (2, 0.5)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        sessions.sign_in(session, "staff", world["community_admin"])
+    page = client.get("/console/").get_data(as_text=True)
+    assessed = page[page.index('id="figures-assessment"'):]
+    assert "<span>考核满意率</span>" in assessed and "50.0%" in assessed and "按每次评价计 2 次" in assessed
+    assert "<span>满意率</span>" not in assessed and "<span>满意率</span>" in page[:page.index('id="figures-assessment"')]
