@@ -41,8 +41,11 @@ def healthz():
 def _calendar() -> dict:
     """Which years the working calendar knows the State Council's holidays for (reported, never
     judged: a year nobody named is counted on ordinary weeks, see workdays.py)."""
-    calendar = WorkCalendar.from_config(current_app.config)
-    return calendar.coverage(clock.now().astimezone(calendar.tz).date())
+    try:
+        calendar = WorkCalendar.from_config(current_app.config)
+        return calendar.coverage(clock.now().astimezone(calendar.tz).date())
+    except Exception as exc:  # noqa: BLE001 — health must answer
+        return {"calendar": f"unknown: {type(exc).__name__}"}
 
 
 def _replica() -> dict:
