@@ -3,8 +3,9 @@ import requests
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from . import replica
+from . import clock, replica
 from .extensions import db, redis
+from .workdays import WorkCalendar
 
 bp = Blueprint("health", __name__)
 
@@ -33,7 +34,18 @@ def healthz():
     status = "ok" if all(v == "ok" for v in parts.values()) else ("degraded" if parts["db"] == "ok" else "down")
     # The read replica is reported, never judged: when it is down or behind, the primary answers
     # its reads (backend/replica.py), so it neither degrades nor fails the node.
-    return jsonify({"status": status, **parts, "replica": _replica()}), 200 if parts["db"] == "ok" else 503
+    return jsonify({"status": status, **parts, "replica": _replica(), "calendar": _calendar()}), \
+        200 if parts["db"] == "ok" else 503
+
+
+def _calendar() -> dict:
+    """Which years the working calendar knows the State Council's holidays for (reported, never
+    judged: a year nobody named is counted on ordinary weeks, see workdays.py)."""
+    try:
+        calendar = WorkCalendar.from_config(current_app.config)
+        return calendar.coverage(clock.now().astimezone(calendar.tz).date())
+    except Exception as exc:  # noqa: BLE001 — health must answer
+        return {"calendar": f"unknown: {type(exc).__name__}"}
 
 
 def _replica() -> dict:

@@ -4,10 +4,19 @@ the `chinese-calendar` package's holidays and 调休 make-up days, 2026 included
 WORK_EXTRA_DAYS are local overrides on top (a district's own day off, a year the package does not
 know yet). Base layer — orders' deadlines, the disputes' step limits and the wishes' claim and offer
 limits all count on it."""
+import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from chinese_calendar import constants as _official
+
+log = logging.getLogger(__name__)
+# The years the installed package knows (chinese-calendar 1.11.0: 2004–2026). The State Council
+# publishes a year's holidays in the November before it: until the package is updated, a later year
+# is counted on WORK_DAYS plus the local overrides — said in the log and on /healthz, never silently.
+OFFICIAL_YEARS = range(min(_official.holidays).year, max(_official.holidays).year + 1)
+_warned: set[int] = set()
 
 
 def _dates(value: str) -> set[date]:
@@ -55,8 +64,29 @@ class WorkCalendar:
             return True
         if day in self.holidays:
             return False
+        if self.official and day.year not in OFFICIAL_YEARS and day.year not in _warned and not self.local_days(day.year):
+            _warned.add(day.year)
+            log.warning("working calendar: chinese-calendar knows %d-%d, not %d; its holidays and 调休 days are "
+                        "counted as ordinary weeks until the package is updated or WORK_HOLIDAYS / "
+                        "WORK_EXTRA_DAYS name them", OFFICIAL_YEARS[0], OFFICIAL_YEARS[-1], day.year)
         said = official_day(day) if self.official else None
         return said if said is not None else day.isoweekday() in self.days
+
+    def local_days(self, year: int) -> int:
+        """How many local overrides (WORK_HOLIDAYS, WORK_EXTRA_DAYS) fall in `year`."""
+        return sum(d.year == year for d in self.holidays | self.extra_days)
+
+    def coverage(self, today: date) -> dict:
+        """Which source says which days are worked, this year and next (/healthz): `official` (the
+        package knows the year), `local` (only the overrides name days in it), `weekdays` (nothing
+        does: holidays count as working days)."""
+        def source(year):
+            if self.official and year in OFFICIAL_YEARS:
+                return "official"
+            return "local" if self.local_days(year) else "weekdays"
+        return {"calendar": "official" if self.official else "weekdays",
+                "official_years": f"{OFFICIAL_YEARS[0]}-{OFFICIAL_YEARS[-1]}",
+                "this_year": source(today.year), "next_year": source(today.year + 1)}
 
     def working_between(self, start: datetime, end: datetime) -> timedelta:
         """The working time from `start` to `end` (zero if `end` is not later): how long a paused

@@ -204,3 +204,89 @@ def test_every_public_unit_is_named_only_by_place(db, redis, make, world, people
     do(people["w1"], order, "claim")
     page = assessment.report(true(), 2026, 11, levels=("community", "grid"))
     assert "worker" not in page and {r["name"] for r in page["grid"]} == {world["grids"][0].name}
+
+
+def test_the_dashboards_row_is_the_rankings_scope_row_reused_for_a_while(app, db, redis, make, world, people,
+                                                                         monkeypatch, caplog):
+    """The dashboard's 本月考核 cards read the one module (assessment.scope_row): the same row as the
+    ranking's 总体, kept in Redis for ASSESSMENT_CACHE_SECONDS per scope, computed afresh when the
+    setting is 0 or Redis is down."""
+    travel_to(at(2026, 11, 2, 9, 0))
+    quick, slow = new(make, world), new(make, world)
+    do(people["w1"], quick, "claim")
+    do(people["leader"], slow, "supervise", note="请尽快接单")
+    travel_to(at(2026, 11, 2, 11, 30))
+    do(people["w1"], slow, "claim")  # late: 响应率 1/2
+    admin = people["admin"]
+    ranking = assessment.for_staff(admin, 2026, 11)["scope"]
+    assert (ranking["response_rate"], ranking["urged"], ranking["score"]) == (0.5, 1, 98.5)
+    assert figures.dashboard(admin)["assessment"] == ranking
+
+    do(people["w1"], quick, "resolve", result="已处理")
+    do(people["resident"], quick, "reopen", satisfaction="unsatisfied")
+    fresh = assessment.for_staff(admin, 2026, 11)["scope"]
+    assert (fresh["reopened"], fresh["satisfaction_rate"]) == (1, 0.0)
+    assert figures.dashboard(admin)["assessment"] == ranking  # the cached row, within its 300 s
+    monkeypatch.setitem(app.config, "ASSESSMENT_CACHE_SECONDS", 0)
+    assert figures.dashboard(admin)["assessment"] == fresh
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis down")
+    monkeypatch.setitem(app.config, "ASSESSMENT_CACHE_SECONDS", 300)
+    from backend.extensions import redis as client
+    monkeypatch.setattr(client, "get", down)
+    monkeypatch.setattr(client, "set", down)
+    assert figures.dashboard(admin)["assessment"] == fresh  # Redis down: computed, never failing
+    assert "assessment cache unavailable (ConnectionError)" in caplog.text
+
+
+def test_a_department_answers_for_its_rung_and_the_area_for_the_missed_limits_below_it(db, redis, make, city):
+    """An urgent order nobody takes climbs the ladder by the tick to the department (吹哨), which
+    reports (报到) in time and resolves: the department's row has only what happened at its rung."""
+    travel_to(at(2026, 11, 2, 9, 0))
+    order = make.order(city["resident"], grade="urgent", text="路面塌陷", location_text="水晶城小区3号楼",
+                       category="城乡建设/城市建设和市政管理")
+    for rung in ("grid_leader", "community", "street", "department"):  # four claim limits missed
+        travel_to(_db.session.get(Order, order.id).due_at + timedelta(seconds=1))
+        ticks.sla_tick(clock.now())
+        assert _db.session.get(Order, order.id).rung == rung
+    liaison = Actor.for_staff(city["liaison"])
+    travel_to(clock.now() + timedelta(minutes=20))  # within the department's hour to report
+    do(liaison, order, "claim")
+    travel_to(clock.now() + timedelta(hours=2))
+    do(liaison, order, "resolve", result="已回填路面")
+    found = assessment.report(Order.community_id == city["community"].id, 2026, 11)
+    dept = unit(found, "department", city["department"].id)
+    # By hand: the department received 1, took it in time (1/1), resolved it in time (1/1), no points lost.
+    assert (dept["received"], dept["respond_due"], dept["response_rate"], dept["resolutions"],
+            dept["on_time_rate"], dept["solve_rate"], dept["score"]) == (1, 1, 1.0, 1, 1.0, 1.0, 100.0)
+    assert unit(found, "worker", city["liaison"].id)["response_rate"] == 1.0
+    # The grid and community answer for the area: 4 missed claim limits + 1 take in time → 1/5, 4 points.
+    for level, key in (("grid", city["grids"][0].id), ("community", city["community"].id)):
+        row = unit(found, level, key)
+        assert (row["respond_due"], row["responded"], row["response_rate"], row["score"]) == (5, 1, 0.2, 96.0)
+        assert [r["reason"] for r in row["deductions"][0]["reasons"]] == ["超时签收"] * 4
+
+
+def test_the_dashboard_names_its_two_satisfaction_rates_apart(app, db, redis, make, world, people):
+    """The month's 满意率 counts each order's standing answer; the 考核's counts every answer (a
+    不满意 that reopened it, then the 满意 after it): one order, 100 % and 50 % — never one label."""
+    from backend.accounts import sessions
+    travel_to(at(2026, 11, 2, 9, 0))
+    order = new(make, world)
+    do(people["w1"], order, "claim")
+    do(people["w1"], order, "resolve", result="已处理")
+    do(people["resident"], order, "reopen", satisfaction="unsatisfied")
+    do(people["w1"], order, "claim")
+    do(people["w1"], order, "resolve", result="已重新处理")
+    do(people["resident"], order, "rate", satisfaction="satisfied")
+    board = figures.dashboard(people["admin"])
+    assert (board["month"]["rated"], board["month"]["satisfaction_rate"]) == (1, 1.0)
+    assert (board["assessment"]["rated"], board["assessment"]["satisfaction_rate"]) == (2, 0.5)
+    client = app.test_client()
+    with client.session_transaction() as session:
+        sessions.sign_in(session, "staff", world["community_admin"])
+    page = client.get("/console/").get_data(as_text=True)
+    assessed = page[page.index('id="figures-assessment"'):]
+    assert "<span>考核满意率</span>" in assessed and "50.0%" in assessed and "按每次评价计 2 次" in assessed
+    assert "<span>满意率</span>" not in assessed and "<span>满意率</span>" in page[:page.index('id="figures-assessment"')]

@@ -49,6 +49,30 @@ def test_the_official_calendar_knows_2026s_spring_festival_and_national_day_with
     assert OFFICIAL.is_working_day(at(2099, 10, 1).date()) is True
 
 
+def test_a_year_the_package_does_not_know_is_said_in_the_log_and_on_healthz_not_counted_silently(
+        app, client, caplog, monkeypatch):
+    """chinese-calendar 1.11.0 knows 2004–2026: 2027's 元旦 (Fri 1-1) counts as a working day until the
+    package is updated or WORK_HOLIDAYS names it — logged once per year, and /healthz says so."""
+    from backend import clock, workdays
+    assert workdays.OFFICIAL_YEARS[-1] == 2026
+    monkeypatch.setattr(workdays, "_warned", set())
+    assert OFFICIAL.is_working_day(at(2027, 1, 1).date())  # nobody named it: an ordinary Friday
+    OFFICIAL.is_working_day(at(2027, 1, 4).date())
+    warned = [r.getMessage() for r in caplog.records if "chinese-calendar knows 2004-2026, not 2027" in r.getMessage()]
+    assert len(warned) == 1, caplog.text
+    named = WorkCalendar("Asia/Shanghai", "1,2,3,4,5", "08:30-17:30", holidays="2028-01-03")
+    assert not named.is_working_day(at(2028, 1, 3).date())  # the local override, and no warning for 2028
+    assert "not 2028" not in caplog.text
+
+    clock.travel(at(2026, 12, 7, 10, 0) - clock.now())
+    assert client.get("/healthz").json["calendar"] == {"calendar": "official", "official_years": "2004-2026",
+                                                       "this_year": "official", "next_year": "weekdays"}
+    monkeypatch.setitem(app.config, "WORK_HOLIDAYS", "2027-01-01,2027-02-05")
+    assert client.get("/healthz").json["calendar"]["next_year"] == "local"
+    clock.travel(at(2027, 1, 4, 10, 0) - clock.now())
+    assert client.get("/healthz").json["calendar"]["this_year"] == "local"
+
+
 def test_working_time_between_two_moments_skips_what_the_calendar_rests():
     assert OFFICIAL.working_between(at(2026, 11, 27, 16, 30), at(2026, 11, 30, 9, 30)) == timedelta(hours=2)
     assert OFFICIAL.working_between(at(2026, 9, 30, 17, 0), at(2026, 10, 8, 9, 0)) == timedelta(hours=1)
