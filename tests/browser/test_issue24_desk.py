@@ -95,8 +95,10 @@ def test_the_secretarys_desk(browser, live_server, make, db, artifacts):
     for group in page.locator("#reminders details").all():
         group.evaluate("d => d.open = true")
     zeros = page.locator("#reminders li", has_text="0000000000")
+    zeros.first.scroll_into_view_if_needed()  # each group's list scrolls inside its own box
     box, section = zeros.first.bounding_box(), page.locator("#reminders").bounding_box()
     assert box["x"] + box["width"] <= section["x"] + section["width"] + 1
+    page.locator("#reminders details", has=page.locator("li", has_text="0000000000")).screenshot(path=str(artifacts / "issue24-desk-long-reminder.png"))
     assert all(re.search(r"/console/notifications/\d+$", h) for h in items.evaluate_all("els => els.map(e => e.querySelector('a').href)"))
     unread = int(page.locator("#reminders [data-unread]").get_attribute("data-unread"))
     page.screenshot(path=str(artifacts / "issue24-desk-dashboard.png"), full_page=True)
