@@ -64,12 +64,13 @@ class Config:
     WECHAT_MINIPROGRAM_ID = _env("WECHAT_MINIPROGRAM_ID", "")
     # 企业微信 (WeCom) application messages to staff (issue 24, backend/wechat/wecom.py): off while
     # WECOM_CORP_ID is empty. A staff member's WeCom userid is their username. WECOM_KINDS: which
-    # staff notices go there too (督办, 不满意 reopened, a missed limit, an order given to them).
+    # staff notices go there too (督办, 不满意 reopened, a limit about to pass or missed, an order
+    # given to them).
     WECOM_CORP_ID = _env("WECOM_CORP_ID", "")
     WECOM_SECRET = _env("WECOM_SECRET", "")
     WECOM_AGENT_ID = int(_env("WECOM_AGENT_ID", "0"))
     WECOM_API_BASE = _env("WECOM_API_BASE", "http://127.0.0.1:5100/")
-    WECOM_KINDS = _env("WECOM_KINDS", "supervise,reopened,overdue,assigned_to_you")
+    WECOM_KINDS = _env("WECOM_KINDS", "supervise,reopened,due_soon,overdue,assigned_to_you")
     # Web OAuth for the resident H5 pages (open.weixin.qq.com/connect/ in production).
     WECHAT_OAUTH_BASE = _env("WECHAT_OAUTH_BASE", "http://127.0.0.1:5100/connect/")
     # Where residents and partners reach the site, e.g. https://mailbox.example.cn: WeChat OAuth's

@@ -15,6 +15,14 @@ def sla_tick() -> dict:
     return done
 
 
+def due_soon_tick() -> dict:
+    """Tell the holders of orders whose limit comes within DUE_SOON_SECONDS, once per limit."""
+    done = ticks.due_soon_tick()
+    if done["reminded"]:
+        log.info("due-soon tick: %s", done)
+    return done
+
+
 def archive_tick() -> dict:
     """归档 rated orders after a delay and resolved ones nobody rated (未评价). Idempotent."""
     done = ticks.archive_tick()
@@ -26,4 +34,5 @@ def archive_tick() -> dict:
 def register() -> None:
     from .. import worker
     worker.register_periodic("sla-tick", "SLA_TICK_SECONDS", "dispatch", sla_tick)
+    worker.register_periodic("due-soon-tick", "SLA_TICK_SECONDS", "dispatch", due_soon_tick)
     worker.register_periodic("archive-tick", "ARCHIVE_TICK_SECONDS", "dispatch", archive_tick)

@@ -1,5 +1,6 @@
 """The worker's ticks over orders: the SLA tick (a missed deadline → one rung up, 超期, or back from
-the property) and the archive tick (归档 of rated and long-unrated orders)."""
+the property), the due-soon tick (a limit about to pass → its holder told once) and the archive
+tick (归档 of rated and long-unrated orders)."""
 import logging
 from datetime import timedelta
 
@@ -48,6 +49,48 @@ def escalate_missed(order_id: int, now) -> str | None:
         return "overdue"
     orders.perform(SYSTEM, order, "escalate", sla_key=key, deadline=deadline.isoformat())
     return order.rung
+
+
+def due_soon_tick(now=None) -> dict:
+    """即将到期 (issue 24, item 3): an order whose limit falls within DUE_SOON_SECONDS is told, once per
+    limit, to whoever must act on it — its assignee, else those who hold it at its rung — as a console
+    reminder and, where WECOM_KINDS names due_soon, a 企业微信 message with the phone page's link. A
+    paused (挂起) order's clock stands still: not told. A later limit (extended, escalated, reopened)
+    is told again."""
+    from ..orders.figures import flagged
+    now = now or clock.now()
+    soon = now + timedelta(seconds=current_app.config["DUE_SOON_SECONDS"])
+    ids = list(db.session.scalars(select(Order.id).where(Order.due_at > now, Order.due_at <= soon, ~flagged("paused"))
+                                  .order_by(Order.due_at, Order.id)))
+    db.session.rollback()
+    counts = _each(ids, remind_due_soon)
+    return {"reminded": counts.get("reminded", 0), "skipped": counts.get("skipped", 0)}
+
+
+def remind_due_soon(order_id: int) -> str | None:
+    """One order's 即将到期 reminder, unless its holders were told of this limit already."""
+    from ..notifications.models import Notification
+    from ..notifications.services import notify
+    from ..orders import notices
+    order = db.session.get(Order, order_id)
+    if order is None or order.due_at is None or not order.is_open:
+        db.session.rollback()
+        return None
+    due = order.due_at.isoformat()
+    told = {n.recipient_id for n in db.session.scalars(select(Notification).where(
+        Notification.order_id == order.id, Notification.kind == "due_soon", Notification.channel == "console",
+        Notification.recipient_type == "staff")) if (n.payload or {}).get("due_at") == due}
+    audience = [order.assignee_id] if order.assignee_id else ladder.holders(order)
+    new = [staff_id for staff_id in dict.fromkeys(audience) if staff_id not in told]
+    if not new:
+        db.session.rollback()
+        return None
+    body = {**notices.payload(order, None), "due_at": due}
+    for staff_id in new:
+        for channel in ("console", *notices.also("due_soon")):
+            notify("staff", staff_id, "due_soon", order=order, channel=channel, payload=body)
+    db.session.commit()
+    return "reminded"
 
 
 def _each(order_ids, step) -> dict:

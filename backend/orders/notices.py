@@ -34,11 +34,11 @@ def on_changed(order, action=None, event=None, row=None, **_):
     body = payload(order, event)
     for notice in staff_notices:
         for staff_id in dict.fromkeys(ladder.AUDIENCES[notice.audience](order, data)):
-            for each in (channel, *_also(notice.key)):
+            for each in (channel, *also(notice.key)):
                 notify("staff", staff_id, notice.key, order=order, channel=each, payload=body)
 
 
-def _also(key: str) -> tuple[str, ...]:
+def also(key: str) -> tuple[str, ...]:
     """Where else a staff notice goes: 企业微信 (channel `wecom`, backend/wechat/wecom.py) for the
     kinds in WECOM_KINDS, when WECOM_CORP_ID is set (issue 24)."""
     cfg = current_app.config

@@ -29,6 +29,8 @@ DESK = {"viewport": {"width": 1366, "height": 768}, "locale": "zh-CN", "reduced_
 def _seed(make, db):
     world = make.world()
     admin, worker, leader = world["community_admin"], world["workers"][0], world["leader"]
+    # Names of their own (the factory names every staff member 陈晓燕): the timeline must say which one.
+    worker.name, leader.name = "王建国", "刘秀英"
     h5 = make.resident(name=None, phone=None)  # an H5 resident who left neither name nor phone
     orders = [make.order(h5 if i == 0 else world["resident"], channel="h5", text=f"3号楼楼道灯坏了第{i}处")
               for i in range(6)]
@@ -94,8 +96,10 @@ def test_the_secretarys_desk(browser, live_server, make, db, artifacts):
     for group in page.locator("#reminders details").all():
         group.evaluate("d => d.open = true")
     zeros = page.locator("#reminders li", has_text="0000000000")
+    zeros.first.scroll_into_view_if_needed()  # each group's list scrolls inside its own box
     box, section = zeros.first.bounding_box(), page.locator("#reminders").bounding_box()
     assert box["x"] + box["width"] <= section["x"] + section["width"] + 1
+    page.locator("#reminders details", has=page.locator("li", has_text="0000000000")).screenshot(path=str(artifacts / "issue24-desk-long-reminder.png"))
     assert all(re.search(r"/console/notifications/\d+$", h) for h in items.evaluate_all("els => els.map(e => e.querySelector('a').href)"))
     unread = int(page.locator("#reminders [data-unread]").get_attribute("data-unread"))
     page.screenshot(path=str(artifacts / "issue24-desk-dashboard.png"), full_page=True)
@@ -107,10 +111,14 @@ def test_the_secretarys_desk(browser, live_server, make, db, artifacts):
     # The order page: who did what, no "None", the actions grouped and only the allowed ones.
     page.goto(f"{live_server}/console/orders/{seed['numbers'][0]}")
     history = page.locator("#history").inner_text()
-    assert "操作人" in history and seed["worker"] in history and seed["leader"] in history
+    assert "操作人" in history
+    rows = {r.locator("td").nth(2).inner_text(): r.locator("td").nth(1).inner_text()
+            for r in page.locator("#history tr:has(td)").all()}
+    assert seed["worker"] in rows["接单"] and seed["worker"] in rows["记录进展"], rows
+    assert seed["leader"] in rows["督办"] and "网格长" in rows["督办"], rows
     assert "None" not in page.locator("main").inner_text() and "未留姓名" in page.locator("#resident").inner_text()
     legends = page.locator("#actions legend").all_inner_texts()
-    assert len(legends) >= 3 and "接单与办理" in legends[0] or "接单与办理" in legends
+    assert len(legends) >= 3 and legends[0] == "接单与办理", legends
     shown = set(page.locator("#actions button[name=do]").evaluate_all("els => els.map(e => e.value)"))
     assert shown == seed["allowed"]
     unlabelled = page.locator("#actions textarea, #actions select, #actions input:not([type=hidden])").evaluate_all(
@@ -145,7 +153,9 @@ def test_the_secretarys_desk(browser, live_server, make, db, artifacts):
     meeting.locator("input[name=place]").fill("社区议事厅")
     meeting.locator("input[name=attendees]").fill("李桂兰、水晶城物业、网格员")
     meeting.locator("textarea[name=minutes]").fill("商定下周划线")
+    assert meeting.locator(".file-pick").inner_text() == "拍照或从相册选"  # not the browser's "Choose Files"
     meeting.locator("input[type=file]").set_input_files([str(PHOTO), str(PHOTO)])
+    assert meeting.locator(".file-pick").inner_text().startswith("已选好 2 张照片")
     meeting.locator("button[name=do]").click()
     page.wait_for_selector("#meetings img")
     assert page.locator("#meetings img").count() == 2

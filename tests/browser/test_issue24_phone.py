@@ -91,7 +91,12 @@ def test_the_grid_workers_phone(browser, live_server, make, db, artifacts):
     assert "居民又打电话了" in page.locator("#pressed").inner_text()
     assert page.locator("input[type=file][capture]").count() == 0
     page.fill("textarea[name=note]", "已联系市政，下午更换")
+    # The picker is a Chinese button a thumb can hit, not the browser's "Choose File" (its own language).
+    picker = page.locator("form:has(button[value=progress]) .file-pick")
+    assert picker.inner_text() == "拍照或从相册选" and picker.bounding_box()["height"] >= 48
+    assert picker.locator("input[type=file]").evaluate("i => getComputedStyle(i).opacity") == "0"
     page.set_input_files("form:has(button[value=progress]) input[type=file]", str(PHOTO))
+    assert picker.inner_text().startswith("已选好 1 张照片")
     page.click("button[value=progress]")
     page.wait_for_selector("text=已记录进展")
     page.fill("textarea[name=result]", "井盖已更换固定")
@@ -100,12 +105,14 @@ def test_the_grid_workers_phone(browser, live_server, make, db, artifacts):
     page.wait_for_selector("text=已办结")
     assert page.locator(".photos figcaption").all_inner_texts() == ["处理中", "处理后"]
     assert "陈晓燕（网格长）" in page.locator("ol.timeline").inner_text()  # who pressed it, by name
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts / "issue24-phone-photos.png"), full_page=True)
 
     # A patrol report: the finder's own at once, its building kept in the place shown.
     page.goto(f"{live_server}/console/m/report")
     assert page.locator("input[type=file][capture]").count() == 0
     page.set_input_files("#patrol input[type=file]", str(PHOTO))
+    assert page.locator("#patrol .file-pick").inner_text().startswith("已选好 1 张照片")
     page.select_option("#patrol select[name=building]", str(seed["building"]))
     page.fill("#patrol input[name=location_text]", "北侧绿化带")
     page.fill("#patrol textarea[name=text]", "绿化带里的消防栓被车撞歪了")
@@ -115,6 +122,7 @@ def test_the_grid_workers_phone(browser, live_server, make, db, artifacts):
     place = page.locator("dl dd").first.inner_text()
     assert "3号楼" in place and "北侧绿化带" in place
     assert page.locator(".photos figcaption").all_inner_texts() == ["处理前"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(artifacts / "issue24-phone-patrol.png"), full_page=True)
     assert errors == []
     context.close()

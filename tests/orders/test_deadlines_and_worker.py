@@ -107,10 +107,10 @@ def test_several_workers_enqueue_each_periodic_job_once_per_interval(app, redis_
     jobs = periodic_jobs(app.config)
     t = 1_800_000_000.0
     first = [tick_once(connection, jobs, now=t + i * 0.1) for i in range(5)]  # five workers, same second
-    assert sorted(sum(first, [])) == ["archive-tick", "dispute-stall-tick", "notify-sweep", "retention-tick",
-                                      "sla-tick", "wechat-sweep", "wish-tick"]
-    # sla, dispute stall, archive, retention, wish
-    assert connection.llen("rq:queue:dispatch") == 5 and connection.llen("rq:queue:notifications") == 1
+    assert sorted(sum(first, [])) == ["archive-tick", "dispute-stall-tick", "due-soon-tick", "notify-sweep",
+                                      "retention-tick", "sla-tick", "wechat-sweep", "wish-tick"]
+    # sla, due soon, dispute stall, archive, retention, wish
+    assert connection.llen("rq:queue:dispatch") == 6 and connection.llen("rq:queue:notifications") == 1
     assert connection.llen("rq:queue:wechat") == 1
     later = tick_once(connection, jobs, now=t + app.config["SLA_TICK_SECONDS"])
     assert "sla-tick" in later

@@ -65,3 +65,45 @@ def test_someone_outside_the_apps_range_is_skipped_and_nothing_goes_without_a_co
     claims.act(Actor.for_staff(leader), order.number, "supervise", note="再催一次")
     assert db.session.scalar(select(Notification).where(Notification.channel == "wecom",
                                                         Notification.id > row.id)) is None
+
+
+def test_a_limit_about_to_pass_is_told_once_to_whoever_must_act(wecom, app, make, db):
+    """即将到期 (item 3): the due-soon tick tells the assignee of a claimed order, and those who hold an
+    unclaimed one at its rung, once per limit — on the console and on WeCom; a limit hours away and a
+    paused order are not told; a new limit is told again."""
+    from datetime import timedelta
+    from backend import clock
+    from backend.dispatch import ticks
+    from backend.orders import ladder
+    world = make.world()
+    worker = world["workers"][0]
+    mine = make.order(world["resident"], text="3号楼楼道灯不亮")
+    claims.act(Actor.for_staff(worker), mine.number, "claim")
+    waiting = make.order(world["resident"], text="3号楼垃圾桶满了")
+    later = make.order(world["resident"], text="3号楼墙皮脱落")
+    paused = make.order(world["resident"], text="3号楼水管漏水")
+    now = clock.now()
+    mine.due_at = now + timedelta(minutes=30)
+    waiting.due_at = waiting.claim_by = now + timedelta(minutes=20)
+    later.due_at = now + timedelta(hours=5)
+    paused.due_at, paused.flags = now + timedelta(minutes=10), [*(paused.flags or []), "paused"]
+    db.session.commit()
+    holders = set(ladder.holders(waiting))
+
+    assert ticks.due_soon_tick() == {"reminded": 2, "skipped": 0}
+    told = db.session.scalars(select(Notification).where(Notification.kind == "due_soon",
+                                                         Notification.channel == "console")).all()
+    assert {(n.order_id, n.recipient_id) for n in told} == {(mine.id, worker.id), *((waiting.id, s) for s in holders)}
+    text = notifications.render(next(n for n in told if n.order_id == mine.id))
+    assert "即将到期" in text and mine.number in text and "请抓紧办结" in text
+    assert "请抓紧接单" in notifications.render(next(n for n in told if n.order_id == waiting.id))
+    _deliver(db)
+    cards = [c["json"] for c in wecom.calls("cgi-bin/message/send")]
+    assert {c["textcard"]["title"] for c in cards} == {"【红色信箱】即将到期"}
+    assert f"https://mailbox.example.cn/console/m/orders/{mine.number}" in {c["textcard"]["url"] for c in cards}
+
+    assert ticks.due_soon_tick() == {"reminded": 0, "skipped": 2}  # told once per limit
+    mine = db.session.get(type(mine), mine.id)
+    mine.due_at = clock.now() + timedelta(minutes=50)  # a new limit (e.g. extended): told again
+    db.session.commit()
+    assert ticks.due_soon_tick()["reminded"] == 1
