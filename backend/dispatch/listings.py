@@ -156,7 +156,8 @@ def reminders(actor: Actor, limit: int = 30, kinds: tuple[str, ...] | None = Non
     groups: [(kind, [item])]}, an item {id, number, text, at, read}."""
     from ..notifications import services as notifications
     staff_only(actor)
-    rows = notifications.reminders(actor.id, limit, kinds)
+    readable = outbox_order_ids(actor)  # a reminder is shown only while its order is the actor's to read
+    rows = notifications.reminders(actor.id, limit, kinds, readable_orders=readable)
     numbers = dict(db.session.execute(select(Order.id, Order.number).where(
         Order.id.in_({n.order_id for n in rows if n.order_id}))).tuples().all()) if rows else {}
     groups: dict[str, list] = {}
@@ -164,7 +165,7 @@ def reminders(actor: Actor, limit: int = 30, kinds: tuple[str, ...] | None = Non
         groups.setdefault(n.kind, []).append({
             "id": n.id, "number": numbers.get(n.order_id) or (n.payload or {}).get("number"),
             "text": notifications.short_text(n), "at": n.created_at, "read": n.read_at is not None})
-    return {"unread": notifications.unread_count(actor.id, kinds), "shown": len(rows),
+    return {"unread": notifications.unread_count(actor.id, kinds, readable_orders=readable), "shown": len(rows),
             "groups": list(groups.items())}
 
 
@@ -172,7 +173,7 @@ def open_reminder(actor: Actor, notification_id: int) -> str | None:
     """Open one reminder: marked read; the number of its order (None: about no order, or not theirs)."""
     from ..notifications import services as notifications
     staff_only(actor)
-    found = notifications.open_reminder(actor.id, notification_id)
+    found = notifications.open_reminder(actor.id, notification_id, readable_orders=outbox_order_ids(actor))
     if found is None or found.order_id is None:
         return None
     return db.session.scalar(select(Order.number).where(Order.id == found.order_id))

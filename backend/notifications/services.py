@@ -115,23 +115,32 @@ def console_inbox(staff_id: int, limit: int = 20) -> list[Notification]:
         .order_by(Notification.read_at.is_not(None), Notification.id.desc()).limit(limit)))
 
 
-def _inbox(staff_id: int):
-    return (Notification.recipient_type == "staff", Notification.recipient_id == staff_id,
-            Notification.channel == "console", Notification.status == "sent")
+def _inbox(staff_id: int, readable_orders=None):
+    """A staff member's console rows; with `readable_orders` (a select of order ids) only those
+    about no order or about one of these: a notice keeps what the resident wrote, and an order
+    that left the recipient (returned by the property, transferred) must not be read through it."""
+    where = (Notification.recipient_type == "staff", Notification.recipient_id == staff_id,
+             Notification.channel == "console", Notification.status == "sent")
+    if readable_orders is None:
+        return where
+    return (*where, or_(Notification.order_id.is_(None), Notification.order_id.in_(readable_orders)))
 
 
-def reminders(staff_id: int, limit: int = 30, kinds: tuple[str, ...] | None = None) -> list[Notification]:
+def reminders(staff_id: int, limit: int = 30, kinds: tuple[str, ...] | None = None,
+              readable_orders=None) -> list[Notification]:
     """A bounded reminder list: the unread ones, newest first, then (to fill `limit`) the latest
-    read ones; `kinds` keeps only those templates (the phone shows 督办, 不满意, deadlines)."""
-    query = select(Notification).where(*_inbox(staff_id))
+    read ones; `kinds` keeps only those templates (the phone shows 督办, 不满意, deadlines);
+    `readable_orders` as for `_inbox`."""
+    query = select(Notification).where(*_inbox(staff_id, readable_orders))
     if kinds:
         query = query.where(Notification.kind.in_(kinds))
     return list(db.session.scalars(query.order_by(Notification.read_at.is_not(None), Notification.id.desc())
                                    .limit(limit)))
 
 
-def unread_count(staff_id: int, kinds: tuple[str, ...] | None = None) -> int:
-    query = select(func.count()).select_from(Notification).where(*_inbox(staff_id), Notification.read_at.is_(None))
+def unread_count(staff_id: int, kinds: tuple[str, ...] | None = None, readable_orders=None) -> int:
+    query = select(func.count()).select_from(Notification).where(*_inbox(staff_id, readable_orders),
+                                                                 Notification.read_at.is_(None))
     if kinds:
         query = query.where(Notification.kind.in_(kinds))
     return db.session.scalar(query)
@@ -143,9 +152,11 @@ def short_text(notification: Notification, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def open_reminder(staff_id: int, notification_id: int) -> Notification | None:
-    """A reminder opened by its recipient: marked read (once), returned; None when it is not theirs."""
-    found = db.session.scalar(select(Notification).where(Notification.id == notification_id, *_inbox(staff_id)))
+def open_reminder(staff_id: int, notification_id: int, readable_orders=None) -> Notification | None:
+    """A reminder opened by its recipient: marked read (once), returned; None when it is not theirs
+    (or, with `readable_orders`, about an order they may no longer read)."""
+    found = db.session.scalar(select(Notification).where(Notification.id == notification_id,
+                                                         *_inbox(staff_id, readable_orders)))
     if found is not None and found.read_at is None:
         found.read_at = clock.now()
         db.session.commit()

@@ -213,3 +213,30 @@ def test_a_delivery_job_lost_before_its_claim_is_queued_again_once_its_guard_exp
     assert notifications.sweep() == 1 and len(queue.job_ids) == 1
     assert 0 < redis.ttl(guard) <= 7
     assert notifications.deliver(n.id) == "sent"
+
+
+def test_a_reminder_about_an_order_that_left_its_recipient_is_no_longer_shown_or_opened(db, redis, make, city):
+    """A console notice keeps what the resident wrote: once the order moved to another grid, the
+    first grid's worker neither sees the reminder nor counts it nor opens it; notices about no
+    order stay."""
+    from backend.dispatch import claims, listings
+    worker, leader = actor(city["workers"][0]), actor(city["leader"])
+    order = make.order(city["resident"], text="5号楼漏水，王大爷家", grade="urgent")
+    notifications.notify("staff", city["workers"][0].id, "supervise", order=order,
+                         payload={"number": order.number, "text": order.text, "note": "请抓紧"})
+    loose = notifications.notify("staff", city["workers"][0].id, "duty_reminder", payload={"text": "明天值班"})
+    db.session.commit()
+    shown = listings.reminders(worker)
+    ids = [item["id"] for _, items in shown["groups"] for item in items]
+    assert loose.id in ids and len(ids) >= 2 and shown["unread"] == len(ids)
+    about_order = next(i for i in ids if i != loose.id)
+    claims.act(leader, order.number, "transfer", reason="属于8号楼", grid=city["grids"][1].code)
+    after = listings.reminders(worker)
+    assert [item["id"] for _, items in after["groups"] for item in items] == [loose.id]
+    assert after["unread"] == 1
+    assert listings.open_reminder(worker, about_order) is None
+    assert "王大爷" not in str(after)
+
+
+def actor(staff) -> Actor:
+    return Actor.for_staff(staff)
