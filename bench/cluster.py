@@ -988,10 +988,20 @@ def _what_read_the_replica(cluster: Cluster, reader: HeavyReader, before: dict) 
     node.kill()
     session = _console_session(cluster.url)
     found["heavy_reads_with_standby_killed"] = reader.read_once(session)
-    try:
-        found["healthz_with_standby_killed"] = requests.get(cluster.url + "/healthz", timeout=30).json().get("replica")
-    except (requests.RequestException, ValueError) as error:
-        found["healthz_with_standby_killed"] = f"no answer: {type(error).__name__}"
+    # Each web process keeps its last measurement for REPLICA_CHECK_SECONDS (2 s; the down state's
+    # next check comes later still), and HAProxy may hand /healthz to one that served none of the
+    # reads above: it says "down" once it measures again. Asked until then, within a bound.
+    started = time.monotonic()
+    while True:
+        try:
+            found["healthz_with_standby_killed"] = requests.get(cluster.url + "/healthz", timeout=30).json().get("replica")
+        except (requests.RequestException, ValueError) as error:
+            found["healthz_with_standby_killed"] = f"no answer: {type(error).__name__}"
+        said = found["healthz_with_standby_killed"]
+        if (isinstance(said, dict) and said.get("state") == "down") or time.monotonic() - started > 20:
+            break
+        time.sleep(0.5)
+    found["healthz_down_after_s"] = round(time.monotonic() - started, 1)
     return found
 
 
