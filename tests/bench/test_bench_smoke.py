@@ -122,3 +122,16 @@ def test_bot_claims_and_scale_figures_are_judged_against_their_targets():
     table = "\n".join(report.scale_table(_bot_and_scale_results()["scale"]))
     assert "| queue | 10 / 20 | 10 / 60 | 3.00× |" in table
     assert report.rows({"bot": {"error": "no model"}})[0][4] == "MISSED"
+
+
+def test_the_served_split_reads_each_process_cpu_per_request():
+    """bench.served_split: CPU from /proc per process, a process started between the two reads
+    counted from zero, one gone counts nothing more, per request in ms."""
+    import os
+    from bench import served_split
+    assert served_split.cpu_seconds(os.getpid()) > 0 and served_split.cpu_seconds(2 ** 22 + 7) == 0.0
+    comm = open(f"/proc/{os.getpid()}/comm").read().strip()
+    assert os.getpid() in served_split.pids_named(comm)
+    before = {"web": {1: 2.0, 2: 1.0}, "rq": {3: 0.5}}
+    after = {"web": {1: 2.5, 2: 1.25, 9: 0.25}, "rq": {}}
+    assert served_split.split(before, after, 100) == {"web": 10.0, "rq": 0.0}
