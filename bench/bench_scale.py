@@ -40,32 +40,42 @@ def _timed(fn, repeat: int) -> dict:
             "runs": len(times)}
 
 
-def pages(app, reg: dict) -> dict:
-    """name → zero-argument call of the page, inside the app context."""
+def staff(staff_id: int):
+    """The staff member's actor, read in the current app context (as a request would)."""
     from backend.accounts.actors import Actor
     from backend.accounts.models import Staff
-    from backend.dispatch import listings
     from backend.extensions import db
+    return Actor.for_staff(db.session.get(Staff, staff_id))
+
+
+def call(fn):
+    """A page call that ends its session as a request does, so no identity map carries over."""
+    from backend.extensions import db
+
+    def run():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+    return run
+
+
+def month_of_now(app) -> tuple[int, int]:
     from backend import clock
+    local = clock.local(clock.now(), app.config["TIMEZONE"])
+    return local.year, local.month
+
+
+def pages(app, reg: dict) -> dict:
+    """name → zero-argument call of the page, inside the app context."""
+    from backend.dispatch import listings
     from backend.orders import assessment, desk, figures
     from backend.public import services as public
-
-    def staff(staff_id):
-        return Actor.for_staff(db.session.get(Staff, staff_id))
-
-    def call(fn):
-        def run():
-            try:
-                return fn()
-            finally:
-                db.session.remove()
-        return run
 
     done = ("resolved", "rated", "closed")
 
     def this_month():
-        local = clock.local(clock.now(), app.config["TIMEZONE"])
-        return local.year, local.month
+        return month_of_now(app)
     return {
         "dashboard (street)": call(lambda: figures.dashboard(staff(reg["street_admin"]))),
         "dashboard (community)": call(lambda: figures.dashboard(staff(reg["community_admin"]))),

@@ -178,28 +178,14 @@ def _sysadmin(app) -> int:
 
 
 def pages(app, reg: dict, admin: int, number: str) -> dict:
-    from backend.accounts.actors import Actor
-    from backend.accounts.models import Staff
     from backend import clock
     from backend.dispatch import listings
-    from backend.extensions import db
     from backend.orders import assessment, desk, figures
     from backend.public import services as public
-
-    def staff(staff_id):
-        return Actor.for_staff(db.session.get(Staff, staff_id))
-
-    def call(fn):
-        def run():
-            try:
-                return fn()
-            finally:
-                db.session.remove()
-        return run
+    staff, call = bench_scale.staff, bench_scale.call
 
     def this_month():
-        local = clock.local(clock.now(), app.config["TIMEZONE"])
-        return local.year, local.month
+        return bench_scale.month_of_now(app)
 
     def export():
         today = clock.local(clock.now(), app.config["TIMEZONE"]).date()

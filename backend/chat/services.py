@@ -114,42 +114,34 @@ def _mark(resident_id: int, key: str) -> str:
     return f"chat:turn:{resident_id}:{key}"
 
 
+def _on_mark(resident_id: int, key: str, command, untracked, unavailable):
+    """`command(client, mark)` on this turn's Redis mark; `untracked` without asking when the key
+    was made for this turn alone (nobody retries it), `unavailable` when Redis is away."""
+    if key.startswith("turn:"):
+        return untracked
+    try:
+        return command(redis.client, _mark(resident_id, key))
+    except RedisError:
+        return unavailable
+
+
 def _first_attempt(resident_id: int, key: str) -> bool:
     """Is this the first time this turn goes to the bot? (Redis away: as if it were.)"""
-    if key.startswith("turn:"):  # made for this turn alone: nobody retries it
-        return True
-    try:
-        return bool(redis.client.set(_mark(resident_id, key), time.time(), nx=True, ex=_MARK_SECONDS))
-    except RedisError:
-        return True
+    return bool(_on_mark(resident_id, key, lambda r, mark: r.set(mark, time.time(), nx=True, ex=_MARK_SECONDS),
+                         untracked=True, unavailable=True))
 
 
 def _sent_before(resident_id: int, key: str) -> bool:
     """Did an earlier attempt of this turn go to the bot? (Redis away: as if not.)"""
-    if key.startswith("turn:"):
-        return False
-    try:
-        return redis.client.get(_mark(resident_id, key)) is not None
-    except RedisError:
-        return False
+    return _on_mark(resident_id, key, lambda r, mark: r.get(mark) is not None, untracked=False, unavailable=False)
 
 
 def _turn_ended(resident_id: int, key: str) -> None:
-    if key.startswith("turn:"):
-        return
-    try:
-        redis.client.set(_mark(resident_id, key), 0, ex=_MARK_SECONDS)
-    except RedisError:
-        pass
+    _on_mark(resident_id, key, lambda r, mark: r.set(mark, 0, ex=_MARK_SECONDS), untracked=None, unavailable=None)
 
 
 def _forget(resident_id: int, key: str) -> None:
-    if key.startswith("turn:"):
-        return
-    try:
-        redis.client.delete(_mark(resident_id, key))
-    except RedisError:
-        pass
+    _on_mark(resident_id, key, lambda r, mark: r.delete(mark), untracked=None, unavailable=None)
 
 
 def _earlier_answer(resident_id: int, key: str) -> "gateway.Turn | None":

@@ -193,34 +193,22 @@ def forget_nonce(key: str | None) -> None:
     _forget(key)
 
 
-def accept_push(message: dict, checked: Checked | None = None, enqueue=None) -> int | None:
+def accept_push(message: dict, checked: Checked, enqueue) -> int | None:
     """Store a push once. Returns the new row's id, or None for a duplicate.
 
-    Redis SET NX answers WeChat's retries without touching the database; the unique msg_key
-    decides when Redis is down or lost the key. `checked`: what `check_push` already asked Redis
-    (the mark is not asked again). `enqueue(inbound_id, marks)`: queues the new row's job with the
-    marks in one MULTI/EXEC (one round trip for both; the caller's, so that this module does not
-    import the jobs that call it)."""
-    key = msg_key(message)
-    if checked is not None:
-        if checked.marked:
-            return None
-        redis_key = checked.dedupe_key
-    else:
-        redis_key = DEDUPE_KEY.format(key)
-        # The Redis mark is written only after the row is committed: a node killed between the two
-        # leaves no mark, so WeChat's retry is stored rather than acknowledged into oblivion.
-        try:
-            if redis.exists(redis_key):
-                return None
-        except Exception as exc:
-            log.warning("redis unavailable for push dedupe (%s); the database decides", type(exc).__name__)
-            redis_key = None
+    `checked`: what `check_push` asked Redis before (a mark there answers WeChat's retry without
+    touching the database); the unique msg_key decides when Redis is down or lost the key.
+    `enqueue(inbound_id, marks)`: queues the new row's job with the dedupe mark in one MULTI/EXEC
+    after the commit (the caller's, so that this module does not import the jobs that call it). The
+    mark is written only after the row is committed: a node killed between the two leaves no mark,
+    so WeChat's retry is stored rather than acknowledged into oblivion."""
+    if checked.marked:
+        return None
     # A Core INSERT of fixed shape, not an ORM object: the acknowledgement needs only the new id,
     # and the unit of work (identity map, flush plan, expiry on commit) was a third of the
     # callback's CPU; the statement is built once, so its compiled form comes from the cache.
     params = dict(
-        msg_key=key, openid=str(message["FromUserName"]), msg_type=str(message["MsgType"]).lower(),
+        msg_key=msg_key(message), openid=str(message["FromUserName"]), msg_type=str(message["MsgType"]).lower(),
         event=(str(message["Event"]).lower() if message.get("Event") else None),
         content=message.get("Content"), media_id=message.get("MediaId"),
         payload=message, status="pending", attempts=0, created_at=clock.now())
@@ -233,17 +221,10 @@ def accept_push(message: dict, checked: Checked | None = None, enqueue=None) -> 
     except Exception:
         db.session.rollback()
         raise
+    # The mark rides with the job: both or neither (Redis down: the row is the work item, the
+    # sweep queues it, the database still dedupes).
     ttl = current_app.config["WECHAT_DEDUPE_TTL"]
-    if enqueue is not None:
-        # The mark rides with the job: both or neither (Redis down: the row is the work item, the
-        # sweep queues it, the database still dedupes).
-        enqueue(inbound_id, {redis_key: ttl} if redis_key else None)
-    elif redis_key:
-        try:
-            redis.set(redis_key, "1", ex=ttl)
-        except Exception as exc:
-            log.warning("redis unavailable to mark push %s (%s); the database still dedupes it",
-                        key, type(exc).__name__)
+    enqueue(inbound_id, {checked.dedupe_key: ttl} if checked.dedupe_key else None)
     return inbound_id
 
 

@@ -136,3 +136,16 @@ def test_the_knowledge_evaluation_scores_every_question_on_every_path():
         parts = [result[name][path] for name in ("seed_questions", "local_questions", "matching_none")]
         assert sum(p["correct"] + p["wrong"] + p["declined"] for p in parts) == result["questions"], path
     assert result["at_config"]["bot"] == result["all"]["bot"]
+
+
+def test_the_served_split_reads_each_process_cpu_per_request():
+    """bench.served_split: CPU from /proc per process, a process started between the two reads
+    counted from zero, one gone counts nothing more, per request in ms."""
+    import os
+    from bench import served_split
+    assert served_split.cpu_seconds(os.getpid()) > 0 and served_split.cpu_seconds(2 ** 22 + 7) == 0.0
+    comm = open(f"/proc/{os.getpid()}/comm").read().strip()
+    assert os.getpid() in served_split.pids_named(comm)
+    before = {"web": {1: 2.0, 2: 1.0}, "rq": {3: 0.5}}
+    after = {"web": {1: 2.5, 2: 1.25, 9: 0.25}, "rq": {}}
+    assert served_split.split(before, after, 100) == {"web": 10.0, "rq": 0.0}

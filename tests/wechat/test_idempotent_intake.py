@@ -16,6 +16,13 @@ from tests.factories import count_orders
 from tests.wechat.conftest import text_xml
 
 
+def store(message: dict) -> int:
+    """The push as the callback stores it (check_push, then accept_push queueing its job)."""
+    from backend.wechat import push
+    checked = wechat.check_push(message, "1764590000", f"n-{message['MsgId']}", str(message).encode())
+    return wechat.accept_push(message, checked, enqueue=push._queue_turn)
+
+
 class WorkerKilled(BaseException):
     """What the process sees of a SIGKILL: nothing after this line runs, no except clause either."""
 
@@ -45,7 +52,7 @@ def test_a_worker_killed_after_the_bot_made_the_order_is_retried_into_the_same_o
     marked done. The sweep hands the stale row to another worker; exactly one order exists after."""
     message = {"MsgId": "24601", "FromUserName": "o-killed", "MsgType": "text", "Content": "3号楼楼道灯坏了",
                "CreateTime": "1764590000", "ToUserName": "gh_redmailbox"}
-    inbound_id = wechat.accept_push(message)
+    inbound_id = store(message)
     real_reply_row = wechat._reply_row
 
     def die(*args):
@@ -95,8 +102,8 @@ def test_a_photo_push_retried_after_a_crash_is_attached_once(db, stub, make, mon
     from backend.orders.models import Attachment
     resident = make.resident(openid="o-photo-killed")
     order = make.order(resident=resident)
-    inbound_id = wechat.accept_push({"MsgId": "31337", "FromUserName": "o-photo-killed", "MsgType": "image",
-                              "MediaId": "media-9", "CreateTime": "2", "ToUserName": "gh"})
+    inbound_id = store({"MsgId": "31337", "FromUserName": "o-photo-killed", "MsgType": "image",
+                        "MediaId": "media-9", "CreateTime": "2", "ToUserName": "gh"})
     real_reply_row = wechat._reply_row
 
     def die(*args):
