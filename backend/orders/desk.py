@@ -1,7 +1,8 @@
 """The order desk: every order a staff member may see, filtered, searched, sorted and paged by
 keyset (a cursor, not an offset: page 500 costs what page 1 costs), and exported as CSV or XLSX.
 
-Search looks in the request's text, its place and its number. On PostgreSQL a pg_trgm GIN index
+Search looks in the request's text, its place and its number; a whole order number is matched
+exactly (`whole_number`), through the number's unique index. On PostgreSQL a pg_trgm GIN index
 serves `ILIKE '%…%'` (trigrams work on Chinese characters in a UTF-8 database, and need no word
 segmentation, which Chinese would need for a tsvector); on SQLite, the embedded default for small
 deployments, the same LIKE scans the rows."""
@@ -11,6 +12,7 @@ import base64
 import csv
 import io
 import json
+import re
 import tempfile
 from contextlib import closing
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ SORTS = ("newest", "oldest", "due")
 PAGE_MAX = 200
 EXPORT_MAX = 50000  # rows in one export: a year of a large community
 COUNT_CAP = 10000  # the desk counts matches up to this many ("10000 张以上")
+_NUMBER_TAIL = re.compile(r"[0-9]{8}-[0-9]{4,}")  # after the prefix: the day, the day's counter
 
 
 @dataclass
@@ -86,10 +89,27 @@ def _conditions(actor: Actor, f: Filters) -> list:
     if f.created_to:
         where.append(Order.created_at < _local_midnight(f.created_to + timedelta(days=1)))
     if f.q and f.q.strip():
-        pattern = f"%{_escape_like(f.q.strip())}%"
-        where.append(or_(Order.text.ilike(pattern, escape="\\"), Order.location_text.ilike(pattern, escape="\\"),
-                         Order.number.ilike(pattern, escape="\\")))
+        number = whole_number(f.q)
+        if number:  # the unique btree: one probe, however large the table
+            where.append(Order.number == number)
+        else:
+            pattern = f"%{_escape_like(f.q.strip())}%"
+            where.append(or_(Order.text.ilike(pattern, escape="\\"), Order.location_text.ilike(pattern, escape="\\"),
+                             Order.number.ilike(pattern, escape="\\")))
     return where
+
+
+def whole_number(q: str) -> str | None:
+    """The order number `q` spells whole (HX20261122-0007: the prefix, the local day, a dash and at
+    least four digits, orders.numbers), written as stored (the prefix's case); None for anything
+    else — a fragment, a text. Every number shares the trigrams of its prefix and year, so the
+    trigram index's posting lists grow with the table (×7–11 from 1M to 10M orders,
+    BENCHMARKS.md); an exact match reads the unique index instead."""
+    prefix = current_app.config["ORDER_NUMBER_PREFIX"]
+    q = q.strip()
+    if q[:len(prefix)].upper() != prefix.upper() or not _NUMBER_TAIL.fullmatch(q[len(prefix):]):
+        return None
+    return prefix + q[len(prefix):]
 
 
 def _sort_key(f: Filters):

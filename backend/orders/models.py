@@ -78,6 +78,15 @@ class Order(db.Model):
         Index("ix_orders_street_created", "street_id", "created_at"),
         Index("ix_orders_community_created", "community_id", "created_at"),
         Index("ix_orders_grid_created", "grid_id", "created_at"),
+        # The other arms of "touched since" (figures._touched_since) within a street or community
+        # (migration a8c0e2f4b6d1): with only the table-wide ones above, a city's database (10M
+        # orders) made the planner read a community's whole history for the month's figures.
+        Index("ix_orders_street_resolved", "street_id", "resolved_at"),
+        Index("ix_orders_street_rated", "street_id", "rated_at"),
+        Index("ix_orders_street_state", "street_id", "state"),
+        Index("ix_orders_community_resolved", "community_id", "resolved_at"),
+        Index("ix_orders_community_rated", "community_id", "rated_at"),
+        Index("ix_orders_community_state", "community_id", "state"),
         # One order per intake: a retry carrying the same key finds the first (services.create_order).
         Index("uq_orders_idempotency_key", "idempotency_key", unique=True),
         *(CheckConstraint(sql, name=name) for name, sql in ORDER_CHECKS.items()),  # ck_orders_<name>

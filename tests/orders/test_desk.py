@@ -76,6 +76,27 @@ def test_filters_and_search(desk_world):
     assert desk.search(admin, Filters(created_to=today - timedelta(days=1)))["total"] == 0
 
 
+def test_a_whole_number_is_matched_exactly_and_a_fragment_still_searches(desk_world, make):
+    admin = Actor.for_staff(desk_world["community_admin"])
+    first = desk_world["orders"][0]
+    # A resident who quotes the number in another request: the number names one order, not the quote.
+    quoting = make.order(desk_world["resident"], text=f"上次反映的{first.number}还没人处理", location_text="水晶城小区3号楼")
+    assert desk.whole_number(first.number) == first.number
+    assert desk.whole_number(f"  {first.number.lower()} ") == first.number  # typed in lower case, spaced
+    for fragment in (first.number[:-1], first.number[2:], "楼道灯", f"{first.number}号"):
+        assert desk.whole_number(fragment) is None
+    for q in (first.number, first.number.lower()):
+        found = desk.search(admin, Filters(q=q))
+        assert found["total"] == 1 and [o.id for o in found["orders"]] == [first.id]
+    # Fragments go through the text/place/number search as before: the day's numbers, the quote too.
+    day = first.number[:len("HX") + 8]
+    assert desk.search(admin, Filters(q=day))["total"] == 18
+    assert quoting.id in [o.id for o in desk.search(admin, Filters(q=first.number[2:]))["orders"]]
+    # Scope still holds: someone else's whole number finds nothing.
+    outsider = Actor.for_staff(make.staff("community_admin", community=make.community()))
+    assert desk.search(outsider, Filters(q=first.number))["total"] == 0
+
+
 def test_overdue_filter_follows_the_clock(desk_world):
     admin = Actor.for_staff(desk_world["community_admin"])
     assert desk.search(admin, Filters(overdue=True))["total"] == 0
