@@ -19,7 +19,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Callable
 
-from sqlalchemy import JSON, String, Text, bindparam, insert, inspect as sa_inspect, select, update
+from sqlalchemy import JSON, String, Text, bindparam, insert, inspect as sa_inspect, update
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -280,10 +280,11 @@ def _record_statements(table: Table):
 
 
 def perform_record(table: Table, subject_id: int, actor, action: str, *, unless=None, **given) -> bool:
-    """`perform` for a subject known by its id, at most once: `unless` (a SQL condition, e.g. an
-    EXISTS of the event), read once the subject's row is locked, says it was done already — a
-    duplicate job waits on the lock and then finds the first one's event. True when done; False
-    when `unless` held or there is no such subject (nothing written). Refusals as `perform`.
+    """`perform` for a subject known by its id, at most once: `unless` (a SELECT of one boolean, its
+    subject's id as the parameter `subject_id`; e.g. an EXISTS of the event), run once the subject's
+    row is locked, says it was done already — a duplicate job waits on the lock and then finds the
+    first one's event. True when done; False when `unless` held or there is no such subject
+    (nothing written). Refusals as `perform`.
 
     A record row (`Row.record`) is written without loading the subject: in one transaction its row
     is locked and touched as every change touches it (updated_at; its version, so a concurrent
@@ -298,7 +299,7 @@ def perform_record(table: Table, subject_id: int, actor, action: str, *, unless=
     if not row.record:
         subject_type = sa_inspect(table.event).relationships[table.owner].mapper.class_
         subject = db.session.get(subject_type, subject_id, with_for_update=True, populate_existing=True)
-        if subject is None or (unless is not None and db.session.scalar(select(unless))):
+        if subject is None or (unless is not None and db.session.scalar(unless, {"subject_id": subject_id})):
             db.session.rollback()
             return False
         perform(table, subject, actor, action, **given)
@@ -309,7 +310,7 @@ def perform_record(table: Table, subject_id: int, actor, action: str, *, unless=
         connection = db.session.connection()
         now = clock.now()
         state = connection.execute(touch, {"subject_id": subject_id, "now": now}).scalar()
-        if state is None or (unless is not None and connection.execute(select(unless)).scalar()):
+        if state is None or (unless is not None and connection.execute(unless, {"subject_id": subject_id}).scalar()):
             db.session.rollback()
             return False
         subject = SimpleNamespace(state=state)  # all a record's checks read: its actors are trusted

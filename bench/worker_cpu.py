@@ -12,7 +12,7 @@ Rounds alternate the trees (before, after, after, before, …).
 
     .venv/bin/python -m bench.worker_cpu --orders 300 --rounds 3 --before wip/lead [--profile]
 
-`--profile` also writes a cProfile of one round's checks per tree (bench/results/worker-cpu-*.prof).
+`--profile` also writes a cProfile of one round's checks per tree (/tmp/worker-cpu-*.prof).
 BENCH_DATABASE_URL names the after tree's database (default red_mailbox_bench); the before tree's is
 the same name + `_before`. Progress goes to stderr, the summary to stdout and bench/results/."""
 import json
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
         trees = []
 
         def prof(tag):
-            return str(ROOT / "bench" / "results" / f"worker-cpu-{stamp}-{tag}.prof") if profile else ""
+            return f"/tmp/worker-cpu-{stamp}-{tag}.prof" if profile else ""
         if before:
             trees.append(Tree(f"before ({before})", _export(before), url + "_before", redis_url, stub_url,
                               prof("before")))

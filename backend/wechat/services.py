@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import requests
 from flask import current_app, render_template
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException, WeChatException
 
@@ -426,9 +426,14 @@ CHECKED = ("content_check", "content_flag")  # WeChat's verdict on an order's te
 
 
 def _checked(order) -> object:
-    """SQL: WeChat's verdict on this order's text is recorded (`order`: an id, or Order.id to
-    correlate with a query of orders)."""
+    """SQL: WeChat's verdict on this order's text is recorded (`order`: Order.id in a query of
+    orders)."""
     return exists().where(OrderEvent.order_id == order, OrderEvent.action.in_(CHECKED))
+
+
+# Its twin for the order being recorded, once its row is locked (engine.perform_record's `unless`).
+_CHECKED_ALREADY = select(exists().where(OrderEvent.order_id == bindparam("subject_id"),
+                                         OrderEvent.action.in_(CHECKED)))
 
 
 def check_order_content(order_id: int) -> str:
@@ -459,7 +464,7 @@ def _record_verdict(order_id: int, verdict: str) -> str:
     job, the sweep's) is found under the order's lock and this one is dropped ("skipped"). A pass is
     a record (written without loading the order); a flag hides the order, through `perform`."""
     done = orders.record(SYSTEM, order_id, "content_flag" if verdict == "risky" else "content_check",
-                         unless=_checked(order_id), check="msg_sec_check", verdict=verdict)
+                         unless=_CHECKED_ALREADY, check="msg_sec_check", verdict=verdict)
     return verdict if done else "skipped"
 
 
