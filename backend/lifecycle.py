@@ -19,7 +19,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Callable
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, String, Text, bindparam, insert, inspect as sa_inspect, update
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -63,6 +63,11 @@ class Row:
     # The words when the precondition fails: "precondition" (…现在不能…), or "state" where the
     # precondition only narrows a source state (…当前是「已评价」，不能「评价」)
     refused_as: str = "precondition"
+    # A record: the row says something of the subject and changes nothing of it (no effect, no
+    # target, nobody told, no precondition, only trusted actors: WeChat's verdict on an order's
+    # text). `perform_record` writes its event without loading the subject; the domain marks a row
+    # so only where its own hooks (`after`, `recorded`, `announce`) have nothing to do for it.
+    record: bool = False
 
     def __post_init__(self):
         if isinstance(self.requires, tuple):
@@ -77,6 +82,10 @@ class Row:
 
 def _nothing(*args, **kwargs):
     return None
+
+
+def _no_columns(subject, ctx) -> dict:
+    return {}
 
 
 class Table:
@@ -102,7 +111,7 @@ class Table:
                  note_keys: tuple[str, ...] = ("reason", "note"), aliases: dict | None = None,
                  rule_messages: dict | None = None, stale: str = "刚被别人改过，请刷新后重试",
                  check: Callable = _nothing, after: Callable = _nothing, recorded: Callable = _nothing,
-                 announce: Callable = _nothing, event_columns: Callable = lambda subject, ctx: {},
+                 announce: Callable = _nothing, event_columns: Callable = _no_columns,
                  passthrough: Callable = lambda given: {}):
         self.name, self.subject, self.states, self.event, self.owner = name, subject, tuple(states), event, owner
         self.rows: dict[str, Row] = {r.name: r for r in rows}
@@ -115,6 +124,12 @@ class Table:
         self.requestable = tuple(n for n, r in self.rows.items()
                                  if n not in (*new, *hidden) and r.actors & {"resident", "staff"})
         assert set(self.states) >= {s for r in self.rows.values() for s in r.sources}, name
+        for r in self.rows.values():
+            if r.record:  # what perform_record skips must be nothing
+                assert not (r.effect or r.target or r.notify or r.precondition or r.actors - set(trusted)), \
+                    f"{name}.{r.name} is no record"
+                assert event_columns is _no_columns, \
+                    f"{name}: a record's event is written without the subject its event_columns read"
 
     # --- the table, read -------------------------------------------------------------------------
 
@@ -244,6 +259,74 @@ def perform(table: Table, subject, actor, action: str, *, commit: bool = True, c
         db.session.rollback()
         raise
     return subject
+
+
+_RECORDS: dict = {}  # table name → (UPDATE of the subject, INSERT of the event, the event's owner key)
+
+
+def _record_statements(table: Table):
+    found = _RECORDS.get(table.name)
+    if found is None:
+        relation = sa_inspect(table.event).relationships[table.owner]
+        subject, (owner_key,) = relation.mapper, [c.key for c in relation.local_columns]
+        column = {name: subject.attrs[name].columns[0] for name in ("state", "updated_at")}
+        values = {column["updated_at"].key: bindparam("now")}
+        if subject.version_id_col is not None:  # the optimistic lock: as a flush of a change bumps it
+            values[subject.version_id_col.key] = subject.version_id_col + 1
+        touch = (update(subject.local_table).where(subject.primary_key[0] == bindparam("subject_id"))
+                 .values(values).returning(column["state"]))
+        found = _RECORDS[table.name] = (touch, insert(table.event.__table__), owner_key)
+    return found
+
+
+def perform_record(table: Table, subject_id: int, actor, action: str, *, unless=None, **given) -> bool:
+    """`perform` for a subject known by its id, at most once: `unless` (a SELECT of one boolean, its
+    subject's id as the parameter `subject_id`; e.g. an EXISTS of the event), run once the subject's
+    row is locked, says it was done already — a duplicate job waits on the lock and then finds the
+    first one's event. True when done; False when `unless` held or there is no such subject
+    (nothing written). Refusals as `perform`.
+
+    A record row (`Row.record`) is written without loading the subject: in one transaction its row
+    is locked and touched as every change touches it (updated_at; its version, so a concurrent
+    change read before still loses) and its event is INSERTed — two Core statements, where loading
+    the subject and its events and flushing them through the unit of work cost several times the
+    CPU (backend/rows.py says why). The event is the one `perform` writes (the row's checked input,
+    from and to the state it is in); nothing is announced, because nothing changed. Any other row
+    loads the subject, locked, and goes through `perform`."""
+    row = table.rows.get(action)
+    if row is None or action in table.new:
+        refuse("没有这个操作", ValidationFailed, code="unknown_action")
+    if not row.record:
+        subject_type = sa_inspect(table.event).relationships[table.owner].mapper.class_
+        subject = db.session.get(subject_type, subject_id, with_for_update=True, populate_existing=True)
+        if subject is None or (unless is not None and db.session.scalar(unless, {"subject_id": subject_id})):
+            db.session.rollback()
+            return False
+        perform(table, subject, actor, action, **given)
+        return True
+    data = cleaned(table, actor, row, given)
+    touch, add, owner_key = _record_statements(table)
+    try:
+        connection = db.session.connection()
+        now = clock.now()
+        state = connection.execute(touch, {"subject_id": subject_id, "now": now}).scalar()
+        if state is None or (unless is not None and connection.execute(unless, {"subject_id": subject_id}).scalar()):
+            db.session.rollback()
+            return False
+        subject = SimpleNamespace(state=state)  # all a record's checks read: its actors are trusted
+        why = table.refusal(actor, subject, row)
+        if why:
+            refuse_row(table, actor, subject, row, why)
+        connection.execute(add, {
+            owner_key: subject_id, "actor_type": actor.kind, "actor_id": actor.id, "action": action,
+            "from_state": state, "to_state": state,
+            "note": next((data[k] for k in table.note_keys if data.get(k)), None),
+            "data": table.passthrough(given), "created_at": now})
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return True
 
 
 def commit(table: Table) -> None:

@@ -595,7 +595,11 @@ ROWS = (
            notify=(Notice("holders", "overdue"),)),
     Action("attach", (*OPEN_STATES, RESOLVED), None, frozenset({"resident"}), rule="own",
            requires={"*": ("photos",)}),
-    Action("content_check", tuple(STATES), None, frozenset({"system"})),
+    # WeChat's msg_sec_check passed: a record (engine.perform_record writes it without loading the
+    # order). Our hooks have nothing for it: `_after` leaves an unchanged order's flags and due as
+    # they are, `_attach` adds nothing to an event neither assessed nor with photos, and nobody is
+    # told (the claim queue keeps the order where it is).
+    Action("content_check", tuple(STATES), None, frozenset({"system"}), record=True),
     Action("content_flag", tuple(STATES), None, frozenset({"system"}), effect=_flag("content_flagged")),
     Action("note", tuple(STATES), None, frozenset({"system"})),
     # 个人信息保护: retention (archived orders after RESIDENT_DATA_RETENTION_MONTHS) or a resident's

@@ -343,6 +343,14 @@ def perform(actor: Actor, order: Order, action: str, *, commit: bool = True, **g
     return present(actor, done) if commit else done
 
 
+def record(actor: Actor, order_id: int, action: str, *, unless=None, **given) -> bool:
+    """An action on an order known by its id, at most once (`unless`: a SELECT of one boolean with
+    the parameter `subject_id`, run once the order is locked, true when it was done already): a
+    record row (WeChat's content check) without loading the order, any other through `perform`
+    (engine.perform_record). True when done."""
+    return engine.perform_record(lifecycle.TABLE, order_id, actor, action, unless=unless, **given)
+
+
 def rate(actor: Actor, order: Order, satisfaction: str | None = None, comment: str | None = None,
          score: int | None = None) -> Order:
     """回访评价: 满意 / 基本满意 rate and close the loop; 不满意 reopens the order."""

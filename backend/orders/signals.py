@@ -1,7 +1,8 @@
 """The one signal of the order lifecycle.
 
 `order_changed(order, action, event, row)` is sent by `services.perform` (and `create_order`) inside
-the change's transaction, before the commit: receivers add rows that must commit or roll back with
+the change's transaction, before the commit (not for a record written by `services.record`, which
+changes nothing of the order: lifecycle.Row.record): receivers add rows that must commit or roll back with
 it (notifications, outbox messages) and register work for after the commit with `after_commit`
 (Redis queue moves, jobs), which a rollback discards."""
 from blinker import Namespace

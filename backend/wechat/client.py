@@ -3,8 +3,10 @@
 wechatpy hard-codes api.weixin.qq.com for the token fetch and for WeChatWxa, and retries a
 40001/42001 forever; this subclass fixes the base URL and retries exactly once."""
 import logging
+import os
 
 import redis as redis_lib
+import requests
 from flask import current_app
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
@@ -55,10 +57,47 @@ class RetriesStaleTokenOnce:
         return super()._request(method, url_or_endpoint, params=params, **kwargs)
 
 
+class TokenStorage(RedisStorage):
+    """The access token in Redis for every process, read once per client: wechatpy reads it before
+    every call, and a client lives for one call, or one batch of content checks (one HTTP session).
+    A token WeChat rejects is deleted and fetched anew (RetriesStaleTokenOnce) through here too, and
+    another process's newer token is one WeChat accepts beside the old one for minutes."""
+
+    def __init__(self, redis, prefix="wechatpy"):
+        super().__init__(redis, prefix)
+        self._read: dict = {}
+
+    def get(self, key, default=None):
+        if key not in self._read:
+            self._read[key] = super().get(key)
+        value = self._read[key]
+        return default if value is None else value
+
+    def set(self, key, value, ttl=None):
+        self._read.pop(key, None)
+        super().set(key, value, ttl)
+
+    def delete(self, key):
+        self._read.pop(key, None)
+        super().delete(key)
+
+
+def environment_once(session: requests.Session, base: str) -> None:
+    """What requests reads from the environment on every request (the proxy variables, twice, the
+    CA bundle, ~/.netrc; a tenth of a content check's CPU), read once for the client's one host."""
+    proxies = requests.utils.get_environ_proxies(base)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.trust_env = False
+    session.proxies.update(proxies)
+    if bundle:
+        session.verify = bundle
+
+
 class RedMailboxWeChatClient(RetriesStaleTokenOnce, WeChatClient):
     def __init__(self, appid, secret, base, **kwargs):
         super().__init__(appid, secret, auto_retry=False, **kwargs)
         self.base = base if base.endswith("/") else base + "/"
+        environment_once(self._http, self.base)
         self.API_BASE_URL = self.base + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base
 
@@ -73,4 +112,4 @@ def get_client() -> RedMailboxWeChatClient:
     cfg = current_app.config
     return RedMailboxWeChatClient(
         cfg["WECHAT_APPID"], cfg["WECHAT_SECRET"], cfg["WECHAT_API_BASE"],
-        session=RedisStorage(redis_lib.Redis(connection_pool=raw_pool()), prefix="wechatpy"), timeout=cfg["WECHAT_HTTP_TIMEOUT"])
+        session=TokenStorage(redis_lib.Redis(connection_pool=raw_pool()), prefix="wechatpy"), timeout=cfg["WECHAT_HTTP_TIMEOUT"])

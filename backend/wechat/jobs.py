@@ -91,8 +91,10 @@ def sweep() -> dict:
     found = services.sweep_candidates()
     for inbound_id in found["inbound"]:
         enqueue(process_inbound, inbound_id)
-    for order_id in found["orders"]:
-        enqueue(check_order_content, order_id)
+    if found["orders"]:
+        # One batched job checks them all (and any other unchecked order), not a job per order; a
+        # job already queued makes it a duplicate, which finds each order checked once.
+        enqueue(check_new_orders)
     return {k: len(v) for k, v in found.items()}
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import requests
 from flask import current_app, render_template
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from wechatpy.exceptions import WeChatClientException, WeChatException
 
@@ -422,26 +422,50 @@ def subscription_for(resident_id: int, template_id: str) -> WechatSubscription |
 
 # --- content security --------------------------------------------------------------------------
 
+CHECKED = ("content_check", "content_flag")  # WeChat's verdict on an order's text, either way
+
+
+def _checked(order) -> object:
+    """SQL: WeChat's verdict on this order's text is recorded (`order`: Order.id in a query of
+    orders)."""
+    return exists().where(OrderEvent.order_id == order, OrderEvent.action.in_(CHECKED))
+
+
+# Its twin for the order being recorded, once its row is locked (engine.perform_record's `unless`).
+_CHECKED_ALREADY = select(exists().where(OrderEvent.order_id == bindparam("subject_id"),
+                                         OrderEvent.action.in_(CHECKED)))
+
+
 def check_order_content(order_id: int) -> str:
-    """msg_sec_check on what the resident wrote; a flagged order is kept for staff only."""
-    order = db.session.get(Order, order_id)
-    if order is None or _content_checked(order):
+    """msg_sec_check on what the resident wrote; a flagged order is kept for staff only. (One
+    order; `check_new_orders` runs a batch of them.)"""
+    found = db.session.execute(select(Order.text, Order.location_text)
+                               .where(Order.id == order_id, ~_checked(Order.id))).first()
+    db.session.commit()  # no transaction held open across WeChat's answer
+    if found is None:
         return "skipped"
-    text = " ".join(filter(None, [order.text, order.location_text]))
+    return _record_verdict(order_id, _verdict(wx.get_client(), found.text, found.location_text))
+
+
+def _verdict(client, text: str | None, location_text: str | None) -> str:
+    """WeChat's answer: "pass" or "risky"; WeChat failing or out of reach raises (WeChatException,
+    requests.RequestException): the order stays unchecked and unpublished until a later run."""
     try:
-        wx.get_client().wxa.check_text_security(text)
-        verdict = "pass"
+        client.wxa.check_text_security(" ".join(filter(None, [text, location_text])))
+        return "pass"
     except WeChatClientException as exc:
         if exc.errcode != wx.RISKY_CONTENT:
-            raise  # WeChat could not judge: the job retries; until then the order stays unpublished
-        verdict = "risky"
-    orders.perform(SYSTEM, order, "content_flag" if verdict == "risky" else "content_check",
-                   check="msg_sec_check", verdict=verdict)
-    return verdict
+            raise
+        return "risky"
 
 
-def _content_checked(order: Order) -> bool:
-    return any(e.action in ("content_check", "content_flag") for e in order.events)
+def _record_verdict(order_id: int, verdict: str) -> str:
+    """The verdict as the order's event, once: a check another job recorded meanwhile (a duplicate
+    job, the sweep's) is found under the order's lock and this one is dropped ("skipped"). A pass is
+    a record (written without loading the order); a flag hides the order, through `perform`."""
+    done = orders.record(SYSTEM, order_id, "content_flag" if verdict == "risky" else "content_check",
+                         unless=_CHECKED_ALREADY, check="msg_sec_check", verdict=verdict)
+    return verdict if done else "skipped"
 
 
 def is_publishable(order: Order) -> bool:
@@ -465,30 +489,39 @@ def sweep_candidates(now=None) -> dict:
 
 
 def unchecked_orders(now, limit: int, older_than: timedelta = timedelta(0)) -> list[int]:
-    """Ids of this week's orders whose text WeChat has not judged yet, oldest first. NOT EXISTS per
+    """Ids of this week's orders whose text WeChat has not judged yet, oldest first."""
+    return [order_id for order_id, _, _ in _unchecked(now, limit, older_than)]
+
+
+def _unchecked(now, limit: int, older_than: timedelta = timedelta(0)) -> list:
+    """(id, text, location_text) of this week's orders whose text WeChat has not judged yet, oldest
+    first: what a check needs, in one query, without loading an order or its events. NOT EXISTS per
     order (an index probe) rather than NOT IN every checked id, which grows with all history."""
-    checked = select(OrderEvent.id).where(OrderEvent.order_id == Order.id,
-                                          OrderEvent.action.in_(("content_check", "content_flag")))
-    return list(db.session.scalars(select(Order.id).where(
+    return db.session.execute(select(Order.id, Order.text, Order.location_text).where(
         Order.created_at <= now - older_than, Order.created_at >= now - timedelta(days=7),
-        ~checked.exists()).order_by(Order.id).limit(limit)))
+        ~_checked(Order.id)).order_by(Order.id).limit(limit)).all()
 
 
 CHECK_BATCH = 100
 
 
 def check_new_orders() -> dict:
-    """The content checks of every order not yet checked, one transaction each (check_order_content),
-    up to CHECK_BATCH of them; `more` when others are left (the job asks for itself again)."""
-    found = unchecked_orders(clock.now(), CHECK_BATCH)
+    """The content checks of every order not yet checked, up to CHECK_BATCH of them, one transaction
+    each (`_record_verdict`), through one WeChat client (one HTTP session kept alive); `more` when
+    others are left (the job asks for itself again)."""
+    found = _unchecked(clock.now(), CHECK_BATCH)
+    db.session.commit()  # no transaction held open across WeChat's answers
+    client = wx.get_client() if found else None
     verdicts = {}
-    for order_id in found:
+    for order_id, text, location_text in found:
         try:
-            verdicts[order_id] = check_order_content(order_id)
+            verdict = _verdict(client, text, location_text)
         except (WeChatException, requests.RequestException) as exc:
             # WeChat could not judge now: this order waits for the next run or the sweep, the
             # rest of the batch goes on.
             db.session.rollback()
             log.warning("content check of order %s failed: %s", order_id, exc)
             verdicts[order_id] = "failed"
+            continue
+        verdicts[order_id] = _record_verdict(order_id, verdict)
     return {"checked": verdicts, "more": len(found) == CHECK_BATCH}

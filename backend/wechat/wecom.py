@@ -12,14 +12,13 @@ import logging
 import redis as redis_lib
 from flask import current_app
 from wechatpy.enterprise import WeChatClient as WeComClient
-from wechatpy.session.redisstorage import RedisStorage
 
 from ..accounts.models import Staff
 from ..extensions import db
 from ..labels import label
 from ..notifications import services as notifications
 from ..notifications.models import Notification
-from .client import RetriesStaleTokenOnce, raw_pool
+from .client import RetriesStaleTokenOnce, TokenStorage, environment_once, raw_pool
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +30,7 @@ class RedMailboxWeComClient(RetriesStaleTokenOnce, WeComClient):
         super().__init__(corp_id, secret, auto_retry=False, **kwargs)
         self.base = base if base.endswith("/") else base + "/"
         self.API_BASE_URL = self.base + "cgi-bin/"
+        environment_once(self._http, self.base)
 
     def fetch_access_token(self):
         return self._fetch_access_token(url=self.base + "cgi-bin/gettoken",
@@ -49,7 +49,7 @@ def get_client() -> RedMailboxWeComClient:
     cfg = current_app.config
     return RedMailboxWeComClient(
         cfg["WECOM_CORP_ID"], cfg["WECOM_SECRET"], cfg["WECOM_API_BASE"],
-        session=RedisStorage(redis_lib.Redis(connection_pool=raw_pool()), prefix="wechatpy-wecom"),
+        session=TokenStorage(redis_lib.Redis(connection_pool=raw_pool()), prefix="wechatpy-wecom"),
         timeout=cfg["WECHAT_HTTP_TIMEOUT"])
 
 

@@ -5,7 +5,7 @@ and leaves the order and its history exactly as they were."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from backend import clock
 from backend.accounts.actors import SYSTEM, Actor
@@ -178,6 +178,70 @@ def test_every_action_for_every_actor(make, db, redis, town, state):
         assert outcomes[("pause", "assignee")] == 200 and outcomes[("resume", "assignee")] == 409
         assert outcomes[("approve_extension", "leader")] == 409 and outcomes[("approve_extension", "assignee")] == 403
     assert outcomes[("make_public", "community_admin")] == 409  # nothing to undo on a public order
+
+
+RECORDS = [name for name, row in lifecycle.ACTIONS.items() if row.record]
+
+
+@pytest.mark.parametrize("state", states.STATES)
+def test_a_record_by_the_orders_id_writes_what_perform_writes(make, db, redis, town, state):
+    """Every record row (Row.record: the content check), in every state: `services.record` writes
+    without loading the order the event `services.perform` writes — who, what, from and to the state
+    it is in, the note, the data — and touches the order as perform does (updated_at, the version),
+    nothing else; asked once more with its own event as `unless`, it writes nothing."""
+    assert RECORDS == ["content_check"]
+    ignored = {"updated_at", "version"}
+    for action in RECORDS:
+        performed = _fresh(make, db, town, state)
+        db.session.refresh(town["original"])  # put_in_state reads it halfway through a change
+        recorded = _fresh(make, db, town, state)
+        before = {o.id: snapshot(db, o.id) for o in (performed, recorded)}
+        clock.travel(timedelta(minutes=1))
+        services.perform(SYSTEM, db.session.get(Order, performed.id), action, check="msg_sec_check", verdict="pass")
+        done_once = select(func.count() > 0).select_from(OrderEvent).where(
+            OrderEvent.order_id == bindparam("subject_id"), OrderEvent.action == action)
+        assert services.record(SYSTEM, recorded.id, action, unless=done_once, check="msg_sec_check", verdict="pass")
+        assert not services.record(SYSTEM, recorded.id, action, unless=done_once, check="msg_sec_check",
+                                   verdict="pass")
+        events = []
+        for order in (performed, recorded):
+            (was, count), (now, count_now) = before[order.id], snapshot(db, order.id)
+            assert count_now == count + 1, (state, action)
+            assert {k: v for k, v in now.items() if k not in ignored} == \
+                {k: v for k, v in was.items() if k not in ignored}, (state, action)
+            assert now["version"] == was["version"] + 1, (state, action)
+            assert now["updated_at"] >= was["updated_at"] + timedelta(minutes=1), (state, action)
+            last = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)
+                                      .order_by(OrderEvent.id.desc())).first()
+            events.append({c.key: getattr(last, c.key) for c in OrderEvent.__table__.columns
+                           if c.key not in ("id", "order_id", "created_at")})
+        assert events[0] == events[1] and events[0]["from_state"] == events[0]["to_state"] == state
+        clock.travel(timedelta(minutes=-1))
+
+
+def test_a_record_of_a_missing_order_writes_nothing_and_a_row_that_is_no_record_goes_through_perform(
+        make, db, redis, town):
+    assert not services.record(SYSTEM, 999999, "content_check", check="msg_sec_check", verdict="pass")
+    order = _fresh(make, db, town, states.SUBMITTED)
+    assert services.record(SYSTEM, order.id, "content_flag", check="msg_sec_check", verdict="risky")
+    db.session.expire_all()
+    order = db.session.get(Order, order.id)
+    assert "content_flagged" in order.flags and order.events[-1].action == "content_flag"
+    with pytest.raises(DomainError) as refused:  # the engine's refusals as perform's
+        services.record(town["people"]["owner"], order.id, "content_check")
+    assert refused.value.status == 403
+
+
+def test_a_table_refuses_a_record_that_changes_something():
+    from backend.lifecycle import Row, Table
+    with pytest.raises(AssertionError, match="is no record"):
+        Table("t", [Row("mark", ("a",), None, frozenset({"system"}), effect=lambda s, c: None, record=True)],
+              subject="它", states=("a",), event=OrderEvent, owner="order", state_labels="states",
+              action_labels="actions", input_labels="inputs", rules=lambda *a, **k: True)
+    with pytest.raises(AssertionError, match="is no record"):
+        Table("t", [Row("mark", ("a",), None, frozenset({"system", "staff"}), record=True)],
+              subject="它", states=("a",), event=OrderEvent, owner="order", state_labels="states",
+              action_labels="actions", input_labels="inputs", rules=lambda *a, **k: True)
 
 
 def test_every_requestable_action_has_a_row_a_label_and_a_way_in(app):

@@ -1,17 +1,18 @@
 """Outbox rows for WeChat (customer-service and subscribe messages), the 48-hour window,
 refusals, retries; content security on new orders."""
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-import requests
-from sqlalchemy import select
+from sqlalchemy import insert, select, text, update
 
 from backend import clock
 from backend.accounts.actors import Actor
 from backend.notifications.models import Notification
 from backend.notifications.services import deliver
 from backend.orders import services as orders
-from backend.orders.models import OrderEvent
+from backend.orders.models import Order, OrderEvent
 from backend.wechat import jobs, services as wechat
 from backend.wechat.models import WechatSubscription
 
@@ -171,6 +172,8 @@ def test_sweep_finds_orders_whose_check_was_never_queued(db, make, stub, worker,
     redis.flushdb()  # the enqueued check is lost
     clock.travel(timedelta(minutes=5))
     assert jobs.sweep()["orders"] == 1
+    # one batched job for whatever the sweep found, not a job per order
+    assert [j.func_name for j in worker.queue().get_jobs()] == ["backend.wechat.jobs.check_new_orders"]
     worker()
     db.session.expire_all()
     assert wechat.is_publishable(order)
@@ -191,17 +194,121 @@ def test_a_burst_of_orders_queues_one_content_check_job_that_checks_them_all(db,
     assert wechat.is_publishable(later) and len(stub.calls("wxa/msg_sec_check")) == 6
 
 
-def test_a_content_check_wechat_cannot_answer_waits_and_the_rest_of_the_batch_goes_on(
-        db, make, stub, worker, resident, monkeypatch):
-    first, second = make.order(resident=resident, text="楼道灯坏了"), make.order(resident=resident, text="路灯不亮")
-    real = wechat.check_order_content
+def checks_of(db, order):
+    """The order's content-check events (the audit trail is_publishable reads)."""
+    return db.session.scalars(select(OrderEvent).where(
+        OrderEvent.order_id == order.id, OrderEvent.action.in_(wechat.CHECKED))).all()
 
-    def flaky(order_id):
-        if order_id == first.id:
-            raise requests.ConnectionError("WeChat unreachable")
-        return real(order_id)
-    monkeypatch.setattr(wechat, "check_order_content", flaky)
+
+def test_a_content_check_wechat_cannot_answer_waits_and_the_rest_of_the_batch_goes_on(db, make, stub, resident):
+    first, second = make.order(resident=resident, text="楼道灯坏了"), make.order(resident=resident, text="路灯不亮")
+    stub.config(fail_next=[{"path": "wxa/msg_sec_check", "errcode": -1, "count": 1}])  # 系统繁忙, once
     result = wechat.check_new_orders()
     db.session.expire_all()
     assert result["checked"] == {first.id: "failed", second.id: "pass"}
     assert not wechat.is_publishable(first) and wechat.is_publishable(second)
+    assert checks_of(db, first) == [] and wechat.unchecked_orders(clock.now(), 10) == [first.id]
+    assert wechat.check_new_orders()["checked"] == {first.id: "pass"}  # the next run takes it
+    db.session.expire_all()
+    assert wechat.is_publishable(first) and len(checks_of(db, first)) == 1
+
+
+def test_wechat_out_of_reach_fails_the_batch_and_leaves_every_order_unchecked(db, make, stub, resident, app,
+                                                                              monkeypatch):
+    made = [make.order(resident=resident, text=f"路灯不亮第{i}盏") for i in range(3)]
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE", "http://127.0.0.1:9/")  # refused: nothing listens
+    assert set(wechat.check_new_orders()["checked"].values()) == {"failed"}
+    assert wechat.unchecked_orders(clock.now(), 10) == [o.id for o in made]
+    monkeypatch.setitem(app.config, "WECHAT_API_BASE", stub.url + "/")
+    assert set(wechat.check_new_orders()["checked"].values()) == {"pass"}
+    db.session.expire_all()
+    assert all(wechat.is_publishable(o) and len(checks_of(db, o)) == 1 for o in made)
+
+
+def test_the_pass_is_recorded_as_perform_would_without_loading_the_order(db, make, stub, resident, admin):
+    """A pass is a record (engine.perform_record): the event perform writes (who, what, from and to
+    the state the order is in, the verdict), and the order touched as any change touches it — its
+    updated_at and its version, so a change made on what was read before the check still loses."""
+    order = make.order(resident=resident)
+    orders.perform(admin, order, "claim")
+    version, touched = order.version, order.updated_at
+    clock.travel(timedelta(minutes=1))
+    assert wechat.check_new_orders()["checked"] == {order.id: "pass"}
+    [event] = checks_of(db, order)
+    assert (event.actor_type, event.actor_id, event.action, event.from_state, event.to_state, event.note) == \
+        ("system", None, "content_check", "claimed", "claimed", None)
+    assert event.data == {"check": "msg_sec_check", "verdict": "pass"}
+    db.session.refresh(order)
+    assert order.state == "claimed" and order.version == version + 1 and order.updated_at > touched
+
+
+def test_a_duplicate_job_finds_the_orders_checked_and_records_nothing_twice(app, db, make, stub, resident,
+                                                                             monkeypatch):
+    """Two content-check jobs over the same orders (the batched job and the sweep's, or two workers):
+    the second to reach an order's lock finds the first's event there and records nothing."""
+    made = [make.order(resident=resident, text=f"井盖缺了第{i}块") for i in range(3)]
+    real, other = wechat._verdict, {}
+
+    def the_other_job_first(client, text, location_text):
+        if "started" not in other:  # while this job waits for WeChat, another checks every order
+            other["started"] = True
+
+            def run():
+                with app.app_context():
+                    other.update(wechat.check_new_orders())
+            thread = threading.Thread(target=run)
+            thread.start()
+            thread.join(60)
+        return real(client, text, location_text)
+    monkeypatch.setattr(wechat, "_verdict", the_other_job_first)
+    mine = wechat.check_new_orders()
+    assert other["checked"] == {o.id: "pass" for o in made}
+    assert mine["checked"] == {o.id: "skipped" for o in made}
+    db.session.expire_all()
+    assert all(len(checks_of(db, o)) == 1 and wechat.is_publishable(o) for o in made)
+
+
+def test_a_check_waits_for_the_order_lock_then_finds_the_other_check(app, db, make, stub, resident):
+    """The order's row is locked before its check events are read: a job that reaches an order while
+    another job's check of it is uncommitted waits, then sees it and writes nothing."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite takes the whole database's write lock at BEGIN)")
+    order = make.order(resident=resident)
+    answers = []
+    with db.engine.connect() as other:
+        other.execute(update(Order).where(Order.id == order.id).values(updated_at=clock.now()))  # its lock
+
+        def job():
+            with app.app_context():
+                answers.append(wechat.check_order_content(order.id))
+        thread = threading.Thread(target=job)
+        thread.start()
+        waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                       "AND datname = current_database()")
+        for _ in range(300):  # it asks WeChat, then waits for the order's lock
+            if db.session.scalar(waiting):
+                break
+            time.sleep(0.05)
+        db.session.rollback()
+        assert thread.is_alive() and answers == [] and len(stub.calls("wxa/msg_sec_check")) == 1
+        other.execute(insert(OrderEvent).values(order_id=order.id, actor_type="system", action="content_check",
+                                                from_state="submitted", to_state="submitted",
+                                                data={"check": "msg_sec_check", "verdict": "pass"},
+                                                created_at=clock.now()))
+        other.commit()
+        thread.join(30)
+    assert answers == ["skipped"]
+    db.session.expire_all()
+    assert len(checks_of(db, order)) == 1
+
+
+def test_a_risky_text_is_flagged_once_through_the_lifecycle(db, make, stub, resident):
+    stub.config(risky_words=["赌博"])
+    risky = make.order(resident=resident, text="楼下有人聚众赌博")
+    assert wechat.check_order_content(risky.id) == "risky"
+    assert wechat.check_order_content(risky.id) == "skipped"  # judged: not asked again
+    db.session.expire_all()
+    [event] = checks_of(db, risky)
+    assert event.action == "content_flag" and event.data["verdict"] == "risky"
+    assert "content_flagged" in risky.flags and not wechat.is_publishable(risky)
+    assert len(stub.calls("wxa/msg_sec_check")) == 1
