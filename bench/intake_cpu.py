@@ -15,10 +15,7 @@ BENCH_DATABASE_URL names the after tree's database (default red_mailbox_bench); 
 the same name + `_before`. Progress goes to stderr, the summary to stdout and bench/results/."""
 import json
 import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -67,49 +64,10 @@ def _child(database_url: str, redis_url: str) -> None:
         print(json.dumps({"ceiling": (c1 + c2) / 2, "app": (a1 + a2) / 2}), flush=True)
 
 
-class Tree:
-    def __init__(self, name: str, path: Path, database_url: str, redis_url: str):
-        self.name, self.rounds = name, []
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "intake_cpu.py"), "--child", database_url, redis_url],
-            cwd=path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(path)})
-        self._read()  # ready
-
-    def _read(self) -> dict:
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise SystemExit(f"{self.name}: the child ended")
-            if line.startswith("{"):
-                return json.loads(line)
-
-    def round(self, n: int) -> dict:
-        self.proc.stdin.write(f"round {n}\n")
-        self.proc.stdin.flush()
-        figures = self._read()
-        self.rounds.append(figures)
-        return figures
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
-
-
-def _export(ref: str) -> Path:
-    where = Path(tempfile.mkdtemp(prefix="intake-cpu-"))
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
-    return where
-
-
 def _summary(rounds: list[dict]) -> dict:
-    out = {}
-    for key in ("ceiling", "app"):
-        values = [r[key] for r in rounds]
-        out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
-    ratios = [r["app"] / r["ceiling"] for r in rounds]
-    out["app_over_ceiling"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
+    from bench.trees import spread
+    out = {key: spread([r[key] for r in rounds]) for key in ("ceiling", "app")}
+    out["app_over_ceiling"] = spread([r["app"] / r["ceiling"] for r in rounds])
     return out
 
 
@@ -124,26 +82,20 @@ def main(argv=None) -> int:
 
     n, rounds, before = opt("--orders", 300), opt("--rounds", 3), opt("--before", "")
     sys.path.insert(0, str(ROOT))
-    from bench import bench_intake, servers
+    from bench import bench_intake, servers, trees as side_by_side
     url = bench_intake.default_database_url()
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True).stdout.strip())
     load_before = os.getloadavg()
+
+    def report(r, tree, f):
+        print(f"round {r + 1}/{rounds} {tree.name}: app {f['app']:.2f} ms, ceiling {f['ceiling']:.2f} ms "
+              f"per request ({n} each, twice)", file=sys.stderr, flush=True)
     with servers.redis_server() as redis_url:
         trees = []
         if before:
-            trees.append(Tree(f"before ({before})", _export(before), url + "_before", redis_url))
-        trees.append(Tree(f"after ({commit}{'+dirty' if dirty else ''})", ROOT, url, redis_url))
-        for r in range(rounds):
-            order = trees if r % 2 == 0 else trees[::-1]
-            for tree in order:
-                f = tree.round(n)
-                print(f"round {r + 1}/{rounds} {tree.name}: app {f['app']:.2f} ms, ceiling {f['ceiling']:.2f} ms "
-                      f"per request ({n} each, twice)", file=sys.stderr, flush=True)
-        for tree in trees:
-            tree.close()
+            trees.append(side_by_side.Tree(f"before ({before})", side_by_side.export(before, "intake_cpu.py"),
+                                           "intake_cpu.py", [url + "_before", redis_url]))
+        trees.append(side_by_side.Tree(f"after ({side_by_side.this_tree()})", ROOT, "intake_cpu.py", [url, redis_url]))
+        side_by_side.alternate(trees, rounds, n, report)
     load_after = os.getloadavg()
     result = {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "orders_per_round": n,
               "rounds": rounds, "load_average_1m": [load_before[0], load_after[0]],

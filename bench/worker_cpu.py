@@ -17,10 +17,7 @@ BENCH_DATABASE_URL names the after tree's database (default red_mailbox_bench); 
 the same name + `_before`. Progress goes to stderr, the summary to stdout and bench/results/."""
 import json
 import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -88,50 +85,9 @@ def _child(database_url: str, redis_url: str, stub_url: str, profile: str) -> No
         print(json.dumps(figures), flush=True)
 
 
-class Tree:
-    def __init__(self, name: str, path: Path, database_url: str, redis_url: str, stub_url: str, profile: str):
-        self.name, self.rounds = name, []
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "worker_cpu.py"), "--child", database_url, redis_url, stub_url,
-             profile], cwd=path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(path)})
-        self._read()  # ready
-
-    def _read(self) -> dict:
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise SystemExit(f"{self.name}: the child ended")
-            if line.startswith("{"):
-                return json.loads(line)
-
-    def round(self, n: int) -> dict:
-        self.proc.stdin.write(f"round {n}\n")
-        self.proc.stdin.flush()
-        figures = self._read()
-        self.rounds.append(figures)
-        return figures
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
-
-
-def _export(ref: str) -> Path:
-    where = Path(tempfile.mkdtemp(prefix="worker-cpu-"))
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
-    # The harness is this tree's: an older tree may not have it.
-    (where / "bench" / "worker_cpu.py").write_text((ROOT / "bench" / "worker_cpu.py").read_text())
-    return where
-
-
 def _summary(rounds: list[dict]) -> dict:
-    out = {}
-    for key in ("ms_per_order", "wall_ms_per_order"):
-        values = [r[key] for r in rounds]
-        out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
-    return out
+    from bench.trees import spread
+    return {key: spread([r[key] for r in rounds]) for key in ("ms_per_order", "wall_ms_per_order")}
 
 
 def main(argv=None) -> int:
@@ -145,35 +101,28 @@ def main(argv=None) -> int:
 
     n, rounds, before, profile = opt("--orders", 300), opt("--rounds", 3), opt("--before", ""), "--profile" in argv
     sys.path.insert(0, str(ROOT))
-    from bench import bench_intake, servers
+    from bench import bench_intake, servers, trees as side_by_side
     url = bench_intake.default_database_url()
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True).stdout.strip())
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     load_before = os.getloadavg()
     stub_port = servers.free_port()
     stub_cmd = [str(servers.VENV_BIN / "python"), "-m", "stubs.wechat_api", "--port", str(stub_port)]
+
+    def report(r, tree, f):
+        print(f"round {r + 1}/{rounds} {tree.name}: {f['ms_per_order']:.2f} ms CPU per checked order "
+              f"({f['checked']} checked, wall {f['wall_ms_per_order']:.2f} ms)", file=sys.stderr, flush=True)
     with servers.redis_server() as redis_url, servers.process(stub_cmd, {}, port=stub_port):
         stub_url = f"http://127.0.0.1:{stub_port}/"
         trees = []
 
-        def prof(tag):
-            return f"/tmp/worker-cpu-{stamp}-{tag}.prof" if profile else ""
+        def args(database_url, tag):
+            return [database_url, redis_url, stub_url, f"/tmp/worker-cpu-{stamp}-{tag}.prof" if profile else ""]
         if before:
-            trees.append(Tree(f"before ({before})", _export(before), url + "_before", redis_url, stub_url,
-                              prof("before")))
-        trees.append(Tree(f"after ({commit}{'+dirty' if dirty else ''})", ROOT, url, redis_url, stub_url,
-                          prof("after")))
-        for r in range(rounds):
-            order = trees if r % 2 == 0 else trees[::-1]
-            for tree in order:
-                f = tree.round(n)
-                print(f"round {r + 1}/{rounds} {tree.name}: {f['ms_per_order']:.2f} ms CPU per checked order "
-                      f"({f['checked']} checked, wall {f['wall_ms_per_order']:.2f} ms)", file=sys.stderr, flush=True)
-        for tree in trees:
-            tree.close()
+            trees.append(side_by_side.Tree(f"before ({before})", side_by_side.export(before, "worker_cpu.py"),
+                                           "worker_cpu.py", args(url + "_before", "before")))
+        trees.append(side_by_side.Tree(f"after ({side_by_side.this_tree()})", ROOT, "worker_cpu.py",
+                                       args(url, "after")))
+        side_by_side.alternate(trees, rounds, n, report)
     load_after = os.getloadavg()
     result = {"measured": stamp, "orders_per_round": n, "rounds": rounds,
               "load_average_1m": [load_before[0], load_after[0]],
