@@ -230,12 +230,15 @@ def test_the_dashboards_row_is_the_rankings_scope_row_reused_for_a_while(app, db
     monkeypatch.setitem(app.config, "ASSESSMENT_CACHE_SECONDS", 0)
     assert figures.dashboard(admin)["assessment"] == fresh
 
-    def down(*args, **kwargs):
-        raise ConnectionError("redis down")
     monkeypatch.setitem(app.config, "ASSESSMENT_CACHE_SECONDS", 300)
+    # The app's Redis pointed at a port nobody listens on. (Not its get/set patched: monkeypatch puts
+    # back what it read, the methods bound to the client of that moment, as attributes of the
+    # wrapper, so later tests swapping the client would no longer reach get and set.)
+    import redis as redis_lib
     from backend.extensions import redis as client
-    monkeypatch.setattr(client, "get", down)
-    monkeypatch.setattr(client, "set", down)
+    from tests.conftest import _free_port
+    monkeypatch.setattr(client, "client", redis_lib.Redis(port=_free_port(), socket_connect_timeout=0.5,
+                                                          decode_responses=True))
     assert figures.dashboard(admin)["assessment"] == fresh  # Redis down: computed, never failing
     assert "assessment cache unavailable (ConnectionError)" in caplog.text
 
