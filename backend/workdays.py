@@ -49,6 +49,9 @@ class WorkCalendar:
         self.closes = time.fromisoformat(closes.strip())
         self.holidays = _dates(holidays)
         self.extra_days = _dates(extra_days)
+        # Years some local override (WORK_HOLIDAYS, WORK_EXTRA_DAYS) names: such a year is not
+        # "unknown" to the calendar, whatever the package knows.
+        self.local_years = {d.year for d in self.holidays | self.extra_days}
         self.day_length = (datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens))
 
     @classmethod
@@ -64,17 +67,14 @@ class WorkCalendar:
             return True
         if day in self.holidays:
             return False
-        if self.official and day.year not in OFFICIAL_YEARS and day.year not in _warned and not self.local_days(day.year):
+        if self.official and day.year not in OFFICIAL_YEARS and day.year not in _warned \
+                and day.year not in self.local_years:
             _warned.add(day.year)
             log.warning("working calendar: chinese-calendar knows %d-%d, not %d; its holidays and 调休 days are "
                         "counted as ordinary weeks until the package is updated or WORK_HOLIDAYS / "
                         "WORK_EXTRA_DAYS name them", OFFICIAL_YEARS[0], OFFICIAL_YEARS[-1], day.year)
         said = official_day(day) if self.official else None
         return said if said is not None else day.isoweekday() in self.days
-
-    def local_days(self, year: int) -> int:
-        """How many local overrides (WORK_HOLIDAYS, WORK_EXTRA_DAYS) fall in `year`."""
-        return sum(d.year == year for d in self.holidays | self.extra_days)
 
     def coverage(self, today: date) -> dict:
         """Which source says which days are worked, this year and next (/healthz): `official` (the
@@ -83,7 +83,7 @@ class WorkCalendar:
         def source(year):
             if self.official and year in OFFICIAL_YEARS:
                 return "official"
-            return "local" if self.local_days(year) else "weekdays"
+            return "local" if year in self.local_years else "weekdays"
         return {"calendar": "official" if self.official else "weekdays",
                 "official_years": f"{OFFICIAL_YEARS[0]}-{OFFICIAL_YEARS[-1]}",
                 "this_year": source(today.year), "next_year": source(today.year + 1)}
