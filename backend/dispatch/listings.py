@@ -135,9 +135,10 @@ def reported_by(actor: Actor, limit: int = 20) -> list[Order]:
     return orders.present(actor, list(db.session.scalars(query)))
 
 
-def outbox_order_ids(actor: Actor):
-    """The orders whose notifications the actor may see in the outbox, as a select of ids for
-    notifications.services.undelivered: None for the sysadmin, who sees every row."""
+def readable_order_ids(actor: Actor):
+    """The orders whose notifications the actor may read, as a select of ids: the outbox's rows
+    (notifications.services.undelivered) and the reminders' (they keep what the resident wrote).
+    None for the sysadmin, who sees every row."""
     staff_only(actor)
     return None if actor.role == "sysadmin" else select(Order.id).where(scope_filter(actor))
 
@@ -156,7 +157,7 @@ def reminders(actor: Actor, limit: int = 30, kinds: tuple[str, ...] | None = Non
     groups: [(kind, [item])]}, an item {id, number, text, at, read}."""
     from ..notifications import services as notifications
     staff_only(actor)
-    readable = outbox_order_ids(actor)  # a reminder is shown only while its order is the actor's to read
+    readable = readable_order_ids(actor)
     rows = notifications.reminders(actor.id, limit, kinds, readable_orders=readable)
     numbers = dict(db.session.execute(select(Order.id, Order.number).where(
         Order.id.in_({n.order_id for n in rows if n.order_id}))).tuples().all()) if rows else {}
@@ -173,7 +174,7 @@ def open_reminder(actor: Actor, notification_id: int) -> str | None:
     """Open one reminder: marked read; the number of its order (None: about no order, or not theirs)."""
     from ..notifications import services as notifications
     staff_only(actor)
-    found = notifications.open_reminder(actor.id, notification_id, readable_orders=outbox_order_ids(actor))
+    found = notifications.open_reminder(actor.id, notification_id, readable_orders=readable_order_ids(actor))
     if found is None or found.order_id is None:
         return None
     return db.session.scalar(select(Order.number).where(Order.id == found.order_id))
@@ -232,7 +233,7 @@ def outbox(actor: Actor, limit: int = 200) -> list[dict]:
     whom it is for (a staff member by name, a resident as 居民), never internal ids."""
     from ..accounts.models import Staff
     from ..notifications import services as notifications
-    rows = notifications.undelivered(outbox_order_ids(actor), limit)
+    rows = notifications.undelivered(readable_order_ids(actor), limit)
     numbers = dict(db.session.execute(select(Order.id, Order.number).where(
         Order.id.in_({n.order_id for n in rows if n.order_id}))).tuples().all()) if rows else {}
     staff_ids = {n.recipient_id for n in rows if n.recipient_type == "staff"}

@@ -175,7 +175,7 @@ def mark_read(staff_id: int) -> int:
 
 def undelivered(order_ids=None, limit: int = 200) -> list[Notification]:
     """Notifications that failed or still wait, newest first: a failure must be seen. `order_ids`:
-    a select of the ids of the orders the reader may see (dispatch.listings.outbox_order_ids);
+    a select of the ids of the orders the reader may see (dispatch.listings.readable_order_ids);
     None: every row, also those of no order (the sysadmin's outbox)."""
     query = (select(Notification).where(Notification.status.in_(("failed", "pending")))
              .order_by(Notification.id.desc()).limit(limit))
